@@ -1,0 +1,378 @@
+//! Lines of therapy, reconstructed from the treatment history by a documented rule
+//! (`docs/lines-of-therapy.md`) and shown to the coordinator for confirmation:
+//!
+//! 1. drugs started within 28 days of a line's first drug belong to that line;
+//! 2. a drug started later starts a new line when it follows documented progression, or when
+//!    the gap since the line's last administration exceeds 120 days; otherwise it is added to
+//!    the line as a modification, flagged for confirmation;
+//! 3. (neo)adjuvant therapy counts as a line when progression or relapse occurred within
+//!    6 months (183 days) of its end;
+//! 4. a line failed when progression or intolerance is documented after it started.
+
+use serde::Serialize;
+
+use crate::{
+    Case, ConfirmedLine, Date, LineOutcome, PartialDate, StopReason, SystemicTherapy,
+    TherapySetting,
+};
+
+pub const SAME_LINE_WINDOW_DAYS: i64 = 28;
+pub const NEW_LINE_GAP_DAYS: i64 = 120;
+pub const PERIOPERATIVE_RELAPSE_DAYS: i64 = 183;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Line {
+    /// 1-based among the lines that count; `None` for a (neo)adjuvant regimen that does not.
+    pub number: Option<u32>,
+    pub drugs: Vec<String>,
+    pub start: Option<PartialDate>,
+    pub end: Option<PartialDate>,
+    pub setting: TherapySetting,
+    pub counts: bool,
+    pub outcome: LineOutcome,
+    /// Why the rule decided as it did, and what to confirm.
+    pub notes: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LinesOfTherapy {
+    pub lines: Vec<Line>,
+    /// True when derived by the rule; false when the coordinator confirmed them.
+    pub derived: bool,
+}
+
+impl LinesOfTherapy {
+    pub fn counted(&self) -> impl Iterator<Item = &Line> {
+        self.lines.iter().filter(|l| l.counts)
+    }
+    pub fn count(&self) -> usize {
+        self.counted().count()
+    }
+    pub fn last_counted(&self) -> Option<&Line> {
+        self.counted().last()
+    }
+}
+
+/// The case's lines: the confirmed ones if given, else derived. `None` when the treatment
+/// history is unknown.
+pub fn lines_of_therapy(case: &Case) -> Option<LinesOfTherapy> {
+    if let Some(confirmed) = &case.lines {
+        return Some(from_confirmed(confirmed));
+    }
+    let therapies = case.therapies.as_ref()?;
+    let progressions: Vec<Date> = case
+        .progressions
+        .iter()
+        .map(|p| p.date.earliest())
+        .collect();
+    Some(derive(therapies, &progressions))
+}
+
+fn from_confirmed(confirmed: &[ConfirmedLine]) -> LinesOfTherapy {
+    let mut n = 0;
+    let lines = confirmed
+        .iter()
+        .map(|c| {
+            let number = c.counts.then(|| {
+                n += 1;
+                n
+            });
+            Line {
+                number,
+                drugs: c.drugs.clone(),
+                start: c.start,
+                end: c.end,
+                setting: c.setting,
+                counts: c.counts,
+                outcome: c.outcome,
+                notes: vec!["confirmed by the coordinator".to_owned()],
+            }
+        })
+        .collect();
+    LinesOfTherapy {
+        lines,
+        derived: false,
+    }
+}
+
+struct Group<'a> {
+    therapies: Vec<&'a SystemicTherapy>,
+    first_start: Date,
+    last_admin: Date,
+    perioperative: bool,
+    notes: Vec<String>,
+}
+
+impl Group<'_> {
+    fn last_admin_of(t: &SystemicTherapy) -> Date {
+        t.end.map_or(t.start.earliest(), PartialDate::latest)
+    }
+    fn ongoing(&self) -> bool {
+        self.therapies
+            .iter()
+            .any(|t| t.end.is_none() && t.reason_stopped.is_none())
+    }
+}
+
+/// Derives lines from therapies and progression dates by the rule in the module docs.
+pub fn derive(therapies: &[SystemicTherapy], progressions: &[Date]) -> LinesOfTherapy {
+    let mut sorted: Vec<&SystemicTherapy> = therapies.iter().collect();
+    sorted.sort_by_key(|t| (t.start.earliest(), t.drug.to_lowercase()));
+
+    let mut groups: Vec<Group> = Vec::new();
+    for t in sorted {
+        let start = t.start.earliest();
+        let perioperative = t.setting.is_perioperative();
+        let joins = groups
+            .last_mut()
+            .filter(|g| g.perioperative == perioperative);
+        if let Some(g) = joins {
+            let since_first = g.first_start.days_until(start);
+            let progressed = progressions
+                .iter()
+                .any(|p| *p > g.first_start && *p <= start);
+            let gap = g.last_admin.days_until(start);
+            if since_first <= SAME_LINE_WINDOW_DAYS {
+                g.last_admin = g.last_admin.max(Group::last_admin_of(t));
+                g.therapies.push(t);
+                continue;
+            }
+            if !progressed && gap <= NEW_LINE_GAP_DAYS {
+                g.notes.push(format!(
+                    "{} added {since_first} days after the line began, without documented \
+                     progression: counted as a modification of this line — confirm",
+                    t.drug
+                ));
+                g.last_admin = g.last_admin.max(Group::last_admin_of(t));
+                g.therapies.push(t);
+                continue;
+            }
+        }
+        let mut notes = Vec::new();
+        if let Some(prev) = groups.last() {
+            let progressed = progressions
+                .iter()
+                .any(|p| *p > prev.first_start && *p <= start);
+            if prev.perioperative != perioperative {
+                notes.push("setting changed (perioperative / advanced)".to_owned());
+            } else if progressed {
+                notes.push("new line after documented progression".to_owned());
+            } else {
+                notes.push(format!(
+                    "new line after a gap of {} days (> {NEW_LINE_GAP_DAYS})",
+                    prev.last_admin.days_until(start)
+                ));
+            }
+        }
+        groups.push(Group {
+            therapies: vec![t],
+            first_start: start,
+            last_admin: Group::last_admin_of(t),
+            perioperative,
+            notes,
+        });
+    }
+
+    let mut lines = Vec::with_capacity(groups.len());
+    let mut number = 0;
+    for g in &groups {
+        let progressed_after = progressions.iter().any(|p| *p > g.first_start);
+        let stopped_for = |reason| g.therapies.iter().any(|t| t.reason_stopped == Some(reason));
+        let outcome = if stopped_for(StopReason::Progression) || progressed_after {
+            LineOutcome::Progression
+        } else if stopped_for(StopReason::Intolerance) {
+            LineOutcome::Intolerance
+        } else {
+            LineOutcome::NotFailed
+        };
+        let mut notes = g.notes.clone();
+        let counts = if g.perioperative {
+            let relapse = progressions
+                .iter()
+                .find(|p| **p >= g.first_start)
+                .copied()
+                .or(if stopped_for(StopReason::Progression) {
+                    Some(g.last_admin)
+                } else {
+                    None
+                });
+            match relapse {
+                Some(r) if g.last_admin.days_until(r) <= PERIOPERATIVE_RELAPSE_DAYS => {
+                    notes.push(format!(
+                        "(neo)adjuvant therapy counted as a line: relapse {} days after its end \
+                         (≤ 6 months)",
+                        g.last_admin.days_until(r).max(0)
+                    ));
+                    true
+                }
+                Some(r) => {
+                    notes.push(format!(
+                        "(neo)adjuvant therapy not counted: relapse {} days after its end \
+                         (> 6 months)",
+                        g.last_admin.days_until(r)
+                    ));
+                    false
+                }
+                None => {
+                    notes.push(
+                        "(neo)adjuvant therapy not counted: no relapse documented".to_owned(),
+                    );
+                    false
+                }
+            }
+        } else {
+            true
+        };
+        if counts {
+            number += 1;
+        }
+        let mut drugs: Vec<String> = Vec::new();
+        for t in &g.therapies {
+            if !drugs.iter().any(|d| d.eq_ignore_ascii_case(&t.drug)) {
+                drugs.push(t.drug.clone());
+            }
+        }
+        let setting = if g.perioperative {
+            g.therapies[0].setting
+        } else {
+            TherapySetting::Advanced
+        };
+        lines.push(Line {
+            number: counts.then_some(number),
+            drugs,
+            start: Some(g.therapies[0].start),
+            end: if g.ongoing() {
+                None
+            } else {
+                Some(PartialDate::from_date(g.last_admin))
+            },
+            setting,
+            counts,
+            outcome,
+            notes,
+        });
+    }
+    LinesOfTherapy {
+        lines,
+        derived: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).expect("date")
+    }
+
+    fn t(drug: &str, start: &str, end: Option<&str>, setting: TherapySetting) -> SystemicTherapy {
+        SystemicTherapy {
+            drug: drug.to_owned(),
+            start: PartialDate::parse(start).expect("start"),
+            end: end.map(|e| PartialDate::parse(e).expect("end")),
+            setting,
+            reason_stopped: None,
+            source: None,
+        }
+    }
+
+    use TherapySetting::{Adjuvant, Advanced};
+
+    #[test]
+    fn drugs_within_28_days_share_a_line() {
+        let lot = derive(
+            &[
+                t("oxaliplatin", "2024-01-01", Some("2024-05-01"), Advanced),
+                t("capecitabine", "2024-01-01", Some("2024-05-01"), Advanced),
+                t("nivolumab", "2024-01-29", Some("2024-05-01"), Advanced),
+            ],
+            &[],
+        );
+        assert_eq!(lot.count(), 1);
+        assert_eq!(lot.lines[0].drugs.len(), 3);
+    }
+
+    #[test]
+    fn added_drug_without_progression_is_a_flagged_modification() {
+        let lot = derive(
+            &[
+                t("oxaliplatin", "2024-01-01", Some("2024-05-01"), Advanced),
+                t("nivolumab", "2024-03-01", Some("2024-06-01"), Advanced),
+            ],
+            &[],
+        );
+        assert_eq!(lot.count(), 1);
+        assert!(lot.lines[0].notes.iter().any(|n| n.contains("confirm")));
+    }
+
+    #[test]
+    fn progression_starts_a_new_line() {
+        let lot = derive(
+            &[
+                t("oxaliplatin", "2024-01-01", Some("2024-05-01"), Advanced),
+                t("paclitaxel", "2024-05-20", Some("2024-09-01"), Advanced),
+            ],
+            &[d("2024-05-10")],
+        );
+        assert_eq!(lot.count(), 2);
+        assert_eq!(lot.lines[0].outcome, LineOutcome::Progression);
+        assert_eq!(lot.lines[1].outcome, LineOutcome::NotFailed);
+    }
+
+    #[test]
+    fn a_long_gap_starts_a_new_line() {
+        let lot = derive(
+            &[
+                t("oxaliplatin", "2024-01-01", Some("2024-03-01"), Advanced),
+                t("oxaliplatin", "2024-06-30", Some("2024-09-01"), Advanced),
+            ],
+            &[],
+        );
+        assert_eq!(lot.count(), 2, "121-day gap");
+        let lot = derive(
+            &[
+                t("oxaliplatin", "2024-01-01", Some("2024-03-01"), Advanced),
+                t("oxaliplatin", "2024-06-29", Some("2024-09-01"), Advanced),
+            ],
+            &[],
+        );
+        assert_eq!(lot.count(), 1, "120-day gap stays in the line");
+    }
+
+    #[test]
+    fn adjuvant_with_early_relapse_counts() {
+        let lot = derive(
+            &[
+                t("capecitabine", "2023-01-01", Some("2023-06-30"), Adjuvant),
+                t("oxaliplatin", "2023-11-01", Some("2024-03-01"), Advanced),
+            ],
+            &[d("2023-10-15")],
+        );
+        assert_eq!(lot.count(), 2);
+        assert_eq!(lot.lines[0].number, Some(1));
+        assert_eq!(lot.lines[0].outcome, LineOutcome::Progression);
+    }
+
+    #[test]
+    fn adjuvant_with_late_relapse_does_not_count() {
+        let lot = derive(
+            &[
+                t("capecitabine", "2022-01-01", Some("2022-06-30"), Adjuvant),
+                t("oxaliplatin", "2023-11-01", Some("2024-03-01"), Advanced),
+            ],
+            &[d("2023-10-15")],
+        );
+        assert_eq!(lot.count(), 1);
+        assert_eq!(lot.lines[0].number, None);
+        assert_eq!(lot.lines[1].number, Some(1));
+    }
+
+    #[test]
+    fn intolerance_is_a_failure() {
+        let mut th = t("irinotecan", "2024-01-01", Some("2024-02-01"), Advanced);
+        th.reason_stopped = Some(StopReason::Intolerance);
+        let lot = derive(&[th], &[]);
+        assert_eq!(lot.lines[0].outcome, LineOutcome::Intolerance);
+    }
+}
