@@ -1,0 +1,604 @@
+//! Every rule kind at its boundaries, the shipped catalogue on worked cases, and the
+//! verdict logic.
+
+use cellpath_domain::{Case, Date, native};
+use cellpath_eligibility::{
+    Catalogue, Lang, Programme, Status, Verdict, evaluate, facts::Facts, screen, shipped,
+};
+
+const BASE: &str = r#"
+[patient]
+birth_date = "1969-03-14"
+sex = "female"
+
+[primary]
+site = "stomach"
+histology = "signet-ring-cell"
+stage = "IV"
+diagnosed = "2024-01"
+source = "Pathology report PA-24-0113"
+
+[[metastases]]
+site = "peritoneum"
+date = "2024-01"
+
+[[her2]]
+ihc = "1+"
+date = "2024-01-20"
+
+[[ecog]]
+score = 1
+date = "2026-10-30"
+
+[[therapies]]
+drug = "oxaliplatin"
+start = "2024-02-01"
+end = "2024-07-15"
+setting = "advanced"
+
+[[therapies]]
+drug = "capecitabine"
+start = "2024-02-01"
+end = "2024-07-15"
+setting = "advanced"
+
+[[therapies]]
+drug = "nivolumab"
+start = "2024-02-01"
+end = "2024-07-15"
+setting = "advanced"
+
+[[progressions]]
+date = "2024-07-20"
+basis = "CT: new peritoneal nodules"
+
+[[therapies]]
+drug = "paclitaxel"
+start = "2024-08-05"
+end = "2025-01-10"
+setting = "advanced"
+
+[[therapies]]
+drug = "ramucirumab"
+start = "2024-08-05"
+end = "2025-01-10"
+setting = "advanced"
+
+[[progressions]]
+date = "2025-01-15"
+basis = "CT: liver metastases"
+"#;
+
+fn as_of() -> Date {
+    Date::parse("2026-11-20").expect("date")
+}
+
+fn case(extra: &str) -> Case {
+    native::from_toml(&format!("{BASE}{extra}")).expect("valid case")
+}
+
+fn cldn18(staining: &str) -> String {
+    format!("\n[[cldn18]]\nclone = \"43-14A\"\nspecimen_date = \"2026-10-01\"\n{staining}\n")
+}
+
+fn catalogue() -> Catalogue {
+    shipped().expect("shipped catalogue loads")
+}
+
+fn status_of(p: &Programme, c: &Case, id: &str) -> Status {
+    let r = evaluate(p, &Facts::new(c, as_of()));
+    r.criteria
+        .iter()
+        .find(|x| x.id == id)
+        .unwrap_or_else(|| panic!("criterion {id}"))
+        .status
+}
+
+#[test]
+fn the_zolbetuximab_trap_a_60_percent_tumour_fits_ct041_not_zolbetuximab() {
+    let cat = catalogue();
+    let c = case(&cldn18(
+        "staining = { \"3+\" = 20, \"2+\" = 40, \"1+\" = 20, \"0\" = 20 }",
+    ));
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let zolbe = cat.get("zolbetuximab-1l").expect("zolbe");
+    assert_eq!(status_of(satri, &c, "cldn18-positive"), Status::Met);
+    assert_eq!(status_of(zolbe, &c, "cldn18-positive-75"), Status::NotMet);
+    let f = Facts::new(&c, as_of());
+    assert_eq!(evaluate(satri, &f).verdict, Verdict::Eligible);
+    assert_eq!(evaluate(zolbe, &f).verdict, Verdict::Ineligible);
+}
+
+#[test]
+fn cldn18_boundaries_40_and_39_percent_and_intensity() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let zolbe = cat.get("zolbetuximab-1l").expect("zolbe");
+    let at = |s: &str| case(&cldn18(s));
+    assert_eq!(
+        status_of(
+            satri,
+            &at("at_least = { intensity = \"2+\", percent = 40 }"),
+            "cldn18-positive"
+        ),
+        Status::Met
+    );
+    assert_eq!(
+        status_of(
+            satri,
+            &at("at_least = { intensity = \"2+\", percent = 39 }"),
+            "cldn18-positive"
+        ),
+        Status::NotMet
+    );
+    // 1+ staining does not count, however widespread.
+    assert_eq!(
+        status_of(
+            satri,
+            &at("staining = { \"1+\" = 90, \"0\" = 10 }"),
+            "cldn18-positive"
+        ),
+        Status::NotMet,
+        "1+ and 0 add up to 100%: nothing is left for 2+/3+"
+    );
+    assert_eq!(
+        status_of(satri, &at("staining = { \"1+\" = 50 }"), "cldn18-positive"),
+        Status::Unknown,
+        "2+/3+ not reported and half the cells unaccounted for"
+    );
+    assert_eq!(
+        status_of(
+            satri,
+            &at("staining = { \"3+\" = 0, \"2+\" = 0, \"1+\" = 90, \"0\" = 10 }"),
+            "cldn18-positive"
+        ),
+        Status::NotMet
+    );
+    assert_eq!(
+        status_of(
+            satri,
+            &at("at_least = { intensity = \"1+\", percent = 90 }"),
+            "cldn18-positive"
+        ),
+        Status::Unknown,
+        "≥1+ in 90% cannot say how much is ≥2+"
+    );
+    assert_eq!(
+        status_of(satri, &at("negative = true"), "cldn18-positive"),
+        Status::NotMet
+    );
+    assert_eq!(
+        status_of(
+            zolbe,
+            &at("at_least = { intensity = \"2+\", percent = 75 }"),
+            "cldn18-positive-75"
+        ),
+        Status::Met
+    );
+    assert_eq!(
+        status_of(
+            zolbe,
+            &at("at_least = { intensity = \"2+\", percent = 74.9 }"),
+            "cldn18-positive-75"
+        ),
+        Status::NotMet
+    );
+    assert_eq!(
+        status_of(satri, &case(""), "cldn18-positive"),
+        Status::Unknown
+    );
+}
+
+#[test]
+fn her2_ihc_2_plus_needs_ish() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let ibi = cat.get("ibi343-g-hope-001").expect("ibi");
+    let with = |her2: &str| case(&format!("\n[[her2]]\n{her2}\ndate = \"2026-10-02\"\n"));
+    let equivocal = with("ihc = \"2+\"");
+    assert_eq!(
+        status_of(satri, &equivocal, "her2-negative"),
+        Status::Unknown
+    );
+    assert_eq!(status_of(ibi, &equivocal, "her2-positive"), Status::Unknown);
+    let negative = with("ihc = \"2+\"\nish = \"not-amplified\"");
+    assert_eq!(status_of(satri, &negative, "her2-negative"), Status::Met);
+    assert_eq!(
+        status_of(ibi, &negative, "her2-positive"),
+        Status::Met,
+        "exclusion absent"
+    );
+    let positive = with("ihc = \"2+\"\nish = \"amplified\"");
+    assert_eq!(status_of(satri, &positive, "her2-negative"), Status::NotMet);
+    assert_eq!(status_of(ibi, &positive, "her2-positive"), Status::NotMet);
+    let three = with("ihc = \"3+\"");
+    assert_eq!(status_of(satri, &three, "her2-negative"), Status::NotMet);
+}
+
+#[test]
+fn age_on_the_birthday_and_partial_birth_dates() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let born = |b: &str| native::from_toml(&BASE.replace("1969-03-14", b)).expect("case");
+    // as_of is 2026-11-20.
+    assert_eq!(status_of(satri, &born("2008-11-20"), "adult"), Status::Met);
+    assert_eq!(
+        status_of(satri, &born("2008-11-21"), "adult"),
+        Status::NotMet
+    );
+    assert_eq!(status_of(satri, &born("2008-11"), "adult"), Status::Unknown);
+    assert_eq!(status_of(satri, &born("2008-10"), "adult"), Status::Met);
+    assert_eq!(status_of(satri, &born("2008"), "adult"), Status::Unknown);
+    assert_eq!(status_of(satri, &born("2007"), "adult"), Status::Met);
+    assert_eq!(status_of(satri, &born("2009"), "adult"), Status::NotMet);
+}
+
+#[test]
+fn lines_and_failure() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let ibi = cat.get("ibi343-g-hope-001").expect("ibi");
+    let zolbe = cat.get("zolbetuximab-1l").expect("zolbe");
+    let c = case("");
+    assert_eq!(status_of(satri, &c, "two-prior-lines"), Status::Met);
+    assert_eq!(status_of(satri, &c, "last-line-failed"), Status::Met);
+    assert_eq!(
+        status_of(ibi, &c, "progressed-on-two-to-four-lines"),
+        Status::Met
+    );
+    assert_eq!(
+        status_of(zolbe, &c, "no-prior-therapy-for-advanced-disease"),
+        Status::NotMet
+    );
+
+    // Five lines: too many for IBI343 ("at most 4").
+    let mut extra = String::new();
+    for (i, (start, end, prog)) in [
+        ("2025-02-01", "2025-04-01", "2025-04-10"),
+        ("2025-05-01", "2025-07-01", "2025-07-10"),
+        ("2025-08-01", "2025-10-01", "2025-10-10"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        extra.push_str(&format!(
+            "\n[[therapies]]\ndrug = \"drug{i}-irinotecan\"\nstart = \"{start}\"\nend = \"{end}\"\nsetting = \"advanced\"\n\n[[progressions]]\ndate = \"{prog}\"\n"
+        ));
+    }
+    let five = case(&extra);
+    assert_eq!(
+        status_of(ibi, &five, "progressed-on-two-to-four-lines"),
+        Status::NotMet
+    );
+    assert_eq!(status_of(satri, &five, "two-prior-lines"), Status::Met);
+
+    // Unknown history.
+    let unknown = native::from_toml(&BASE.split("[[therapies]]").next().expect("head").to_owned())
+        .expect("case");
+    assert_eq!(
+        status_of(satri, &unknown, "two-prior-lines"),
+        Status::Unknown
+    );
+    // Recorded as none.
+    let none = native::from_toml(&format!(
+        "therapies = []\n{}",
+        BASE.split("[[therapies]]").next().expect("head")
+    ))
+    .expect("case");
+    assert_eq!(status_of(satri, &none, "two-prior-lines"), Status::NotMet);
+    assert_eq!(
+        status_of(zolbe, &none, "no-prior-therapy-for-advanced-disease"),
+        Status::Met
+    );
+}
+
+#[test]
+fn no_therapy_within_four_weeks() {
+    let cat = catalogue();
+    let ibi = cat.get("ibi343-g-hope-001").expect("ibi");
+    let last = |end: &str| {
+        case(&format!(
+            "\n[[therapies]]\ndrug = \"irinotecan\"\nstart = \"2025-02-01\"\nend = \"{end}\"\nsetting = \"advanced\"\n"
+        ))
+    };
+    // as_of 2026-11-20; 28 days before is 2026-10-23.
+    assert_eq!(
+        status_of(ibi, &last("2026-10-22"), "recent-anticancer-therapy"),
+        Status::Met
+    );
+    assert_eq!(
+        status_of(ibi, &last("2026-10-23"), "recent-anticancer-therapy"),
+        Status::NotMet
+    );
+    assert_eq!(
+        status_of(ibi, &last("2026-10"), "recent-anticancer-therapy"),
+        Status::Unknown
+    );
+    let ongoing = case(
+        "\n[[therapies]]\ndrug = \"irinotecan\"\nstart = \"2025-02-01\"\nsetting = \"advanced\"\n",
+    );
+    assert_eq!(
+        status_of(ibi, &ongoing, "recent-anticancer-therapy"),
+        Status::NotMet
+    );
+}
+
+#[test]
+fn ecog_and_disease_extent() {
+    let cat = catalogue();
+    let ibi = cat.get("ibi343-g-hope-001").expect("ibi");
+    let ecog2 = case("\n[[ecog]]\nscore = 2\ndate = \"2026-11-01\"\n");
+    assert_eq!(
+        status_of(ibi, &ecog2, "ecog-0-1"),
+        Status::NotMet,
+        "the newest ECOG counts"
+    );
+    assert_eq!(status_of(ibi, &case(""), "ecog-0-1"), Status::Met);
+
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let localised = native::from_toml(&BASE.replace("stage = \"IV\"", "stage = \"IIB\"").replace(
+        "[[metastases]]\nsite = \"peritoneum\"\ndate = \"2024-01\"\n",
+        "",
+    ))
+    .expect("case");
+    assert_eq!(status_of(satri, &localised, "advanced"), Status::NotMet);
+    let no_stage = native::from_toml(&BASE.replace("stage = \"IV\"\n", "").replace(
+        "[[metastases]]\nsite = \"peritoneum\"\ndate = \"2024-01\"\n",
+        "",
+    ))
+    .expect("case");
+    assert_eq!(status_of(satri, &no_stage, "advanced"), Status::Unknown);
+}
+
+#[test]
+fn squamous_histology_is_not_adenocarcinoma() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let c = native::from_toml(&BASE.replace("signet-ring-cell", "squamous-cell")).expect("case");
+    assert_eq!(
+        status_of(satri, &c, "gastric-or-gej-adenocarcinoma"),
+        Status::NotMet
+    );
+    let gej =
+        native::from_toml(&BASE.replace("site = \"stomach\"", "site = \"gej\"")).expect("case");
+    assert_eq!(
+        status_of(satri, &gej, "gastric-or-gej-adenocarcinoma"),
+        Status::Met
+    );
+}
+
+const TEST_PROGRAMME: &str = r#"
+id = "lab-test"
+name = { en = "Lab test", zh-CN = "检验测试" }
+kind = "trial"
+sponsor = "Test"
+regions = ["CN"]
+
+[status]
+value = "open"
+as_of = "2026-01"
+source = "s"
+
+[[sources]]
+id = "s"
+title = "Test source"
+url = "https://example.org/"
+
+[[criteria]]
+id = "neutrophils"
+kind = "inclusion"
+text = { en = "ANC ≥ 1.5", zh-CN = "ANC ≥ 1.5" }
+rule = { lab = { test = "neutrophils", min = 1.5, unit = "10*9/L" } }
+source = "s"
+request = { en = "Blood count", zh-CN = "血常规" }
+
+[[criteria]]
+id = "haemoglobin"
+kind = "inclusion"
+text = { en = "Hb ≥ 90 g/L", zh-CN = "Hb ≥ 90 g/L" }
+rule = { lab = { test = "haemoglobin", min = 90, unit = "g/L" } }
+source = "s"
+request = { en = "Blood count", zh-CN = "血常规" }
+
+[[criteria]]
+id = "bilirubin"
+kind = "inclusion"
+text = { en = "Bilirubin ≤ 1.5 × ULN", zh-CN = "胆红素 ≤ 1.5 × ULN" }
+rule = { lab = { test = "bilirubin", max_uln = 1.5 } }
+source = "s"
+request = { en = "Liver function", zh-CN = "肝功能" }
+
+[[criteria]]
+id = "ast-with-liver-mets"
+kind = "inclusion"
+text = { en = "AST ≤ 5 × ULN", zh-CN = "AST ≤ 5 × ULN" }
+rule = { lab = { test = "ast", max_uln = 5 } }
+applies_when = { advanced = true }
+source = "s"
+request = { en = "Liver function", zh-CN = "肝功能" }
+
+[[criteria]]
+id = "pdl1-or-msi"
+kind = "inclusion"
+text = { en = "PD-L1 CPS ≥ 5 or MSI-high", zh-CN = "PD-L1 CPS ≥ 5 或 MSI-H" }
+rule = { any = [{ biomarker = { marker = "PD-L1", min_cps = 5 } }, { biomarker = { marker = "MSI", status = "high" } }] }
+source = "s"
+request = { en = "PD-L1 and MSI", zh-CN = "PD-L1 和 MSI" }
+
+[[criteria]]
+id = "not-over-75"
+kind = "inclusion"
+text = { en = "Age ≤ 75", zh-CN = "年龄 ≤ 75" }
+rule = { age_at_most = 75 }
+source = "s"
+request = { en = "Birth date", zh-CN = "出生日期" }
+"#;
+
+fn lab_programme() -> Programme {
+    Programme::from_toml("lab-test.toml", TEST_PROGRAMME).expect("test programme")
+}
+
+#[test]
+fn lab_rules_units_and_uln() {
+    let p = lab_programme();
+    let labs = |body: &str| case(&format!("\n{body}\n"));
+    let c = labs(
+        "[[labs]]\ntest = \"neutrophils\"\nvalue = 1.5\nunit = \"10*9/L\"\ndate = \"2026-11-01\"\n\n\
+         [[labs]]\ntest = \"haemoglobin\"\nvalue = 9.0\nunit = \"g/dL\"\ndate = \"2026-11-01\"\n\n\
+         [[labs]]\ntest = \"bilirubin\"\nvalue = 30\nunit = \"umol/L\"\nuln = 20\ndate = \"2026-11-01\"\n",
+    );
+    assert_eq!(status_of(&p, &c, "neutrophils"), Status::Met, "1.5 ≥ 1.5");
+    assert_eq!(
+        status_of(&p, &c, "haemoglobin"),
+        Status::Met,
+        "9 g/dL = 90 g/L"
+    );
+    assert_eq!(status_of(&p, &c, "bilirubin"), Status::Met, "30 ≤ 1.5 × 20");
+    let c = labs(
+        "[[labs]]\ntest = \"neutrophils\"\nvalue = 1.49\nunit = \"10*9/L\"\n\n\
+         [[labs]]\ntest = \"bilirubin\"\nvalue = 30.1\nunit = \"umol/L\"\nuln = 20\n\n\
+         [[labs]]\ntest = \"haemoglobin\"\nvalue = 90\nunit = \"U/L\"\n",
+    );
+    assert_eq!(status_of(&p, &c, "neutrophils"), Status::NotMet);
+    assert_eq!(status_of(&p, &c, "bilirubin"), Status::NotMet);
+    assert_eq!(
+        status_of(&p, &c, "haemoglobin"),
+        Status::Unknown,
+        "incomparable unit"
+    );
+    let c = labs("[[labs]]\ntest = \"bilirubin\"\nvalue = 10\nunit = \"umol/L\"\n");
+    assert_eq!(status_of(&p, &c, "bilirubin"), Status::Unknown, "no ULN");
+}
+
+#[test]
+fn not_applicable_any_and_age_at_most() {
+    let p = lab_programme();
+    let localised = native::from_toml(&BASE.replace("stage = \"IV\"", "stage = \"II\"").replace(
+        "[[metastases]]\nsite = \"peritoneum\"\ndate = \"2024-01\"\n",
+        "",
+    ))
+    .expect("case");
+    assert_eq!(
+        status_of(&p, &localised, "ast-with-liver-mets"),
+        Status::NotApplicable
+    );
+    assert_eq!(
+        status_of(&p, &case(""), "ast-with-liver-mets"),
+        Status::Unknown
+    );
+
+    let msi = case("\n[[msi]]\nstatus = \"msi-high\"\n");
+    assert_eq!(
+        status_of(&p, &msi, "pdl1-or-msi"),
+        Status::Met,
+        "any: one true is enough"
+    );
+    let low = case("\n[[pdl1]]\ncps = 1\n");
+    assert_eq!(
+        status_of(&p, &low, "pdl1-or-msi"),
+        Status::Unknown,
+        "MSI unknown"
+    );
+    let both = case("\n[[pdl1]]\ncps = 1\n\n[[msi]]\nstatus = \"mss\"\n");
+    assert_eq!(status_of(&p, &both, "pdl1-or-msi"), Status::NotMet);
+    assert_eq!(status_of(&p, &case(""), "not-over-75"), Status::Met);
+}
+
+#[test]
+fn verdicts_requests_and_ordering() {
+    let cat = catalogue();
+    let c = case("");
+    let results = screen(&cat, &c, as_of(), &[]);
+    assert_eq!(results.len(), cat.programmes().len());
+    // Best first, and the order of verdicts never goes back.
+    for pair in results.windows(2) {
+        assert!(pair[0].verdict <= pair[1].verdict);
+    }
+    let satri = results
+        .iter()
+        .find(|r| r.programme == "satri-cel-nmpa")
+        .expect("satri");
+    assert_eq!(satri.verdict, Verdict::NeedsInformation);
+    let unknown: Vec<&str> = satri.unknowns().map(|c| c.id.as_str()).collect();
+    assert_eq!(unknown, ["cldn18-positive"]);
+    let request = satri
+        .unknowns()
+        .next()
+        .and_then(|c| c.request.as_ref())
+        .expect("request");
+    assert!(request.en.contains("43-14A"));
+    assert!(request.zh.contains("免疫组化"));
+    // Judgement items are listed and never decide.
+    assert_eq!(satri.judgements().count(), 1);
+    // A closed trial blocks on its status.
+    let st01 = results
+        .iter()
+        .find(|r| r.programme == "ct041-st-01")
+        .expect("st01");
+    assert_eq!(st01.verdict, Verdict::Ineligible);
+    assert_eq!(
+        st01.blocking().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["programme-status"]
+    );
+    // Explanations exist in both languages for every criterion.
+    for r in &results {
+        for c in &r.criteria {
+            assert!(
+                !c.explanation.en.is_empty() && !c.explanation.zh.is_empty(),
+                "{}",
+                c.id
+            );
+            assert_eq!(c.request.is_some(), c.status == Status::Unknown, "{}", c.id);
+        }
+    }
+    let json = cellpath_eligibility::eval::localise(&results, Lang::ZhCn);
+    assert!(
+        json[0]["criteria"][0]["text"]
+            .as_str()
+            .is_some_and(|t| !t.is_ascii())
+    );
+}
+
+#[test]
+fn results_dated_after_as_of_are_not_used() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let c = case(&cldn18("at_least = { intensity = \"2+\", percent = 60 }"));
+    let before = Facts::new(&c, Date::parse("2026-09-01").expect("date"));
+    let r = evaluate(satri, &before);
+    let cl = r
+        .criteria
+        .iter()
+        .find(|x| x.id == "cldn18-positive")
+        .expect("c");
+    assert_eq!(cl.status, Status::Unknown);
+}
+
+#[test]
+fn shipped_catalogue_matches_the_catalogue_folder() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../catalogue");
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .expect("catalogue dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    on_disk.sort();
+    let mut shipped: Vec<String> = cellpath_eligibility::SHIPPED_FILES
+        .iter()
+        .map(|(n, _)| (*n).to_owned())
+        .collect();
+    shipped.sort();
+    assert_eq!(on_disk, shipped, "add new catalogue files to SHIPPED_FILES");
+    let cat = catalogue();
+    for id in [
+        "satri-cel-nmpa",
+        "zolbetuximab-1l",
+        "ct041-st-01",
+        "ct041-st-02",
+        "ct041-st-05",
+        "ibi343-g-hope-001",
+    ] {
+        assert!(cat.get(id).is_some(), "{id}");
+    }
+}
