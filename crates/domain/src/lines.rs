@@ -132,7 +132,13 @@ pub fn derive(therapies: &[SystemicTherapy], progressions: &[Date]) -> LinesOfTh
                 .iter()
                 .any(|p| *p > g.first_start && *p <= start);
             let gap = g.last_admin.days_until(start);
-            if since_first <= SAME_LINE_WINDOW_DAYS {
+            let continues = g
+                .therapies
+                .iter()
+                .any(|x| x.drug.eq_ignore_ascii_case(&t.drug));
+            if since_first <= SAME_LINE_WINDOW_DAYS
+                || (continues && !progressed && gap <= NEW_LINE_GAP_DAYS)
+            {
                 g.last_admin = g.last_admin.max(Group::last_admin_of(t));
                 g.therapies.push(t);
                 continue;

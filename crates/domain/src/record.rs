@@ -282,6 +282,26 @@ pub enum Extent {
     NoEvidenceOfDisease,
 }
 
+/// The stage group number (1–4) in texts like `IV`, `Stage IVB`, `IIIA`, `3C`, `cT3N1M1`.
+pub fn stage_group(text: &str) -> Option<u8> {
+    let t = text.trim().to_ascii_uppercase();
+    let t = t.trim_start_matches("STAGE").trim();
+    if t.contains("M1") {
+        return Some(4);
+    }
+    let roman: String = t.chars().take_while(|c| matches!(c, 'I' | 'V')).collect();
+    match roman.as_str() {
+        "IV" => Some(4),
+        "III" => Some(3),
+        "II" => Some(2),
+        "I" => Some(1),
+        _ => match t.chars().next() {
+            Some(c @ '1'..='4') => c.to_digit(10).map(|d| d as u8),
+            _ => None,
+        },
+    }
+}
+
 impl Extent {
     pub fn is_advanced(self) -> bool {
         matches!(self, Self::LocallyAdvancedUnresectable | Self::Metastatic)
@@ -840,6 +860,17 @@ mod tests {
         assert_eq!((three.low, three.high), (0.0, 60.0));
         let one = s.percent_at_or_above(Intensity::ONE);
         assert_eq!((one.low, one.high), (60.0, 100.0));
+    }
+
+    #[test]
+    fn stage_groups() {
+        assert_eq!(stage_group("IV"), Some(4));
+        assert_eq!(stage_group("Stage IVB"), Some(4));
+        assert_eq!(stage_group("IIIA"), Some(3));
+        assert_eq!(stage_group("II"), Some(2));
+        assert_eq!(stage_group("3C"), Some(3));
+        assert_eq!(stage_group("cT3N1M1"), Some(4));
+        assert_eq!(stage_group("unknown"), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use cellpath_domain::{
     Case, Cldn18Result, Date, EcogResult, Her2Result, Her2Status, LabResult, LabTest,
-    LinesOfTherapy, MsiResult, PartialDate, Pdl1Result, lines_of_therapy,
+    LinesOfTherapy, MsiResult, PartialDate, Pdl1Result, lines_of_therapy, stage_group,
 };
 
 use crate::eval::Tri;
@@ -142,40 +142,4 @@ fn advanced(case: &Case) -> (Tri, String, String) {
         "Neither stage, extent nor metastases are recorded.".to_owned(),
         "未记录分期、疾病范围或转移情况。".to_owned(),
     )
-}
-
-/// The stage group number (1–4) in texts like `IV`, `Stage IVB`, `IIIA`, `4`, `T3N1M1`.
-pub fn stage_group(text: &str) -> Option<u8> {
-    let t = text.trim().to_ascii_uppercase();
-    let t = t.trim_start_matches("STAGE").trim();
-    if t.contains("M1") {
-        return Some(4);
-    }
-    let roman: String = t.chars().take_while(|c| matches!(c, 'I' | 'V')).collect();
-    match roman.as_str() {
-        "IV" => Some(4),
-        "III" => Some(3),
-        "II" => Some(2),
-        "I" => Some(1),
-        _ => match t.chars().next() {
-            Some(c @ '1'..='4') => c.to_digit(10).map(|d| d as u8),
-            _ => None,
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::stage_group;
-
-    #[test]
-    fn stage_groups() {
-        assert_eq!(stage_group("IV"), Some(4));
-        assert_eq!(stage_group("Stage IVB"), Some(4));
-        assert_eq!(stage_group("IIIA"), Some(3));
-        assert_eq!(stage_group("II"), Some(2));
-        assert_eq!(stage_group("cT3N1M1"), Some(4));
-        assert_eq!(stage_group("4"), Some(4));
-        assert_eq!(stage_group("unknown"), None);
-    }
 }
