@@ -416,6 +416,14 @@ fn plus_intensity(text: &str) -> Option<u8> {
     })
 }
 
+/// A score written as a lone digit 0–3, as in `Score 0`.
+fn lone_score(text: &str) -> Option<Intensity> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() == 1)
+        .find_map(|w| w.parse::<u8>().ok())
+        .and_then(|n| Intensity::new(n).ok())
+}
+
 fn observation(index: &Index, i: usize, e: &Entry, case: &mut Case, g: &mut Gathered) -> Took {
     let res = e.res;
     let status = str_at(res, "status").unwrap_or("unknown");
@@ -633,6 +641,7 @@ fn her2_parts(v: &Value, code_text: &str, loinc: Option<&str>) -> Result<Option<
                 plus_intensity(&value).map(|n| Intensity::new(n).map_err(|e| e.to_string()))
             })
             .or_else(|| Intensity::parse(value.trim()).ok().map(Ok))
+            .or_else(|| lone_score(&value).map(Ok))
             .or_else(|| {
                 (value.contains("negative") || value.contains("(0)")).then_some(Ok(Intensity::ZERO))
             });
