@@ -1,1 +1,281 @@
-fn main() {}
+//! The `cellpath` command.
+
+mod input;
+mod render;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use cellpath_domain::{Date, native};
+use cellpath_eligibility::{Catalogue, Lang, Programme, eval};
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// cellpath — pre-screening and coordination for CAR-T cell therapy.
+///
+/// Decision support, not medical advice: every verdict is a pre-screen for the treating
+/// team and the MDT to confirm.
+#[derive(Parser)]
+#[command(name = "cellpath", version, about, long_about)]
+struct Cli {
+    /// Load the programme catalogue from this folder instead of the built-in one.
+    #[arg(long, global = true, env = "CELLPATH_CATALOGUE", value_name = "DIR")]
+    catalogue: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Screen a case (native TOML/JSON or a FHIR R4 bundle) against the programmes.
+    Screen(ScreenArgs),
+    /// Work with case files.
+    #[command(subcommand)]
+    Case(CaseCommand),
+    /// List or show the programmes in the catalogue.
+    #[command(subcommand)]
+    Programmes(ProgrammesCommand),
+    /// Check a catalogue folder and report the first problem with file and line.
+    CatalogueCheck {
+        /// The folder of programme files (`*.toml`).
+        dir: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    En,
+    #[value(name = "zh-CN")]
+    ZhCn,
+}
+
+impl From<LangArg> for Lang {
+    fn from(l: LangArg) -> Self {
+        match l {
+            LangArg::En => Lang::En,
+            LangArg::ZhCn => Lang::ZhCn,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct ScreenArgs {
+    /// The case: a native case file (.toml or .json), a FHIR R4 JSON bundle, or `-` for
+    /// standard input.
+    file: String,
+    /// Screen only this programme (repeatable). Default: every programme, best first.
+    #[arg(long = "programme", value_name = "ID")]
+    programmes: Vec<String>,
+    /// The screening date (YYYY-MM-DD): ages, washout windows and result dates are
+    /// judged as of this day. Default: today (UTC).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    as_of: Option<Date>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    #[arg(long, value_enum, default_value = "en")]
+    lang: LangArg,
+}
+
+#[derive(Subcommand)]
+enum CaseCommand {
+    /// Check a native case file; prints what it holds, or the first problem with its place.
+    Validate {
+        /// The case file (.toml or .json), or `-` for standard input.
+        file: String,
+    },
+    /// Import a FHIR R4 / mCODE bundle into a native case, printing the case (TOML or
+    /// JSON) and, with --report, what was used and skipped per resource.
+    Import {
+        /// The FHIR JSON file, or `-` for standard input.
+        file: String,
+        #[arg(long, value_enum, default_value = "toml")]
+        to: CaseFormat,
+        /// Print the per-resource import report to standard error.
+        #[arg(long)]
+        report: bool,
+    },
+    /// Print the JSON Schema of the native case format.
+    Schema,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CaseFormat {
+    Toml,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum ProgrammesCommand {
+    /// One line per programme: id, kind, status, name.
+    List {
+        #[arg(long, value_enum, default_value = "en")]
+        lang: LangArg,
+    },
+    /// A programme's criteria, rules, sources and requests.
+    Show {
+        id: String,
+        #[arg(long, value_enum, default_value = "en")]
+        lang: LangArg,
+    },
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    Date::parse(s).map_err(|e| e.to_string())
+}
+
+fn today() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Date::from_days(i64::try_from(secs / 86_400).unwrap_or_default())
+}
+
+fn load_catalogue(dir: Option<&Path>) -> Result<Catalogue> {
+    let Some(dir) = dir else {
+        return cellpath_eligibility::shipped().map_err(|e| anyhow!("built-in catalogue: {e}"));
+    };
+    let mut files = Vec::new();
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the catalogue folder {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            files.push((path.display().to_string(), text));
+        }
+    }
+    if files.is_empty() {
+        bail!("{}: no programme files (*.toml)", dir.display());
+    }
+    Catalogue::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+        .map_err(|e| anyhow!("{e}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Screen(args) => {
+            let catalogue = load_catalogue(cli.catalogue.as_deref())?;
+            let only: Vec<&Programme> = args
+                .programmes
+                .iter()
+                .map(|id| {
+                    catalogue.get(id).ok_or_else(|| {
+                        anyhow!(
+                            "unknown programme `{id}` (known: {})",
+                            catalogue.ids().into_iter().collect::<Vec<_>>().join(", ")
+                        )
+                    })
+                })
+                .collect::<Result<_>>()?;
+            let loaded = input::load_case(&args.file)?;
+            let as_of = args.as_of.unwrap_or_else(today);
+            let results = eval::screen(&catalogue, &loaded.case, as_of, &only);
+            let lang = Lang::from(args.lang);
+            match args.format {
+                Format::Json => {
+                    let doc = serde_json::json!({
+                        "as_of": as_of.to_string(),
+                        "results": eval::localise(&results, lang),
+                    });
+                    serde_json::to_writer_pretty(&mut out, &doc)?;
+                    writeln!(out)?;
+                }
+                Format::Text => {
+                    let text = render::screening(&catalogue, &loaded, &results, as_of, lang);
+                    out.write_all(text.as_bytes())?;
+                }
+            }
+        }
+        Command::Case(CaseCommand::Validate { file }) => {
+            let loaded = input::load_case(&file)?;
+            if loaded.fhir.is_some() {
+                bail!("{file} is a FHIR resource, not a native case: use `cellpath case import`");
+            }
+            writeln!(
+                out,
+                "{}: valid {} case",
+                input::display_name(&file),
+                cellpath_domain::CASE_FORMAT
+            )?;
+            out.write_all(render::case_summary(&loaded.case).as_bytes())?;
+        }
+        Command::Case(CaseCommand::Import { file, to, report }) => {
+            let loaded = input::load_case(&file)?;
+            let Some(rep) = &loaded.fhir else {
+                bail!("{file} is a native case, not a FHIR resource");
+            };
+            if report {
+                eprint!("{}", render::import_report(rep));
+            }
+            match to {
+                CaseFormat::Toml => {
+                    let text = toml::to_string(&loaded.case).context("serialising the case")?;
+                    writeln!(
+                        out,
+                        "# Imported from {} — confirm the lines of therapy, then `cellpath case validate`.",
+                        input::display_name(&file)
+                    )?;
+                    out.write_all(text.as_bytes())?;
+                }
+                CaseFormat::Json => {
+                    serde_json::to_writer_pretty(&mut out, &loaded.case)?;
+                    writeln!(out)?;
+                }
+            }
+        }
+        Command::Case(CaseCommand::Schema) => {
+            serde_json::to_writer_pretty(&mut out, &native::json_schema())?;
+            writeln!(out)?;
+        }
+        Command::Programmes(ProgrammesCommand::List { lang }) => {
+            let catalogue = load_catalogue(cli.catalogue.as_deref())?;
+            out.write_all(render::programme_list(&catalogue, lang.into()).as_bytes())?;
+        }
+        Command::Programmes(ProgrammesCommand::Show { id, lang }) => {
+            let catalogue = load_catalogue(cli.catalogue.as_deref())?;
+            let p = catalogue.get(&id).ok_or_else(|| {
+                anyhow!(
+                    "unknown programme `{id}` (known: {})",
+                    catalogue.ids().into_iter().collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            out.write_all(render::programme(p, lang.into()).as_bytes())?;
+        }
+        Command::CatalogueCheck { dir } => {
+            let catalogue = load_catalogue(Some(&dir))?;
+            writeln!(
+                out,
+                "{}: {} programmes, {} criteria, version {}",
+                dir.display(),
+                catalogue.programmes().len(),
+                catalogue
+                    .programmes()
+                    .iter()
+                    .map(|p| p.criteria().len())
+                    .sum::<usize>(),
+                catalogue.version()
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -103,6 +103,7 @@ pub(crate) fn extract(index: &Index, case: &mut Case, report: &mut ImportReport)
                 "MedicationStatement" | "MedicationRequest" | "MedicationAdministration" => {
                     medication(index, e, &mut therapies)
                 }
+                "Specimen" | "Medication" => skip("read only where another resource refers to it"),
                 other => skip(format!("{other} is not used by cellpath")),
             }
         };

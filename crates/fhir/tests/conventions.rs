@@ -294,7 +294,7 @@ fn cldn18_intensity_and_percentage_components() {
     );
     let r = cldn18_of(o);
     assert_eq!(pct_at_2(&r), (60.0, 60.0));
-    assert_eq!(r.clone.as_deref(), Some("ventana cldn18 (43-14a)"));
+    assert_eq!(r.clone.as_deref(), Some("VENTANA CLDN18 (43-14A)"));
     assert_eq!(
         r.specimen_date.map(|d| d.to_string()).as_deref(),
         Some("2026-09-10")

@@ -1,0 +1,371 @@
+//! Text for a coordinator to read, in English or Simplified Chinese.
+
+use std::fmt::Write;
+
+use cellpath_domain::{Case, lines_of_therapy};
+use cellpath_eligibility::catalogue::ProgrammeKind;
+use cellpath_eligibility::eval::{ProgrammeResult, ResultKind, Status};
+use cellpath_eligibility::{Bi, Catalogue, Lang, Programme};
+use cellpath_fhir::{ImportReport, Outcome};
+
+use crate::input::Loaded;
+
+const DISCLAIMER: (&str, &str) = (
+    "Not medical advice. This is a pre-screen for the treating team and the MDT to confirm.",
+    "非医疗建议。本结果仅为预筛查，需由主治团队及多学科团队（MDT）确认。",
+);
+
+fn t(lang: Lang, en: &str, zh: &str) -> String {
+    match lang {
+        Lang::En => en.to_owned(),
+        Lang::ZhCn => zh.to_owned(),
+    }
+}
+
+fn mark(status: Status, kind: ResultKind) -> &'static str {
+    if kind == ResultKind::ClinicianJudgement {
+        return "◇";
+    }
+    match status {
+        Status::Met => "✓",
+        Status::NotMet => "✗",
+        Status::Unknown => "?",
+        Status::NotApplicable => "–",
+    }
+}
+
+pub fn screening(
+    catalogue: &Catalogue,
+    loaded: &Loaded,
+    results: &[ProgrammeResult],
+    as_of: cellpath_domain::Date,
+    lang: Lang,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}",
+        t(
+            lang,
+            &format!("cellpath pre-screen as of {as_of}"),
+            &format!("cellpath 预筛查（截至 {as_of}）")
+        )
+    );
+    let _ = writeln!(s, "{}\n", t(lang, DISCLAIMER.0, DISCLAIMER.1));
+    if let Some(report) = &loaded.fhir {
+        let _ = writeln!(
+            s,
+            "{}\n",
+            t(
+                lang,
+                &format!(
+                    "Imported from FHIR: {} resources used, {} flagged, {} skipped (see `cellpath case import FILE --report`).",
+                    report.count(Outcome::Used),
+                    report.count(Outcome::Flagged),
+                    report.count(Outcome::Skipped)
+                ),
+                &format!(
+                    "从 FHIR 导入：采用 {} 项资源，标记 {} 项，跳过 {} 项（详见 `cellpath case import FILE --report`）。",
+                    report.count(Outcome::Used),
+                    report.count(Outcome::Flagged),
+                    report.count(Outcome::Skipped)
+                )
+            )
+        );
+    }
+    s.push_str(&case_summary(&loaded.case));
+    s.push('\n');
+    for r in results {
+        let Some(p) = catalogue.get(&r.programme) else {
+            continue;
+        };
+        let _ = writeln!(s, "━━ {} — {}", p.id, p.name.get(lang));
+        let status = p.status();
+        let _ = writeln!(
+            s,
+            "   {} · {} {} {}",
+            p.kind.label().get(lang),
+            status.value.label().get(lang),
+            t(lang, "as of", "截至"),
+            status.as_of
+        );
+        let _ = writeln!(
+            s,
+            "   {}: {}",
+            t(lang, "Verdict", "结论"),
+            r.verdict.label().get(lang).to_uppercase()
+        );
+        for c in &r.criteria {
+            let label = if c.kind == ResultKind::ClinicianJudgement {
+                t(lang, "judgement", "临床判断")
+            } else {
+                c.status.label().get(lang).to_owned()
+            };
+            let _ = writeln!(
+                s,
+                "   {} [{label}] {} ({})",
+                mark(c.status, c.kind),
+                c.text.get(lang),
+                c.id
+            );
+            let _ = writeln!(s, "       {}", c.explanation.get(lang));
+            for e in &c.evidence {
+                let _ = writeln!(s, "       · {e}");
+            }
+            if let Some(req) = &c.request {
+                let _ = writeln!(
+                    s,
+                    "       → {}: {}",
+                    t(lang, "Request", "需补充"),
+                    req.get(lang)
+                );
+            }
+            if !c.source.is_empty() {
+                let _ = writeln!(s, "       {}: {}", t(lang, "Source", "来源"), c.source);
+            }
+        }
+        let blocking: Vec<&str> = r.blocking().map(|c| c.id.as_str()).collect();
+        if !blocking.is_empty() {
+            let _ = writeln!(
+                s,
+                "   {}: {}",
+                t(lang, "Blocking", "不符合项"),
+                blocking.join(", ")
+            );
+        }
+        let requests: Vec<&Bi> = r.unknowns().filter_map(|c| c.request.as_ref()).collect();
+        if !requests.is_empty() {
+            let _ = writeln!(
+                s,
+                "   {}:",
+                t(
+                    lang,
+                    "To settle the unknowns, request",
+                    "为明确未知项，请提供"
+                )
+            );
+            for q in requests {
+                let _ = writeln!(s, "     - {}", q.get(lang));
+            }
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "{}", t(lang, DISCLAIMER.0, DISCLAIMER.1));
+    s
+}
+
+/// A few lines saying what the case holds (no names: none are needed).
+pub fn case_summary(case: &Case) -> String {
+    let mut s = String::new();
+    let p = case.primary.as_ref();
+    let _ = writeln!(
+        s,
+        "Case{}: born {}, primary {} / {}, stage {}, {} metastasis site(s)",
+        case.label
+            .as_deref()
+            .map(|l| format!(" {l}"))
+            .unwrap_or_default(),
+        case.patient
+            .birth_date
+            .map_or_else(|| "unknown".into(), |d| d.to_string()),
+        p.and_then(|p| p.site).map_or("unknown", |s| s.name()),
+        p.and_then(|p| p.histology)
+            .map_or("histology unknown", |h| h.name()),
+        p.and_then(|p| p.stage.clone())
+            .unwrap_or_else(|| "unknown".into()),
+        case.metastases
+            .as_ref()
+            .map_or_else(|| "unknown".to_owned(), |m| m.len().to_string()),
+    );
+    let _ = writeln!(
+        s,
+        "  biomarkers: {} CLDN18.2, {} HER2, {} PD-L1, {} MSI; {} ECOG; {} lab result(s)",
+        case.cldn18.len(),
+        case.her2.len(),
+        case.pdl1.len(),
+        case.msi.len(),
+        case.ecog.len(),
+        case.labs.len()
+    );
+    match lines_of_therapy(case) {
+        None => {
+            let _ = writeln!(s, "  treatment history: not recorded");
+        }
+        Some(lot) => {
+            let _ = writeln!(
+                s,
+                "  lines of therapy ({}): {}",
+                if lot.derived {
+                    "derived — confirm"
+                } else {
+                    "confirmed"
+                },
+                lot.count()
+            );
+            for l in &lot.lines {
+                let _ = writeln!(
+                    s,
+                    "    {} {} ({} – {}, {:?}){}",
+                    l.number
+                        .map_or_else(|| "not counted:".to_owned(), |n| format!("{n}.")),
+                    l.drugs.join(" + "),
+                    l.start.map_or_else(|| "?".to_owned(), |d| d.to_string()),
+                    l.end
+                        .map_or_else(|| "ongoing".to_owned(), |d| d.to_string()),
+                    l.outcome,
+                    if l.notes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" — {}", l.notes.join("; "))
+                    }
+                );
+            }
+        }
+    }
+    s
+}
+
+pub fn import_report(report: &ImportReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Import report: {} used, {} flagged, {} skipped",
+        report.count(Outcome::Used),
+        report.count(Outcome::Flagged),
+        report.count(Outcome::Skipped)
+    );
+    for r in &report.resources {
+        let _ = writeln!(
+            s,
+            "  {:8} {:24} {} — {}",
+            format!("{:?}", r.outcome).to_lowercase(),
+            r.resource_type,
+            r.full_url.as_deref().unwrap_or(if r.pointer.is_empty() {
+                "/"
+            } else {
+                &r.pointer
+            }),
+            r.detail.join("; ")
+        );
+    }
+    for n in &report.notes {
+        let _ = writeln!(s, "  note: {n}");
+    }
+    s
+}
+
+pub fn programme_list(catalogue: &Catalogue, lang: Lang) -> String {
+    let mut s = String::new();
+    for p in catalogue.programmes() {
+        let kind = match p.kind {
+            ProgrammeKind::ApprovedLabel => "label",
+            ProgrammeKind::Trial => "trial",
+            ProgrammeKind::ExpandedAccess => "expanded-access",
+        };
+        let _ = writeln!(
+            s,
+            "{:20} {:16} {:10} {:11} {}",
+            p.id,
+            kind,
+            format!("{:?}", p.status().value).to_lowercase(),
+            p.status().as_of.to_string(),
+            p.name.get(lang)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "({} programmes, catalogue version {})",
+        catalogue.programmes().len(),
+        catalogue.version()
+    );
+    s
+}
+
+pub fn programme(p: &Programme, lang: Lang) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{} — {}", p.id, p.name.get(lang));
+    let _ = writeln!(
+        s,
+        "{} · {} · {}",
+        p.kind.label().get(lang),
+        p.sponsor,
+        p.regions.join(", ")
+    );
+    if !p.registry_ids.is_empty() {
+        let _ = writeln!(
+            s,
+            "{}: {}",
+            t(lang, "Registry", "注册号"),
+            p.registry_ids.join(", ")
+        );
+    }
+    let st = p.status();
+    let _ = writeln!(
+        s,
+        "{}: {} ({} {}; {})",
+        t(lang, "Status", "状态"),
+        st.value.label().get(lang),
+        t(lang, "as of", "截至"),
+        st.as_of,
+        st.source
+    );
+    if let Some(n) = &st.note {
+        let _ = writeln!(s, "  {}", n.get(lang));
+    }
+    if let Some(sum) = &p.summary {
+        let _ = writeln!(s, "\n{}", sum.get(lang));
+    }
+    let _ = writeln!(s, "\n{}:", t(lang, "Criteria", "标准"));
+    for c in p.criteria() {
+        let kind = if c.judgement {
+            t(lang, "clinician judgement", "临床判断")
+        } else {
+            format!("{:?}", c.kind).to_lowercase()
+        };
+        let _ = writeln!(s, "  [{kind}] {} ({})", c.text.get(lang), c.id);
+        match &c.rule {
+            Some(r) => {
+                let _ = writeln!(s, "      rule: {r}");
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "      {}",
+                    t(
+                        lang,
+                        "no rule: listed for the MDT, never decides the verdict",
+                        "无规则：列出供 MDT 判断，不影响结论"
+                    )
+                );
+            }
+        }
+        if let Some(w) = &c.applies_when {
+            let _ = writeln!(s, "      applies when: {w}");
+        }
+        if let Some(n) = &c.note {
+            let _ = writeln!(s, "      {}: {}", t(lang, "note", "注"), n.get(lang));
+        }
+        let _ = writeln!(
+            s,
+            "      {}: {}",
+            t(lang, "if unknown, request", "未知时需提供"),
+            c.request.get(lang)
+        );
+        let _ = writeln!(s, "      {}: {}", t(lang, "source", "来源"), c.source);
+    }
+    let _ = writeln!(s, "\n{}:", t(lang, "Sources", "资料来源"));
+    for src in &p.sources {
+        let _ = writeln!(
+            s,
+            "  {} — {} ({}) {}",
+            src.id,
+            src.title,
+            src.date.map_or_else(
+                || t(lang, "date not shown", "未注明日期"),
+                |d| d.to_string()
+            ),
+            src.url
+        );
+    }
+    s
+}

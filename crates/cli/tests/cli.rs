@@ -1,0 +1,342 @@
+//! The `cellpath` binary end to end: the shipped examples, both languages, the exact JSON
+//! shape, standard input, and bad input that must exit 2 naming the place.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cellpath(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cellpath"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("CELLPATH_CATALOGUE")
+        .output()
+        .expect("run cellpath")
+}
+
+fn with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cellpath"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write");
+    child.wait_with_output().expect("wait")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const GASTRIC: &str = "examples/cases/gastric-cldn18-eligible.toml";
+
+#[test]
+fn screens_the_shipped_example_in_text() {
+    let o = cellpath(&["screen", GASTRIC, "--as-of", "2026-11-20"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Not medical advice"));
+    assert!(out.contains("satri-cel-nmpa"));
+    // Best verdicts first: satri-cel (eligible) before zolbetuximab (ineligible: 60% < 75%).
+    let satri = out.find("━━ satri-cel-nmpa").expect("satri");
+    let zolbe = out.find("━━ zolbetuximab-1l").expect("zolbe");
+    assert!(satri < zolbe);
+    assert!(
+        out.contains(
+            "60% of tumour cells stain at ≥2+, which is below the threshold of ≥2+ in ≥75%"
+        )
+    );
+}
+
+#[test]
+fn json_has_exactly_the_documented_shape() {
+    let o = cellpath(&[
+        "screen",
+        GASTRIC,
+        "--as-of",
+        "2026-11-20",
+        "--format",
+        "json",
+        "--programme",
+        "satri-cel-nmpa",
+        "--programme",
+        "zolbetuximab-1l",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let keys: Vec<&str> = doc
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["as_of", "results"]);
+    assert_eq!(doc["as_of"], "2026-11-20");
+    let results = doc["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["programme"], "satri-cel-nmpa");
+    assert_eq!(results[0]["verdict"], "eligible");
+    assert_eq!(results[1]["verdict"], "ineligible");
+    for r in results {
+        let mut k: Vec<&str> = r
+            .as_object()
+            .expect("o")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        k.sort();
+        assert_eq!(k, ["criteria", "programme", "verdict"]);
+        for c in r["criteria"].as_array().expect("criteria") {
+            let mut k: Vec<&str> = c
+                .as_object()
+                .expect("o")
+                .keys()
+                .map(String::as_str)
+                .collect();
+            k.sort();
+            let unknown = c["status"] == "unknown";
+            let want: &[&str] = if unknown {
+                &[
+                    "evidence",
+                    "explanation",
+                    "id",
+                    "kind",
+                    "request",
+                    "status",
+                    "text",
+                ]
+            } else {
+                &["evidence", "explanation", "id", "kind", "status", "text"]
+            };
+            assert_eq!(k, want, "{c}");
+            assert!(
+                ["inclusion", "exclusion", "clinician-judgement"]
+                    .contains(&c["kind"].as_str().expect("kind"))
+            );
+            assert!(
+                ["met", "not-met", "unknown", "not-applicable"]
+                    .contains(&c["status"].as_str().expect("status"))
+            );
+        }
+    }
+}
+
+#[test]
+fn chinese_output() {
+    let o = cellpath(&[
+        "screen",
+        GASTRIC,
+        "--as-of",
+        "2026-11-20",
+        "--lang",
+        "zh-CN",
+    ]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains("非医疗建议"));
+    assert!(out.contains("结论: 符合条件"));
+    assert!(out.contains("≥2+ 膜染色的肿瘤细胞比例为 60%"));
+    let j = cellpath(&[
+        "screen",
+        GASTRIC,
+        "--as-of",
+        "2026-11-20",
+        "--lang",
+        "zh-CN",
+        "--format",
+        "json",
+        "--programme",
+        "satri-cel-nmpa",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&j.stdout).expect("json");
+    assert_eq!(
+        doc["results"][0]["criteria"][1]["text"],
+        "成年患者（18 岁及以上）。"
+    );
+}
+
+#[test]
+fn needs_information_names_the_tests() {
+    let o = cellpath(&[
+        "screen",
+        "examples/cases/gej-needs-information.toml",
+        "--as-of",
+        "2026-11-20",
+        "--programme",
+        "satri-cel-nmpa",
+    ]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains("NEEDS INFORMATION"), "{out}");
+    assert!(out.contains("in-situ hybridisation"), "HER2 2+ needs ISH");
+    assert!(out.contains("43-14A"), "CLDN18.2 IHC request");
+    assert!(out.contains("between 0% and 90%"), "{out}");
+}
+
+#[test]
+fn reads_standard_input_and_fhir() {
+    let case = std::fs::read(root().join(GASTRIC)).expect("example");
+    let o = with_stdin(
+        &["screen", "-", "--as-of", "2026-11-20", "--format", "json"],
+        &case,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fhir = root().join("../shared/data/fhir/mcode-ctms/patient_data.json");
+    let o = cellpath(&[
+        "screen",
+        fhir.to_str().expect("path"),
+        "--as-of",
+        "2026-11-20",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Imported from FHIR"));
+    assert!(out.contains("primary breast"), "{out}");
+    let example = cellpath(&[
+        "screen",
+        "examples/fhir/gastric-bundle.json",
+        "--as-of",
+        "2026-11-20",
+        "--format",
+        "json",
+        "--programme",
+        "satri-cel-nmpa",
+    ]);
+    assert!(example.status.success(), "{}", stderr(&example));
+    let doc: serde_json::Value = serde_json::from_slice(&example.stdout).expect("json");
+    assert_eq!(doc["results"][0]["verdict"], "eligible", "{doc:#}");
+}
+
+#[test]
+fn case_import_round_trips_through_validate() {
+    let o = cellpath(&[
+        "case",
+        "import",
+        "examples/fhir/gastric-bundle.json",
+        "--report",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Import report"));
+    let toml_case = stdout(&o);
+    let v = with_stdin(&["case", "validate", "-"], toml_case.as_bytes());
+    assert!(v.status.success(), "{}\n{toml_case}", stderr(&v));
+    assert!(stdout(&v).contains("stomach"));
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_place() {
+    let bad_toml = "[patient]\nbirth_date = \"1969-03\"\n\n[[ecog]]\nscore = 7\n";
+    let o = with_stdin(&["screen", "-"], bad_toml.as_bytes());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("<stdin>:5:"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ECOG"), "{}", stderr(&o));
+
+    let bad_json = "{\n  \"patient\": {\"birth_date\": \"1969-03\"},\n  \"cldn18\": [{\"at_least\": {\"intensity\": \"4+\", \"percent\": 50}}]\n}";
+    let o = with_stdin(&["case", "validate", "-"], bad_json.as_bytes());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cldn18[0]"), "{}", stderr(&o));
+
+    let malformed = b"{\"resourceType\": \"Bundle\",\n \"entry\": [,]}";
+    let o = with_stdin(&["screen", "-"], malformed);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("<stdin>:2:"), "{}", stderr(&o));
+
+    let o = cellpath(&["screen", GASTRIC, "--programme", "no-such-programme"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown programme `no-such-programme`"));
+
+    let o = cellpath(&["screen", "does/not/exist.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot open does/not/exist.toml"));
+
+    let o = cellpath(&["screen", GASTRIC, "--as-of", "2026-02-30"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = with_stdin(&["screen", "-"], &[0xff, 0xfe, 0x00]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("UTF-8"));
+}
+
+#[test]
+fn programmes_list_and_show() {
+    let o = cellpath(&["programmes", "list"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    for id in [
+        "satri-cel-nmpa",
+        "zolbetuximab-1l",
+        "ct041-st-01",
+        "ct041-st-02",
+        "ct041-st-05",
+        "ibi343-g-hope-001",
+    ] {
+        assert!(out.contains(id), "{id}");
+    }
+    let o = cellpath(&["programmes", "show", "ibi343-g-hope-001"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    assert!(
+        out.contains("rule: (≥ 2 prior lines) and (≤ 4 prior lines)")
+            || out.contains("≥ 2 prior lines and ≤ 4 prior lines"),
+        "{out}"
+    );
+    assert!(out.contains("systemic therapy within 28 days"));
+    let o = cellpath(&["programmes", "show", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn catalogue_check_reports_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("cellpath-cat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let good = std::fs::read_to_string(root().join("catalogue/satri-cel-nmpa.toml")).expect("cat");
+    std::fs::write(dir.join("satri-cel-nmpa.toml"), &good).expect("write");
+    let o = cellpath(&["catalogue-check", dir.to_str().expect("dir")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let broken = good.replacen("min_percent = 40", "min_percent = 40, max_percent = 90", 1);
+    std::fs::write(dir.join("satri-cel-nmpa.toml"), &broken).expect("write");
+    let o = cellpath(&["catalogue-check", dir.to_str().expect("dir")]);
+    assert_eq!(o.status.code(), Some(2));
+    let line = broken
+        .lines()
+        .position(|l| l.contains("max_percent"))
+        .expect("line")
+        + 1;
+    assert!(
+        stderr(&o).contains(&format!("satri-cel-nmpa.toml:{line}:")),
+        "{}",
+        stderr(&o)
+    );
+    // The same folder given to screen refuses to run on a broken catalogue.
+    let o = cellpath(&["--catalogue", dir.to_str().expect("dir"), "screen", GASTRIC]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn schema_is_current() {
+    let o = cellpath(&["case", "schema"]);
+    assert!(o.status.success());
+    let committed = std::fs::read_to_string(root().join("docs/case.schema.json"))
+        .expect("docs/case.schema.json");
+    assert_eq!(
+        stdout(&o),
+        committed,
+        "docs/case.schema.json is stale: run `cargo run -- case schema > docs/case.schema.json`"
+    );
+}
