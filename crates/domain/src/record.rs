@@ -308,7 +308,7 @@ impl Extent {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrimaryCancer {
     #[serde(default, skip_serializing_if = "Option::is_none")]

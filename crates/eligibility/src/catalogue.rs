@@ -509,6 +509,65 @@ pub enum Fact {
     Lab(LabTest),
 }
 
+impl fmt::Display for Rule {
+    /// The rule in words, for `programmes show` and the docs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let join = |rs: &[Rule], sep: &str| {
+            rs.iter()
+                .map(|r| match r {
+                    Rule::All(_) | Rule::Any(_) => format!("({r})"),
+                    _ => r.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        match self {
+            Self::All(rs) => f.write_str(&join(rs, " and ")),
+            Self::Any(rs) => f.write_str(&join(rs, " or ")),
+            Self::Not(r) => write!(f, "not ({r})"),
+            Self::AgeAtLeast(n) => write!(f, "age ≥ {n}"),
+            Self::AgeAtMost(n) => write!(f, "age ≤ {n}"),
+            Self::PrimarySite(s) => write!(
+                f,
+                "primary site in [{}]",
+                s.iter().map(|x| x.name()).collect::<Vec<_>>().join(", ")
+            ),
+            Self::Histology(h) => write!(
+                f,
+                "histology in [{}]",
+                h.iter().map(|x| x.name()).collect::<Vec<_>>().join(", ")
+            ),
+            Self::Adenocarcinoma(_) => f.write_str("adenocarcinoma (incl. signet ring / diffuse)"),
+            Self::Advanced(_) => f.write_str("advanced (unresectable or metastatic)"),
+            Self::Biomarker(BiomarkerRule::Cldn18 {
+                min_intensity,
+                min_percent,
+            }) => write!(
+                f,
+                "CLDN18.2 ≥{min_intensity} in ≥{min_percent} of tumour cells"
+            ),
+            Self::Biomarker(BiomarkerRule::Her2 { status }) => {
+                write!(f, "HER2 {}", format!("{status:?}").to_lowercase())
+            }
+            Self::Biomarker(BiomarkerRule::Pdl1 { min_cps }) => write!(f, "PD-L1 CPS ≥ {min_cps}"),
+            Self::Biomarker(BiomarkerRule::Msi { status }) => {
+                write!(f, "MSI {}", format!("{status:?}").to_lowercase())
+            }
+            Self::PriorLinesAtLeast(n) => write!(f, "≥ {n} prior lines"),
+            Self::PriorLinesAtMost(n) => write!(f, "≤ {n} prior lines"),
+            Self::LastLineFailed(_) => f.write_str("last line failed (progression or intolerance)"),
+            Self::EcogAtMost(n) => write!(f, "ECOG ≤ {n}"),
+            Self::TherapyWithinDays(n) => write!(f, "systemic therapy within {n} days"),
+            Self::Lab(l) => match &l.bound {
+                LabBound::Min { value, unit } => write!(f, "{} ≥ {value} {unit}", l.test.name()),
+                LabBound::Max { value, unit } => write!(f, "{} ≤ {value} {unit}", l.test.name()),
+                LabBound::MaxUln(x) => write!(f, "{} ≤ {x} × ULN", l.test.name()),
+                LabBound::AboveUln(x) => write!(f, "{} > {x} × ULN", l.test.name()),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -642,64 +701,5 @@ request = { en = "Birth date", zh-CN = "出生日期" }
     fn missing_chinese_is_refused() {
         let text = MINIMAL.replace("zh-CN = \"成人\"", "zh-CN = \"\"");
         assert!(load(&text).expect_err("no zh").message.contains("zh-CN"));
-    }
-}
-
-impl fmt::Display for Rule {
-    /// The rule in words, for `programmes show` and the docs.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let join = |rs: &[Rule], sep: &str| {
-            rs.iter()
-                .map(|r| match r {
-                    Rule::All(_) | Rule::Any(_) => format!("({r})"),
-                    _ => r.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(sep)
-        };
-        match self {
-            Self::All(rs) => f.write_str(&join(rs, " and ")),
-            Self::Any(rs) => f.write_str(&join(rs, " or ")),
-            Self::Not(r) => write!(f, "not ({r})"),
-            Self::AgeAtLeast(n) => write!(f, "age ≥ {n}"),
-            Self::AgeAtMost(n) => write!(f, "age ≤ {n}"),
-            Self::PrimarySite(s) => write!(
-                f,
-                "primary site in [{}]",
-                s.iter().map(|x| x.name()).collect::<Vec<_>>().join(", ")
-            ),
-            Self::Histology(h) => write!(
-                f,
-                "histology in [{}]",
-                h.iter().map(|x| x.name()).collect::<Vec<_>>().join(", ")
-            ),
-            Self::Adenocarcinoma(_) => f.write_str("adenocarcinoma (incl. signet ring / diffuse)"),
-            Self::Advanced(_) => f.write_str("advanced (unresectable or metastatic)"),
-            Self::Biomarker(BiomarkerRule::Cldn18 {
-                min_intensity,
-                min_percent,
-            }) => write!(
-                f,
-                "CLDN18.2 ≥{min_intensity} in ≥{min_percent} of tumour cells"
-            ),
-            Self::Biomarker(BiomarkerRule::Her2 { status }) => {
-                write!(f, "HER2 {}", format!("{status:?}").to_lowercase())
-            }
-            Self::Biomarker(BiomarkerRule::Pdl1 { min_cps }) => write!(f, "PD-L1 CPS ≥ {min_cps}"),
-            Self::Biomarker(BiomarkerRule::Msi { status }) => {
-                write!(f, "MSI {}", format!("{status:?}").to_lowercase())
-            }
-            Self::PriorLinesAtLeast(n) => write!(f, "≥ {n} prior lines"),
-            Self::PriorLinesAtMost(n) => write!(f, "≤ {n} prior lines"),
-            Self::LastLineFailed(_) => f.write_str("last line failed (progression or intolerance)"),
-            Self::EcogAtMost(n) => write!(f, "ECOG ≤ {n}"),
-            Self::TherapyWithinDays(n) => write!(f, "systemic therapy within {n} days"),
-            Self::Lab(l) => match &l.bound {
-                LabBound::Min { value, unit } => write!(f, "{} ≥ {value} {unit}", l.test.name()),
-                LabBound::Max { value, unit } => write!(f, "{} ≤ {value} {unit}", l.test.name()),
-                LabBound::MaxUln(x) => write!(f, "{} ≤ {x} × ULN", l.test.name()),
-                LabBound::AboveUln(x) => write!(f, "{} > {x} × ULN", l.test.name()),
-            },
-        }
     }
 }

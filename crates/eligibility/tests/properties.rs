@@ -230,16 +230,7 @@ const FACTS: [Fact; 11] = [
 
 /// Copies `fact` from `from` into `to`, or makes it unknown in `to` when `from` is None.
 fn set_fact(to: &mut Case, fact: Fact, from: Option<&Case>) {
-    let p = to.primary.get_or_insert_with(|| PrimaryCancer {
-        site: None,
-        site_text: None,
-        histology: None,
-        histology_text: None,
-        stage: None,
-        extent: None,
-        diagnosed: None,
-        source: None,
-    });
+    let p = to.primary.get_or_insert_default();
     let fp = from.and_then(|f| f.primary.as_ref());
     match fact {
         Fact::BirthDate => to.patient.birth_date = from.and_then(|f| f.patient.birth_date),

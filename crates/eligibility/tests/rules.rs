@@ -273,8 +273,8 @@ fn lines_and_failure() {
     assert_eq!(status_of(satri, &five, "two-prior-lines"), Status::Met);
 
     // Unknown history.
-    let unknown = native::from_toml(&BASE.split("[[therapies]]").next().expect("head").to_owned())
-        .expect("case");
+    let unknown =
+        native::from_toml(BASE.split("[[therapies]]").next().expect("head")).expect("case");
     assert_eq!(
         status_of(satri, &unknown, "two-prior-lines"),
         Status::Unknown

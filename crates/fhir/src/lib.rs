@@ -226,9 +226,7 @@ pub fn import_value(value: &Value) -> Import {
     let index = Index::new(&entries);
     resources::extract(&index, &mut case, &mut report);
     report.resources.extend(skipped);
-    report
-        .resources
-        .sort_by(|a, b| pointer_key(&a.pointer).cmp(&pointer_key(&b.pointer)));
+    report.resources.sort_by_key(|r| pointer_key(&r.pointer));
     Import { case, report }
 }
 

@@ -133,13 +133,13 @@ pub(crate) fn extract(index: &Index, case: &mut Case, report: &mut ImportReport)
         .iter()
         .max_by_key(|(d, _, i)| (d.map(PartialDate::latest), *i))
     {
-        let p = case.primary.get_or_insert_with(empty_primary);
+        let p = case.primary.get_or_insert_default();
         if p.stage.is_none() {
             p.stage = Some(stage.clone());
         }
     }
     if let Some(i) = g.m1 {
-        let p = case.primary.get_or_insert_with(empty_primary);
+        let p = case.primary.get_or_insert_default();
         if p.extent.is_none() {
             p.extent = Some(Extent::Metastatic);
             report.notes.push(format!(
@@ -172,19 +172,6 @@ pub(crate) fn extract(index: &Index, case: &mut Case, report: &mut ImportReport)
             outcome,
             detail,
         });
-    }
-}
-
-fn empty_primary() -> PrimaryCancer {
-    PrimaryCancer {
-        site: None,
-        site_text: None,
-        histology: None,
-        histology_text: None,
-        stage: None,
-        extent: None,
-        diagnosed: None,
-        source: None,
     }
 }
 
