@@ -501,8 +501,8 @@ fn cldn18(index: &Index, e: &Entry, case: &mut Case, preliminary: bool) -> Took 
     let mut percent: Option<f64> = None;
     let mut clone = res
         .get("method")
-        .map(concept_text)
-        .filter(|t| !t.trim().is_empty());
+        .map(concept_label)
+        .filter(|t| !t.is_empty());
     for comp in res
         .get("component")
         .and_then(Value::as_array)
