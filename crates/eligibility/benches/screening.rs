@@ -43,8 +43,17 @@ fn synthetic_case(rng: &mut Rng) -> Case {
         sex: None,
         source: None,
     });
-    let sites = [CancerSite::Stomach, CancerSite::Gej, CancerSite::Pancreas, CancerSite::Oesophagus];
-    let hist = [Histology::Adenocarcinoma, Histology::SignetRingCell, Histology::SquamousCell];
+    let sites = [
+        CancerSite::Stomach,
+        CancerSite::Gej,
+        CancerSite::Pancreas,
+        CancerSite::Oesophagus,
+    ];
+    let hist = [
+        Histology::Adenocarcinoma,
+        Histology::SignetRingCell,
+        Histology::SquamousCell,
+    ];
     c.primary = Some(PrimaryCancer {
         site: Some(sites[rng.below(4) as usize]),
         histology: Some(hist[rng.below(3) as usize]),
@@ -52,7 +61,11 @@ fn synthetic_case(rng: &mut Rng) -> Case {
         ..PrimaryCancer::default()
     });
     if rng.below(2) == 0 {
-        c.metastases = Some(vec![Metastasis { site: "peritoneum".into(), date: None, source: None }]);
+        c.metastases = Some(vec![Metastasis {
+            site: "peritoneum".into(),
+            date: None,
+            source: None,
+        }]);
     }
     if rng.below(5) != 0 {
         let a = rng.below(40) as f64;
@@ -81,7 +94,11 @@ fn synthetic_case(rng: &mut Rng) -> Case {
             source: None,
         });
     }
-    c.ecog.push(EcogResult { score: Ecog::new(rng.below(3) as i64).expect("ecog"), date: None, source: None });
+    c.ecog.push(EcogResult {
+        score: Ecog::new(rng.below(3) as i64).expect("ecog"),
+        date: None,
+        source: None,
+    });
     let lines = rng.below(5);
     let mut therapies = Vec::new();
     let mut day = 2000;
@@ -187,7 +204,8 @@ request = {{ en = "x", zh-CN = "x" }}
             ecog = 1 + rng.below(2),
             washout = 14 + rng.below(28),
         );
-        programmes.push(Programme::from_toml(&format!("synthetic-{i}.toml"), &text).expect("synthetic"));
+        programmes
+            .push(Programme::from_toml(&format!("synthetic-{i}.toml"), &text).expect("synthetic"));
     }
     Catalogue::from_programmes(programmes)
 }
@@ -225,21 +243,34 @@ fn parallel(cases: &[Case], work: &(dyn Fn(&Case) -> u64 + Sync)) -> (Duration, 
 }
 
 fn main() {
-    let n_cases: usize = std::env::var("BENCH_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(60_000);
+    let n_cases: usize = std::env::var("BENCH_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60_000);
     let as_of = Date::parse("2026-11-20").expect("date");
     let shipped_cat = shipped().expect("shipped");
     let big = synthetic_catalogue(400);
     let mut rng = Rng(42);
     let cases: Vec<Case> = (0..n_cases).map(|_| synthetic_case(&mut rng)).collect();
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    println!("cellpath screening benchmark — {n_cases} cases, {} programmes, {threads} threads", big.programmes().len());
+    println!(
+        "cellpath screening benchmark — {n_cases} cases, {} programmes, {threads} threads",
+        big.programmes().len()
+    );
 
     let example = &cases[0];
     let one_shipped = time(2000, || {
         let f = Facts::new(example, as_of);
-        shipped_cat.programmes().iter().map(|p| evaluate(p, &f)).count()
+        shipped_cat
+            .programmes()
+            .iter()
+            .map(|p| evaluate(p, &f))
+            .count()
     });
-    println!("one case × shipped catalogue ({} programmes), explained: {one_shipped:?} (median of 2000)", shipped_cat.programmes().len());
+    println!(
+        "one case × shipped catalogue ({} programmes), explained: {one_shipped:?} (median of 2000)",
+        shipped_cat.programmes().len()
+    );
     let one_big = time(200, || {
         let f = Facts::new(example, as_of);
         big.programmes().iter().map(|p| evaluate(p, &f)).count()
@@ -270,7 +301,10 @@ fn main() {
     let sample = &cases[..cases.len().min(1000)];
     let explained = |c: &Case| -> u64 {
         let f = Facts::new(c, as_of);
-        big.programmes().iter().map(|p| evaluate(p, &f).criteria.len() as u64).sum()
+        big.programmes()
+            .iter()
+            .map(|p| evaluate(p, &f).criteria.len() as u64)
+            .sum()
     };
     let (exp_t, _) = parallel(sample, &explained);
     println!(

@@ -13,7 +13,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/fhir/synthea-r4-cancer");
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/fhir/synthea-r4-cancer");
     let mut bundles: Vec<Vec<u8>> = std::fs::read_dir(&dir)
         .expect("shared/data/fhir/synthea-r4-cancer beside the project")
         .filter_map(|e| e.ok())
@@ -23,7 +24,10 @@ fn main() {
         .collect();
     bundles.sort();
     let bytes: usize = bundles.iter().map(Vec::len).sum();
-    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15);
     let (mut floor, mut full) = (Vec::new(), Vec::new());
     let mut resources = 0;
     for _ in 0..rounds {
@@ -46,7 +50,16 @@ fn main() {
         bundles.len(),
         bytes as f64 / 1e6
     );
-    println!("serde_json::Value parse (floor): {f:?} = {:.0} MB/s", mbs(f));
-    println!("cellpath_fhir::import:           {i:?} = {:.0} MB/s ({resources} resources in the last bundle)", mbs(i));
-    println!("ratio import / floor: {:.2}×", i.as_secs_f64() / f.as_secs_f64());
+    println!(
+        "serde_json::Value parse (floor): {f:?} = {:.0} MB/s",
+        mbs(f)
+    );
+    println!(
+        "cellpath_fhir::import:           {i:?} = {:.0} MB/s ({resources} resources in the last bundle)",
+        mbs(i)
+    );
+    println!(
+        "ratio import / floor: {:.2}×",
+        i.as_secs_f64() / f.as_secs_f64()
+    );
 }
