@@ -20,8 +20,7 @@ pub fn display_name(file: &str) -> &str {
 /// Case files are small; refuse anything absurd rather than exhaust memory.
 const MAX_INPUT: u64 = 256 * 1024 * 1024;
 
-pub fn load_case(file: &str) -> Result<Loaded> {
-    let name = display_name(file);
+fn read_all(file: &str) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     if file == "-" {
         std::io::stdin()
@@ -35,6 +34,39 @@ pub fn load_case(file: &str) -> Result<Loaded> {
             .read_to_end(&mut bytes)
             .with_context(|| format!("cannot read {file}"))?;
     }
+    Ok(bytes)
+}
+
+/// Reads a JSON document of type `T`; errors name the file, line, column and field path.
+pub fn load_json<T: serde::de::DeserializeOwned>(file: &str) -> Result<T> {
+    let name = display_name(file);
+    let bytes = read_all(file)?;
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let position = |e: &serde_json::Error, path: &str| {
+        let message = e.to_string();
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
+        let at = if path.is_empty() || path == "." {
+            String::new()
+        } else {
+            format!(" at `{path}`:")
+        };
+        anyhow!("{name}:{}:{}:{at} {message}", e.line(), e.column())
+    };
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        position(e.inner(), &path)
+    })?;
+    de.end().map_err(|e| position(&e, ""))?;
+    Ok(value)
+}
+
+pub fn load_case(file: &str) -> Result<Loaded> {
+    let name = display_name(file);
+    let bytes = read_all(file)?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
         let (line, column) = native::line_column(
             &String::from_utf8_lossy(&bytes[..e.valid_up_to()]),

@@ -36,6 +36,9 @@ enum Command {
     /// List or show the programmes in the catalogue.
     #[command(subcommand)]
     Programmes(ProgrammesCommand),
+    /// Grade CRS or ICANS by the ASTCT 2019 consensus from a JSON observation.
+    #[command(subcommand)]
+    Grade(GradeCommand),
     /// Check a catalogue folder and report the first problem with file and line.
     CatalogueCheck {
         /// The folder of programme files (`*.toml`).
@@ -103,6 +106,25 @@ enum CaseCommand {
     },
     /// Print the JSON Schema of the native case format.
     Schema,
+}
+
+#[derive(Subcommand)]
+enum GradeCommand {
+    /// Cytokine release syndrome. Input: {"temperature_c": 38.6,
+    /// "antipyretics_or_anticytokine_given": false, "hypotension": true, "vasopressors": 1,
+    /// "vasopressin": false, "oxygen": {"device": "low-flow-nasal-cannula", "flow_l_min": 4}}
+    Crs {
+        /// The JSON file, or `-` for standard input.
+        file: String,
+    },
+    /// Neurotoxicity (adults). Input: {"ice_score": 6, "consciousness": "awakens-to-voice",
+    /// "seizure": "none", "motor_weakness": "none", "cerebral_edema": "none"}, or "ice":
+    /// {"orientation": 3, "naming": 2, "commands": 1, "writing": 0, "attention": 0} instead
+    /// of "ice_score" (null when the patient cannot be assessed).
+    Icans {
+        /// The JSON file, or `-` for standard input.
+        file: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -260,6 +282,20 @@ fn run(cli: Cli) -> Result<()> {
                 )
             })?;
             out.write_all(render::programme(p, lang.into()).as_bytes())?;
+        }
+        Command::Grade(g) => {
+            let grading = match g {
+                GradeCommand::Crs { file } => {
+                    cellpath_care::grade_crs(&input::load_json::<cellpath_care::CrsInput>(&file)?)
+                }
+                GradeCommand::Icans { file } => {
+                    cellpath_care::grade_icans(&input::load_json::<cellpath_care::IcansInput>(
+                        &file,
+                    )?)
+                }
+            };
+            serde_json::to_writer_pretty(&mut out, &grading)?;
+            writeln!(out)?;
         }
         Command::CatalogueCheck { dir } => {
             let catalogue = load_catalogue(Some(&dir))?;

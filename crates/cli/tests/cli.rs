@@ -340,3 +340,44 @@ fn schema_is_current() {
         "docs/case.schema.json is stale: run `cargo run -- case schema > docs/case.schema.json`"
     );
 }
+
+#[test]
+fn grades_the_worked_examples() {
+    for (kind, file, grade) in [
+        ("crs", "examples/grading/crs-grade-3.json", 3),
+        ("crs", "examples/grading/crs-masked-fever-high-flow.json", 3),
+        ("icans", "examples/grading/icans-ice-parts.json", 2),
+        ("icans", "examples/grading/icans-grade-4.json", 4),
+    ] {
+        let o = cellpath(&["grade", kind, file]);
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        let mut keys: Vec<&str> = doc
+            .as_object()
+            .expect("o")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        assert_eq!(keys, ["grade", "reasons"]);
+        assert_eq!(doc["grade"], grade, "{file}");
+        assert!(!doc["reasons"].as_array().expect("reasons").is_empty());
+    }
+}
+
+#[test]
+fn grading_bad_input_exits_2_naming_the_field() {
+    let o = with_stdin(&["grade", "crs", "-"], b"{\"temperature_c\": 38.6, \"antipyretics_or_anticytokine_given\": false,\n \"hypotension\": true, \"vasopressors\": 1, \"oxygen\": {\"device\": \"tent\"}}");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("<stdin>:2:") && stderr(&o).contains("`oxygen.device`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = with_stdin(&["grade", "icans", "-"], b"{\"ice_score\": 12, \"consciousness\": \"normal\", \"seizure\": \"none\", \"motor_weakness\": \"none\", \"cerebral_edema\": \"none\"}");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("ice_score 12"), "{}", stderr(&o));
+    let o = with_stdin(&["grade", "icans", "-"], b"{\"ice_score\": 8, \"consciousness\": \"dazed\", \"seizure\": \"none\", \"motor_weakness\": \"none\", \"cerebral_edema\": \"none\"}");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("`consciousness`"), "{}", stderr(&o));
+}

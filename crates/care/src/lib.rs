@@ -1,0 +1,24 @@
+//! Clinical safety rules for the CAR-T journey, pure and exhaustively tested: the ASTCT 2019
+//! consensus grading of cytokine release syndrome (CRS) and immune effector cell-associated
+//! neurotoxicity syndrome (ICANS), with the ICE score computed from its five parts.
+//!
+//! Source: Lee DW et al., ASTCT consensus grading for cytokine release syndrome and
+//! neurologic toxicity associated with immune effector cells, Biol Blood Marrow Transplant
+//! 2019;25:625–638 (tables as reproduced in PMC8021214, PMC9327779, PMC8403007, PMC7990806,
+//! PMC8153820; see `docs/safety.md`).
+
+pub mod crs;
+pub mod icans;
+
+use serde::Serialize;
+
+/// A grade with the reasons that set it, in the order they were considered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Grading {
+    /// 0 means no CRS / no ICANS.
+    pub grade: u8,
+    pub reasons: Vec<String>,
+}
+
+pub use crs::{CrsInput, OxygenDevice, grade_crs};
+pub use icans::{Consciousness, IcansInput, IceParts, grade_icans};
