@@ -9,6 +9,8 @@
 
 pub mod crs;
 pub mod icans;
+pub mod ics;
+pub mod journey;
 
 use serde::Serialize;
 

@@ -7,6 +7,7 @@ pub mod lines;
 mod measure;
 pub mod native;
 mod record;
+pub mod text;
 
 pub use date::{Date, PartialDate};
 pub use lines::{Line, LinesOfTherapy, lines_of_therapy};

@@ -12,7 +12,7 @@ use cellpath_domain::{
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::text::Bi;
+use cellpath_domain::text::Bi;
 
 /// Why a catalogue file was refused: the file, the line and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -13,7 +13,7 @@ use crate::catalogue::{
     Programme, Rule,
 };
 use crate::facts::Facts;
-use crate::text::{Bi, Lang};
+use cellpath_domain::text::{Bi, Lang};
 
 /// The id of the criterion every result starts with: is the programme taking patients.
 pub const STATUS_CRITERION_ID: &str = "programme-status";

@@ -8,12 +8,11 @@
 pub mod catalogue;
 pub mod eval;
 pub mod facts;
-pub mod text;
 
 pub use catalogue::{Catalogue, CatalogueError, Programme};
+pub use cellpath_domain::text::{self, Bi, Lang};
 pub use eval::{ProgrammeResult, Status, Verdict, evaluate, screen, verdict};
 pub use facts::Facts;
-pub use text::{Bi, Lang};
 
 /// The catalogue files shipped in `catalogue/`, compiled into the binary.
 pub const SHIPPED_FILES: &[(&str, &str)] = &[
