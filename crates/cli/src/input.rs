@@ -64,6 +64,12 @@ pub fn load_json<T: serde::de::DeserializeOwned>(file: &str) -> Result<T> {
     Ok(value)
 }
 
+/// Reads a UTF-8 text file (or standard input).
+pub fn load_text(file: &str) -> Result<String> {
+    String::from_utf8(read_all(file)?)
+        .map_err(|_| anyhow!("{}: the file is not valid UTF-8", display_name(file)))
+}
+
 pub fn load_case(file: &str) -> Result<Loaded> {
     let name = display_name(file);
     let bytes = read_all(file)?;

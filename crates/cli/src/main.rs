@@ -36,6 +36,9 @@ enum Command {
     /// List or show the programmes in the catalogue.
     #[command(subcommand)]
     Programmes(ProgrammesCommand),
+    /// Plan a treatment journey from a plan file (TOML): windows for every step, conflicts,
+    /// and an iCalendar file for the family's calendar.
+    Plan(PlanArgs),
     /// Grade CRS or ICANS by the ASTCT 2019 consensus from a JSON observation.
     #[command(subcommand)]
     Grade(GradeCommand),
@@ -106,6 +109,29 @@ enum CaseCommand {
     },
     /// Print the JSON Schema of the native case format.
     Schema,
+}
+
+#[derive(clap::Args)]
+struct PlanArgs {
+    /// The plan file (see docs/journey.md), or `-` for standard input.
+    file: String,
+    #[arg(long, value_enum, default_value = "text")]
+    format: PlanFormat,
+    #[arg(long, value_enum, default_value = "en")]
+    lang: LangArg,
+    /// A journey template file instead of the shipped one for the plan's programme.
+    #[arg(long, value_name = "FILE")]
+    template: Option<PathBuf>,
+    /// The calendar's timestamp day (default: today, UTC).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    stamp: Option<Date>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum PlanFormat {
+    Text,
+    Json,
+    Ics,
 }
 
 #[derive(Subcommand)]
@@ -282,6 +308,57 @@ fn run(cli: Cli) -> Result<()> {
                 )
             })?;
             out.write_all(render::programme(p, lang.into()).as_bytes())?;
+        }
+        Command::Plan(args) => {
+            let name = input::display_name(&args.file).to_owned();
+            let text = input::load_text(&args.file)?;
+            let plan_input: cellpath_care::journey::PlanInput =
+                toml::from_str(&text).map_err(|e| {
+                    let line = e
+                        .span()
+                        .map(|s| format!(":{}", native::line_column(&text, s.start).0))
+                        .unwrap_or_default();
+                    anyhow!("{name}{line}: {}", e.message().trim())
+                })?;
+            let template = match &args.template {
+                Some(path) => {
+                    let t = std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    cellpath_care::journey::Template::from_toml(&path.display().to_string(), &t)
+                        .map_err(|e| anyhow!("{e}"))?
+                }
+                None => cellpath_care::journey::shipped(&plan_input.programme)
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "{name}: no journey template for programme `{}` (shipped: {})",
+                            plan_input.programme,
+                            cellpath_care::journey::SHIPPED
+                                .iter()
+                                .map(|(n, _)| n.trim_end_matches(".toml"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })?
+                    .map_err(|e| anyhow!("{e}"))?,
+            };
+            let plan = cellpath_care::journey::plan(&template, &plan_input)
+                .map_err(|e| anyhow!("{name}: {e}"))?;
+            let lang = Lang::from(args.lang);
+            match args.format {
+                PlanFormat::Json => {
+                    serde_json::to_writer_pretty(&mut out, &plan)?;
+                    writeln!(out)?;
+                }
+                PlanFormat::Ics => {
+                    let stamp = args.stamp.unwrap_or_else(today);
+                    out.write_all(
+                        cellpath_care::ics::to_ics(&template, &plan, lang, stamp).as_bytes(),
+                    )?;
+                }
+                PlanFormat::Text => {
+                    out.write_all(render::plan(&template, &plan, lang).as_bytes())?;
+                }
+            }
         }
         Command::Grade(g) => {
             let grading = match g {

@@ -369,3 +369,73 @@ pub fn programme(p: &Programme, lang: Lang) -> String {
     }
     s
 }
+
+pub fn plan(
+    template: &cellpath_care::journey::Template,
+    plan: &cellpath_care::journey::Plan,
+    lang: Lang,
+) -> String {
+    use cellpath_care::journey::StepState;
+    let mut s = String::new();
+    let _ = writeln!(s, "{} — {}", template.name.get(lang), plan.case);
+    let _ = writeln!(
+        s,
+        "{}\n",
+        t(
+            lang,
+            "Planning aid, not medical advice: the treating centre confirms every date.",
+            "仅供计划参考，非医疗建议：所有日期以治疗中心确认为准。"
+        )
+    );
+    for (step, p) in template.steps.iter().zip(&plan.steps) {
+        let when = match p.window {
+            None => t(lang, "date not yet known", "日期待定"),
+            Some(w) => {
+                let start = if w.start.0 == w.start.1 {
+                    w.start.0.to_string()
+                } else {
+                    format!("{} … {}", w.start.0, w.start.1)
+                };
+                match w.end {
+                    Some(e) if e.0 == e.1 => format!("{start} → {}", e.0),
+                    Some(e) => format!("{start} → {} … {}", e.0, e.1),
+                    None => format!("{start} → ?"),
+                }
+            }
+        };
+        let state = match p.state {
+            StepState::Planned => t(lang, "planned", "计划"),
+            StepState::Actual => t(lang, "actual", "实际"),
+            StepState::NeedsDate => t(lang, "needs a duration or date", "需设定时长或日期"),
+        };
+        let day = p.day.map(|d| format!(" (day {d:+})")).unwrap_or_default();
+        let _ = writeln!(s, "■ {} [{state}]{day}", step.name.get(lang));
+        let _ = writeln!(s, "    {when}");
+        if let Some(d) = p.duration {
+            let _ = writeln!(s, "    {}: {d} — {}", t(lang, "duration", "时长"), p.basis);
+        } else {
+            let _ = writeln!(s, "    {}", p.basis);
+        }
+        if let Some(n) = &step.note {
+            let _ = writeln!(s, "    {}", n.get(lang));
+        }
+        for task in &step.tasks {
+            let _ = writeln!(s, "    ☐ {}", task.get(lang));
+        }
+        for b in &step.bring {
+            let _ = writeln!(s, "    {} {}", t(lang, "bring:", "携带："), b.get(lang));
+        }
+        if let Some(c) = &step.contact {
+            let _ = writeln!(s, "    {} {}", t(lang, "call:", "联系："), c.get(lang));
+        }
+    }
+    if plan.conflicts.is_empty() {
+        let _ = writeln!(s, "\n{}", t(lang, "No conflicts found.", "未发现冲突。"));
+    } else {
+        let _ = writeln!(s, "\n{}:", t(lang, "Conflicts", "冲突"));
+        for c in &plan.conflicts {
+            let _ = writeln!(s, "  ⚠ [{}] {}", c.step, c.message.get(lang));
+        }
+    }
+    s
+}

@@ -381,3 +381,74 @@ fn grading_bad_input_exits_2_naming_the_field() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("`consciousness`"), "{}", stderr(&o));
 }
+
+#[test]
+fn plans_a_journey_and_writes_a_calendar() {
+    let plan_file = "examples/plans/satri-cel-example.toml";
+    let o = cellpath(&["plan", plan_file]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("CAR-T infusion (day 0)"));
+    assert!(out.contains("not medical advice"));
+    assert!(
+        out.contains("Conflicts:"),
+        "the example has a caregiver gap and an old blood count"
+    );
+
+    let o = cellpath(&[
+        "plan",
+        plan_file,
+        "--format",
+        "ics",
+        "--stamp",
+        "2026-11-25",
+    ]);
+    assert!(o.status.success());
+    let ics = stdout(&o);
+    assert!(ics.contains("UID:example-gastric-1-infusion@cellpath\r\n"));
+    assert!(ics.contains("DTSTAMP:20261125T000000Z"));
+
+    // Moving the leukapheresis date moves what follows.
+    let text = std::fs::read_to_string(root().join(plan_file)).expect("plan");
+    let moved = text.replace(
+        "# leukapheresis = { start = \"2026-12-09\", end = \"2026-12-10\" }",
+        "leukapheresis = { start = \"2026-12-20\", end = \"2026-12-21\" }",
+    );
+    let json = |input: &str| -> serde_json::Value {
+        let o = with_stdin(&["plan", "-", "--format", "json"], input.as_bytes());
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice(&o.stdout).expect("json")
+    };
+    let (a, b) = (json(&text), json(&moved));
+    let start = |v: &serde_json::Value, i: usize| {
+        v["steps"][i]["window"]["start"][0]
+            .as_str()
+            .map(str::to_owned)
+    };
+    assert_eq!(start(&a, 0), start(&b, 0), "the screening visit stays");
+    assert_eq!(start(&b, 1).as_deref(), Some("2026-12-20"));
+    assert_eq!(start(&b, 2).as_deref(), Some("2026-12-22"));
+    assert_ne!(start(&a, 4), start(&b, 4), "the infusion moves");
+
+    let o = with_stdin(
+        &["plan", "-"],
+        text.replace(
+            "monitoring-near-centre = [28, 28]",
+            "monitoring-near-centr = [28, 28]",
+        )
+        .as_bytes(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown step `monitoring-near-centr`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = with_stdin(
+        &["plan", "-"],
+        text.replace("start = \"2026-12-01\"", "start = \"2026-13-01\"")
+            .as_bytes(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("<stdin>:"), "{}", stderr(&o));
+}
