@@ -6,11 +6,17 @@
 //! neurologic toxicity associated with immune effector cells, Biol Blood Marrow Transplant
 //! 2019;25:625–638 (tables as reproduced in PMC8021214, PMC9327779, PMC8403007, PMC7990806,
 //! PMC8153820; see `docs/safety.md`).
+//!
+//! Also the journey planner and its calendar, the monitoring alert rules, the caregiver's
+//! symptom diary and the supportive-care risk window: the rules the server applies.
 
 pub mod crs;
+pub mod diary;
 pub mod icans;
 pub mod ics;
 pub mod journey;
+pub mod monitoring;
+pub mod supportive;
 
 use serde::Serialize;
 
