@@ -12,22 +12,8 @@ use cellpath_domain::native::line_column;
 use cellpath_domain::text::Bi;
 use serde::{Deserialize, Serialize};
 
-/// Why a template or a plan request was refused: the file, line and problem.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct JourneyError {
-    pub file: String,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl fmt::Display for JourneyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(l) => write!(f, "{}:{l}: {}", self.file, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
-        }
-    }
-}
+/// Why a template was refused: the file, line and problem.
+pub type JourneyError = cellpath_domain::FileError;
 
 /// A range of whole days, `[min, max]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,15 +52,7 @@ impl fmt::Display for Days {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceRef {
-    pub id: String,
-    pub title: String,
-    pub url: String,
-    #[serde(default)]
-    pub date: Option<cellpath_domain::PartialDate>,
-}
+pub use cellpath_domain::SourceRef;
 
 /// One step of a journey template.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,17 +109,9 @@ pub struct Template {
 
 impl Template {
     pub fn from_toml(file: &str, text: &str) -> Result<Self, JourneyError> {
-        let err = |line: Option<usize>, message: String| JourneyError {
-            file: file.to_owned(),
-            line,
-            message,
-        };
-        let t: Template = toml::from_str(text).map_err(|e| {
-            err(
-                e.span().map(|s| line_column(text, s.start).0),
-                e.message().trim().to_owned(),
-            )
-        })?;
+        let err = |line: Option<usize>, message: String| JourneyError::new(file, line, message);
+        let t: Template =
+            toml::from_str(text).map_err(|e| JourneyError::from_toml(file, text, &e))?;
         let line_of = |needle: &str| text.find(needle).map(|i| line_column(text, i).0);
         if t.steps.is_empty() {
             return Err(err(None, "a journey needs at least one step".into()));

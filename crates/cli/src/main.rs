@@ -314,11 +314,10 @@ fn run(cli: Cli) -> Result<()> {
             let text = input::load_text(&args.file)?;
             let plan_input: cellpath_care::journey::PlanInput =
                 toml::from_str(&text).map_err(|e| {
-                    let line = e
-                        .span()
-                        .map(|s| format!(":{}", native::line_column(&text, s.start).0))
-                        .unwrap_or_default();
-                    anyhow!("{name}{line}: {}", e.message().trim())
+                    anyhow!(
+                        "{}",
+                        cellpath_domain::FileError::from_toml(&name, &text, &e)
+                    )
                 })?;
             let template = match &args.template {
                 Some(path) => {

@@ -36,6 +36,18 @@ fn with_stdin(args: &[&str], input: &[u8]) -> Output {
     child.wait_with_output().expect("wait")
 }
 
+/// The keys of a JSON object, sorted.
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    k.sort_unstable();
+    k
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -79,13 +91,7 @@ fn json_has_exactly_the_documented_shape() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    let keys: Vec<&str> = doc
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(keys, ["as_of", "results"]);
+    assert_eq!(keys(&doc), ["as_of", "results"]);
     assert_eq!(doc["as_of"], "2026-11-20");
     let results = doc["results"].as_array().expect("results");
     assert_eq!(results.len(), 2);
@@ -93,22 +99,9 @@ fn json_has_exactly_the_documented_shape() {
     assert_eq!(results[0]["verdict"], "eligible");
     assert_eq!(results[1]["verdict"], "ineligible");
     for r in results {
-        let mut k: Vec<&str> = r
-            .as_object()
-            .expect("o")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        k.sort();
-        assert_eq!(k, ["criteria", "programme", "verdict"]);
+        assert_eq!(keys(r), ["criteria", "programme", "verdict"]);
         for c in r["criteria"].as_array().expect("criteria") {
-            let mut k: Vec<&str> = c
-                .as_object()
-                .expect("o")
-                .keys()
-                .map(String::as_str)
-                .collect();
-            k.sort();
+            let k = keys(c);
             let unknown = c["status"] == "unknown";
             let want: &[&str] = if unknown {
                 &[
@@ -352,14 +345,7 @@ fn grades_the_worked_examples() {
         let o = cellpath(&["grade", kind, file]);
         assert!(o.status.success(), "{file}: {}", stderr(&o));
         let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-        let mut keys: Vec<&str> = doc
-            .as_object()
-            .expect("o")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        keys.sort();
-        assert_eq!(keys, ["grade", "reasons"]);
+        assert_eq!(keys(&doc), ["grade", "reasons"]);
         assert_eq!(doc["grade"], grade, "{file}");
         assert!(!doc["reasons"].as_array().expect("reasons").is_empty());
     }

@@ -15,21 +15,7 @@ use toml::Spanned;
 use cellpath_domain::text::Bi;
 
 /// Why a catalogue file was refused: the file, the line and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct CatalogueError {
-    pub file: String,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl fmt::Display for CatalogueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(l) => write!(f, "{}:{l}: {}", self.file, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
-        }
-    }
-}
+pub type CatalogueError = cellpath_domain::FileError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -81,16 +67,7 @@ pub struct ProgrammeStatus {
     pub note: Option<Bi>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceRef {
-    pub id: String,
-    pub title: String,
-    pub url: String,
-    /// The source's own date; absent when the source shows none ("n/s").
-    #[serde(default)]
-    pub date: Option<PartialDate>,
-}
+pub use cellpath_domain::SourceRef;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -154,15 +131,9 @@ impl Programme {
 
     /// Parses one programme file. `file` names it in errors.
     pub fn from_toml(file: &str, text: &str) -> Result<Self, CatalogueError> {
-        let err = |line: Option<usize>, message: String| CatalogueError {
-            file: file.to_owned(),
-            line,
-            message,
-        };
-        let programme: Programme = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_column(text, s.start).0);
-            err(line, e.message().trim().to_owned())
-        })?;
+        let err = |line: Option<usize>, message: String| CatalogueError::new(file, line, message);
+        let programme: Programme =
+            toml::from_str(text).map_err(|e| CatalogueError::from_toml(file, text, &e))?;
         let line_of = |offset: usize| Some(line_column(text, offset).0);
 
         let stem = file
@@ -274,11 +245,11 @@ impl Catalogue {
             }
             let p = Programme::from_toml(name, text)?;
             if programmes.iter().any(|q| q.id == p.id) {
-                return Err(CatalogueError {
-                    file: name.to_owned(),
-                    line: None,
-                    message: format!("programme id `{}` is defined twice", p.id),
-                });
+                return Err(CatalogueError::new(
+                    name,
+                    None,
+                    format!("programme id `{}` is defined twice", p.id),
+                ));
             }
             programmes.push(p);
         }

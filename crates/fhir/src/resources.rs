@@ -33,6 +33,19 @@ fn skip(reason: impl Into<String>) -> Took {
     Took::Skipped(reason.into())
 }
 
+/// The elements of an array field, none when absent or not an array.
+fn items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
+/// The text of every CodeableConcept in an array field, joined.
+fn texts(v: &Value, key: &str) -> String {
+    items(v, key)
+        .map(concept_text)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
@@ -245,17 +258,9 @@ fn condition(i: usize, e: &Entry, case: &mut Case, g: &mut Gathered) -> Took {
             "assertedDate",
         ],
     );
-    let body_site = res
-        .get("bodySite")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().map(concept_text).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
+    let body_site = texts(res, "bodySite");
     if secondary {
-        let site = match res
-            .get("bodySite")
-            .and_then(Value::as_array)
-            .and_then(|a| a.first())
-        {
+        let site = match items(res, "bodySite").next() {
             Some(b) => concept_label(b),
             None => concept_label(code),
         };
@@ -291,12 +296,7 @@ fn condition(i: usize, e: &Entry, case: &mut Case, g: &mut Gathered) -> Took {
         .unwrap_or(CancerSite::Other);
     let mut histology = None;
     let mut histology_text = None;
-    for ext in res
-        .get("extension")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for ext in items(res, "extension") {
         if str_at(ext, "url").is_some_and(|u| u.ends_with(MCODE_HISTOLOGY))
             && let Some(v) = ext.get("valueCodeableConcept")
         {
@@ -317,19 +317,11 @@ fn condition(i: usize, e: &Entry, case: &mut Case, g: &mut Gathered) -> Took {
             histology_text = Some(concept_label(code));
         }
     }
-    let stage = res
-        .get("stage")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let stage = items(res, "stage")
         .filter_map(|s| s.get("summary"))
         .map(concept_label)
         .find(|t| stage_group(t).is_some());
-    let note = res
-        .get("note")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let note = items(res, "note")
         .filter_map(|n| str_at(n, "text"))
         .collect::<Vec<_>>()
         .join(" ")
@@ -503,12 +495,7 @@ fn cldn18(index: &Index, e: &Entry, case: &mut Case, preliminary: bool) -> Took 
         .get("method")
         .map(concept_label)
         .filter(|t| !t.is_empty());
-    for comp in res
-        .get("component")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for comp in items(res, "component") {
         let ctext = comp.get("code").map(concept_text).unwrap_or_default();
         if ctext.contains("clone") || ctext.contains("antibody") || ctext.contains("assay") {
             clone = value_text(comp);
@@ -595,11 +582,7 @@ fn cldn18(index: &Index, e: &Entry, case: &mut Case, preliminary: bool) -> Took 
 
 fn her2_parts(v: &Value, code_text: &str, loinc: Option<&str>) -> Result<Option<Her2Part>, String> {
     let value = value_text(v).unwrap_or_default().to_lowercase();
-    let interp = v
-        .get("interpretation")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().map(concept_text).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
+    let interp = texts(v, "interpretation");
     let is_ish = loinc == Some("85318-4")
         || code_text.contains(" ish")
         || code_text.contains("fish")
@@ -673,12 +656,7 @@ fn her2(e: &Entry, g: &mut Gathered, date: Option<PartialDate>, preliminary: boo
             Err(why) => return skip(why),
         }
     }
-    for comp in res
-        .get("component")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for comp in items(res, "component") {
         let ctext = comp.get("code").map(concept_text).unwrap_or_default();
         let cl = comp.get("code").and_then(loinc_code);
         if let Ok(Some(p)) = her2_parts(comp, &ctext, cl) {
@@ -824,10 +802,8 @@ fn lab(e: &Entry, case: &mut Case, test: LabTest) -> Took {
         Some(Err(err)) => return skip(format!("{}: {err}", test.name())),
         None => return skip(format!("{} without a unit", test.name())),
     };
-    let uln = res
-        .get("referenceRange")
-        .and_then(Value::as_array)
-        .and_then(|r| r.first())
+    let uln = items(res, "referenceRange")
+        .next()
         .and_then(|r| r.get("high"))
         .and_then(|h| h.get("value"))
         .and_then(Value::as_f64);
@@ -902,9 +878,7 @@ fn medication(index: &Index, e: &Entry, therapies: &mut Vec<SystemicTherapy>) ->
             Value::Array(a) => a.iter().map(concept_text).collect::<Vec<_>>().join(" "),
             other => concept_text(other),
         }),
-        res.get("reasonCode")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().map(concept_text).collect::<Vec<_>>().join(" ")),
+        Some(texts(res, "reasonCode")),
         res.get("category").map(|c| match c {
             Value::Array(a) => a.iter().map(concept_text).collect::<Vec<_>>().join(" "),
             other => concept_text(other),
@@ -914,11 +888,7 @@ fn medication(index: &Index, e: &Entry, therapies: &mut Vec<SystemicTherapy>) ->
     .flatten()
     .collect::<Vec<_>>()
     .join(" ");
-    let extension_text = res
-        .get("extension")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let extension_text = items(res, "extension")
         .filter_map(|x| x.get("valueCodeableConcept"))
         .map(concept_text)
         .collect::<Vec<_>>()
