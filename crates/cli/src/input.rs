@@ -43,12 +43,7 @@ pub fn load_json<T: serde::de::DeserializeOwned>(file: &str) -> Result<T> {
     let bytes = read_all(file)?;
     let mut de = serde_json::Deserializer::from_slice(&bytes);
     let position = |e: &serde_json::Error, path: &str| {
-        let message = e.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
+        let message = native::json_message(e);
         let at = if path.is_empty() || path == "." {
             String::new()
         } else {
@@ -92,12 +87,7 @@ pub fn load_case(file: &str) -> Result<Loaded> {
         return Ok(Loaded { case, fhir: None });
     }
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        let message = e.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
+        let message = native::json_message(&e);
         anyhow!("{name}:{}:{}: {message}", e.line(), e.column())
     })?;
     if value.get("resourceType").is_some() || !value.is_object() {

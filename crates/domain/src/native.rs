@@ -78,22 +78,25 @@ pub fn from_json(text: &str) -> Result<Case, CaseFileError> {
             line: Some(inner.line()),
             column: Some(inner.column()),
             path,
-            message: strip_position(&inner.to_string()),
+            message: json_message(&inner),
         }
     })?;
     de.end().map_err(|e| CaseFileError {
         line: Some(e.line()),
         column: Some(e.column()),
         path: None,
-        message: strip_position(&e.to_string()),
+        message: json_message(&e),
     })?;
     validated(case)
 }
 
-fn strip_position(message: &str) -> String {
+/// A serde_json error's message without its trailing "at line L column C" (callers show
+/// the position in their own form).
+pub fn json_message(e: &serde_json::Error) -> String {
+    let message = e.to_string();
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
+        None => message,
     }
 }
 

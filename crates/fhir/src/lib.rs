@@ -79,16 +79,9 @@ pub fn import(bytes: &[u8]) -> Result<Import, ImportError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| ImportError::Json {
         line: e.line(),
         column: e.column(),
-        message: strip_position(&e.to_string()),
+        message: cellpath_domain::native::json_message(&e),
     })?;
     Ok(import_value(&value))
-}
-
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
-    }
 }
 
 /// One resource found in the input.
