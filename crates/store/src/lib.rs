@@ -1,0 +1,704 @@
+//! Persistence for the coordination server. One SQL path serves SQLite (the embedded
+//! default) and PostgreSQL through sqlx's `Any` driver: ids, timestamps (RFC 3339 UTC) and
+//! JSON are TEXT, booleans INTEGER, placeholders `$1`. Each backend has its own migrations
+//! folder. The audit log is append-only (database triggers refuse UPDATE and DELETE) and
+//! hash-chained: each entry's hash covers the previous hash and its own canonical content.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use tokio::sync::Mutex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database url (use sqlite://PATH or postgres://…)")]
+    UnsupportedUrl,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("not found")]
+    NotFound,
+    /// An optimistic-concurrency conflict: the record changed since it was read.
+    #[error("version conflict: the current version is {current}")]
+    Conflict { current: i64 },
+    #[error("already exists")]
+    Duplicate,
+    #[error("audit chain broken at entry {seq}: {why}")]
+    AuditBroken { seq: i64, why: String },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The current time, RFC 3339 UTC with seconds.
+pub fn now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Seconds since the epoch as RFC 3339 UTC.
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub specialty: Option<String>,
+    pub failed_logins: i64,
+    pub locked_until: Option<String>,
+}
+
+fn user_from(r: &AnyRow) -> Result<User> {
+    Ok(User {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        password_hash: r.try_get("password_hash")?,
+        role: r.try_get("role")?,
+        specialty: r.try_get("specialty")?,
+        failed_logins: i64::from(r.try_get::<i32, _>("failed_logins")?),
+        locked_until: r.try_get("locked_until")?,
+    })
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub user_id: String,
+    pub csrf_token: String,
+    pub expires_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseRow {
+    pub id: String,
+    pub owner_id: String,
+    pub created_by: String,
+    pub state: String,
+    pub version: i64,
+    /// The case record as JSON (the native case format).
+    pub record: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn case_from(r: &AnyRow) -> Result<CaseRow> {
+    Ok(CaseRow {
+        id: r.try_get("id")?,
+        owner_id: r.try_get("owner_id")?,
+        created_by: r.try_get("created_by")?,
+        state: r.try_get("state")?,
+        version: r.try_get("version")?,
+        record: r.try_get("record")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: String,
+    /// coordinator | specialist | caregiver
+    pub role: String,
+    /// view | act
+    pub access: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Screening {
+    pub id: String,
+    pub case_version: i64,
+    pub catalogue_version: String,
+    pub as_of: String,
+    pub results: String,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub case_id: Option<String>,
+    pub request_id: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The hash of an audit entry: SHA-256 over the previous hash and the entry's canonical
+/// content (fields joined by a separator that cannot appear in them).
+pub fn audit_hash(
+    prev: &str,
+    seq: i64,
+    at: &str,
+    actor: &str,
+    action: &str,
+    case_id: Option<&str>,
+    request_id: &str,
+) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        prev,
+        &seq.to_string(),
+        at,
+        actor,
+        action,
+        case_id.unwrap_or(""),
+        request_id,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0x1f]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// Held across the read of the last hash and the insert.
+    audit_lock: Mutex<()>,
+}
+
+impl Store {
+    /// Connects to `sqlite://PATH` (created if missing; WAL, busy timeout, foreign keys) or
+    /// `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA busy_timeout = 5000",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA synchronous = NORMAL",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(&url).await?;
+        Ok(Self {
+            pool,
+            backend,
+            audit_lock: Mutex::new(()),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ── users ──────────────────────────────────────────────────────────────────────────
+
+    pub async fn create_user(
+        &self,
+        id: &str,
+        email: &str,
+        password_hash: &str,
+        role: &str,
+        specialty: Option<&str>,
+    ) -> Result<()> {
+        let r = sqlx::query(
+            "INSERT INTO users (id, email, password_hash, role, specialty, failed_logins, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6)",
+        )
+        .bind(id)
+        .bind(email)
+        .bind(password_hash)
+        .bind(role)
+        .bind(specialty)
+        .bind(now())
+        .execute(&self.pool)
+        .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    pub async fn user(&self, id: &str) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    /// Records a failed sign-in; after `limit` failures the account is locked until `until`.
+    pub async fn login_failed(&self, id: &str, limit: i64, until: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = failed_logins + 1, \
+             locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(limit as i32)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn login_succeeded(&self, id: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // ── sessions ───────────────────────────────────────────────────────────────────────
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        csrf: &str,
+        expires_at: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(csrf)
+        .bind(now())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A live session (not expired at `now`).
+    pub async fn session(&self, token_hash: &str, now: &str) -> Result<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT user_id, csrf_token, expires_at FROM sessions \
+             WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Session {
+                user_id: r.try_get("user_id")?,
+                csrf_token: r.try_get("csrf_token")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // ── cases ──────────────────────────────────────────────────────────────────────────
+
+    pub async fn create_case(
+        &self,
+        id: &str,
+        owner_id: &str,
+        created_by: &str,
+        state: &str,
+        record: &str,
+    ) -> Result<CaseRow> {
+        let at = now();
+        sqlx::query(
+            "INSERT INTO cases (id, owner_id, created_by, state, version, record, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 1, $5, $6, $6)",
+        )
+        .bind(id)
+        .bind(owner_id)
+        .bind(created_by)
+        .bind(state)
+        .bind(record)
+        .bind(&at)
+        .execute(&self.pool)
+        .await?;
+        self.case(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    pub async fn case(&self, id: &str) -> Result<Option<CaseRow>> {
+        let row = sqlx::query("SELECT * FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(case_from).transpose()
+    }
+
+    /// Cases a user may list: owned, or a member of.
+    pub async fn cases_for(&self, user_id: &str) -> Result<Vec<CaseRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM cases WHERE owner_id = $1 \
+             OR id IN (SELECT case_id FROM case_members WHERE user_id = $1) ORDER BY created_at, id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(case_from).collect()
+    }
+
+    /// Replaces the record if the case is still at `expected` version (optimistic
+    /// concurrency): the compare and the write are one statement, so no update is lost.
+    pub async fn update_record(&self, id: &str, expected: i64, record: &str) -> Result<CaseRow> {
+        let done = sqlx::query(
+            "UPDATE cases SET record = $1, version = version + 1, updated_at = $2 \
+             WHERE id = $3 AND version = $4",
+        )
+        .bind(record)
+        .bind(now())
+        .bind(id)
+        .bind(expected)
+        .execute(&self.pool)
+        .await?;
+        let current = self.case(id).await?.ok_or(StoreError::NotFound)?;
+        if done.rows_affected() == 1 {
+            Ok(current)
+        } else {
+            Err(StoreError::Conflict {
+                current: current.version,
+            })
+        }
+    }
+
+    pub async fn set_state(&self, id: &str, from: &str, to: &str) -> Result<CaseRow> {
+        let done = sqlx::query(
+            "UPDATE cases SET state = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND state = $4",
+        )
+        .bind(to)
+        .bind(now())
+        .bind(id)
+        .bind(from)
+        .execute(&self.pool)
+        .await?;
+        let current = self.case(id).await?.ok_or(StoreError::NotFound)?;
+        if done.rows_affected() == 1 {
+            Ok(current)
+        } else {
+            Err(StoreError::Conflict {
+                current: current.version,
+            })
+        }
+    }
+
+    pub async fn add_member(
+        &self,
+        case_id: &str,
+        user_id: &str,
+        role: &str,
+        access: &str,
+    ) -> Result<()> {
+        let r = sqlx::query(
+            "INSERT INTO case_members (case_id, user_id, role, access) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(case_id)
+        .bind(user_id)
+        .bind(role)
+        .bind(access)
+        .execute(&self.pool)
+        .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn remove_member(&self, case_id: &str, user_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM case_members WHERE case_id = $1 AND user_id = $2")
+            .bind(case_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn member(&self, case_id: &str, user_id: &str) -> Result<Option<Member>> {
+        let row = sqlx::query(
+            "SELECT user_id, role, access FROM case_members WHERE case_id = $1 AND user_id = $2",
+        )
+        .bind(case_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Member {
+                user_id: r.try_get("user_id")?,
+                role: r.try_get("role")?,
+                access: r.try_get("access")?,
+            })
+        })
+        .transpose()
+    }
+
+    // ── screenings ─────────────────────────────────────────────────────────────────────
+
+    pub async fn save_screening(
+        &self,
+        id: &str,
+        case_id: &str,
+        case_version: i64,
+        catalogue_version: &str,
+        as_of: &str,
+        results: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO screenings (id, case_id, case_version, catalogue_version, as_of, results, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(case_id)
+        .bind(case_version)
+        .bind(catalogue_version)
+        .bind(as_of)
+        .bind(results)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn screenings(&self, case_id: &str) -> Result<Vec<Screening>> {
+        let rows = sqlx::query(
+            "SELECT id, case_version, catalogue_version, as_of, results, created_at FROM screenings \
+             WHERE case_id = $1 ORDER BY created_at, id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Screening {
+                    id: r.try_get("id")?,
+                    case_version: r.try_get("case_version")?,
+                    catalogue_version: r.try_get("catalogue_version")?,
+                    as_of: r.try_get("as_of")?,
+                    results: r.try_get("results")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    // ── audit ──────────────────────────────────────────────────────────────────────────
+
+    /// Appends an audit entry, chaining its hash to the previous entry's.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        case_id: Option<&str>,
+        request_id: &str,
+    ) -> Result<i64> {
+        // In-process writers take turns; other processes (replicas) are kept linear by the
+        // primary key on `seq` and a retry.
+        let _turn = self.audit_lock.lock().await;
+        for _ in 0..20 {
+            let last = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
+            let (seq, prev) = match last {
+                Some(r) => (
+                    r.try_get::<i64, _>("seq")? + 1,
+                    r.try_get::<String, _>("hash")?,
+                ),
+                None => (1, GENESIS.to_owned()),
+            };
+            let at = now();
+            let hash = audit_hash(&prev, seq, &at, actor, action, case_id, request_id);
+            let r = sqlx::query(
+                "INSERT INTO audit (seq, at, actor, action, case_id, request_id, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(seq)
+            .bind(&at)
+            .bind(actor)
+            .bind(action)
+            .bind(case_id)
+            .bind(request_id)
+            .bind(&prev)
+            .bind(&hash)
+            .execute(&self.pool)
+            .await;
+            match r {
+                Ok(_) => return Ok(seq),
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::AuditBroken {
+            seq: 0,
+            why: "could not append after 20 attempts".into(),
+        })
+    }
+
+    pub async fn audit_entries(&self, case_id: Option<&str>) -> Result<Vec<AuditEntry>> {
+        let rows = match case_id {
+            Some(c) => {
+                sqlx::query("SELECT * FROM audit WHERE case_id = $1 ORDER BY seq")
+                    .bind(c)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query("SELECT * FROM audit ORDER BY seq")
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    seq: r.try_get("seq")?,
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    case_id: r.try_get("case_id")?,
+                    request_id: r.try_get("request_id")?,
+                    prev_hash: r.try_get("prev_hash")?,
+                    hash: r.try_get("hash")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Checks the whole chain: sequence without gaps, each entry linked to the previous
+    /// hash, each hash recomputed from the content. Returns the number of entries.
+    pub async fn verify_audit(&self) -> Result<usize> {
+        let entries = self.audit_entries(None).await?;
+        let mut prev = GENESIS.to_owned();
+        for (i, e) in entries.iter().enumerate() {
+            let expected_seq = i as i64 + 1;
+            let broken = |why: &str| StoreError::AuditBroken {
+                seq: e.seq,
+                why: why.to_owned(),
+            };
+            if e.seq != expected_seq {
+                return Err(broken("sequence gap"));
+            }
+            if e.prev_hash != prev {
+                return Err(broken("does not link to the previous entry"));
+            }
+            let h = audit_hash(
+                &e.prev_hash,
+                e.seq,
+                &e.at,
+                &e.actor,
+                &e.action,
+                e.case_id.as_deref(),
+                &e.request_id,
+            );
+            if h != e.hash {
+                return Err(broken("content does not match its hash"));
+            }
+            prev = e.hash.clone();
+        }
+        Ok(entries.len())
+    }
+
+    /// Runs raw SQL (tests use it to show the database refuses audit tampering).
+    pub async fn execute_raw(&self, sql: &'static str) -> Result<u64> {
+        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_564_800), "2026-11-25T00:00:00Z");
+        assert_eq!(rfc3339(951_825_599), "2000-02-29T11:59:59Z");
+    }
+}

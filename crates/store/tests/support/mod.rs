@@ -1,0 +1,76 @@
+//! A fresh database per test: a SQLite file in a temp folder, or — when
+//! `CELLPATH_TEST_POSTGRES` names a server (CI sets it) — a new PostgreSQL database there.
+
+use cellpath_store::Store;
+
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    _dir: Option<TempDir>,
+}
+
+pub struct TempDir(pub std::path::PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn unique() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        t,
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+pub async fn fresh() -> TestDb {
+    match std::env::var("CELLPATH_TEST_POSTGRES") {
+        Ok(base) if !base.is_empty() => {
+            sqlx::any::install_default_drivers();
+            let name = format!("cellpath_test_{}", unique());
+            let admin = sqlx::AnyPool::connect(&base)
+                .await
+                .expect("connect to the PostgreSQL server");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&admin)
+                .await
+                .expect("create the test database");
+            admin.close().await;
+            let url = match base.rfind('/') {
+                Some(i)
+                    if base[..i].contains('@')
+                        || base[..i].ends_with(|c: char| c.is_ascii_digit()) =>
+                {
+                    format!("{}/{name}", &base[..i])
+                }
+                _ => format!("{base}/{name}"),
+            };
+            let store = Store::connect(&url).await.expect("connect");
+            store.migrate().await.expect("migrate");
+            TestDb {
+                store,
+                url,
+                _dir: None,
+            }
+        }
+        _ => {
+            let dir = std::env::temp_dir().join(format!("cellpath-store-{}", unique()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let url = format!("sqlite://{}", dir.join("cellpath.db").display());
+            let store = Store::connect(&url).await.expect("connect");
+            store.migrate().await.expect("migrate");
+            TestDb {
+                store,
+                url,
+                _dir: Some(TempDir(dir)),
+            }
+        }
+    }
+}
