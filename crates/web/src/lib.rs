@@ -1,0 +1,1 @@
+//! The coordination server (in progress: see docs/ARCHITECTURE.md).
