@@ -2,6 +2,7 @@
 
 mod input;
 mod render;
+mod server;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the coordination server (SQLite in the data folder by default).
+    Serve(server::ServeArgs),
+    /// Database maintenance.
+    #[command(subcommand)]
+    Db(server::DbCommand),
+    /// Audit log maintenance.
+    #[command(subcommand)]
+    Audit(server::AuditCommand),
     /// Screen a case (native TOML/JSON or a FHIR R4 bundle) against the programmes.
     Screen(ScreenArgs),
     /// Work with case files.
@@ -221,6 +230,12 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match cli.command {
+        Command::Serve(args) => {
+            let catalogue = load_catalogue(cli.catalogue.as_deref())?;
+            server::serve(args, catalogue)?;
+        }
+        Command::Db(cmd) => server::db(cmd, &mut out)?,
+        Command::Audit(cmd) => server::audit(cmd, &mut out)?,
         Command::Screen(args) => {
             let catalogue = load_catalogue(cli.catalogue.as_deref())?;
             let only: Vec<&Programme> = args

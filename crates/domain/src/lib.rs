@@ -3,6 +3,7 @@
 
 mod date;
 pub mod drugs;
+pub mod lifecycle;
 pub mod lines;
 mod measure;
 pub mod native;

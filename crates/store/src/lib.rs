@@ -11,6 +11,9 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use tokio::sync::Mutex;
 
+#[doc(hidden)]
+pub mod testing;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("unsupported database url (use sqlite://PATH or postgres://…)")]

@@ -2,15 +2,13 @@
 //! set): users and lock-out, sessions, optimistic concurrency without lost updates, and the
 //! append-only, hash-chained audit log.
 
-mod support;
-
 use std::sync::Arc;
 
 use cellpath_store::{Store, StoreError};
 
 #[tokio::test]
 async fn migrations_are_idempotent_and_users_are_unique() {
-    let db = support::fresh().await;
+    let db = cellpath_store::testing::fresh().await;
     db.store.migrate().await.expect("second migrate is a no-op");
     db.store
         .create_user("u1", "a@example.org", "hash", "patient", None)
@@ -51,7 +49,7 @@ async fn migrations_are_idempotent_and_users_are_unique() {
 
 #[tokio::test]
 async fn sessions_expire() {
-    let db = support::fresh().await;
+    let db = cellpath_store::testing::fresh().await;
     db.store
         .create_user("u1", "a@example.org", "h", "patient", None)
         .await
@@ -86,7 +84,7 @@ async fn sessions_expire() {
 
 #[tokio::test]
 async fn concurrent_updates_lose_nothing() {
-    let db = support::fresh().await;
+    let db = cellpath_store::testing::fresh().await;
     let store = Arc::new(db.store);
     store
         .create_user("u1", "a@example.org", "h", "patient", None)
@@ -137,7 +135,7 @@ async fn concurrent_updates_lose_nothing() {
 
 #[tokio::test]
 async fn audit_is_chained_and_append_only() {
-    let db = support::fresh().await;
+    let db = cellpath_store::testing::fresh().await;
     let store = Arc::new(db.store);
     let mut tasks = Vec::new();
     for w in 0..8 {
@@ -180,7 +178,7 @@ async fn audit_is_chained_and_append_only() {
 
 #[tokio::test]
 async fn tampering_is_detected_when_triggers_are_bypassed() {
-    let db = support::fresh().await;
+    let db = cellpath_store::testing::fresh().await;
     for i in 0..3 {
         db.store
             .audit("u1", "case.read", None, &format!("r{i}"))

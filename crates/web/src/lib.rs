@@ -1,1 +1,276 @@
-//! The coordination server (in progress: see docs/ARCHITECTURE.md).
+//! The coordination server: JSON API under `/api/v1`, cookie sessions with CSRF protection,
+//! access by role and by case (every decision in `policy`), and an audit entry for every read
+//! and write of a case. Handlers only orchestrate: rules live in `domain`, `eligibility` and
+//! `policy`, persistence in `store`.
+
+pub mod auth;
+mod cases;
+pub mod error;
+pub mod policy;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use cellpath_eligibility::Catalogue;
+use cellpath_store::Store;
+use serde::Deserialize;
+
+pub use error::ApiError;
+use policy::Role;
+
+/// Server configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Mark cookies `Secure` (behind TLS).
+    pub secure_cookies: bool,
+    /// Largest accepted request body, bytes.
+    pub max_body: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            max_body: 2 * 1024 * 1024,
+        }
+    }
+}
+
+pub struct AppState {
+    pub store: Store,
+    pub catalogue: Catalogue,
+    pub config: Config,
+}
+
+pub type Shared = Arc<AppState>;
+
+/// The signed-in user of a request, with the request's id for the audit log.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub id: String,
+    pub role: Role,
+    pub specialty: Option<String>,
+    pub request_id: String,
+}
+
+impl FromRequestParts<Shared> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        let cookie = parts
+            .headers
+            .get(axum::http::header::COOKIE)
+            .and_then(|v| v.to_str().ok());
+        let token = auth::session_token(cookie).ok_or_else(ApiError::unauthenticated)?;
+        let session = state
+            .store
+            .session(&auth::sha256_hex(&token), &cellpath_store::now())
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        // CSRF: a cookie-authenticated request that changes something must echo the token.
+        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            let sent = parts
+                .headers
+                .get(auth::CSRF_HEADER)
+                .and_then(|v| v.to_str().ok());
+            if sent != Some(session.csrf_token.as_str()) {
+                return Err(ApiError::forbidden(
+                    "missing or wrong CSRF token (x-csrf-token)",
+                ));
+            }
+        }
+        let user = state
+            .store
+            .user(&session.user_id)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        let role = user.role.parse().map_err(|_| ApiError::internal())?;
+        Ok(Actor {
+            id: user.id,
+            role,
+            specialty: user.specialty,
+            request_id: auth::random_hex(8),
+        })
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<Shared>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignIn {
+    email: String,
+    password: String,
+}
+
+async fn sign_in(
+    State(state): State<Shared>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let form: SignIn = cases::parse_json(&body)?;
+    let user = state
+        .store
+        .user_by_email(&form.email.trim().to_lowercase())
+        .await?;
+    let now = cellpath_store::now();
+    if let Some(u) = &user
+        && u.locked_until
+            .as_deref()
+            .is_some_and(|until| until > now.as_str())
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "account_locked",
+            "too many failed sign-ins; try again later",
+        ));
+    }
+    let ok = auth::verify_password(
+        form.password,
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await;
+    let Some(user) = user.filter(|_| ok) else {
+        if let Some(u) = state
+            .store
+            .user_by_email(&form.email.trim().to_lowercase())
+            .await?
+        {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let until = cellpath_store::rfc3339(secs + auth::LOCKOUT_SECS);
+            state
+                .store
+                .login_failed(&u.id, auth::MAX_FAILURES, &until)
+                .await?;
+        }
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "wrong e-mail or password",
+        ));
+    };
+    state.store.login_succeeded(&user.id).await?;
+    let token = auth::random_hex(32);
+    let csrf = auth::random_hex(16);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    state
+        .store
+        .create_session(
+            &auth::sha256_hex(&token),
+            &user.id,
+            &csrf,
+            &cellpath_store::rfc3339(secs + auth::SESSION_SECS),
+        )
+        .await?;
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(&token, state.config.secure_cookies)) {
+        headers.insert(axum::http::header::SET_COOKIE, v);
+    }
+    let body = serde_json::json!({
+        "user": {"id": user.id, "role": user.role, "specialty": user.specialty},
+        "csrf_token": csrf,
+    });
+    Ok((StatusCode::OK, headers, axum::Json(body)).into_response())
+}
+
+async fn sign_out(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    _actor: Actor,
+) -> Result<Response, ApiError> {
+    if let Some(token) = auth::session_token(
+        headers
+            .get(axum::http::header::COOKIE)
+            .and_then(|v| v.to_str().ok()),
+    ) {
+        state
+            .store
+            .delete_session(&auth::sha256_hex(&token))
+            .await?;
+    }
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&auth::clear_cookie(state.config.secure_cookies)) {
+        h.insert(axum::http::header::SET_COOKIE, v);
+    }
+    Ok((StatusCode::NO_CONTENT, h).into_response())
+}
+
+async fn me(actor: Actor) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "id": actor.id, "role": actor.role.as_str(), "specialty": actor.specialty,
+    }))
+}
+
+async fn fallback() -> ApiError {
+    ApiError::not_found()
+}
+
+/// The application router.
+pub fn router(state: Shared) -> Router {
+    let max_body = state.config.max_body;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/sessions", post(sign_in).delete(sign_out))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/cases", post(cases::create).get(cases::list))
+        .route("/api/v1/cases/{id}", get(cases::read))
+        .route(
+            "/api/v1/cases/{id}/record",
+            axum::routing::put(cases::update_record),
+        )
+        .route("/api/v1/cases/{id}/members", post(cases::add_member))
+        .route("/api/v1/cases/{id}/transitions", post(cases::transition))
+        .route(
+            "/api/v1/cases/{id}/screenings",
+            post(cases::screen).get(cases::screenings),
+        )
+        .route("/api/v1/cases/{id}/audit", get(cases::audit))
+        .fallback(fallback)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+/// Creates a user with an argon2id-hashed password.
+pub async fn create_user(
+    store: &Store,
+    email: &str,
+    password: &str,
+    role: Role,
+    specialty: Option<&str>,
+) -> Result<String, ApiError> {
+    let id = format!("u-{}", auth::random_hex(8));
+    let hash = auth::hash_password(password.to_owned())
+        .await
+        .map_err(|_| ApiError::internal())?;
+    store
+        .create_user(&id, &email.to_lowercase(), &hash, role.as_str(), specialty)
+        .await?;
+    Ok(id)
+}
+
+/// Serves on an already-bound listener until the process is stopped.
+pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

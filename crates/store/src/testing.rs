@@ -1,7 +1,7 @@
-//! A fresh database per test: a SQLite file in a temp folder, or — when
+//! For tests: a fresh database per test: a SQLite file in a temp folder, or — when
 //! `CELLPATH_TEST_POSTGRES` names a server (CI sets it) — a new PostgreSQL database there.
 
-use cellpath_store::Store;
+use crate::Store;
 
 pub struct TestDb {
     pub store: Store,
@@ -37,7 +37,7 @@ pub async fn fresh() -> TestDb {
             let name = format!("cellpath_test_{}", unique());
             let admin = sqlx::AnyPool::connect(&base)
                 .await
-                .expect("connect to the PostgreSQL server");
+                .expect("connect to the PostgreSQL server named by CELLPATH_TEST_POSTGRES");
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&admin)
                 .await

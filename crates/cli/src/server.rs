@@ -1,0 +1,187 @@
+//! `cellpath serve`, `cellpath db migrate`, `cellpath audit verify`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow};
+use cellpath_eligibility::Catalogue;
+use cellpath_store::Store;
+use cellpath_web::policy::Role;
+use clap::{Args, Subcommand};
+
+#[derive(Args, Clone)]
+pub struct DbArgs {
+    /// `sqlite://PATH` or `postgres://…`. Default: SQLite in the data folder.
+    #[arg(long, env = "CELLPATH_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Where the SQLite database (and later the documents) live.
+    #[arg(
+        long,
+        env = "CELLPATH_DATA_DIR",
+        value_name = "DIR",
+        default_value = "data"
+    )]
+    pub data_dir: PathBuf,
+}
+
+impl DbArgs {
+    fn url(&self) -> Result<String> {
+        if let Some(u) = &self.database_url {
+            return Ok(u.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+            format!("cannot create the data folder {}", self.data_dir.display())
+        })?;
+        Ok(format!(
+            "sqlite://{}",
+            self.data_dir.join("cellpath.db").display()
+        ))
+    }
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "CELLPATH_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Load demo users (their passwords printed, only in demo mode) and a demo case.
+    #[arg(long)]
+    pub demo: bool,
+    /// Mark session cookies Secure (set when serving behind TLS).
+    #[arg(long, env = "CELLPATH_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Subcommand)]
+pub enum DbCommand {
+    /// Apply the migrations (also done at every start).
+    Migrate(DbArgs),
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain from the first entry to the last.
+    Verify(DbArgs),
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn open(db: &DbArgs) -> Result<Store> {
+    let url = db.url()?;
+    let store = Store::connect(&url)
+        .await
+        .map_err(|e| anyhow!("cannot open the database: {e}"))?;
+    store.migrate().await.map_err(|e| anyhow!("{e}"))?;
+    Ok(store)
+}
+
+pub fn db(cmd: DbCommand, out: &mut impl Write) -> Result<()> {
+    let DbCommand::Migrate(args) = cmd;
+    runtime()?.block_on(async {
+        let store = open(&args).await?;
+        writeln!(out, "migrations applied ({:?})", store.backend())?;
+        Ok(())
+    })
+}
+
+pub fn audit(cmd: AuditCommand, out: &mut impl Write) -> Result<()> {
+    let AuditCommand::Verify(args) = cmd;
+    runtime()?.block_on(async {
+        let store = open(&args).await?;
+        let n = store.verify_audit().await.map_err(|e| anyhow!("{e}"))?;
+        writeln!(out, "audit chain verified: {n} entries")?;
+        Ok(())
+    })
+}
+
+const DEMO_CASE: &str = include_str!("../../../examples/cases/gastric-cldn18-eligible.toml");
+
+async fn demo(store: &Store) -> Result<()> {
+    let users = [
+        ("patient@demo.cellpath", Role::Patient, None),
+        ("caregiver@demo.cellpath", Role::Caregiver, None),
+        ("coordinator@demo.cellpath", Role::Coordinator, None),
+        (
+            "oncologist@demo.cellpath",
+            Role::Specialist,
+            Some("medical-oncology"),
+        ),
+        (
+            "pathologist@demo.cellpath",
+            Role::Specialist,
+            Some("pathology"),
+        ),
+        ("admin@demo.cellpath", Role::Admin, None),
+    ];
+    if store.user_by_email(users[0].0).await?.is_some() {
+        eprintln!("demo data already loaded: use the passwords printed at its first start");
+        return Ok(());
+    }
+    eprintln!("demo mode — these accounts exist only for trying cellpath out:");
+    let mut ids = Vec::new();
+    for (email, role, specialty) in users {
+        let password = cellpath_web::auth::random_hex(6);
+        let id = cellpath_web::create_user(store, email, &password, role, specialty)
+            .await
+            .map_err(|e| anyhow!("{}", e.message))?;
+        eprintln!("  {:<28} {:<12} password {password}", email, role.as_str());
+        ids.push(id);
+    }
+    let case = cellpath_domain::native::from_toml(DEMO_CASE).map_err(|e| anyhow!("{e}"))?;
+    let record = serde_json::to_string(&case)?;
+    let case_id = "c-demo-1";
+    store
+        .create_case(case_id, &ids[0], &ids[2], "inquiry", &record)
+        .await?;
+    store
+        .add_member(case_id, &ids[1], "caregiver", "view")
+        .await?;
+    store
+        .add_member(case_id, &ids[2], "coordinator", "act")
+        .await?;
+    store
+        .add_member(case_id, &ids[3], "specialist", "act")
+        .await?;
+    store
+        .audit("system", "demo.load", Some(case_id), "demo")
+        .await?;
+    eprintln!(
+        "  demo case {case_id}: owned by the patient; caregiver (view), coordinator and oncologist assigned"
+    );
+    Ok(())
+}
+
+pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
+    runtime()?.block_on(async {
+        let store = open(&args.db).await?;
+        if args.demo {
+            demo(&store).await?;
+        }
+        let listener = tokio::net::TcpListener::bind(&args.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.bind))?;
+        let addr = listener.local_addr()?;
+        eprintln!(
+            "cellpath serving on http://{addr} ({:?}); health at /healthz, API under /api/v1",
+            store.backend()
+        );
+        let state = Arc::new(cellpath_web::AppState {
+            store,
+            catalogue,
+            config: cellpath_web::Config {
+                secure_cookies: args.secure_cookies,
+                ..cellpath_web::Config::default()
+            },
+        });
+        cellpath_web::serve(listener, state).await?;
+        Ok(())
+    })
+}

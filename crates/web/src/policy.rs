@@ -1,0 +1,168 @@
+//! Every access decision in one place. A patient owns their case; a caregiver sees it only
+//! through the patient's grant (view, or act for them); a coordinator only the cases
+//! assigned to them; a specialist only cases they are assigned to, while assigned; an
+//! admin manages accounts and reads no clinical data.
+
+use std::str::FromStr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Patient,
+    Caregiver,
+    Coordinator,
+    Specialist,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Patient,
+        Role::Caregiver,
+        Role::Coordinator,
+        Role::Specialist,
+        Role::Admin,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Patient => "patient",
+            Self::Caregiver => "caregiver",
+            Self::Coordinator => "coordinator",
+            Self::Specialist => "specialist",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role `{s}`"))
+    }
+}
+
+/// What a user is to one case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    Owner,
+    /// A caregiver with the patient's grant; `acts` when they may act for the patient.
+    Caregiver {
+        acts: bool,
+    },
+    AssignedCoordinator,
+    AssignedSpecialist,
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Create a case (for oneself, or as a coordinator for a patient).
+    CreateCase,
+    ReadCase,
+    EditRecord,
+    Screen,
+    Transition,
+    /// Assign coordinators and specialists.
+    AssignTeam,
+    /// Grant or revoke a caregiver's access.
+    GrantCaregiver,
+    /// See who accessed the case.
+    ReadAudit,
+}
+
+/// The single access decision.
+pub fn allows(role: Role, relation: Relation, action: Action) -> bool {
+    use Action::*;
+    use Relation::*;
+    match (role, action) {
+        (Role::Admin, _) => false,
+        (Role::Patient | Role::Coordinator | Role::Caregiver, CreateCase) => true,
+        (_, CreateCase) => false,
+        _ => match (relation, action) {
+            (None, _) => false,
+            (Owner, _) => !matches!(action, AssignTeam),
+            (Caregiver { .. }, ReadCase) => true,
+            (Caregiver { acts: true }, EditRecord | Screen) => true,
+            (Caregiver { .. }, _) => false,
+            (AssignedCoordinator, GrantCaregiver) => false,
+            (AssignedCoordinator, _) => true,
+            (AssignedSpecialist, ReadCase | Screen) => true,
+            (AssignedSpecialist, _) => false,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admins_read_no_clinical_data() {
+        for rel in [
+            Relation::Owner,
+            Relation::AssignedCoordinator,
+            Relation::None,
+        ] {
+            assert!(!allows(Role::Admin, rel, Action::ReadCase));
+        }
+    }
+
+    #[test]
+    fn strangers_see_nothing() {
+        for role in Role::ALL {
+            for action in [
+                Action::ReadCase,
+                Action::EditRecord,
+                Action::Screen,
+                Action::Transition,
+                Action::AssignTeam,
+                Action::GrantCaregiver,
+                Action::ReadAudit,
+            ] {
+                assert!(!allows(role, Relation::None, action), "{role:?} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn caregivers_act_only_with_an_acting_grant() {
+        let view = Relation::Caregiver { acts: false };
+        let act = Relation::Caregiver { acts: true };
+        assert!(allows(Role::Caregiver, view, Action::ReadCase));
+        assert!(!allows(Role::Caregiver, view, Action::EditRecord));
+        assert!(allows(Role::Caregiver, act, Action::EditRecord));
+        assert!(!allows(Role::Caregiver, act, Action::GrantCaregiver));
+        assert!(!allows(Role::Caregiver, act, Action::ReadAudit));
+    }
+
+    #[test]
+    fn only_the_patient_grants_caregivers_and_specialists_only_read() {
+        assert!(allows(
+            Role::Patient,
+            Relation::Owner,
+            Action::GrantCaregiver
+        ));
+        assert!(!allows(
+            Role::Coordinator,
+            Relation::AssignedCoordinator,
+            Action::GrantCaregiver
+        ));
+        assert!(allows(
+            Role::Coordinator,
+            Relation::AssignedCoordinator,
+            Action::AssignTeam
+        ));
+        assert!(allows(
+            Role::Specialist,
+            Relation::AssignedSpecialist,
+            Action::ReadCase
+        ));
+        assert!(!allows(
+            Role::Specialist,
+            Relation::AssignedSpecialist,
+            Action::EditRecord
+        ));
+    }
+}

@@ -1,0 +1,564 @@
+//! The server's story, on a real database (SQLite here; PostgreSQL when
+//! CELLPATH_TEST_POSTGRES is set, as CI does): sign-in, a case created by a coordinator for
+//! a patient, the record edited with optimistic concurrency, screening stored with its
+//! catalogue version, lifecycle transitions, access refused where it should be, CSRF and
+//! forged sessions rejected, and the audit chain verified.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use cellpath_web::policy::Role;
+use cellpath_web::{AppState, Config, create_user, router};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct App {
+    state: Arc<AppState>,
+    _db: cellpath_store::testing::TestDb,
+}
+
+async fn app() -> App {
+    let db = cellpath_store::testing::fresh().await;
+    let store = cellpath_store::Store::connect(&db.url)
+        .await
+        .expect("connect");
+    let state = Arc::new(AppState {
+        store,
+        catalogue: cellpath_eligibility::shipped().expect("catalogue"),
+        config: Config::default(),
+    });
+    App { state, _db: db }
+}
+
+/// A signed-in client: its cookie and CSRF token.
+#[derive(Clone, Debug)]
+struct Client {
+    cookie: String,
+    csrf: String,
+    id: String,
+}
+
+#[derive(Debug)]
+struct Resp {
+    status: StatusCode,
+    etag: Option<String>,
+    set_cookie: Option<String>,
+    body: Value,
+}
+
+impl App {
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        who: Option<&Client>,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(c) = who {
+            req = req
+                .header(header::COOKIE, &c.cookie)
+                .header("x-csrf-token", &c.csrf);
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .expect("request");
+        let resp = router(Arc::clone(&self.state))
+            .oneshot(req)
+            .await
+            .expect("response");
+        let status = resp.status();
+        let etag = resp
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let set_cookie = resp
+            .headers()
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
+            .await
+            .expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp {
+            status,
+            etag,
+            set_cookie,
+            body,
+        }
+    }
+
+    async fn user(&self, email: &str, role: Role, specialty: Option<&str>) -> Client {
+        create_user(
+            &self.state.store,
+            email,
+            "correct horse battery",
+            role,
+            specialty,
+        )
+        .await
+        .expect("user");
+        self.sign_in(email, "correct horse battery")
+            .await
+            .expect("sign in")
+    }
+
+    async fn sign_in(&self, email: &str, password: &str) -> Result<Client, Resp> {
+        let r = self
+            .call(
+                "POST",
+                "/api/v1/sessions",
+                None,
+                Some(json!({"email": email, "password": password})),
+                &[],
+            )
+            .await;
+        if r.status != StatusCode::OK {
+            return Err(r);
+        }
+        let set = r.set_cookie.clone().expect("Set-Cookie");
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+            "{set}"
+        );
+        let cookie = set.split(';').next().expect("cookie").to_owned();
+        Ok(Client {
+            cookie,
+            csrf: r.body["csrf_token"].as_str().expect("csrf").to_owned(),
+            id: r.body["user"]["id"].as_str().expect("id").to_owned(),
+        })
+    }
+}
+
+fn record() -> Value {
+    let case = cellpath_domain::native::from_toml(include_str!(
+        "../../../examples/cases/gej-needs-information.toml"
+    ))
+    .expect("example");
+    serde_json::to_value(case).expect("json")
+}
+
+#[tokio::test]
+async fn the_story() {
+    let app = app().await;
+    let patient = app.user("patient@example.org", Role::Patient, None).await;
+    let coordinator = app.user("coord@example.org", Role::Coordinator, None).await;
+    let oncologist = app
+        .user(
+            "onc@example.org",
+            Role::Specialist,
+            Some("medical-oncology"),
+        )
+        .await;
+    let caregiver = app.user("carer@example.org", Role::Caregiver, None).await;
+    let stranger = app.user("other@example.org", Role::Patient, None).await;
+    let admin = app.user("admin@example.org", Role::Admin, None).await;
+
+    // The coordinator opens a case for the patient.
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/cases",
+            Some(&coordinator),
+            Some(json!({"record": record(), "owner_id": patient.id})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(r.body["state"], "inquiry");
+    assert_eq!(r.etag.as_deref(), Some("\"v1\""));
+    let case_uri = format!("/api/v1/cases/{id}");
+
+    // The patient reads it; strangers, unassigned specialists, caregivers without a grant
+    // and admins get 404 (ids reveal nothing).
+    assert_eq!(
+        app.call("GET", &case_uri, Some(&patient), None, &[])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for who in [&stranger, &oncologist, &caregiver, &admin] {
+        assert_eq!(
+            app.call("GET", &case_uri, Some(who), None, &[])
+                .await
+                .status,
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    // The coordinator assigns the oncologist; the patient grants the caregiver view access.
+    let r = app
+        .call(
+            "POST",
+            &format!("{case_uri}/members"),
+            Some(&coordinator),
+            Some(json!({"user_id": oncologist.id, "role": "specialist"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app
+        .call(
+            "POST",
+            &format!("{case_uri}/members"),
+            Some(&coordinator),
+            Some(json!({"user_id": caregiver.id, "role": "caregiver", "access": "view"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "only the patient grants caregivers"
+    );
+    let r = app
+        .call(
+            "POST",
+            &format!("{case_uri}/members"),
+            Some(&patient),
+            Some(json!({"user_id": caregiver.id, "role": "caregiver", "access": "view"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(
+        app.call("GET", &case_uri, Some(&oncologist), None, &[])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.call("GET", &case_uri, Some(&caregiver), None, &[])
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // Editing the record needs If-Match; a stale version gets 409 with the current one.
+    let mut rec = record();
+    rec["her2"][0]["ish"] = json!("not-amplified");
+    let put = format!("{case_uri}/record");
+    assert_eq!(
+        app.call("PUT", &put, Some(&coordinator), Some(rec.clone()), &[])
+            .await
+            .status,
+        StatusCode::PRECONDITION_REQUIRED
+    );
+    let r = app
+        .call(
+            "PUT",
+            &put,
+            Some(&coordinator),
+            Some(rec.clone()),
+            &[("if-match", "\"v1\"")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.etag.as_deref(), Some("\"v2\""));
+    let r = app
+        .call(
+            "PUT",
+            &put,
+            Some(&coordinator),
+            Some(rec.clone()),
+            &[("if-match", "\"v1\"")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("current version is 2")),
+        "{}",
+        r.body
+    );
+    // Specialists and view-only caregivers cannot edit.
+    for who in [&oncologist, &caregiver] {
+        assert_eq!(
+            app.call(
+                "PUT",
+                &put,
+                Some(who),
+                Some(rec.clone()),
+                &[("if-match", "\"v2\"")]
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN
+        );
+    }
+    // A bad record is a 400 naming the place, and changes nothing.
+    let mut bad = rec.clone();
+    bad["ecog"] = json!([{"score": 7}]);
+    let r = app
+        .call(
+            "PUT",
+            &put,
+            Some(&coordinator),
+            Some(bad),
+            &[("if-match", "\"v2\"")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["error"]["code"], "invalid_record");
+    assert!(
+        r.body["error"]["fields"][0]
+            .as_str()
+            .is_some_and(|f| f.starts_with("/record/ecog")),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        app.call("GET", &case_uri, Some(&patient), None, &[])
+            .await
+            .etag
+            .as_deref(),
+        Some("\"v2\"")
+    );
+
+    // Screening is stored with the catalogue version; the history is kept.
+    let r = app
+        .call(
+            "POST",
+            &format!("{case_uri}/screenings"),
+            Some(&oncologist),
+            Some(json!({"as_of": "2026-11-20"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let satri = r.body["screening"]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|p| p["programme"] == "satri-cel-nmpa")
+        .cloned()
+        .expect("satri");
+    assert_eq!(
+        satri["verdict"], "needs-information",
+        "CLDN18.2 still only ≥1+ in 90%"
+    );
+    assert_eq!(r.body["screening"]["case_version"], 2);
+    let h = app
+        .call(
+            "GET",
+            &format!("{case_uri}/screenings"),
+            Some(&patient),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(h.body["screenings"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        h.body["screenings"][0]["catalogue_version"],
+        app.state.catalogue.version()
+    );
+
+    // Lifecycle: legal moves pass, illegal ones get 409 with the reason.
+    let tr = format!("{case_uri}/transitions");
+    for to in ["records-requested", "pre-screened", "mdt-scheduled"] {
+        let r = app
+            .call(
+                "POST",
+                &tr,
+                Some(&coordinator),
+                Some(json!({"to": to})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{to}: {}", r.body);
+    }
+    let r = app
+        .call(
+            "POST",
+            &tr,
+            Some(&coordinator),
+            Some(json!({"to": "closed"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.body["error"]["code"], "illegal_transition");
+    assert_eq!(
+        app.call(
+            "POST",
+            &tr,
+            Some(&oncologist),
+            Some(json!({"to": "mdt-in-review"})),
+            &[]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // The patient sees who accessed the case; the chain verifies.
+    let a = app
+        .call(
+            "GET",
+            &format!("{case_uri}/audit"),
+            Some(&patient),
+            None,
+            &[],
+        )
+        .await;
+    let actors: Vec<&str> = a.body["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["actor"].as_str())
+        .collect();
+    assert!(actors.contains(&oncologist.id.as_str()) && actors.contains(&caregiver.id.as_str()));
+    assert_eq!(
+        app.call(
+            "GET",
+            &format!("{case_uri}/audit"),
+            Some(&caregiver),
+            None,
+            &[]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(app.state.store.verify_audit().await.expect("chain") > 10);
+
+    // Listing shows only one's own cases.
+    let l = app
+        .call("GET", "/api/v1/cases", Some(&stranger), None, &[])
+        .await;
+    assert_eq!(l.body["cases"].as_array().map(Vec::len), Some(0));
+    let l = app
+        .call("GET", "/api/v1/cases", Some(&caregiver), None, &[])
+        .await;
+    assert_eq!(l.body["cases"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn sessions_csrf_and_lockout() {
+    let app = app().await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    // No cookie, a forged cookie, a missing CSRF token: each refused, nothing written.
+    assert_eq!(
+        app.call("GET", "/api/v1/me", None, None, &[]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let forged = Client {
+        cookie: "cellpath_session=deadbeef".into(),
+        csrf: patient.csrf.clone(),
+        id: String::new(),
+    };
+    assert_eq!(
+        app.call("GET", "/api/v1/me", Some(&forged), None, &[])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let no_csrf = Client {
+        csrf: "wrong".into(),
+        ..patient.clone()
+    };
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/cases",
+            Some(&no_csrf),
+            Some(json!({"record": record()})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        app.state
+            .store
+            .cases_for(&patient.id)
+            .await
+            .expect("q")
+            .is_empty()
+    );
+    assert_eq!(
+        app.call("GET", "/api/v1/me", Some(&patient), None, &[])
+            .await
+            .body["role"],
+        "patient"
+    );
+
+    // Malformed JSON and unknown fields: 400 with the place.
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/cases",
+            Some(&patient),
+            Some(json!({"record": record(), "colour": 1})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("colour")),
+        "{}",
+        r.body
+    );
+
+    // Wrong passwords: 401 each, then a temporary lock-out even for the right one.
+    for _ in 0..5 {
+        let e = app
+            .sign_in("p@example.org", "wrong")
+            .await
+            .expect_err("refused");
+        assert_eq!(e.status, StatusCode::UNAUTHORIZED);
+    }
+    let e = app
+        .sign_in("p@example.org", "correct horse battery")
+        .await
+        .expect_err("locked");
+    assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+    // Unknown e-mails get the same answer as wrong passwords.
+    let e = app
+        .sign_in("nobody@example.org", "x")
+        .await
+        .expect_err("refused");
+    assert_eq!(e.body["error"]["code"], "invalid_credentials");
+
+    // Sign-out ends the session.
+    let r = app
+        .call("DELETE", "/api/v1/sessions", Some(&patient), None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.call("GET", "/api/v1/me", Some(&patient), None, &[])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn health_and_unknown_routes() {
+    let app = app().await;
+    assert_eq!(
+        app.call("GET", "/healthz", None, None, &[]).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.call("GET", "/readyz", None, None, &[]).await.status,
+        StatusCode::OK
+    );
+    let r = app.call("GET", "/api/v1/nope", None, None, &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.body["error"]["code"], "not_found");
+}
