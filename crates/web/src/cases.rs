@@ -511,3 +511,37 @@ pub async fn audit(
         })).collect::<Vec<_>>()
     })))
 }
+
+/// Imports a FHIR R4 / mCODE bundle as the case's record (If-Match, like any record write),
+/// answering with the import report: what was used, flagged and skipped per resource.
+pub async fn import_fhir(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorise(&state, &actor, &id, Action::EditRecord).await?;
+    let expected = if_match(&headers)?;
+    let imported = cellpath_fhir::import(&body)
+        .map_err(|e| ApiError::bad_request("invalid_fhir", e.to_string()))?;
+    let text = serde_json::to_string(&imported.case).map_err(|_| ApiError::internal())?;
+    let case = state.store.update_record(&id, expected, &text).await?;
+    state
+        .store
+        .audit(
+            &actor.id,
+            "case.record.import_fhir",
+            Some(&id),
+            &actor.request_id,
+        )
+        .await?;
+    let mut h = HeaderMap::new();
+    h.insert(axum::http::header::ETAG, etag(case.version));
+    Ok((
+        StatusCode::OK,
+        h,
+        Json(json!({"case": case_json(&case), "import_report": imported.report})),
+    )
+        .into_response())
+}

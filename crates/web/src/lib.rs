@@ -36,7 +36,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             secure_cookies: false,
-            max_body: 2 * 1024 * 1024,
+            max_body: 16 * 1024 * 1024,
         }
     }
 }
@@ -236,6 +236,7 @@ pub fn router(state: Shared) -> Router {
             "/api/v1/cases/{id}/record",
             axum::routing::put(cases::update_record),
         )
+        .route("/api/v1/cases/{id}/fhir-import", post(cases::import_fhir))
         .route("/api/v1/cases/{id}/members", post(cases::add_member))
         .route("/api/v1/cases/{id}/transitions", post(cases::transition))
         .route(

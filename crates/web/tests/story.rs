@@ -56,6 +56,18 @@ impl App {
         body: Option<Value>,
         extra: &[(&str, &str)],
     ) -> Resp {
+        self.call_raw(method, uri, who, body.map(|b| b.to_string()), extra)
+            .await
+    }
+
+    async fn call_raw(
+        &self,
+        method: &str,
+        uri: &str,
+        who: Option<&Client>,
+        body: Option<String>,
+        extra: &[(&str, &str)],
+    ) -> Resp {
         let mut req = Request::builder().method(method).uri(uri);
         if let Some(c) = who {
             req = req
@@ -68,7 +80,7 @@ impl App {
         let req = match body {
             Some(b) => req
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
+                .body(Body::from(b)),
             None => req.body(Body::empty()),
         }
         .expect("request");
@@ -328,6 +340,61 @@ async fn the_story() {
         Some("\"v2\"")
     );
 
+    // A FHIR bundle imports into the case with its report (and the same If-Match rule).
+    let bundle: Value =
+        serde_json::from_str(include_str!("../../../examples/fhir/gastric-bundle.json"))
+            .expect("bundle");
+    let imp = format!("{case_uri}/fhir-import");
+    let r = app
+        .call(
+            "POST",
+            &imp,
+            Some(&coordinator),
+            Some(bundle.clone()),
+            &[("if-match", "\"v1\"")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "stale");
+    let r = app
+        .call_raw(
+            "POST",
+            &imp,
+            Some(&coordinator),
+            Some("{\"resourceType\": \"Bundle\", \"entry\": [}".into()),
+            &[("if-match", "\"v2\"")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = app
+        .call(
+            "POST",
+            &imp,
+            Some(&coordinator),
+            Some(bundle),
+            &[("if-match", "\"v2\"")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.etag.as_deref(), Some("\"v3\""));
+    assert_eq!(
+        r.body["import_report"]["resources"]
+            .as_array()
+            .map(Vec::len),
+        Some(15)
+    );
+    assert_eq!(r.body["case"]["record"]["primary"]["site"], "stomach");
+    // Put the hand-written record back for the rest of the story.
+    let r = app
+        .call(
+            "PUT",
+            &put,
+            Some(&coordinator),
+            Some(rec.clone()),
+            &[("if-match", "\"v3\"")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+
     // Screening is stored with the catalogue version; the history is kept.
     let r = app
         .call(
@@ -350,7 +417,7 @@ async fn the_story() {
         satri["verdict"], "needs-information",
         "CLDN18.2 still only ≥1+ in 90%"
     );
-    assert_eq!(r.body["screening"]["case_version"], 2);
+    assert_eq!(r.body["screening"]["case_version"], 4);
     let h = app
         .call(
             "GET",
