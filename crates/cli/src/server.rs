@@ -135,6 +135,11 @@ async fn demo(store: &Store) -> Result<()> {
         eprintln!("  {:<28} {:<12} password {password}", email, role.as_str());
         ids.push(id);
     }
+    for (i, text) in cellpath_web::consent::texts().iter().enumerate() {
+        store
+            .accept_consent(&format!("k-demo-{i}"), &ids[0], &text.kind, &text.version)
+            .await?;
+    }
     let case = cellpath_domain::native::from_toml(DEMO_CASE).map_err(|e| anyhow!("{e}"))?;
     let record = serde_json::to_string(&case)?;
     let case_id = "c-demo-1";

@@ -572,6 +572,60 @@ impl Store {
             .collect()
     }
 
+    // ── consents ───────────────────────────────────────────────────────────────────────
+
+    pub async fn accept_consent(
+        &self,
+        id: &str,
+        user_id: &str,
+        kind: &str,
+        version: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO consents (id, user_id, kind, version, accepted_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(kind)
+        .bind(version)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Withdraws every live acceptance of `kind`; returns how many were withdrawn.
+    pub async fn withdraw_consent(&self, user_id: &str, kind: &str) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE consents SET withdrawn_at = $1 WHERE user_id = $2 AND kind = $3 AND withdrawn_at IS NULL",
+        )
+        .bind(now())
+        .bind(user_id)
+        .bind(kind)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// The versions of `kind` a user has accepted and not withdrawn.
+    pub async fn live_consents(&self, user_id: &str) -> Result<Vec<(String, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT kind, version, accepted_at FROM consents WHERE user_id = $1 AND withdrawn_at IS NULL ORDER BY accepted_at",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("kind")?,
+                    r.try_get("version")?,
+                    r.try_get("accepted_at")?,
+                ))
+            })
+            .collect()
+    }
+
     // ── audit ──────────────────────────────────────────────────────────────────────────
 
     /// Appends an audit entry, chaining its hash to the previous entry's.

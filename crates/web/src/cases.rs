@@ -14,6 +14,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::policy::{Action, Relation, Role, allows};
+
+const PROCESSING: &str = "health-data-processing";
 use crate::{Actor, ApiError, Shared};
 
 /// Parses a JSON body; errors carry the JSON pointer at fault.
@@ -177,6 +179,7 @@ pub async fn create(
             );
         }
     };
+    crate::consent::require(&state, &owner, &[PROCESSING]).await?;
     let id = format!("c-{}", crate::auth::random_hex(8));
     let record_json = serde_json::to_string(&record).map_err(|_| ApiError::internal())?;
     let case = state
@@ -269,7 +272,8 @@ pub async fn update_record(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &actor, &id, Action::EditRecord).await?;
+    let case = authorise(&state, &actor, &id, Action::EditRecord).await?;
+    crate::consent::require(&state, &case.owner_id, &[PROCESSING]).await?;
     let expected = if_match(&headers)?;
     let v: Value = parse_json(&body)?;
     let record = parse_record(&json!({"record": v})["record"])?;
@@ -310,7 +314,13 @@ pub async fn add_member(
     } else {
         Action::AssignTeam
     };
-    authorise(&state, &actor, &id, action).await?;
+    let case = authorise(&state, &actor, &id, action).await?;
+    let needs: &[&str] = match req.role.as_str() {
+        "caregiver" => &["caregiver-access"],
+        "specialist" => &[PROCESSING, "mdt-sharing", "transfer-abroad"],
+        _ => &[PROCESSING],
+    };
+    crate::consent::require(&state, &case.owner_id, needs).await?;
     let user = state.store.user(&req.user_id).await?;
     let Some(user) = user else {
         return Err(ApiError::bad_request("unknown_user", "no such user").at("/user_id"));
@@ -421,6 +431,7 @@ pub async fn screen(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let case = authorise(&state, &actor, &id, Action::Screen).await?;
+    crate::consent::require(&state, &case.owner_id, &[PROCESSING]).await?;
     let req: ScreenReq = if body.is_empty() {
         ScreenReq::default()
     } else {
@@ -521,7 +532,8 @@ pub async fn import_fhir(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &actor, &id, Action::EditRecord).await?;
+    let case = authorise(&state, &actor, &id, Action::EditRecord).await?;
+    crate::consent::require(&state, &case.owner_id, &[PROCESSING]).await?;
     let expected = if_match(&headers)?;
     let imported = cellpath_fhir::import(&body)
         .map_err(|e| ApiError::bad_request("invalid_fhir", e.to_string()))?;

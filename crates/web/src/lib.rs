@@ -5,6 +5,7 @@
 
 pub mod auth;
 mod cases;
+pub mod consent;
 pub mod error;
 pub mod policy;
 
@@ -230,6 +231,11 @@ pub fn router(state: Shared) -> Router {
         .route("/readyz", get(readyz))
         .route("/api/v1/sessions", post(sign_in).delete(sign_out))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/consents", get(consent::list).post(consent::accept))
+        .route(
+            "/api/v1/consents/{kind}",
+            axum::routing::delete(consent::withdraw),
+        )
         .route("/api/v1/cases", post(cases::create).get(cases::list))
         .route("/api/v1/cases/{id}", get(cases::read))
         .route(

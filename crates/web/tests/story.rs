@@ -177,6 +177,59 @@ async fn the_story() {
     let stranger = app.user("other@example.org", Role::Patient, None).await;
     let admin = app.user("admin@example.org", Role::Admin, None).await;
 
+    // Without the patient's consent to processing, no case can be opened for them.
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/cases",
+            Some(&coordinator),
+            Some(json!({"record": record(), "owner_id": patient.id})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.body["error"]["code"], "consent_required");
+    let texts = app
+        .call("GET", "/api/v1/consents", Some(&patient), None, &[])
+        .await;
+    let kinds = texts.body["consents"].as_array().expect("consents").clone();
+    assert_eq!(kinds.len(), 4);
+    assert!(kinds.iter().all(
+        |k| k["accepted_at"].is_null() && !k["text"]["zh-CN"].as_str().unwrap_or("").is_empty()
+    ));
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/consents",
+            Some(&coordinator),
+            Some(json!({"kind": "mdt-sharing", "version": kinds[0]["version"]})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "only the patient consents");
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/consents",
+            Some(&patient),
+            Some(json!({"kind": "mdt-sharing", "version": "1999-01-01"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    for k in &kinds {
+        let r = app
+            .call(
+                "POST",
+                "/api/v1/consents",
+                Some(&patient),
+                Some(json!({"kind": k["kind"], "version": k["version"]})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+
     // The coordinator opens a case for the patient.
     let r = app
         .call(
@@ -470,6 +523,28 @@ async fn the_story() {
         .status,
         StatusCode::FORBIDDEN
     );
+
+    // Withdrawing the processing consent stops further processing.
+    let r = app
+        .call(
+            "DELETE",
+            "/api/v1/consents/health-data-processing",
+            Some(&patient),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = app
+        .call(
+            "POST",
+            &format!("{case_uri}/screenings"),
+            Some(&oncologist),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["error"]["code"], "consent_required");
 
     // The patient sees who accessed the case; the chain verifies.
     let a = app
