@@ -626,6 +626,160 @@ impl Store {
             .collect()
     }
 
+    // ── MDT ────────────────────────────────────────────────────────────────────────────
+
+    pub async fn mdt_assign(&self, case_id: &str, user_id: &str, due: &str) -> Result<()> {
+        let r = sqlx::query(
+            "INSERT INTO mdt_assignments (case_id, user_id, due, assigned_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(case_id)
+        .bind(user_id)
+        .bind(due)
+        .bind(now())
+        .execute(&self.pool)
+        .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// (user id, due date) of every specialist assigned to the MDT review.
+    pub async fn mdt_assignments(&self, case_id: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT user_id, due FROM mdt_assignments WHERE case_id = $1 ORDER BY assigned_at, user_id")
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("user_id")?, r.try_get("due")?)))
+            .collect()
+    }
+
+    pub async fn mdt_add_opinion(
+        &self,
+        id: &str,
+        case_id: &str,
+        author: &str,
+        body: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mdt_opinions (id, case_id, author_id, body, submitted_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(case_id)
+        .bind(author)
+        .bind(body)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// (author, body JSON, submitted at), oldest first.
+    pub async fn mdt_opinions(&self, case_id: &str) -> Result<Vec<(String, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT author_id, body, submitted_at FROM mdt_opinions WHERE case_id = $1 ORDER BY submitted_at, id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("author_id")?,
+                    r.try_get("body")?,
+                    r.try_get("submitted_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Adds the next consensus version; returns its number.
+    pub async fn mdt_add_consensus(&self, case_id: &str, lead: &str, body: &str) -> Result<i64> {
+        for _ in 0..10 {
+            let last = sqlx::query("SELECT version FROM mdt_consensus WHERE case_id = $1 ORDER BY version DESC LIMIT 1")
+                .bind(case_id)
+                .fetch_optional(&self.pool)
+                .await?;
+            let version = match last {
+                Some(r) => r.try_get::<i64, _>("version")? + 1,
+                None => 1,
+            };
+            let r = sqlx::query(
+                "INSERT INTO mdt_consensus (case_id, version, lead_id, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(case_id)
+            .bind(version)
+            .bind(lead)
+            .bind(body)
+            .bind(now())
+            .execute(&self.pool)
+            .await;
+            match r {
+                Ok(_) => return Ok(version),
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Duplicate)
+    }
+
+    /// (version, lead, body JSON, created at), oldest first.
+    pub async fn mdt_consensus(&self, case_id: &str) -> Result<Vec<(i64, String, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT version, lead_id, body, created_at FROM mdt_consensus WHERE case_id = $1 ORDER BY version",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("version")?,
+                    r.try_get("lead_id")?,
+                    r.try_get("body")?,
+                    r.try_get("created_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn mdt_sign(&self, case_id: &str, version: i64, user_id: &str) -> Result<()> {
+        let r = sqlx::query(
+            "INSERT INTO mdt_signatures (case_id, version, user_id, signed_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(case_id)
+        .bind(version)
+        .bind(user_id)
+        .bind(now())
+        .execute(&self.pool)
+        .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// (user, signed at) for one consensus version.
+    pub async fn mdt_signatures(
+        &self,
+        case_id: &str,
+        version: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT user_id, signed_at FROM mdt_signatures WHERE case_id = $1 AND version = $2 ORDER BY signed_at, user_id",
+        )
+        .bind(case_id)
+        .bind(version)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("user_id")?, r.try_get("signed_at")?)))
+            .collect()
+    }
+
     // ── audit ──────────────────────────────────────────────────────────────────────────
 
     /// Appends an audit entry, chaining its hash to the previous entry's.

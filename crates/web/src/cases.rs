@@ -90,7 +90,7 @@ async fn relation(state: &Shared, actor: &Actor, case: &CaseRow) -> Result<Relat
 
 /// Loads a case and checks the action; someone with no relation gets 404, as if it did not
 /// exist, so ids reveal nothing.
-async fn authorise(
+pub(crate) async fn authorise(
     state: &Shared,
     actor: &Actor,
     id: &str,

@@ -7,6 +7,7 @@ pub mod auth;
 mod cases;
 pub mod consent;
 pub mod error;
+pub mod mdt;
 pub mod policy;
 
 use std::sync::Arc;
@@ -250,6 +251,14 @@ pub fn router(state: Shared) -> Router {
             post(cases::screen).get(cases::screenings),
         )
         .route("/api/v1/cases/{id}/audit", get(cases::audit))
+        .route("/api/v1/cases/{id}/mdt", get(mdt::read))
+        .route("/api/v1/cases/{id}/mdt/assignments", post(mdt::assign))
+        .route("/api/v1/cases/{id}/mdt/opinions", post(mdt::opinion))
+        .route("/api/v1/cases/{id}/mdt/consensus", post(mdt::consensus))
+        .route(
+            "/api/v1/cases/{id}/mdt/consensus/{version}/signatures",
+            post(mdt::sign),
+        )
         .fallback(fallback)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .with_state(state)

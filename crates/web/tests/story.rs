@@ -486,6 +486,176 @@ async fn the_story() {
         app.state.catalogue.version()
     );
 
+    // The MDT: assignments with a due date, opinions, a consensus with dissent, signatures.
+    let pathologist = app
+        .user("path@example.org", Role::Specialist, Some("pathology"))
+        .await;
+    let mdt = format!("{case_uri}/mdt");
+    for who in [&oncologist, &pathologist] {
+        let r = app
+            .call(
+                "POST",
+                &format!("{mdt}/assignments"),
+                Some(&coordinator),
+                Some(json!({"user_id": who.id, "due": "2026-12-05"})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let r = app
+        .call(
+            "POST",
+            &format!("{mdt}/assignments"),
+            Some(&coordinator),
+            Some(json!({"user_id": caregiver.id, "due": "2026-12-05"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "only specialists join the MDT"
+    );
+    let answers = json!({
+        "biomarker_eligibility": "CLDN18.2 intensity distribution missing; HER2 now negative by ISH",
+        "treatment_sequence": "third line after platinum/ICI and taxane/ramucirumab",
+        "alternatives": "trifluridine/tipiracil; trials",
+        "benefit_and_risk": "ITT mPFS 3.25 vs 1.77 months; CRS in ~95%",
+        "access_and_logistics": "needs travel to Shanghai; 6–10 weeks",
+        "recommendation": "repeat CLDN18.2 IHC reporting % at each intensity",
+    });
+    let opinion = |rec: &str| json!({"recommendation": rec, "rationale": "see answers", "answers": answers, "confidence": "moderate"});
+    let r = app
+        .call(
+            "POST",
+            &format!("{mdt}/opinions"),
+            Some(&oncologist),
+            Some(opinion("need-more-information")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app
+        .call(
+            "POST",
+            &format!("{mdt}/opinions"),
+            Some(&pathologist),
+            Some(opinion("need-more-information")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(
+        app.call(
+            "POST",
+            &format!("{mdt}/opinions"),
+            Some(&caregiver),
+            Some(opinion("not-suitable")),
+            &[]
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let mut empty = opinion("not-suitable");
+    empty["answers"]["alternatives"] = json!("  ");
+    let r = app
+        .call(
+            "POST",
+            &format!("{mdt}/opinions"),
+            Some(&oncologist),
+            Some(empty),
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["error"]["fields"][0], "/answers/alternatives");
+    let consensus = |dissenter: &str| {
+        json!({
+            "recommendation": "need-more-information", "summary": "repeat IHC before deciding",
+            "answers": answers, "dissent": [{"specialist_id": dissenter, "note": "would proceed on current evidence"}],
+        })
+    };
+    let r = app
+        .call(
+            "POST",
+            &format!("{mdt}/consensus"),
+            Some(&oncologist),
+            Some(consensus(&caregiver.id)),
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["error"]["fields"][0], "/dissent/0/specialist_id");
+    let r = app
+        .call(
+            "POST",
+            &format!("{mdt}/consensus"),
+            Some(&oncologist),
+            Some(consensus(&pathologist.id)),
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["version"], 1, "{}", r.body);
+    for who in [&oncologist, &pathologist] {
+        let r = app
+            .call(
+                "POST",
+                &format!("{mdt}/consensus/1/signatures"),
+                Some(who),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let r = app
+        .call(
+            "POST",
+            &format!("{mdt}/consensus/1/signatures"),
+            Some(&oncologist),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "signed once");
+    let view = app.call("GET", &mdt, Some(&patient), None, &[]).await;
+    assert_eq!(view.body["consensus"][0]["signed"], true);
+    assert_eq!(view.body["opinions"].as_array().map(Vec::len), Some(2));
+    // Signed is immutable: the database refuses a change; an amendment is a new version.
+    assert!(
+        app.state
+            .store
+            .execute_raw("UPDATE mdt_consensus SET body = '{}'")
+            .await
+            .is_err()
+    );
+    let r = app
+        .call(
+            "POST",
+            &format!("{mdt}/consensus"),
+            Some(&pathologist),
+            Some(consensus(&oncologist.id)),
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["version"], 2);
+    let r = app
+        .call(
+            "POST",
+            &format!("{mdt}/consensus/1/signatures"),
+            Some(&pathologist),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "v1 is superseded");
+    let view = app.call("GET", &mdt, Some(&coordinator), None, &[]).await;
+    assert_eq!(view.body["consensus"][1]["signed"], false);
+    assert_eq!(
+        view.body["consensus"][0]["signed"], true,
+        "the signed version stays as it was"
+    );
+
     // Lifecycle: legal moves pass, illegal ones get 409 with the reason.
     let tr = format!("{case_uri}/transitions");
     for to in ["records-requested", "pre-screened", "mdt-scheduled"] {

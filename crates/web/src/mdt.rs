@@ -1,0 +1,309 @@
+//! The MDT second opinion: the coordinator assigns specialists with a due date; each
+//! submits an opinion (recommendation, rationale, the six questions of the decision
+//! framework, confidence); a lead writes the consensus with dissent recorded; each assigned
+//! specialist signs. A consensus is never changed — the database refuses it — and an
+//! amendment is a new version, signed anew.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cellpath_domain::Date;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::cases::{authorise as authorise_case, parse_json};
+use crate::policy::{Action, Role};
+use crate::{Actor, ApiError, Shared};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Recommendation {
+    ProceedToCarTEvaluation,
+    ConsiderAnAlternative,
+    NotSuitable,
+    NeedMoreInformation,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidence {
+    Low,
+    Moderate,
+    High,
+}
+
+/// The six questions of the decision framework; every answer is required and non-empty.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Framework {
+    pub biomarker_eligibility: String,
+    pub treatment_sequence: String,
+    pub alternatives: String,
+    pub benefit_and_risk: String,
+    pub access_and_logistics: String,
+    pub recommendation: String,
+}
+
+impl Framework {
+    fn check(&self, at: &str) -> Result<(), ApiError> {
+        for (name, v) in [
+            ("biomarker_eligibility", &self.biomarker_eligibility),
+            ("treatment_sequence", &self.treatment_sequence),
+            ("alternatives", &self.alternatives),
+            ("benefit_and_risk", &self.benefit_and_risk),
+            ("access_and_logistics", &self.access_and_logistics),
+            ("recommendation", &self.recommendation),
+        ] {
+            if v.trim().is_empty() {
+                return Err(
+                    ApiError::bad_request("empty_answer", format!("answer `{name}`"))
+                        .at(format!("{at}/{name}")),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Opinion {
+    recommendation: Recommendation,
+    rationale: String,
+    answers: Framework,
+    confidence: Confidence,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Dissent {
+    specialist_id: String,
+    note: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Consensus {
+    recommendation: Recommendation,
+    summary: String,
+    answers: Framework,
+    #[serde(default)]
+    dissent: Vec<Dissent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Assign {
+    user_id: String,
+    due: String,
+}
+
+async fn assigned(state: &Shared, case_id: &str, user_id: &str) -> Result<bool, ApiError> {
+    Ok(state
+        .store
+        .mdt_assignments(case_id)
+        .await?
+        .iter()
+        .any(|(u, _)| u == user_id))
+}
+
+pub async fn assign(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let case = authorise_case(&state, &actor, &id, Action::AssignTeam).await?;
+    let req: Assign = parse_json(&body)?;
+    let due = Date::parse(&req.due)
+        .map_err(|e| ApiError::bad_request("invalid_date", e.to_string()).at("/due"))?;
+    let user = state.store.user(&req.user_id).await?;
+    if user.as_ref().map(|u| u.role.as_str()) != Some(Role::Specialist.as_str()) {
+        return Err(
+            ApiError::bad_request("not_a_specialist", "assign a specialist").at("/user_id"),
+        );
+    }
+    crate::consent::require(
+        &state,
+        &case.owner_id,
+        &["health-data-processing", "mdt-sharing", "transfer-abroad"],
+    )
+    .await?;
+    state
+        .store
+        .mdt_assign(&id, &req.user_id, &due.to_string())
+        .await?;
+    if state.store.member(&id, &req.user_id).await?.is_none() {
+        state
+            .store
+            .add_member(&id, &req.user_id, "specialist", "act")
+            .await?;
+    }
+    state
+        .store
+        .audit(&actor.id, "mdt.assign", Some(&id), &actor.request_id)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"user_id": req.user_id, "due": due.to_string()})),
+    )
+        .into_response())
+}
+
+pub async fn opinion(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorise_case(&state, &actor, &id, Action::ReadCase).await?;
+    if !assigned(&state, &id, &actor.id).await? {
+        return Err(ApiError::forbidden(
+            "only specialists assigned to the MDT review give opinions",
+        ));
+    }
+    let op: Opinion = parse_json(&body)?;
+    op.answers.check("/answers")?;
+    if op.rationale.trim().is_empty() {
+        return Err(
+            ApiError::bad_request("empty_rationale", "give the rationale").at("/rationale"),
+        );
+    }
+    let oid = format!("o-{}", crate::auth::random_hex(8));
+    let text = serde_json::to_string(&op).map_err(|_| ApiError::internal())?;
+    state
+        .store
+        .mdt_add_opinion(&oid, &id, &actor.id, &text)
+        .await?;
+    state
+        .store
+        .audit(&actor.id, "mdt.opinion", Some(&id), &actor.request_id)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": oid}))).into_response())
+}
+
+pub async fn consensus(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorise_case(&state, &actor, &id, Action::ReadCase).await?;
+    if !assigned(&state, &id, &actor.id).await? {
+        return Err(ApiError::forbidden(
+            "the lead must be a specialist assigned to the review",
+        ));
+    }
+    let c: Consensus = parse_json(&body)?;
+    c.answers.check("/answers")?;
+    let team: Vec<String> = state
+        .store
+        .mdt_assignments(&id)
+        .await?
+        .into_iter()
+        .map(|(u, _)| u)
+        .collect();
+    for (i, d) in c.dissent.iter().enumerate() {
+        if !team.contains(&d.specialist_id) {
+            return Err(ApiError::bad_request(
+                "unknown_specialist",
+                "dissent must name an assigned specialist",
+            )
+            .at(format!("/dissent/{i}/specialist_id")));
+        }
+    }
+    let text = serde_json::to_string(&c).map_err(|_| ApiError::internal())?;
+    let version = state.store.mdt_add_consensus(&id, &actor.id, &text).await?;
+    state
+        .store
+        .audit(
+            &actor.id,
+            &format!("mdt.consensus.v{version}"),
+            Some(&id),
+            &actor.request_id,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"version": version}))).into_response())
+}
+
+pub async fn sign(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path((id, version)): Path<(String, i64)>,
+) -> Result<Response, ApiError> {
+    authorise_case(&state, &actor, &id, Action::ReadCase).await?;
+    if !assigned(&state, &id, &actor.id).await? {
+        return Err(ApiError::forbidden("only assigned specialists sign"));
+    }
+    let versions = state.store.mdt_consensus(&id).await?;
+    let latest = versions.last().map(|v| v.0);
+    if !versions.iter().any(|v| v.0 == version) {
+        return Err(ApiError::not_found());
+    }
+    if latest != Some(version) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "superseded",
+            "this consensus was amended: sign the latest version",
+        ));
+    }
+    state
+        .store
+        .mdt_sign(&id, version, &actor.id)
+        .await
+        .map_err(|e| match e {
+            cellpath_store::StoreError::Duplicate => ApiError::new(
+                StatusCode::CONFLICT,
+                "already_signed",
+                "you already signed this version",
+            ),
+            other => other.into(),
+        })?;
+    state
+        .store
+        .audit(
+            &actor.id,
+            &format!("mdt.sign.v{version}"),
+            Some(&id),
+            &actor.request_id,
+        )
+        .await?;
+    Ok(StatusCode::CREATED.into_response())
+}
+
+pub async fn read(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorise_case(&state, &actor, &id, Action::ReadCase).await?;
+    let team = state.store.mdt_assignments(&id).await?;
+    let opinions = state.store.mdt_opinions(&id).await?;
+    let mut versions = Vec::new();
+    for (version, lead, body, at) in state.store.mdt_consensus(&id).await? {
+        let signatures = state.store.mdt_signatures(&id, version).await?;
+        let signed = team
+            .iter()
+            .all(|(u, _)| signatures.iter().any(|(s, _)| s == u));
+        versions.push(json!({
+            "version": version, "lead": lead, "created_at": at,
+            "consensus": serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
+            "signatures": signatures.iter().map(|(u, t)| json!({"user_id": u, "signed_at": t})).collect::<Vec<_>>(),
+            "signed": signed,
+        }));
+    }
+    state
+        .store
+        .audit(&actor.id, "mdt.read", Some(&id), &actor.request_id)
+        .await?;
+    Ok(Json(json!({
+        "team": team.iter().map(|(u, d)| json!({"user_id": u, "due": d})).collect::<Vec<_>>(),
+        "opinions": opinions.iter().map(|(a, b, t)| json!({
+            "author": a, "submitted_at": t,
+            "opinion": serde_json::from_str::<Value>(b).unwrap_or(Value::Null),
+        })).collect::<Vec<_>>(),
+        "consensus": versions,
+    })))
+}
