@@ -37,6 +37,8 @@ enum Command {
     /// Audit log maintenance.
     #[command(subcommand)]
     Audit(server::AuditCommand),
+    /// Print the server's OpenAPI document (also served at /api/openapi.json).
+    Openapi,
     /// Screen a case (native TOML/JSON or a FHIR R4 bundle) against the programmes.
     Screen(ScreenArgs),
     /// Work with case files.
@@ -235,6 +237,10 @@ fn run(cli: Cli) -> Result<()> {
             server::serve(args, catalogue)?;
         }
         Command::Db(cmd) => server::db(cmd, &mut out)?,
+        Command::Openapi => {
+            serde_json::to_writer_pretty(&mut out, &cellpath_web::openapi())?;
+            writeln!(out)?;
+        }
         Command::Audit(cmd) => server::audit(cmd, &mut out)?,
         Command::Screen(args) => {
             let catalogue = load_catalogue(cli.catalogue.as_deref())?;

@@ -308,6 +308,8 @@ pub async fn add_member(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // Outsiders learn nothing, not even whether the body was valid.
+    authorise(&state, &actor, &id, Action::ReadCase).await?;
     let req: NewMember = parse_json(&body)?;
     let action = if req.role == "caregiver" {
         Action::GrantCaregiver

@@ -17,7 +17,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use cellpath_eligibility::Catalogue;
 use cellpath_store::Store;
 use serde::Deserialize;
@@ -224,41 +224,259 @@ async fn fallback() -> ApiError {
     ApiError::not_found()
 }
 
+/// One API route: the single table from which both the router and the OpenAPI document
+/// are built, so that the documentation cannot drift and the authorisation matrix test
+/// reaches every route.
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// Needs a signed-in session.
+    pub auth: bool,
+}
+
+const fn r(method: &'static str, path: &'static str, summary: &'static str, auth: bool) -> Route {
+    Route {
+        method,
+        path,
+        summary,
+        auth,
+    }
+}
+
+fn table() -> Vec<(Route, MethodRouter<Shared>)> {
+    use axum::routing::{delete, put};
+    vec![
+        (
+            r("GET", "/healthz", "The process is up", false),
+            get(healthz),
+        ),
+        (
+            r("GET", "/readyz", "The database is reachable", false),
+            get(readyz),
+        ),
+        (
+            r("GET", "/api/openapi.json", "This document", false),
+            get(openapi_json),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/sessions",
+                "Sign in (sets the session cookie, returns the CSRF token)",
+                false,
+            ),
+            post(sign_in),
+        ),
+        (
+            r("DELETE", "/api/v1/sessions", "Sign out", true),
+            delete(sign_out),
+        ),
+        (r("GET", "/api/v1/me", "The signed-in user", true), get(me)),
+        (
+            r(
+                "GET",
+                "/api/v1/consents",
+                "Consent texts and one's acceptance",
+                true,
+            ),
+            get(consent::list),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/consents",
+                "Accept the current version of a consent",
+                true,
+            ),
+            post(consent::accept),
+        ),
+        (
+            r(
+                "DELETE",
+                "/api/v1/consents/{kind}",
+                "Withdraw a consent",
+                true,
+            ),
+            delete(consent::withdraw),
+        ),
+        (
+            r("POST", "/api/v1/cases", "Open a case", true),
+            post(cases::create),
+        ),
+        (
+            r("GET", "/api/v1/cases", "The cases one may see", true),
+            get(cases::list),
+        ),
+        (
+            r("GET", "/api/v1/cases/{id}", "A case, with its ETag", true),
+            get(cases::read),
+        ),
+        (
+            r(
+                "PUT",
+                "/api/v1/cases/{id}/record",
+                "Replace the record (If-Match)",
+                true,
+            ),
+            put(cases::update_record),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/fhir-import",
+                "Import a FHIR bundle as the record (If-Match)",
+                true,
+            ),
+            post(cases::import_fhir),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/members",
+                "Assign a coordinator or specialist, or grant a caregiver",
+                true,
+            ),
+            post(cases::add_member),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/transitions",
+                "Move the case along its lifecycle",
+                true,
+            ),
+            post(cases::transition),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/screenings",
+                "Screen the case and store the result",
+                true,
+            ),
+            post(cases::screen),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/screenings",
+                "The screening history",
+                true,
+            ),
+            get(cases::screenings),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/audit",
+                "Who accessed the case",
+                true,
+            ),
+            get(cases::audit),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/mdt",
+                "The MDT review: team, opinions, consensus versions",
+                true,
+            ),
+            get(mdt::read),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/mdt/assignments",
+                "Assign a specialist with a due date",
+                true,
+            ),
+            post(mdt::assign),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/mdt/opinions",
+                "Submit an opinion",
+                true,
+            ),
+            post(mdt::opinion),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/mdt/consensus",
+                "Write (or amend) the consensus",
+                true,
+            ),
+            post(mdt::consensus),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/mdt/consensus/{version}/signatures",
+                "Sign the latest consensus",
+                true,
+            ),
+            post(mdt::sign),
+        ),
+    ]
+}
+
+/// Every route, for documentation and tests.
+pub fn routes() -> Vec<Route> {
+    table().into_iter().map(|(r, _)| r).collect()
+}
+
+/// The OpenAPI 3.1 document, built from the route table.
+pub fn openapi() -> serde_json::Value {
+    let mut paths = serde_json::Map::new();
+    for route in routes() {
+        let params: Vec<serde_json::Value> = route
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| serde_json::json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut op = serde_json::json!({
+            "summary": route.summary,
+            "responses": {
+                "default": {"description": "JSON; errors are {\"error\": {\"code\", \"message\", \"fields\"}}"}
+            },
+        });
+        if !params.is_empty() {
+            op["parameters"] = params.into();
+        }
+        if route.auth {
+            op["security"] = serde_json::json!([{"session": []}]);
+        }
+        let entry = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| serde_json::json!({}));
+        entry[route.method.to_lowercase()] = op;
+    }
+    serde_json::json!({
+        "openapi": "3.1.0",
+        "info": {"title": "cellpath", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Coordination API. Decision support, not medical advice."},
+        "components": {"securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": auth::COOKIE}}},
+        "paths": paths,
+    })
+}
+
+async fn openapi_json() -> axum::Json<serde_json::Value> {
+    axum::Json(openapi())
+}
+
 /// The application router.
 pub fn router(state: Shared) -> Router {
     let max_body = state.config.max_body;
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/api/v1/sessions", post(sign_in).delete(sign_out))
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/consents", get(consent::list).post(consent::accept))
-        .route(
-            "/api/v1/consents/{kind}",
-            axum::routing::delete(consent::withdraw),
-        )
-        .route("/api/v1/cases", post(cases::create).get(cases::list))
-        .route("/api/v1/cases/{id}", get(cases::read))
-        .route(
-            "/api/v1/cases/{id}/record",
-            axum::routing::put(cases::update_record),
-        )
-        .route("/api/v1/cases/{id}/fhir-import", post(cases::import_fhir))
-        .route("/api/v1/cases/{id}/members", post(cases::add_member))
-        .route("/api/v1/cases/{id}/transitions", post(cases::transition))
-        .route(
-            "/api/v1/cases/{id}/screenings",
-            post(cases::screen).get(cases::screenings),
-        )
-        .route("/api/v1/cases/{id}/audit", get(cases::audit))
-        .route("/api/v1/cases/{id}/mdt", get(mdt::read))
-        .route("/api/v1/cases/{id}/mdt/assignments", post(mdt::assign))
-        .route("/api/v1/cases/{id}/mdt/opinions", post(mdt::opinion))
-        .route("/api/v1/cases/{id}/mdt/consensus", post(mdt::consensus))
-        .route(
-            "/api/v1/cases/{id}/mdt/consensus/{version}/signatures",
-            post(mdt::sign),
-        )
+    let mut router = Router::new();
+    for (route, handler) in table() {
+        router = router.route(route.path, handler);
+    }
+    router
         .fallback(fallback)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .with_state(state)
