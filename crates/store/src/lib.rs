@@ -626,6 +626,130 @@ impl Store {
             .collect()
     }
 
+    /// Everyone on a case: the owner and the members.
+    pub async fn participants(&self, case_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT owner_id AS user_id FROM cases WHERE id = $1 \
+             UNION SELECT user_id FROM case_members WHERE case_id = $1",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("user_id")?)).collect()
+    }
+
+    // ── messages and notifications ─────────────────────────────────────────────────────
+
+    pub async fn add_message(
+        &self,
+        id: &str,
+        case_id: &str,
+        author: &str,
+        body: &str,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO messages (id, case_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(case_id)
+            .bind(author)
+            .bind(body)
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// (id, author, body, created at), oldest first.
+    pub async fn messages(&self, case_id: &str) -> Result<Vec<(String, String, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT id, author_id, body, created_at FROM messages WHERE case_id = $1 ORDER BY created_at, id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("author_id")?,
+                    r.try_get("body")?,
+                    r.try_get("created_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn notify(
+        &self,
+        id: &str,
+        user_id: &str,
+        case_id: Option<&str>,
+        kind: &str,
+        text: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO notifications (id, user_id, case_id, kind, text, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(user_id)
+        .bind(case_id)
+        .bind(kind)
+        .bind(text)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// (id, case, kind, text, created at, read at), newest first.
+    #[allow(clippy::type_complexity)]
+    pub async fn notifications(
+        &self,
+        user_id: &str,
+    ) -> Result<
+        Vec<(
+            String,
+            Option<String>,
+            String,
+            String,
+            String,
+            Option<String>,
+        )>,
+    > {
+        let rows = sqlx::query(
+            "SELECT id, case_id, kind, text, created_at, read_at FROM notifications WHERE user_id = $1 \
+             ORDER BY created_at DESC, id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("case_id")?,
+                    r.try_get("kind")?,
+                    r.try_get("text")?,
+                    r.try_get("created_at")?,
+                    r.try_get("read_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Marks one of the user's notifications read; false when it is not theirs.
+    pub async fn mark_read(&self, user_id: &str, id: &str) -> Result<bool> {
+        Ok(
+            sqlx::query("UPDATE notifications SET read_at = $1 WHERE id = $2 AND user_id = $3")
+                .bind(now())
+                .bind(id)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                == 1,
+        )
+    }
+
     // ── MDT ────────────────────────────────────────────────────────────────────────────
 
     pub async fn mdt_assign(&self, case_id: &str, user_id: &str, due: &str) -> Result<()> {

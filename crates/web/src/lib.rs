@@ -8,6 +8,7 @@ mod cases;
 pub mod consent;
 pub mod error;
 pub mod mdt;
+mod messages;
 pub mod policy;
 
 use std::sync::Arc;
@@ -375,6 +376,42 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
                 true,
             ),
             get(cases::audit),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/messages",
+                "Write to the case's participants",
+                true,
+            ),
+            post(messages::post),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/messages",
+                "The case's messages",
+                true,
+            ),
+            get(messages::list),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/notifications",
+                "One's notifications, newest first",
+                true,
+            ),
+            get(messages::notifications),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/notifications/{nid}/read",
+                "Mark a notification read",
+                true,
+            ),
+            post(messages::mark_read),
         ),
         (
             r(

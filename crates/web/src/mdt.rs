@@ -141,6 +141,17 @@ pub async fn assign(
             .add_member(&id, &req.user_id, "specialist", "act")
             .await?;
     }
+    let nid = format!("n-{}", crate::auth::random_hex(8));
+    state
+        .store
+        .notify(
+            &nid,
+            &req.user_id,
+            Some(&id),
+            "mdt-assignment",
+            &format!("You are asked for an MDT opinion, due {due}"),
+        )
+        .await?;
     state
         .store
         .audit(&actor.id, "mdt.assign", Some(&id), &actor.request_id)
@@ -216,6 +227,14 @@ pub async fn consensus(
     }
     let text = serde_json::to_string(&c).map_err(|_| ApiError::internal())?;
     let version = state.store.mdt_add_consensus(&id, &actor.id, &text).await?;
+    crate::messages::notify_case(
+        &state,
+        &id,
+        &actor.id,
+        "mdt-consensus",
+        &format!("MDT consensus version {version} is ready to sign"),
+    )
+    .await?;
     state
         .store
         .audit(

@@ -77,6 +77,7 @@ fn concrete(path: &str, case_id: &str) -> String {
     path.replace("{id}", case_id)
         .replace("{version}", "1")
         .replace("{kind}", "mdt-sharing")
+        .replace("{nid}", "n-nope")
 }
 
 #[tokio::test]

@@ -656,6 +656,89 @@ async fn the_story() {
         "the signed version stays as it was"
     );
 
+    // Messages between participants, and notifications (which copy no clinical text).
+    let msgs = format!("{case_uri}/messages");
+    let r = app
+        .call(
+            "POST",
+            &msgs,
+            Some(&coordinator),
+            Some(json!({"body": "Please upload the CLDN18.2 slides."})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = app
+        .call(
+            "POST",
+            &msgs,
+            Some(&patient),
+            Some(json!({"body": "   "})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["error"]["fields"][0], "/body");
+    let l = app.call("GET", &msgs, Some(&caregiver), None, &[]).await;
+    assert_eq!(
+        l.body["messages"][0]["body"],
+        "Please upload the CLDN18.2 slides."
+    );
+    let n = app
+        .call("GET", "/api/v1/notifications", Some(&patient), None, &[])
+        .await;
+    let kinds: Vec<&str> = n.body["notifications"]
+        .as_array()
+        .expect("n")
+        .iter()
+        .filter_map(|x| x["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"message") && kinds.contains(&"mdt-consensus"),
+        "{kinds:?}"
+    );
+    assert!(
+        !n.body.to_string().contains("CLDN18.2 slides"),
+        "no clinical text in notifications"
+    );
+    let p = app
+        .call(
+            "GET",
+            "/api/v1/notifications",
+            Some(&pathologist),
+            None,
+            &[],
+        )
+        .await;
+    assert!(p.body.to_string().contains("mdt-assignment"));
+    let nid = n.body["notifications"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(
+        app.call(
+            "POST",
+            &format!("/api/v1/notifications/{nid}/read"),
+            Some(&stranger),
+            None,
+            &[]
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.call(
+            "POST",
+            &format!("/api/v1/notifications/{nid}/read"),
+            Some(&patient),
+            None,
+            &[]
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+
     // Lifecycle: legal moves pass, illegal ones get 409 with the reason.
     let tr = format!("{case_uri}/transitions");
     for to in ["records-requested", "pre-screened", "mdt-scheduled"] {
