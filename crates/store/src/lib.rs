@@ -432,17 +432,37 @@ impl Store {
 
     /// Replaces the record if the case is still at `expected` version (optimistic
     /// concurrency): the compare and the write are one statement, so no update is lost.
-    pub async fn update_record(&self, id: &str, expected: i64, record: &str) -> Result<CaseRow> {
-        let done = sqlx::query(
-            "UPDATE cases SET record = $1, version = version + 1, updated_at = $2 \
-             WHERE id = $3 AND version = $4",
-        )
-        .bind(record)
-        .bind(now())
-        .bind(id)
-        .bind(expected)
-        .execute(&self.pool)
-        .await?;
+    /// `None` writes whatever the current version is (HTTP `If-Match: *`).
+    pub async fn update_record(
+        &self,
+        id: &str,
+        expected: Option<i64>,
+        record: &str,
+    ) -> Result<CaseRow> {
+        let done = match expected {
+            Some(v) => {
+                sqlx::query(
+                    "UPDATE cases SET record = $1, version = version + 1, updated_at = $2 \
+                     WHERE id = $3 AND version = $4",
+                )
+                .bind(record)
+                .bind(now())
+                .bind(id)
+                .bind(v)
+                .execute(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE cases SET record = $1, version = version + 1, updated_at = $2 WHERE id = $3",
+                )
+                .bind(record)
+                .bind(now())
+                .bind(id)
+                .execute(&self.pool)
+                .await?
+            }
+        };
         let current = self.case(id).await?.ok_or(StoreError::NotFound)?;
         if done.rows_affected() == 1 {
             Ok(current)

@@ -95,12 +95,12 @@ async fn concurrent_updates_lose_nothing() {
         .await
         .expect("case");
     let stale = store
-        .update_record("c1", 1, "{\"n\":0}")
+        .update_record("c1", Some(1), "{\"n\":0}")
         .await
         .expect("first write");
     assert_eq!(stale.version, 2);
     assert!(matches!(
-        store.update_record("c1", 1, "{}").await,
+        store.update_record("c1", Some(1), "{}").await,
         Err(StoreError::Conflict { current: 2 })
     ));
 
@@ -112,7 +112,7 @@ async fn concurrent_updates_lose_nothing() {
             loop {
                 let current = s.case("c1").await.expect("read").expect("case");
                 match s
-                    .update_record("c1", current.version, &format!("{{\"n\":{i}}}"))
+                    .update_record("c1", Some(current.version), &format!("{{\"n\":{i}}}"))
                     .await
                 {
                     Ok(_) => return,

@@ -245,7 +245,8 @@ pub async fn read(
     Ok(with_etag(StatusCode::OK, &case))
 }
 
-fn if_match(headers: &HeaderMap) -> Result<i64, ApiError> {
+/// The version an update expects: `"vN"`, or `*` for "whatever is current" (RFC 9110).
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let raw = headers
         .get(axum::http::header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -256,12 +257,19 @@ fn if_match(headers: &HeaderMap) -> Result<i64, ApiError> {
                 "send If-Match with the ETag you read, e.g. \"v3\"",
             )
         })?;
+    if raw.trim() == "*" {
+        return Ok(None);
+    }
     raw.trim()
         .trim_matches('"')
         .strip_prefix('v')
         .and_then(|v| v.parse().ok())
+        .map(Some)
         .ok_or_else(|| {
-            ApiError::bad_request("invalid_if_match", "If-Match must be an ETag like \"v3\"")
+            ApiError::bad_request(
+                "invalid_if_match",
+                "If-Match must be an ETag like \"v3\", or *",
+            )
         })
 }
 

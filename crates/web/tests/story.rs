@@ -349,6 +349,17 @@ async fn the_story() {
         "{}",
         r.body
     );
+    // If-Match: * writes whatever the current version is (RFC 9110).
+    let r = app
+        .call(
+            "PUT",
+            &put,
+            Some(&coordinator),
+            Some(rec.clone()),
+            &[("if-match", "*")],
+        )
+        .await;
+    assert_eq!(r.etag.as_deref(), Some("\"v3\""));
     // Specialists and view-only caregivers cannot edit.
     for who in [&oncologist, &caregiver] {
         assert_eq!(
@@ -357,7 +368,7 @@ async fn the_story() {
                 &put,
                 Some(who),
                 Some(rec.clone()),
-                &[("if-match", "\"v2\"")]
+                &[("if-match", "\"v3\"")]
             )
             .await
             .status,
@@ -373,7 +384,7 @@ async fn the_story() {
             &put,
             Some(&coordinator),
             Some(bad),
-            &[("if-match", "\"v2\"")],
+            &[("if-match", "\"v3\"")],
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -390,7 +401,7 @@ async fn the_story() {
             .await
             .etag
             .as_deref(),
-        Some("\"v2\"")
+        Some("\"v3\"")
     );
 
     // A FHIR bundle imports into the case with its report (and the same If-Match rule).
@@ -414,7 +425,7 @@ async fn the_story() {
             &imp,
             Some(&coordinator),
             Some("{\"resourceType\": \"Bundle\", \"entry\": [}".into()),
-            &[("if-match", "\"v2\"")],
+            &[("if-match", "\"v3\"")],
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -424,11 +435,11 @@ async fn the_story() {
             &imp,
             Some(&coordinator),
             Some(bundle),
-            &[("if-match", "\"v2\"")],
+            &[("if-match", "\"v3\"")],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(r.etag.as_deref(), Some("\"v3\""));
+    assert_eq!(r.etag.as_deref(), Some("\"v4\""));
     assert_eq!(
         r.body["import_report"]["resources"]
             .as_array()
@@ -443,7 +454,7 @@ async fn the_story() {
             &put,
             Some(&coordinator),
             Some(rec.clone()),
-            &[("if-match", "\"v3\"")],
+            &[("if-match", "\"v4\"")],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -470,7 +481,7 @@ async fn the_story() {
         satri["verdict"], "needs-information",
         "CLDN18.2 still only ≥1+ in 90%"
     );
-    assert_eq!(r.body["screening"]["case_version"], 4);
+    assert_eq!(r.body["screening"]["case_version"], 5);
     let h = app
         .call(
             "GET",
