@@ -16,6 +16,8 @@ struct Server {
     passwords: Vec<(String, String)>,
 }
 
+// The child is handed to the caller, which kills and waits for it.
+#[allow(clippy::zombie_processes)]
 fn start(data: &Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cellpath"))
         .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--data-dir"])
