@@ -34,6 +34,10 @@ enum Command {
     /// Database maintenance.
     #[command(subcommand)]
     Db(server::DbCommand),
+    /// Back up the SQLite database online (PostgreSQL: see docs/operations.md).
+    Backup(server::BackupArgs),
+    /// Restore a backup into a data folder (stop the server first).
+    Restore(server::RestoreArgs),
     /// Audit log maintenance.
     #[command(subcommand)]
     Audit(server::AuditCommand),
@@ -237,6 +241,8 @@ fn run(cli: Cli) -> Result<()> {
             server::serve(args, catalogue)?;
         }
         Command::Db(cmd) => server::db(cmd, &mut out)?,
+        Command::Backup(args) => server::backup(args, &mut out)?,
+        Command::Restore(args) => server::restore(args, &mut out)?,
         Command::Openapi => {
             serde_json::to_writer_pretty(&mut out, &cellpath_web::openapi())?;
             writeln!(out)?;

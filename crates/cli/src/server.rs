@@ -61,6 +61,33 @@ pub enum DbCommand {
     Migrate(DbArgs),
 }
 
+#[derive(Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The backup file to write (must not exist).
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+}
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    /// The backup file to restore.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// The data folder to restore into (stop the server first).
+    #[arg(
+        long,
+        env = "CELLPATH_DATA_DIR",
+        value_name = "DIR",
+        default_value = "data"
+    )]
+    pub data_dir: PathBuf,
+    /// Replace an existing database.
+    #[arg(long)]
+    pub force: bool,
+}
+
 #[derive(Subcommand)]
 pub enum AuditCommand {
     /// Check the audit log's hash chain from the first entry to the last.
@@ -98,6 +125,80 @@ pub fn audit(cmd: AuditCommand, out: &mut impl Write) -> Result<()> {
         let store = open(&args).await?;
         let n = store.verify_audit().await.map_err(|e| anyhow!("{e}"))?;
         writeln!(out, "audit chain verified: {n} entries")?;
+        Ok(())
+    })
+}
+
+/// `cellpath backup`: an online, consistent copy of the SQLite database.
+pub fn backup(args: BackupArgs, out: &mut impl Write) -> Result<()> {
+    if args.to.exists() {
+        return Err(anyhow!(
+            "{} already exists: choose a new file",
+            args.to.display()
+        ));
+    }
+    runtime()?.block_on(async {
+        let store = open(&args.db).await?;
+        store
+            .backup_sqlite(&args.to)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        let copy = Store::connect(&format!("sqlite://{}", args.to.display()))
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        let n = copy
+            .verify_audit()
+            .await
+            .map_err(|e| anyhow!("the copy does not verify: {e}"))?;
+        copy.close().await;
+        writeln!(
+            out,
+            "backup written to {} ({n} audit entries verified)",
+            args.to.display()
+        )?;
+        Ok(())
+    })
+}
+
+/// `cellpath restore`: checks the backup's audit chain, then puts it in place atomically.
+pub fn restore(args: RestoreArgs, out: &mut impl Write) -> Result<()> {
+    let target = args.data_dir.join("cellpath.db");
+    if target.exists() && !args.force {
+        return Err(anyhow!(
+            "{} exists: stop the server and pass --force to replace it",
+            target.display()
+        ));
+    }
+    let mut header = [0u8; 16];
+    let is_sqlite = std::fs::File::open(&args.from)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
+        .is_ok()
+        && &header == b"SQLite format 3\0";
+    if !is_sqlite {
+        return Err(anyhow!("{} is not a SQLite database", args.from.display()));
+    }
+    runtime()?.block_on(async {
+        let copy = Store::connect(&format!("sqlite://{}?mode=ro", args.from.display()))
+            .await
+            .map_err(|e| anyhow!("cannot open the backup: {e}"))?;
+        let n = copy
+            .verify_audit()
+            .await
+            .map_err(|e| anyhow!("the backup does not verify: {e}"))?;
+        copy.close().await;
+        std::fs::create_dir_all(&args.data_dir)?;
+        let staging = args.data_dir.join("cellpath.db.restoring");
+        std::fs::copy(&args.from, &staging).context("copying the backup")?;
+        for side in ["cellpath.db-wal", "cellpath.db-shm"] {
+            let _ = std::fs::remove_file(args.data_dir.join(side));
+        }
+        std::fs::rename(&staging, &target).context("putting the backup in place")?;
+        writeln!(
+            out,
+            "restored {} into {} ({n} audit entries verified)",
+            args.from.display(),
+            target.display()
+        )?;
         Ok(())
     })
 }

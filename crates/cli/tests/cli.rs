@@ -438,3 +438,43 @@ fn plans_a_journey_and_writes_a_calendar() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("<stdin>:"), "{}", stderr(&o));
 }
+
+#[test]
+fn backup_and_restore_round_trip() {
+    let dir = std::env::temp_dir().join(format!("cellpath-bk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let d = |p: &str| dir.join(p).to_string_lossy().into_owned();
+    assert!(
+        cellpath(&["db", "migrate", "--data-dir", &d("one")])
+            .status
+            .success()
+    );
+    let o = cellpath(&["backup", "--data-dir", &d("one"), "--to", &d("b.db")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cellpath(&["backup", "--data-dir", &d("one"), "--to", &d("b.db")]);
+    assert_eq!(o.status.code(), Some(2), "never overwrites a backup");
+    let o = cellpath(&["restore", "--from", &d("b.db"), "--data-dir", &d("two")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("audit entries verified"));
+    let o = cellpath(&["restore", "--from", &d("b.db"), "--data-dir", &d("two")]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "refuses to replace without --force"
+    );
+    std::fs::write(dir.join("junk.db"), b"not a database").expect("junk");
+    let o = cellpath(&[
+        "restore",
+        "--from",
+        &d("junk.db"),
+        "--data-dir",
+        &d("three"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a SQLite database"));
+    assert!(!dir.join("three").exists(), "nothing written");
+    let o = cellpath(&["audit", "verify", "--data-dir", &d("two")]);
+    assert!(o.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -29,6 +29,8 @@ pub enum StoreError {
     Conflict { current: i64 },
     #[error("already exists")]
     Duplicate,
+    #[error("{0}")]
+    Unsupported(&'static str),
     #[error("audit chain broken at entry {seq}: {why}")]
     AuditBroken { seq: i64, why: String },
 }
@@ -1038,6 +1040,21 @@ impl Store {
             prev = e.hash.clone();
         }
         Ok(entries.len())
+    }
+
+    /// An online, consistent copy of a SQLite database (`VACUUM INTO`), safe while the
+    /// server runs. PostgreSQL is backed up with its own tools (docs/operations.md).
+    pub async fn backup_sqlite(&self, to: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Unsupported(
+                "backup copies SQLite databases; back PostgreSQL up with pg_dump (docs/operations.md)",
+            ));
+        }
+        let path = to.to_string_lossy().replace('\'', "''");
+        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{path}'")))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Runs raw SQL (tests use it to show the database refuses audit tampering).

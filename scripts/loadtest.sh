@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Load test of the server on loopback, bounded in time (BENCHMARKS.md, "Server").
+#
+#   scripts/loadtest.sh                      # SQLite in a temp folder
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test scripts/loadtest.sh
+#
+# Needs oha (`cargo install oha --locked`). For each backend it measures, on one running
+# server: /healthz (the floor: routing and HTTP only), reading a case (session lookup, access
+# decision, audit append, JSON), and updating a record (If-Match: *), each at full speed with
+# 32 connections, then reading at a fixed 500 requests per second for the latency goal.
+# Traffic goes only to 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${DURATION:-10s}
+port=${PORT:-18383}
+command -v oha >/dev/null || { echo "install oha: cargo install oha --locked" >&2; exit 1; }
+command -v jq >/dev/null || { echo "install jq (apt-get install jq)" >&2; exit 1; }
+
+cargo build --release --locked -q
+tmp=$(mktemp -d)
+db_args=(--data-dir "$tmp")
+backend=sqlite
+if [ -n "${DATABASE_URL:-}" ]; then
+  backend=postgres
+  name="cellpath_load_$$"
+  psql "$DATABASE_URL" -qc "CREATE DATABASE $name" >/dev/null
+  base=${DATABASE_URL%/*}
+  db_args=(--database-url "$base/$name")
+fi
+./target/release/cellpath serve --demo "${db_args[@]}" --bind "127.0.0.1:$port" 2>"$tmp/serve.log" &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  if [ "$backend" = postgres ]; then psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $name" >/dev/null || true; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+pw=$(awk '/coordinator@demo.cellpath/ {print $4}' "$tmp/serve.log")
+curl -sf -D "$tmp/headers" -H 'content-type: application/json' \
+  -d "{\"email\":\"coordinator@demo.cellpath\",\"password\":\"$pw\"}" \
+  "http://127.0.0.1:$port/api/v1/sessions" >"$tmp/signin.json"
+cookie=$(grep -i '^set-cookie:' "$tmp/headers" | sed 's/^[^:]*: //; s/;.*//' | tr -d '\r')
+csrf=$(jq -r .csrf_token "$tmp/signin.json")
+curl -sf -H "Cookie: $cookie" "http://127.0.0.1:$port/api/v1/cases/c-demo-1" | jq -c .record >"$tmp/record.json"
+
+run() { # label, then oha arguments
+  local label=$1; shift
+  oha --no-tui --output-format json "$@" >"$tmp/out.json"
+  jq -r --arg l "$label" --arg b "$backend" \
+    '[$b, $l, (.summary.requestsPerSec|floor), (.latencyPercentiles.p50*1000*100|floor/100), (.latencyPercentiles.p99*1000*100|floor/100), ((.statusCodeDistribution|tostring))] | @tsv' \
+    "$tmp/out.json"
+}
+printf 'backend\tworkload\treq/s\tp50 ms\tp99 ms\tstatus codes\n'
+url="http://127.0.0.1:$port"
+run "healthz (floor), 32 conns" -z "$duration" -c 32 "$url/healthz"
+run "read case, 32 conns" -z "$duration" -c 32 -H "Cookie: $cookie" "$url/api/v1/cases/c-demo-1"
+run "update record, 32 conns" -z "$duration" -c 32 -m PUT -H "Cookie: $cookie" -H "x-csrf-token: $csrf" \
+  -H 'If-Match: *' -H 'content-type: application/json' -D "$tmp/record.json" "$url/api/v1/cases/c-demo-1/record"
+run "read case at 500/s" -z "$duration" -c 16 -q 500 -H "Cookie: $cookie" "$url/api/v1/cases/c-demo-1"
+./target/release/cellpath audit verify "${db_args[@]}" >&2
