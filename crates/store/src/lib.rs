@@ -335,6 +335,128 @@ impl Store {
         Ok(())
     }
 
+    pub async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_password_link(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        expires_at: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO password_links (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Uses a set-password link once: returns its user if it was live, and marks it used in
+    /// the same statement so that two uses cannot both succeed.
+    pub async fn use_password_link(&self, token_hash: &str, now: &str) -> Result<Option<String>> {
+        let done = sqlx::query(
+            "UPDATE password_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT user_id FROM password_links WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some(row.try_get("user_id")?))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_api_token(
+        &self,
+        id: &str,
+        token_hash: &str,
+        user_id: &str,
+        name: &str,
+        scope: &str,
+        expires_at: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, token_hash, user_id, name, scope, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(name)
+        .bind(scope)
+        .bind(now())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// (user, scope) of a live API token.
+    pub async fn api_token(&self, token_hash: &str, now: &str) -> Result<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT user_id, scope FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get("user_id")?, r.try_get("scope")?)))
+            .transpose()
+    }
+
+    /// (id, name, scope, created, expires, revoked) of a user's tokens.
+    #[allow(clippy::type_complexity)]
+    pub async fn api_tokens(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<(String, String, String, String, String, Option<String>)>> {
+        let rows = sqlx::query(
+            "SELECT id, name, scope, created_at, expires_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at, id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("name")?,
+                    r.try_get("scope")?,
+                    r.try_get("created_at")?,
+                    r.try_get("expires_at")?,
+                    r.try_get("revoked_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn revoke_api_token(&self, user_id: &str, id: &str) -> Result<bool> {
+        Ok(sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
     // ── sessions ───────────────────────────────────────────────────────────────────────
 
     pub async fn create_session(

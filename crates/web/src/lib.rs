@@ -3,6 +3,7 @@
 //! and write of a case. Handlers only orchestrate: rules live in `domain`, `eligibility` and
 //! `policy`, persistence in `store`.
 
+mod accounts;
 pub mod auth;
 mod cases;
 pub mod consent;
@@ -65,31 +66,51 @@ impl FromRequestParts<Shared> for Actor {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
-        let cookie = parts
+        let now = cellpath_store::now();
+        let bearer = parts
             .headers
-            .get(axum::http::header::COOKIE)
-            .and_then(|v| v.to_str().ok());
-        let token = auth::session_token(cookie).ok_or_else(ApiError::unauthenticated)?;
-        let session = state
-            .store
-            .session(&auth::sha256_hex(&token), &cellpath_store::now())
-            .await?
-            .ok_or_else(ApiError::unauthenticated)?;
-        // CSRF: a cookie-authenticated request that changes something must echo the token.
-        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-            let sent = parts
-                .headers
-                .get(auth::CSRF_HEADER)
-                .and_then(|v| v.to_str().ok());
-            if sent != Some(session.csrf_token.as_str()) {
-                return Err(ApiError::forbidden(
-                    "missing or wrong CSRF token (x-csrf-token)",
-                ));
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let user_id = if let Some(token) = bearer {
+            // API tokens: no cookie, so no CSRF; a read token may only read.
+            let (user, scope) = state
+                .store
+                .api_token(&auth::sha256_hex(token.trim()), &now)
+                .await?
+                .ok_or_else(ApiError::unauthenticated)?;
+            if scope != "write" && !matches!(parts.method, Method::GET | Method::HEAD) {
+                return Err(ApiError::forbidden("this API token is read-only"));
             }
-        }
+            user
+        } else {
+            let cookie = parts
+                .headers
+                .get(axum::http::header::COOKIE)
+                .and_then(|v| v.to_str().ok());
+            let token = auth::session_token(cookie).ok_or_else(ApiError::unauthenticated)?;
+            let session = state
+                .store
+                .session(&auth::sha256_hex(&token), &now)
+                .await?
+                .ok_or_else(ApiError::unauthenticated)?;
+            // CSRF: a cookie-authenticated request that changes something must echo the token.
+            if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+                let sent = parts
+                    .headers
+                    .get(auth::CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok());
+                if sent != Some(session.csrf_token.as_str()) {
+                    return Err(ApiError::forbidden(
+                        "missing or wrong CSRF token (x-csrf-token)",
+                    ));
+                }
+            }
+            session.user_id
+        };
         let user = state
             .store
-            .user(&session.user_id)
+            .user(&user_id)
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
         let role = user.role.parse().map_err(|_| ApiError::internal())?;
@@ -275,6 +296,46 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
             delete(sign_out),
         ),
         (r("GET", "/api/v1/me", "The signed-in user", true), get(me)),
+        (
+            r(
+                "POST",
+                "/api/v1/users",
+                "Create an account and its one-time set-password link (admin)",
+                true,
+            ),
+            post(accounts::create_user),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/password",
+                "Set one's password with a one-time link",
+                false,
+            ),
+            post(accounts::set_password),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/tokens",
+                "Create a scoped API token (shown once)",
+                true,
+            ),
+            post(accounts::create_token),
+        ),
+        (
+            r("GET", "/api/v1/tokens", "One's API tokens", true),
+            get(accounts::list_tokens),
+        ),
+        (
+            r(
+                "DELETE",
+                "/api/v1/tokens/{tid}",
+                "Revoke an API token",
+                true,
+            ),
+            axum::routing::delete(accounts::revoke_token),
+        ),
         (
             r(
                 "GET",

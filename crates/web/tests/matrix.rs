@@ -78,6 +78,7 @@ fn concrete(path: &str, case_id: &str) -> String {
         .replace("{version}", "1")
         .replace("{kind}", "mdt-sharing")
         .replace("{nid}", "n-nope")
+        .replace("{tid}", "t-nope")
 }
 
 #[tokio::test]

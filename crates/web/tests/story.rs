@@ -968,3 +968,188 @@ async fn health_and_unknown_routes() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.body["error"]["code"], "not_found");
 }
+
+#[tokio::test]
+async fn admin_links_and_api_tokens() {
+    let app = app().await;
+    let admin = app.user("admin@example.org", Role::Admin, None).await;
+    let coordinator = app.user("coord@example.org", Role::Coordinator, None).await;
+
+    // Only an admin creates accounts; the answer carries a one-time set-password link.
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(&coordinator),
+            Some(json!({"email": "x@example.org", "role": "patient"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            Some(json!({"email": "onc@example.org", "role": "specialist"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["error"]["fields"][0], "/specialty");
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            Some(json!({"email": "New@Example.org", "role": "patient"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let token = r.body["set_password_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            Some(json!({"email": "new@example.org", "role": "patient"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "e-mails are unique, case-insensitively"
+    );
+
+    // The new user cannot sign in until they set a password through the link, once.
+    assert!(
+        app.sign_in("new@example.org", "anything at all")
+            .await
+            .is_err()
+    );
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/password",
+            None,
+            Some(json!({"token": token, "password": "short"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["error"]["code"], "weak_password");
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/password",
+            None,
+            Some(json!({"token": token, "password": "a much longer passphrase"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/password",
+            None,
+            Some(json!({"token": token, "password": "another long passphrase"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::GONE, "a link works once");
+    let patient = app
+        .sign_in("new@example.org", "a much longer passphrase")
+        .await
+        .expect("signs in");
+
+    // Scoped API tokens: Bearer, no CSRF; a read token cannot write; revocation ends it.
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/tokens",
+            Some(&patient),
+            Some(json!({"name": "home monitor", "scope": "read"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let read = format!("Bearer {}", r.body["token"].as_str().expect("token"));
+    let tid = r.body["id"].as_str().expect("id").to_owned();
+    let me = app
+        .call("GET", "/api/v1/me", None, None, &[("authorization", &read)])
+        .await;
+    assert_eq!(me.body["role"], "patient");
+    let w = app
+        .call(
+            "POST",
+            "/api/v1/cases",
+            None,
+            Some(json!({"record": record()})),
+            &[("authorization", &read)],
+        )
+        .await;
+    assert_eq!(w.status, StatusCode::FORBIDDEN);
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/tokens",
+            Some(&patient),
+            Some(json!({"name": "x", "scope": "admin"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["error"]["fields"][0], "/scope");
+    let list = app
+        .call("GET", "/api/v1/tokens", Some(&patient), None, &[])
+        .await;
+    assert!(
+        !list.body.to_string().contains("cp_"),
+        "the secret is shown only once"
+    );
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/api/v1/tokens/{tid}"),
+            Some(&coordinator),
+            None,
+            &[]
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.call(
+            "DELETE",
+            &format!("/api/v1/tokens/{tid}"),
+            Some(&patient),
+            None,
+            &[]
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.call("GET", "/api/v1/me", None, None, &[("authorization", &read)])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.call(
+            "GET",
+            "/api/v1/me",
+            None,
+            None,
+            &[("authorization", "Bearer cp_forged")]
+        )
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
