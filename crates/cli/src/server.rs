@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// Mark session cookies Secure (set when serving behind TLS).
     #[arg(long, env = "CELLPATH_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// The AES-256 key for documents at rest, 64 hex digits. Without it uploads are refused
+    /// (in demo mode a key is made and kept in the data folder).
+    #[arg(long, env = "CELLPATH_DOCUMENT_KEY", hide_env_values = true)]
+    pub document_key: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -203,6 +207,22 @@ pub fn restore(args: RestoreArgs, out: &mut impl Write) -> Result<()> {
     })
 }
 
+/// Demo mode only: a document key kept beside the demo database (never do this with real
+/// data — give the key through the environment from a secret store).
+fn demo_key(data_dir: &std::path::Path) -> Result<[u8; 32]> {
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join("demo-document.key");
+    let hex = match std::fs::read_to_string(&path) {
+        Ok(h) => h,
+        Err(_) => {
+            let h = cellpath_web::auth::random_hex(32);
+            std::fs::write(&path, &h).context("writing the demo document key")?;
+            h
+        }
+    };
+    cellpath_web::parse_key(&hex).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
 const DEMO_CASE: &str = include_str!("../../../examples/cases/gastric-cldn18-eligible.toml");
 
 async fn demo(store: &Store) -> Result<()> {
@@ -279,11 +299,21 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
             "cellpath serving on http://{addr} ({:?}); health at /healthz, API under /api/v1",
             store.backend()
         );
+        let document_key = match (&args.document_key, args.demo) {
+            (Some(hex), _) => Some(cellpath_web::parse_key(hex).map_err(|e| anyhow!("{e}"))?),
+            (None, true) => Some(demo_key(&args.db.data_dir)?),
+            (None, false) => {
+                eprintln!("documents are disabled: set CELLPATH_DOCUMENT_KEY (64 hex digits)");
+                None
+            }
+        };
         let state = Arc::new(cellpath_web::AppState {
             store,
             catalogue,
             config: cellpath_web::Config {
                 secure_cookies: args.secure_cookies,
+                documents_dir: args.db.data_dir.join("documents"),
+                document_key,
                 ..cellpath_web::Config::default()
             },
         });

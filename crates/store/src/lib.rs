@@ -137,6 +137,31 @@ fn case_from(r: &AnyRow) -> Result<CaseRow> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Document {
+    pub id: String,
+    pub case_id: String,
+    pub uploader_id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub created_at: String,
+}
+
+fn document_from(r: &AnyRow) -> Result<Document> {
+    Ok(Document {
+        id: r.try_get("id")?,
+        case_id: r.try_get("case_id")?,
+        uploader_id: r.try_get("uploader_id")?,
+        filename: r.try_get("filename")?,
+        content_type: r.try_get("content_type")?,
+        size: r.try_get("size")?,
+        sha256: r.try_get("sha256")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
     pub user_id: String,
     /// coordinator | specialist | caregiver
@@ -780,6 +805,54 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok(r.try_get("user_id")?)).collect()
+    }
+
+    // ── documents ──────────────────────────────────────────────────────────────────────
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_document(
+        &self,
+        id: &str,
+        case_id: &str,
+        uploader: &str,
+        filename: &str,
+        content_type: &str,
+        size: i64,
+        sha256: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO documents (id, case_id, uploader_id, filename, content_type, size, sha256, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(case_id)
+        .bind(uploader)
+        .bind(filename)
+        .bind(content_type)
+        .bind(size)
+        .bind(sha256)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn documents(&self, case_id: &str) -> Result<Vec<Document>> {
+        let rows =
+            sqlx::query("SELECT * FROM documents WHERE case_id = $1 ORDER BY created_at, id")
+                .bind(case_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(document_from).collect()
+    }
+
+    pub async fn document(&self, case_id: &str, id: &str) -> Result<Option<Document>> {
+        let row = sqlx::query("SELECT * FROM documents WHERE case_id = $1 AND id = $2")
+            .bind(case_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(document_from).transpose()
     }
 
     // ── messages and notifications ─────────────────────────────────────────────────────

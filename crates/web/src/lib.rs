@@ -7,6 +7,7 @@ mod accounts;
 pub mod auth;
 mod cases;
 pub mod consent;
+pub mod documents;
 pub mod error;
 pub mod mdt;
 mod messages;
@@ -32,8 +33,14 @@ use policy::Role;
 pub struct Config {
     /// Mark cookies `Secure` (behind TLS).
     pub secure_cookies: bool,
-    /// Largest accepted request body, bytes.
+    /// Largest accepted JSON request body, bytes.
     pub max_body: usize,
+    /// Largest accepted document, bytes.
+    pub max_document: usize,
+    /// Where encrypted documents are kept.
+    pub documents_dir: std::path::PathBuf,
+    /// AES-256 key for documents; without it, uploads are refused.
+    pub document_key: Option<[u8; 32]>,
 }
 
 impl Default for Config {
@@ -41,8 +48,24 @@ impl Default for Config {
         Self {
             secure_cookies: false,
             max_body: 16 * 1024 * 1024,
+            max_document: 50 * 1024 * 1024,
+            documents_dir: std::path::PathBuf::from("data/documents"),
+            document_key: None,
         }
     }
+}
+
+/// Parses a 32-byte key written as 64 hex digits.
+pub fn parse_key(hex: &str) -> Result<[u8; 32], String> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("the document key must be 64 hex digits (32 bytes)".into());
+    }
+    let mut key = [0u8; 32];
+    for (i, k) in key.iter_mut().enumerate() {
+        *k = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+    }
+    Ok(key)
 }
 
 pub struct AppState {
@@ -441,6 +464,33 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
         (
             r(
                 "POST",
+                "/api/v1/cases/{id}/documents",
+                "Upload a PDF, image or zipped DICOM study (?name=)",
+                true,
+            ),
+            post(documents::upload),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/documents",
+                "The case's documents",
+                true,
+            ),
+            get(documents::list),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/documents/{did}",
+                "Download a document",
+                true,
+            ),
+            get(documents::download),
+        ),
+        (
+            r(
+                "POST",
                 "/api/v1/cases/{id}/messages",
                 "Write to the case's participants",
                 true,
@@ -572,6 +622,13 @@ pub fn router(state: Shared) -> Router {
     let max_body = state.config.max_body;
     let mut router = Router::new();
     for (route, handler) in table() {
+        // Documents read their own body up to their own limit, answering 413 in the API's
+        // error shape.
+        let handler = if route.path.ends_with("/documents") && route.method == "POST" {
+            handler.layer(axum::extract::DefaultBodyLimit::disable())
+        } else {
+            handler
+        };
         router = router.route(route.path, handler);
     }
     router

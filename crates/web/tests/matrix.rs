@@ -79,6 +79,7 @@ fn concrete(path: &str, case_id: &str) -> String {
         .replace("{kind}", "mdt-sharing")
         .replace("{nid}", "n-nope")
         .replace("{tid}", "t-nope")
+        .replace("{did}", "d-nope")
 }
 
 #[tokio::test]

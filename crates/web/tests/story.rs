@@ -19,14 +19,27 @@ struct App {
 }
 
 async fn app() -> App {
+    app_with(|_| {}).await
+}
+
+async fn app_with(adjust: impl FnOnce(&mut Config)) -> App {
     let db = cellpath_store::testing::fresh().await;
     let store = cellpath_store::Store::connect(&db.url)
         .await
         .expect("connect");
+    let mut config = Config {
+        documents_dir: std::env::temp_dir().join(format!(
+            "cellpath-docs-{}",
+            cellpath_web::auth::random_hex(6)
+        )),
+        document_key: Some([7u8; 32]),
+        ..Config::default()
+    };
+    adjust(&mut config);
     let state = Arc::new(AppState {
         store,
         catalogue: cellpath_eligibility::shipped().expect("catalogue"),
-        config: Config::default(),
+        config,
     });
     App { state, _db: db }
 }
@@ -150,6 +163,48 @@ impl App {
             csrf: r.body["csrf_token"].as_str().expect("csrf").to_owned(),
             id: r.body["user"]["id"].as_str().expect("id").to_owned(),
         })
+    }
+}
+
+async fn consent_all(app: &App, user_id: &str) {
+    for (i, t) in cellpath_web::consent::texts().iter().enumerate() {
+        app.state
+            .store
+            .accept_consent(&format!("k-{user_id}-{i}"), user_id, &t.kind, &t.version)
+            .await
+            .expect("consent");
+    }
+}
+
+async fn upload(
+    app: &App,
+    who: &Client,
+    case: &str,
+    name: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> Resp {
+    let req = Request::builder()
+        .method("POST")
+        .uri(format!("/api/v1/cases/{case}/documents?name={name}"))
+        .header(header::COOKIE, &who.cookie)
+        .header("x-csrf-token", &who.csrf)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(bytes))
+        .expect("request");
+    let resp = router(Arc::clone(&app.state))
+        .oneshot(req)
+        .await
+        .expect("response");
+    let status = resp.status();
+    let b = axum::body::to_bytes(resp.into_body(), 1 << 22)
+        .await
+        .expect("body");
+    Resp {
+        status,
+        etag: None,
+        set_cookie: None,
+        body: serde_json::from_slice(&b).unwrap_or(Value::Null),
     }
 }
 
@@ -1152,4 +1207,135 @@ async fn admin_links_and_api_tokens() {
         .status,
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test]
+async fn documents_are_sniffed_limited_encrypted_and_guarded() {
+    let app = app_with(|c| c.max_document = 64 * 1024).await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    let stranger = app
+        .user("s@example.org", Role::Specialist, Some("pathology"))
+        .await;
+    consent_all(&app, &patient.id).await;
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/cases",
+            Some(&patient),
+            Some(json!({"record": record()})),
+            &[],
+        )
+        .await;
+    let case = r.body["id"].as_str().expect("case").to_owned();
+
+    let pdf = b"%PDF-1.7\nCLDN18.2 2+ in 60% of tumour cells\n%%EOF".to_vec();
+    let r = upload(
+        &app,
+        &patient,
+        &case,
+        "..%2F..%2Fetc%2Fpath%C3%A9%20report.pdf",
+        "application/pdf",
+        pdf.clone(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(
+        r.body["filename"], "pathé report.pdf",
+        "directories stripped"
+    );
+    let did = r.body["id"].as_str().expect("id").to_owned();
+
+    // At rest the bytes are encrypted.
+    let stored = std::fs::read(app.state.config.documents_dir.join(format!("{did}.enc")))
+        .expect("stored file");
+    assert!(
+        !stored.windows(7).any(|w| w == b"CLDN18."),
+        "plaintext at rest"
+    );
+
+    // Download by someone who may read the case; 404 for others.
+    let get = |who: &Client| {
+        let req = Request::builder()
+            .uri(format!("/api/v1/cases/{case}/documents/{did}"))
+            .header(header::COOKIE, &who.cookie)
+            .body(Body::empty())
+            .expect("req");
+        let state = Arc::clone(&app.state);
+        async move { router(state).oneshot(req).await.expect("resp") }
+    };
+    let resp = get(&patient).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/pdf");
+    let disposition = resp.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment;")
+            && disposition.contains("UTF-8''path%C3%A9%20report.pdf"),
+        "{disposition}"
+    );
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    assert_eq!(body.as_ref(), pdf.as_slice());
+    assert_eq!(get(&stranger).await.status(), StatusCode::NOT_FOUND);
+
+    // Mislabelled, unknown and oversized uploads are refused, and nothing is written.
+    let r = upload(&app, &patient, &case, "x.png", "image/png", pdf.clone()).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("mislabelled"))
+    );
+    let r = upload(
+        &app,
+        &patient,
+        &case,
+        "x.html",
+        "text/html",
+        b"<html><script>".to_vec(),
+    )
+    .await;
+    assert_eq!(r.body["error"]["code"], "unsupported_type");
+    let mut big = b"%PDF-".to_vec();
+    big.resize(65 * 1024, b'x');
+    let r = upload(&app, &patient, &case, "big.pdf", "application/pdf", big).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
+    );
+    let l = app
+        .call(
+            "GET",
+            &format!("/api/v1/cases/{case}/documents"),
+            Some(&patient),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(l.body["documents"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        std::fs::read_dir(&app.state.config.documents_dir)
+            .expect("dir")
+            .count(),
+        1
+    );
+
+    // Without a key, uploads are refused rather than stored in the clear.
+    let keyless = app_with(|c| c.document_key = None).await;
+    let p2 = keyless.user("p2@example.org", Role::Patient, None).await;
+    consent_all(&keyless, &p2.id).await;
+    let r = keyless
+        .call(
+            "POST",
+            "/api/v1/cases",
+            Some(&p2),
+            Some(json!({"record": record()})),
+            &[],
+        )
+        .await;
+    let c2 = r.body["id"].as_str().expect("case").to_owned();
+    let r = upload(&keyless, &p2, &c2, "a.pdf", "application/pdf", pdf).await;
+    assert_eq!(r.body["error"]["code"], "documents_disabled");
+    let _ = std::fs::remove_dir_all(&app.state.config.documents_dir);
 }
