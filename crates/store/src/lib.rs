@@ -807,6 +807,249 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get("user_id")?)).collect()
     }
 
+    // ── journey, calendar, monitoring, diary, supportive care ─────────────────────────
+
+    pub async fn put_journey(&self, case_id: &str, input: &str) -> Result<()> {
+        let at = now();
+        let updated =
+            sqlx::query("UPDATE journeys SET input = $1, updated_at = $2 WHERE case_id = $3")
+                .bind(input)
+                .bind(&at)
+                .bind(case_id)
+                .execute(&self.pool)
+                .await?;
+        if updated.rows_affected() == 0 {
+            sqlx::query("INSERT INTO journeys (case_id, input, updated_at) VALUES ($1, $2, $3)")
+                .bind(case_id)
+                .bind(input)
+                .bind(&at)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn journey(&self, case_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT input FROM journeys WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(r.try_get("input")?)).transpose()
+    }
+
+    pub async fn create_calendar_token(
+        &self,
+        id: &str,
+        token_hash: &str,
+        case_id: &str,
+        by: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO calendar_tokens (id, token_hash, case_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(token_hash)
+        .bind(case_id)
+        .bind(by)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The case of a live calendar token.
+    pub async fn calendar_case(&self, token_hash: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT case_id FROM calendar_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(r.try_get("case_id")?)).transpose()
+    }
+
+    pub async fn revoke_calendar_token(&self, case_id: &str, id: &str) -> Result<bool> {
+        Ok(sqlx::query("UPDATE calendar_tokens SET revoked_at = $1 WHERE id = $2 AND case_id = $3 AND revoked_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .bind(case_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    pub async fn add_monitoring(
+        &self,
+        id: &str,
+        case_id: &str,
+        author: &str,
+        entry: &str,
+        crs: i32,
+        icans: i32,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO monitoring (id, case_id, author_id, entry, crs_grade, icans_grade, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(case_id)
+        .bind(author)
+        .bind(entry)
+        .bind(crs)
+        .bind(icans)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// (id, author, entry JSON, CRS grade, ICANS grade, at), oldest first.
+    #[allow(clippy::type_complexity)]
+    pub async fn monitoring(
+        &self,
+        case_id: &str,
+    ) -> Result<Vec<(String, String, String, i32, i32, String)>> {
+        let rows = sqlx::query(
+            "SELECT id, author_id, entry, crs_grade, icans_grade, at FROM monitoring WHERE case_id = $1 ORDER BY at, id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("author_id")?,
+                    r.try_get("entry")?,
+                    r.try_get("crs_grade")?,
+                    r.try_get("icans_grade")?,
+                    r.try_get("at")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn add_diary(
+        &self,
+        id: &str,
+        case_id: &str,
+        author: &str,
+        entry: &str,
+        call_now: bool,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO diary (id, case_id, author_id, entry, call_now, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id)
+            .bind(case_id)
+            .bind(author)
+            .bind(entry)
+            .bind(i32::from(call_now))
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_supportive(
+        &self,
+        id: &str,
+        case_id: &str,
+        requester: &str,
+        kind: &str,
+        details: &str,
+        requested_for: &str,
+        state: &str,
+        reason: Option<&str>,
+        held_until: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO supportive_requests (id, case_id, requester_id, kind, details, requested_for, state, reason, held_until, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(id)
+        .bind(case_id)
+        .bind(requester)
+        .bind(kind)
+        .bind(details)
+        .bind(requested_for)
+        .bind(state)
+        .bind(reason)
+        .bind(held_until)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Decides a request that is still `from`; false when it is not (any more).
+    pub async fn decide_supportive(
+        &self,
+        case_id: &str,
+        id: &str,
+        from: &str,
+        to: &str,
+        by: &str,
+        note: &str,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE supportive_requests SET state = $1, decided_by = $2, decided_at = $3, note = $4 \
+             WHERE id = $5 AND case_id = $6 AND state = $7",
+        )
+        .bind(to)
+        .bind(by)
+        .bind(now())
+        .bind(note)
+        .bind(id)
+        .bind(case_id)
+        .bind(from)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Every request of a case as JSON objects, oldest first.
+    pub async fn supportive(&self, case_id: &str) -> Result<Vec<serde_json::Value>> {
+        let rows = sqlx::query(
+            "SELECT * FROM supportive_requests WHERE case_id = $1 ORDER BY created_at, id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let get = |k: &str| -> Result<Option<String>> { Ok(r.try_get::<Option<String>, _>(k)?) };
+                Ok(serde_json::json!({
+                    "id": get("id")?, "requester": get("requester_id")?, "kind": get("kind")?,
+                    "details": get("details")?, "requested_for": get("requested_for")?,
+                    "state": get("state")?, "reason": get("reason")?, "held_until": get("held_until")?,
+                    "decided_by": get("decided_by")?, "decided_at": get("decided_at")?, "note": get("note")?,
+                    "created_at": get("created_at")?,
+                }))
+            })
+            .collect()
+    }
+
+    pub async fn supportive_one(
+        &self,
+        case_id: &str,
+        id: &str,
+    ) -> Result<Option<(String, String, Option<String>)>> {
+        let row = sqlx::query("SELECT kind, state, held_until FROM supportive_requests WHERE case_id = $1 AND id = $2")
+            .bind(case_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get("kind")?,
+                r.try_get("state")?,
+                r.try_get("held_until")?,
+            ))
+        })
+        .transpose()
+    }
+
     // ── documents ──────────────────────────────────────────────────────────────────────
 
     #[allow(clippy::too_many_arguments)]

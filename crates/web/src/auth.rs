@@ -19,6 +19,15 @@ pub fn random_hex(n: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// An id that sorts by creation time (microseconds), then at random: rows stored in the same
+/// second keep their order.
+pub fn sortable_id(prefix: &str) -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    format!("{prefix}-{micros:014x}{}", random_hex(4))
+}
+
 pub fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()

@@ -467,7 +467,7 @@ pub async fn screen(
         "results": cellpath_eligibility::eval::localise(&results, lang),
         "disclaimer": "Not medical advice: a pre-screen for the treating team and the MDT to confirm.",
     });
-    let sid = format!("s-{}", crate::auth::random_hex(8));
+    let sid = crate::auth::sortable_id("s");
     state
         .store
         .save_screening(

@@ -125,7 +125,7 @@ pub async fn upload(
             format!("declared {d}, but the file is {sniffed}"),
         ));
     }
-    let did = format!("d-{}", crate::auth::random_hex(8));
+    let did = crate::auth::sortable_id("d");
     let mut nonce = [0u8; 12];
     getrandom::fill(&mut nonce).map_err(|_| ApiError::internal())?;
     let sealed = cipher

@@ -5,6 +5,7 @@
 
 mod accounts;
 pub mod auth;
+mod care;
 mod cases;
 pub mod consent;
 pub mod documents;
@@ -487,6 +488,114 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
                 true,
             ),
             get(documents::download),
+        ),
+        (
+            r(
+                "PUT",
+                "/api/v1/cases/{id}/journey",
+                "Set the journey plan (docs/journey.md) and get the windows",
+                true,
+            ),
+            axum::routing::put(care::put_journey),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/journey",
+                "The journey plan: windows and conflicts",
+                true,
+            ),
+            get(care::get_journey),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/journey.ics",
+                "The journey as an iCalendar file",
+                true,
+            ),
+            get(care::journey_ics),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/calendar-tokens",
+                "A secret, revocable calendar subscription URL",
+                true,
+            ),
+            post(care::create_calendar_token),
+        ),
+        (
+            r(
+                "DELETE",
+                "/api/v1/cases/{id}/calendar-tokens/{cid}",
+                "Revoke a calendar subscription",
+                true,
+            ),
+            axum::routing::delete(care::revoke_calendar_token),
+        ),
+        (
+            r(
+                "GET",
+                "/calendar/{file}",
+                "A calendar subscription (the secret token in the URL)",
+                false,
+            ),
+            get(care::calendar_feed),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/monitoring",
+                "A monitoring entry, graded on entry (treating team)",
+                true,
+            ),
+            post(care::monitor),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/monitoring",
+                "CRS and ICANS grades over time",
+                true,
+            ),
+            get(care::monitoring),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/diary",
+                "A home symptom diary entry, answered at once",
+                true,
+            ),
+            post(care::diary),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/supportive",
+                "Ask for supportive care",
+                true,
+            ),
+            post(care::request_support),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/supportive",
+                "Supportive-care requests and decisions",
+                true,
+            ),
+            get(care::list_support),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/supportive/{rid}/decision",
+                "Approve or decline (oncology specialist)",
+                true,
+            ),
+            post(care::decide_support),
         ),
         (
             r(

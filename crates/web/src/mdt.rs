@@ -141,7 +141,7 @@ pub async fn assign(
             .add_member(&id, &req.user_id, "specialist", "act")
             .await?;
     }
-    let nid = format!("n-{}", crate::auth::random_hex(8));
+    let nid = crate::auth::sortable_id("n");
     state
         .store
         .notify(
@@ -182,7 +182,7 @@ pub async fn opinion(
             ApiError::bad_request("empty_rationale", "give the rationale").at("/rationale"),
         );
     }
-    let oid = format!("o-{}", crate::auth::random_hex(8));
+    let oid = crate::auth::sortable_id("o");
     let text = serde_json::to_string(&op).map_err(|_| ApiError::internal())?;
     state
         .store

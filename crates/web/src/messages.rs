@@ -31,7 +31,7 @@ pub async fn notify_case(
 ) -> Result<(), ApiError> {
     for user in state.store.participants(case_id).await? {
         if user != except {
-            let id = format!("n-{}", crate::auth::random_hex(8));
+            let id = crate::auth::sortable_id("n");
             state
                 .store
                 .notify(&id, &user, Some(case_id), kind, text)
@@ -57,7 +57,7 @@ pub async fn post(
         )
         .at("/body"));
     }
-    let mid = format!("m-{}", crate::auth::random_hex(8));
+    let mid = crate::auth::sortable_id("m");
     state.store.add_message(&mid, &id, &actor.id, text).await?;
     // The notification says only that there is a message: no clinical text is copied.
     notify_case(

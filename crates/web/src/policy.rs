@@ -70,6 +70,17 @@ pub enum Action {
     GrantCaregiver,
     /// See who accessed the case.
     ReadAudit,
+    /// Enter post-infusion monitoring (the treating team).
+    Monitor,
+    /// Write the home symptom diary (the patient and caregivers).
+    Diary,
+    /// Ask for supportive care.
+    RequestSupport,
+    /// Approve or decline supportive care (an oncology specialist on the case; the
+    /// specialty is checked by `care::supportive::may_approve`).
+    DecideSupport,
+    /// Set the journey plan's dates and manage calendar subscriptions.
+    PlanJourney,
 }
 
 /// The single access decision.
@@ -82,13 +93,14 @@ pub fn allows(role: Role, relation: Relation, action: Action) -> bool {
         (_, CreateCase) => false,
         _ => match (relation, action) {
             (None, _) => false,
-            (Owner, _) => !matches!(action, AssignTeam),
-            (Caregiver { .. }, ReadCase) => true,
-            (Caregiver { acts: true }, EditRecord | Screen) => true,
+            (Owner, AssignTeam | Monitor | DecideSupport) => false,
+            (Owner, _) => true,
+            (Caregiver { .. }, ReadCase | Diary) => true,
+            (Caregiver { acts: true }, EditRecord | Screen | RequestSupport) => true,
             (Caregiver { .. }, _) => false,
-            (AssignedCoordinator, GrantCaregiver) => false,
+            (AssignedCoordinator, GrantCaregiver | Diary | DecideSupport) => false,
             (AssignedCoordinator, _) => true,
-            (AssignedSpecialist, ReadCase | Screen) => true,
+            (AssignedSpecialist, ReadCase | Screen | Monitor | DecideSupport) => true,
             (AssignedSpecialist, _) => false,
         },
     }
@@ -120,6 +132,11 @@ mod tests {
                 Action::AssignTeam,
                 Action::GrantCaregiver,
                 Action::ReadAudit,
+                Action::Monitor,
+                Action::Diary,
+                Action::RequestSupport,
+                Action::DecideSupport,
+                Action::PlanJourney,
             ] {
                 assert!(!allows(role, Relation::None, action), "{role:?} {action:?}");
             }
@@ -163,6 +180,53 @@ mod tests {
             Role::Specialist,
             Relation::AssignedSpecialist,
             Action::EditRecord
+        ));
+    }
+}
+
+#[cfg(test)]
+mod care_tests {
+    use super::*;
+
+    #[test]
+    fn the_treating_team_monitors_and_families_keep_the_diary() {
+        assert!(allows(
+            Role::Specialist,
+            Relation::AssignedSpecialist,
+            Action::Monitor
+        ));
+        assert!(allows(
+            Role::Coordinator,
+            Relation::AssignedCoordinator,
+            Action::Monitor
+        ));
+        assert!(!allows(Role::Patient, Relation::Owner, Action::Monitor));
+        assert!(allows(Role::Patient, Relation::Owner, Action::Diary));
+        assert!(allows(
+            Role::Caregiver,
+            Relation::Caregiver { acts: false },
+            Action::Diary
+        ));
+        assert!(!allows(
+            Role::Specialist,
+            Relation::AssignedSpecialist,
+            Action::Diary
+        ));
+        assert!(!allows(
+            Role::Patient,
+            Relation::Owner,
+            Action::DecideSupport
+        ));
+        assert!(allows(
+            Role::Specialist,
+            Relation::AssignedSpecialist,
+            Action::DecideSupport
+        ));
+        assert!(allows(Role::Patient, Relation::Owner, Action::PlanJourney));
+        assert!(!allows(
+            Role::Specialist,
+            Relation::AssignedSpecialist,
+            Action::PlanJourney
         ));
     }
 }

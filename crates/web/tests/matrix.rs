@@ -80,6 +80,8 @@ fn concrete(path: &str, case_id: &str) -> String {
         .replace("{nid}", "n-nope")
         .replace("{tid}", "t-nope")
         .replace("{did}", "d-nope")
+        .replace("{cid}", "cal-nope")
+        .replace("{rid}", "sup-nope")
 }
 
 #[tokio::test]
@@ -213,8 +215,8 @@ async fn openapi_is_generated_from_the_routes_and_current() {
     ))
     .expect("docs/openapi.json");
     let generated = format!("{}\n", serde_json::to_string_pretty(&doc).expect("json"));
-    assert_eq!(
-        committed, generated,
+    assert!(
+        committed == generated,
         "docs/openapi.json is stale: run `cargo run -- openapi > docs/openapi.json`"
     );
 }

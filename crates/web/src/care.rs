@@ -1,0 +1,485 @@
+//! The journey and safety routes: the plan and its calendar (with revocable subscription
+//! links), post-infusion monitoring graded on entry with alerts to the team, the caregiver's
+//! symptom diary, and supportive-care requests held in the risk window. The rules are in
+//! the `care` crate; this only stores and routes.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cellpath_care::journey::{Plan, PlanInput, Template};
+use cellpath_care::supportive::{Kind, RiskWindow, Triage};
+use cellpath_domain::Date;
+use cellpath_domain::text::Lang;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::cases::{authorise, parse_json};
+use crate::policy::Action;
+use crate::{Actor, ApiError, Shared, auth};
+
+fn today() -> Result<Date, ApiError> {
+    Date::parse(&cellpath_store::now()[..10]).map_err(|_| ApiError::internal())
+}
+
+fn template(programme: &str) -> Result<Template, ApiError> {
+    cellpath_care::journey::shipped(programme)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "unknown_programme",
+                format!("no journey template for `{programme}`"),
+            )
+            .at("/programme")
+        })?
+        .map_err(|_| ApiError::internal())
+}
+
+async fn load_plan(state: &Shared, case_id: &str) -> Result<Option<(Template, Plan)>, ApiError> {
+    let Some(text) = state.store.journey(case_id).await? else {
+        return Ok(None);
+    };
+    let input: PlanInput = serde_json::from_str(&text).map_err(|_| ApiError::internal())?;
+    let t = template(&input.programme)?;
+    let plan = cellpath_care::journey::plan(&t, &input).map_err(|_| ApiError::internal())?;
+    Ok(Some((t, plan)))
+}
+
+/// `PUT /cases/{id}/journey`: the plan file (docs/journey.md) as JSON.
+pub async fn put_journey(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    authorise(&state, &actor, &id, Action::PlanJourney).await?;
+    let input: PlanInput = parse_json(&body)?;
+    let t = template(&input.programme)?;
+    let plan = cellpath_care::journey::plan(&t, &input)
+        .map_err(|e| ApiError::bad_request("invalid_plan", e))?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad_request("invalid_body", "not UTF-8"))?;
+    state.store.put_journey(&id, text).await?;
+    state
+        .store
+        .audit(&actor.id, "journey.update", Some(&id), &actor.request_id)
+        .await?;
+    Ok(Json(
+        serde_json::to_value(plan).map_err(|_| ApiError::internal())?,
+    ))
+}
+
+pub async fn get_journey(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    let (_, plan) = load_plan(&state, &id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    state
+        .store
+        .audit(&actor.id, "journey.read", Some(&id), &actor.request_id)
+        .await?;
+    Ok(Json(
+        serde_json::to_value(plan).map_err(|_| ApiError::internal())?,
+    ))
+}
+
+fn ics_response(t: &Template, plan: &Plan, lang: Lang) -> Result<Response, ApiError> {
+    let body = cellpath_care::ics::to_ics(t, plan, lang, today()?);
+    let mut h = HeaderMap::new();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/calendar; charset=utf-8"),
+    );
+    Ok((StatusCode::OK, h, body).into_response())
+}
+
+pub async fn journey_ics(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    let (t, plan) = load_plan(&state, &id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    state
+        .store
+        .audit(&actor.id, "journey.calendar", Some(&id), &actor.request_id)
+        .await?;
+    ics_response(&t, &plan, Lang::En)
+}
+
+/// `POST /cases/{id}/calendar-tokens`: a secret subscription URL for calendar programs.
+pub async fn create_calendar_token(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    authorise(&state, &actor, &id, Action::PlanJourney).await?;
+    let token = auth::random_hex(24);
+    let tid = format!("cal-{}", auth::random_hex(6));
+    state
+        .store
+        .create_calendar_token(&tid, &auth::sha256_hex(&token), &id, &actor.id)
+        .await?;
+    state
+        .store
+        .audit(
+            &actor.id,
+            "journey.calendar_token.create",
+            Some(&id),
+            &actor.request_id,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": tid, "url": format!("/calendar/{token}.ics")})),
+    )
+        .into_response())
+}
+
+pub async fn revoke_calendar_token(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path((id, tid)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    authorise(&state, &actor, &id, Action::PlanJourney).await?;
+    if !state.store.revoke_calendar_token(&id, &tid).await? {
+        return Err(ApiError::not_found());
+    }
+    state
+        .store
+        .audit(
+            &actor.id,
+            "journey.calendar_token.revoke",
+            Some(&id),
+            &actor.request_id,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /calendar/{token}.ics`: the subscription itself, authorised by its secret alone.
+pub async fn calendar_feed(
+    State(state): State<Shared>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let token = file.strip_suffix(".ics").ok_or_else(ApiError::not_found)?;
+    let case_id = state
+        .store
+        .calendar_case(&auth::sha256_hex(token))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let (t, plan) = load_plan(&state, &case_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    state
+        .store
+        .audit(
+            "calendar-subscription",
+            "journey.calendar.feed",
+            Some(&case_id),
+            "feed",
+        )
+        .await?;
+    ics_response(&t, &plan, Lang::En)
+}
+
+/// `POST /cases/{id}/monitoring`: an entry by the treating team, graded on entry; any CRS
+/// or ICANS, or a rise in grade, alerts the case's team naming the rule.
+pub async fn monitor(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorise(&state, &actor, &id, Action::Monitor).await?;
+    let entry: cellpath_care::monitoring::Entry = parse_json(&body)?;
+    let previous = state
+        .store
+        .monitoring(&id)
+        .await?
+        .last()
+        .map(|(_, _, e, _, _, _)| e.clone());
+    let previous = match previous {
+        Some(text) => {
+            let e: cellpath_care::monitoring::Entry =
+                serde_json::from_str(&text).map_err(|_| ApiError::internal())?;
+            Some(cellpath_care::monitoring::assess(&e, None).0)
+        }
+        None => None,
+    };
+    let (grades, alerts) = cellpath_care::monitoring::assess(&entry, previous.as_ref());
+    let mid = auth::sortable_id("mon");
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::internal())?;
+    state
+        .store
+        .add_monitoring(
+            &mid,
+            &id,
+            &actor.id,
+            text,
+            i32::from(grades.crs.grade),
+            i32::from(grades.icans.grade),
+        )
+        .await?;
+    for a in &alerts {
+        crate::messages::notify_case(
+            &state,
+            &id,
+            &actor.id,
+            "safety-alert",
+            &format!(
+                "Safety alert ({}): {}",
+                serde_json::to_value(a.rule)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or(""),
+                a.message
+            ),
+        )
+        .await?;
+    }
+    state
+        .store
+        .audit(&actor.id, "monitoring.entry", Some(&id), &actor.request_id)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": mid, "grades": grades, "alerts": alerts})),
+    )
+        .into_response())
+}
+
+pub async fn monitoring(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    let list = state.store.monitoring(&id).await?;
+    state
+        .store
+        .audit(&actor.id, "monitoring.read", Some(&id), &actor.request_id)
+        .await?;
+    Ok(Json(json!({
+        "entries": list.iter().map(|(mid, author, _, crs, icans, at)| json!({
+            "id": mid, "author": author, "crs_grade": crs, "icans_grade": icans, "at": at,
+        })).collect::<Vec<_>>()
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiaryReq {
+    entry: cellpath_care::diary::DiaryEntry,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// `POST /cases/{id}/diary`: answers at once, in the patient's language; warning signs also
+/// alert the team.
+pub async fn diary(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorise(&state, &actor, &id, Action::Diary).await?;
+    let req: DiaryReq = parse_json(&body)?;
+    let lang = match req.lang.as_deref() {
+        None => Lang::En,
+        Some(l) => Lang::parse(l)
+            .ok_or_else(|| ApiError::bad_request("invalid_lang", "en or zh-CN").at("/lang"))?,
+    };
+    let answer = cellpath_care::diary::answer(&req.entry, lang);
+    let did = auth::sortable_id("dy");
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::internal())?;
+    state
+        .store
+        .add_diary(&did, &id, &actor.id, text, answer.call_now)
+        .await?;
+    if answer.call_now {
+        crate::messages::notify_case(
+            &state,
+            &id,
+            &actor.id,
+            "diary-warning",
+            "The home diary records a warning sign: contact the family",
+        )
+        .await?;
+    }
+    state
+        .store
+        .audit(&actor.id, "diary.entry", Some(&id), &actor.request_id)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::to_value(answer).map_err(|_| ApiError::internal())?),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SupportReq {
+    kind: Kind,
+    details: String,
+    requested_for: String,
+}
+
+/// `POST /cases/{id}/supportive`: a request, awaiting an oncology specialist — or held, with
+/// the reason, when it is TCM or herbal inside the risk window of the case's journey plan.
+pub async fn request_support(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorise(&state, &actor, &id, Action::RequestSupport).await?;
+    let req: SupportReq = parse_json(&body)?;
+    let when = Date::parse(&req.requested_for)
+        .map_err(|e| ApiError::bad_request("invalid_date", e.to_string()).at("/requested_for"))?;
+    if req.details.trim().is_empty() {
+        return Err(ApiError::bad_request("empty_details", "say what is asked for").at("/details"));
+    }
+    // The widest window the plan allows: the earliest lymphodepletion to the latest day 0.
+    let window = load_plan(&state, &id).await?.and_then(|(_, plan)| {
+        let ld = plan
+            .steps
+            .iter()
+            .find(|s| s.id == "lymphodepletion")?
+            .window?;
+        let inf = plan.steps.iter().find(|s| s.id == "infusion")?.window?;
+        Some(RiskWindow::new(ld.start.0, inf.start.1, None))
+    });
+    let triage = cellpath_care::supportive::triage(req.kind, when, window);
+    let (state_name, reason, until) = match &triage {
+        Triage::AwaitingApproval => ("awaiting-approval", None, None),
+        Triage::Held { until, reason } => {
+            ("held", Some(reason.en.clone()), Some(until.to_string()))
+        }
+    };
+    let rid = auth::sortable_id("sup");
+    let kind = serde_json::to_value(req.kind).map_err(|_| ApiError::internal())?;
+    state
+        .store
+        .add_supportive(
+            &rid,
+            &id,
+            &actor.id,
+            kind.as_str().unwrap_or("other"),
+            req.details.trim(),
+            &when.to_string(),
+            state_name,
+            reason.as_deref(),
+            until.as_deref(),
+        )
+        .await?;
+    state
+        .store
+        .audit(
+            &actor.id,
+            &format!("supportive.request.{state_name}"),
+            Some(&id),
+            &actor.request_id,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": rid, "triage": triage})),
+    )
+        .into_response())
+}
+
+pub async fn list_support(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    let list = state.store.supportive(&id).await?;
+    Ok(Json(json!({"requests": list})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    approve: bool,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /cases/{id}/supportive/{rid}/decision`: an oncology specialist on the case decides;
+/// a held request cannot be approved before its window closes.
+pub async fn decide_support(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path((id, rid)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorise(&state, &actor, &id, Action::DecideSupport).await?;
+    if !actor
+        .specialty
+        .as_deref()
+        .is_some_and(cellpath_care::supportive::may_approve)
+    {
+        return Err(ApiError::forbidden(
+            "supportive care is decided by medical oncology or cell therapy",
+        ));
+    }
+    let d: Decision = parse_json(&body)?;
+    let (_, current, held_until) = state
+        .store
+        .supportive_one(&id, &rid)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if current == "held"
+        && held_until
+            .as_deref()
+            .is_some_and(|u| today().map(|t| t.to_string()).unwrap_or_default().as_str() < u)
+        && d.approve
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "held",
+            format!(
+                "held until {} (CRS/ICANS risk window)",
+                held_until.unwrap_or_default()
+            ),
+        ));
+    }
+    if !matches!(current.as_str(), "awaiting-approval" | "held") {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_decided",
+            format!("the request is {current}"),
+        ));
+    }
+    let to = if d.approve { "approved" } else { "declined" };
+    if !state
+        .store
+        .decide_supportive(&id, &rid, &current, to, &actor.id, d.note.trim())
+        .await?
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_decided",
+            "decided meanwhile",
+        ));
+    }
+    state
+        .store
+        .audit(
+            &actor.id,
+            &format!("supportive.{to}"),
+            Some(&id),
+            &actor.request_id,
+        )
+        .await?;
+    Ok((StatusCode::OK, Json(json!({"id": rid, "state": to}))).into_response())
+}
