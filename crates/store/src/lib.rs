@@ -9,7 +9,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
-use tokio::sync::Mutex;
 
 #[doc(hidden)]
 pub mod testing;
@@ -221,11 +220,124 @@ pub fn audit_hash(
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+struct AuditRequest {
+    actor: String,
+    action: String,
+    case_id: Option<String>,
+    request_id: String,
+    done: tokio::sync::oneshot::Sender<Result<i64>>,
+}
+
+/// Most entries written in one transaction.
+const AUDIT_BATCH: usize = 512;
+
+/// The single in-process appender: takes what is queued, chains it, writes it in one
+/// transaction, then answers every waiting request. Another process appending at the same
+/// time makes the insert fail on the `seq` key; the batch is then re-read and retried.
+async fn audit_writer(pool: AnyPool, mut rx: tokio::sync::mpsc::Receiver<AuditRequest>) {
+    let mut last: Option<(i64, String)> = None;
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < AUDIT_BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let mut outcome = Err(StoreError::AuditBroken {
+            seq: 0,
+            why: "could not append after 20 attempts".into(),
+        });
+        for _ in 0..20 {
+            match append_batch(&pool, &mut last, &batch).await {
+                Ok(first_seq) => {
+                    outcome = Ok(first_seq);
+                    break;
+                }
+                Err(StoreError::Database(e)) if is_unique_violation(&e) => last = None,
+                Err(e) => {
+                    last = None;
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        match outcome {
+            Ok(first_seq) => {
+                for (i, r) in batch.into_iter().enumerate() {
+                    let _ = r.done.send(Ok(first_seq + i as i64));
+                }
+            }
+            Err(e) => {
+                let why = e.to_string();
+                for r in batch {
+                    let _ = r.done.send(Err(StoreError::AuditBroken {
+                        seq: 0,
+                        why: why.clone(),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+async fn append_batch(
+    pool: &AnyPool,
+    last: &mut Option<(i64, String)>,
+    batch: &[AuditRequest],
+) -> Result<i64> {
+    let mut tx = pool.begin().await?;
+    let (mut seq, mut prev) = match last.clone() {
+        Some(l) => l,
+        None => {
+            let row = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+            match row {
+                Some(r) => (r.try_get::<i64, _>("seq")?, r.try_get::<String, _>("hash")?),
+                None => (0, GENESIS.to_owned()),
+            }
+        }
+    };
+    let first = seq + 1;
+    let at = now();
+    for r in batch {
+        seq += 1;
+        let hash = audit_hash(
+            &prev,
+            seq,
+            &at,
+            &r.actor,
+            &r.action,
+            r.case_id.as_deref(),
+            &r.request_id,
+        );
+        sqlx::query(
+            "INSERT INTO audit (seq, at, actor, action, case_id, request_id, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(seq)
+        .bind(&at)
+        .bind(&r.actor)
+        .bind(&r.action)
+        .bind(r.case_id.as_deref())
+        .bind(&r.request_id)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+        prev = hash;
+    }
+    tx.commit().await?;
+    *last = Some((seq, prev));
+    Ok(first)
+}
+
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// Held across the read of the last hash and the insert.
-    audit_lock: Mutex<()>,
+    /// The audit writer task's queue.
+    audit_tx: tokio::sync::mpsc::Sender<AuditRequest>,
 }
 
 impl Store {
@@ -264,10 +376,12 @@ impl Store {
                 })
             });
         let pool = options.connect(&url).await?;
+        let (audit_tx, rx) = tokio::sync::mpsc::channel(4096);
+        tokio::spawn(audit_writer(pool.clone(), rx));
         Ok(Self {
             pool,
             backend,
-            audit_lock: Mutex::new(()),
+            audit_tx,
         })
     }
 
@@ -525,6 +639,34 @@ impl Store {
         .transpose()
     }
 
+    /// A live session and its user, in one query (every signed-in request does this).
+    pub async fn session_user(
+        &self,
+        token_hash: &str,
+        now: &str,
+    ) -> Result<Option<(Session, User)>> {
+        let row = sqlx::query(
+            "SELECT s.csrf_token, s.expires_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let user = user_from(&r)?;
+            Ok((
+                Session {
+                    user_id: user.id.clone(),
+                    csrf_token: r.try_get("csrf_token")?,
+                    expires_at: r.try_get("expires_at")?,
+                },
+                user,
+            ))
+        })
+        .transpose()
+    }
+
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
@@ -565,6 +707,37 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(case_from).transpose()
+    }
+
+    /// A case with the user's membership of it, in one query (every case request does this).
+    pub async fn case_for(
+        &self,
+        id: &str,
+        user_id: &str,
+    ) -> Result<Option<(CaseRow, Option<Member>)>> {
+        let row = sqlx::query(
+            "SELECT c.*, m.role AS member_role, m.access AS member_access FROM cases c \
+             LEFT JOIN case_members m ON m.case_id = c.id AND m.user_id = $2 WHERE c.id = $1",
+        )
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let member = match (
+                r.try_get::<Option<String>, _>("member_role")?,
+                r.try_get::<Option<String>, _>("member_access")?,
+            ) {
+                (Some(role), Some(access)) => Some(Member {
+                    user_id: user_id.to_owned(),
+                    role,
+                    access,
+                }),
+                _ => None,
+            };
+            Ok((case_from(&r)?, member))
+        })
+        .transpose()
     }
 
     /// Cases a user may list: owned, or a member of.
@@ -1366,7 +1539,10 @@ impl Store {
 
     // ── audit ──────────────────────────────────────────────────────────────────────────
 
-    /// Appends an audit entry, chaining its hash to the previous entry's.
+    /// Appends an audit entry, chaining its hash to the previous entry's, and returns its
+    /// sequence number once it is committed. Entries from concurrent requests are written
+    /// together by one writer task (group commit), so that recording every read does not
+    /// make reads wait on each other.
     pub async fn audit(
         &self,
         actor: &str,
@@ -1374,46 +1550,20 @@ impl Store {
         case_id: Option<&str>,
         request_id: &str,
     ) -> Result<i64> {
-        // In-process writers take turns; other processes (replicas) are kept linear by the
-        // primary key on `seq` and a retry.
-        let _turn = self.audit_lock.lock().await;
-        for _ in 0..20 {
-            let last = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&self.pool)
-                .await?;
-            let (seq, prev) = match last {
-                Some(r) => (
-                    r.try_get::<i64, _>("seq")? + 1,
-                    r.try_get::<String, _>("hash")?,
-                ),
-                None => (1, GENESIS.to_owned()),
-            };
-            let at = now();
-            let hash = audit_hash(&prev, seq, &at, actor, action, case_id, request_id);
-            let r = sqlx::query(
-                "INSERT INTO audit (seq, at, actor, action, case_id, request_id, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(seq)
-            .bind(&at)
-            .bind(actor)
-            .bind(action)
-            .bind(case_id)
-            .bind(request_id)
-            .bind(&prev)
-            .bind(&hash)
-            .execute(&self.pool)
-            .await;
-            match r {
-                Ok(_) => return Ok(seq),
-                Err(e) if is_unique_violation(&e) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::AuditBroken {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let req = AuditRequest {
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            case_id: case_id.map(str::to_owned),
+            request_id: request_id.to_owned(),
+            done,
+        };
+        let broken = || StoreError::AuditBroken {
             seq: 0,
-            why: "could not append after 20 attempts".into(),
-        })
+            why: "the audit writer stopped".into(),
+        };
+        self.audit_tx.send(req).await.map_err(|_| broken())?;
+        answer.await.map_err(|_| broken())?
     }
 
     pub async fn audit_entries(&self, case_id: Option<&str>) -> Result<Vec<AuditEntry>> {

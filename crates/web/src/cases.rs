@@ -75,17 +75,26 @@ async fn relation(state: &Shared, actor: &Actor, case: &CaseRow) -> Result<Relat
     if case.owner_id == actor.id {
         return Ok(Relation::Owner);
     }
-    let Some(m) = state.store.member(&case.id, &actor.id).await? else {
-        return Ok(Relation::None);
+    let member = state.store.member(&case.id, &actor.id).await?;
+    Ok(relation_of(actor, case, member.as_ref()))
+}
+
+/// What the actor is to the case, given their membership row.
+fn relation_of(actor: &Actor, case: &CaseRow, member: Option<&cellpath_store::Member>) -> Relation {
+    if case.owner_id == actor.id {
+        return Relation::Owner;
+    }
+    let Some(m) = member else {
+        return Relation::None;
     };
-    Ok(match (actor.role, m.role.as_str()) {
+    match (actor.role, m.role.as_str()) {
         (Role::Caregiver, "caregiver") => Relation::Caregiver {
             acts: m.access == "act",
         },
         (Role::Coordinator, "coordinator") => Relation::AssignedCoordinator,
         (Role::Specialist, "specialist") => Relation::AssignedSpecialist,
         _ => Relation::None,
-    })
+    }
 }
 
 /// Loads a case and checks the action; someone with no relation gets 404, as if it did not
@@ -96,12 +105,12 @@ pub(crate) async fn authorise(
     id: &str,
     action: Action,
 ) -> Result<CaseRow, ApiError> {
-    let case = state
+    let (case, member) = state
         .store
-        .case(id)
+        .case_for(id, &actor.id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let rel = relation(state, actor, &case).await?;
+    let rel = relation_of(actor, &case, member.as_ref());
     if rel == Relation::None || actor.role == Role::Admin {
         return Err(ApiError::not_found());
     }
@@ -129,10 +138,34 @@ fn case_json(c: &CaseRow) -> Value {
     })
 }
 
+/// The case as sent: the stored record goes out as it is, without being parsed again.
+#[derive(serde::Serialize)]
+struct CaseOut<'a> {
+    id: &'a str,
+    owner_id: &'a str,
+    state: &'a str,
+    version: i64,
+    record: &'a serde_json::value::RawValue,
+    created_at: &'a str,
+    updated_at: &'a str,
+}
+
 fn with_etag(status: StatusCode, c: &CaseRow) -> Response {
     let mut h = HeaderMap::new();
     h.insert(axum::http::header::ETAG, etag(c.version));
-    (status, h, Json(case_json(c))).into_response()
+    let Ok(record) = serde_json::from_str::<&serde_json::value::RawValue>(&c.record) else {
+        return ApiError::internal().into_response();
+    };
+    let out = CaseOut {
+        id: &c.id,
+        owner_id: &c.owner_id,
+        state: &c.state,
+        version: c.version,
+        record,
+        created_at: &c.created_at,
+        updated_at: &c.updated_at,
+    };
+    (status, h, Json(out)).into_response()
 }
 
 #[derive(Deserialize)]

@@ -96,7 +96,7 @@ impl FromRequestParts<Shared> for Actor {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        let user_id = if let Some(token) = bearer {
+        let user = if let Some(token) = bearer {
             // API tokens: no cookie, so no CSRF; a read token may only read.
             let (user, scope) = state
                 .store
@@ -106,16 +106,20 @@ impl FromRequestParts<Shared> for Actor {
             if scope != "write" && !matches!(parts.method, Method::GET | Method::HEAD) {
                 return Err(ApiError::forbidden("this API token is read-only"));
             }
-            user
+            state
+                .store
+                .user(&user)
+                .await?
+                .ok_or_else(ApiError::unauthenticated)?
         } else {
             let cookie = parts
                 .headers
                 .get(axum::http::header::COOKIE)
                 .and_then(|v| v.to_str().ok());
             let token = auth::session_token(cookie).ok_or_else(ApiError::unauthenticated)?;
-            let session = state
+            let (session, user) = state
                 .store
-                .session(&auth::sha256_hex(&token), &now)
+                .session_user(&auth::sha256_hex(&token), &now)
                 .await?
                 .ok_or_else(ApiError::unauthenticated)?;
             // CSRF: a cookie-authenticated request that changes something must echo the token.
@@ -130,13 +134,8 @@ impl FromRequestParts<Shared> for Actor {
                     ));
                 }
             }
-            session.user_id
+            user
         };
-        let user = state
-            .store
-            .user(&user_id)
-            .await?
-            .ok_or_else(ApiError::unauthenticated)?;
         let role = user.role.parse().map_err(|_| ApiError::internal())?;
         Ok(Actor {
             id: user.id,
