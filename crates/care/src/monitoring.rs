@@ -7,12 +7,56 @@ use serde::{Deserialize, Serialize};
 
 use crate::{CrsInput, Grading, IcansInput, grade_crs, grade_icans};
 
-/// One monitoring entry: the CRS and ICANS observations at one time.
+/// One monitoring entry: the CRS and ICANS observations at one time, and the vital signs
+/// the team recorded with them.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     pub crs: CrsInput,
     pub icans: IcansInput,
+    #[serde(default)]
+    pub vitals: Option<Vitals>,
+}
+
+/// Vital signs, each optional, each within a plausible range.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vitals {
+    #[serde(default, deserialize_with = "systolic")]
+    pub systolic_bp_mmhg: Option<u16>,
+    #[serde(default, deserialize_with = "heart_rate")]
+    pub heart_rate_bpm: Option<u16>,
+    #[serde(default, deserialize_with = "resp_rate")]
+    pub respiratory_rate_min: Option<u16>,
+    #[serde(default, deserialize_with = "spo2")]
+    pub spo2_percent: Option<u16>,
+}
+
+fn ranged<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    lo: u16,
+    hi: u16,
+    what: &str,
+) -> Result<Option<u16>, D::Error> {
+    match Option::<i64>::deserialize(d)? {
+        None => Ok(None),
+        Some(v) if (i64::from(lo)..=i64::from(hi)).contains(&v) => Ok(Some(v as u16)),
+        Some(v) => Err(serde::de::Error::custom(format!(
+            "{v} is not a plausible {what} ({lo}–{hi})"
+        ))),
+    }
+}
+fn systolic<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    ranged(d, 30, 300, "systolic pressure")
+}
+fn heart_rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    ranged(d, 20, 300, "heart rate")
+}
+fn resp_rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    ranged(d, 2, 80, "respiratory rate")
+}
+fn spo2<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    ranged(d, 40, 100, "oxygen saturation")
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

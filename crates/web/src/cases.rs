@@ -600,3 +600,35 @@ pub async fn import_fhir(
     )
         .into_response())
 }
+
+/// `DELETE /cases/{id}/members/{uid}`: the patient revokes a caregiver; the coordinator
+/// ends a specialist's or coordinator's assignment. Access ends at once.
+pub async fn remove_member(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path((id, uid)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    let member = state
+        .store
+        .member(&id, &uid)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let action = if member.role == "caregiver" {
+        Action::GrantCaregiver
+    } else {
+        Action::AssignTeam
+    };
+    authorise(&state, &actor, &id, action).await?;
+    state.store.remove_member(&id, &uid).await?;
+    state
+        .store
+        .audit(
+            &actor.id,
+            &format!("case.member.remove.{}", member.role),
+            Some(&id),
+            &actor.request_id,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -427,6 +427,15 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
         ),
         (
             r(
+                "DELETE",
+                "/api/v1/cases/{id}/members/{uid}",
+                "Revoke a caregiver or end an assignment",
+                true,
+            ),
+            axum::routing::delete(cases::remove_member),
+        ),
+        (
+            r(
                 "POST",
                 "/api/v1/cases/{id}/transitions",
                 "Move the case along its lifecycle",

@@ -309,6 +309,15 @@ async fn journey_monitoring_diary_and_supportive_care() {
             .0,
         StatusCode::FORBIDDEN
     );
+    let mut implausible = entry(38.9, 1);
+    implausible["vitals"] = json!({"spo2_percent": 130});
+    let (s, b) = t
+        .call("POST", &mon, Some(&oncologist), Some(implausible))
+        .await;
+    assert_eq!(
+        (s, b["error"]["fields"][0].as_str()),
+        (StatusCode::BAD_REQUEST, Some("/vitals/spo2_percent"))
+    );
     let mut bad = entry(38.9, 1);
     bad["crs"]["oxygen"]["device"] = json!("tent");
     let (s, b) = t.call("POST", &mon, Some(&oncologist), Some(bad)).await;

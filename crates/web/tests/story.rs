@@ -896,6 +896,38 @@ async fn the_story() {
     );
     assert!(app.state.store.verify_audit().await.expect("chain") > 10);
 
+    // The patient revokes the caregiver: access ends at once.
+    let r = app
+        .call(
+            "DELETE",
+            &format!("{case_uri}/members/{}", caregiver.id),
+            Some(&coordinator),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "only the patient revokes a caregiver"
+    );
+    let r = app
+        .call(
+            "DELETE",
+            &format!("{case_uri}/members/{}", caregiver.id),
+            Some(&patient),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.call("GET", &case_uri, Some(&caregiver), None, &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
     // Listing shows only one's own cases.
     let l = app
         .call("GET", "/api/v1/cases", Some(&stranger), None, &[])
@@ -903,6 +935,10 @@ async fn the_story() {
     assert_eq!(l.body["cases"].as_array().map(Vec::len), Some(0));
     let l = app
         .call("GET", "/api/v1/cases", Some(&caregiver), None, &[])
+        .await;
+    assert_eq!(l.body["cases"].as_array().map(Vec::len), Some(0), "revoked");
+    let l = app
+        .call("GET", "/api/v1/cases", Some(&patient), None, &[])
         .await;
     assert_eq!(l.body["cases"].as_array().map(Vec::len), Some(1));
 }
