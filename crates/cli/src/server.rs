@@ -317,6 +317,15 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
                 ..cellpath_web::Config::default()
             },
         });
+        let n = cellpath_web::rescreen_stale(&state)
+            .await
+            .map_err(|e| anyhow!("re-screening at start: {}", e.message))?;
+        if n > 0 {
+            eprintln!(
+                "re-screened {n} case(s) against catalogue {}",
+                state.catalogue.version()
+            );
+        }
         cellpath_web::serve(listener, state).await?;
         Ok(())
     })

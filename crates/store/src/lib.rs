@@ -740,6 +740,16 @@ impl Store {
         .transpose()
     }
 
+    /// Every case id with its current version.
+    pub async fn case_versions(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT id, version FROM cases ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("version")?)))
+            .collect()
+    }
+
     /// Cases a user may list: owned, or a member of.
     pub async fn cases_for(&self, user_id: &str) -> Result<Vec<CaseRow>> {
         let rows = sqlx::query(

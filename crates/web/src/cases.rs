@@ -329,6 +329,7 @@ pub async fn update_record(
             &actor.request_id,
         )
         .await?;
+    rescreen(&state, &case).await?;
     Ok(with_etag(StatusCode::OK, &case))
 }
 
@@ -491,27 +492,7 @@ pub async fn screen(
             ApiError::bad_request("invalid_lang", "lang must be en or zh-CN").at("/lang")
         })?,
     };
-    let record: Case = serde_json::from_str(&case.record).map_err(|_| ApiError::internal())?;
-    let results = cellpath_eligibility::screen(&state.catalogue, &record, as_of, &[]);
-    let doc = json!({
-        "as_of": as_of.to_string(),
-        "catalogue_version": state.catalogue.version(),
-        "case_version": case.version,
-        "results": cellpath_eligibility::eval::localise(&results, lang),
-        "disclaimer": "Not medical advice: a pre-screen for the treating team and the MDT to confirm.",
-    });
-    let sid = crate::auth::sortable_id("s");
-    state
-        .store
-        .save_screening(
-            &sid,
-            &id,
-            case.version,
-            state.catalogue.version(),
-            &as_of.to_string(),
-            &doc.to_string(),
-        )
-        .await?;
+    let (sid, doc) = store_screening(&state, &case, as_of, lang).await?;
     state
         .store
         .audit(&actor.id, "case.screen", Some(&id), &actor.request_id)
@@ -591,6 +572,7 @@ pub async fn import_fhir(
             &actor.request_id,
         )
         .await?;
+    rescreen(&state, &case).await?;
     let mut h = HeaderMap::new();
     h.insert(axum::http::header::ETAG, etag(case.version));
     Ok((
@@ -631,4 +613,75 @@ pub async fn remove_member(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Screens a case as of a day and stores the result with the catalogue and case versions.
+async fn store_screening(
+    state: &Shared,
+    case: &CaseRow,
+    as_of: Date,
+    lang: cellpath_eligibility::Lang,
+) -> Result<(String, Value), ApiError> {
+    let record: Case = serde_json::from_str(&case.record).map_err(|_| ApiError::internal())?;
+    let results = cellpath_eligibility::screen(&state.catalogue, &record, as_of, &[]);
+    let doc = json!({
+        "as_of": as_of.to_string(),
+        "catalogue_version": state.catalogue.version(),
+        "case_version": case.version,
+        "results": cellpath_eligibility::eval::localise(&results, lang),
+        "disclaimer": "Not medical advice: a pre-screen for the treating team and the MDT to confirm.",
+    });
+    let sid = crate::auth::sortable_id("s");
+    state
+        .store
+        .save_screening(
+            &sid,
+            &case.id,
+            case.version,
+            state.catalogue.version(),
+            &as_of.to_string(),
+            &doc.to_string(),
+        )
+        .await?;
+    Ok((sid, doc))
+}
+
+fn today() -> Result<Date, ApiError> {
+    Date::parse(&cellpath_store::now()[..10]).map_err(|_| ApiError::internal())
+}
+
+/// Re-screens a case after its record changed (when its patient consents to processing).
+pub(crate) async fn rescreen(state: &Shared, case: &CaseRow) -> Result<(), ApiError> {
+    if crate::consent::require(state, &case.owner_id, &[PROCESSING])
+        .await
+        .is_err()
+    {
+        return Ok(());
+    }
+    store_screening(state, case, today()?, cellpath_eligibility::Lang::En).await?;
+    state
+        .store
+        .audit("system", "case.rescreen", Some(&case.id), "rescreen")
+        .await?;
+    Ok(())
+}
+
+/// Re-screens every case whose latest screening used another catalogue or an older record
+/// (run at start, so that a catalogue change reaches every case). Returns how many.
+pub async fn rescreen_stale(state: &Shared) -> Result<usize, ApiError> {
+    let mut n = 0;
+    for (id, version) in state.store.case_versions().await? {
+        let latest = state.store.screenings(&id).await?.pop();
+        let fresh = latest.is_some_and(|s| {
+            s.case_version == version && s.catalogue_version == state.catalogue.version()
+        });
+        if fresh {
+            continue;
+        }
+        if let Some(case) = state.store.case(&id).await? {
+            rescreen(state, &case).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }

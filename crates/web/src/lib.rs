@@ -7,6 +7,7 @@ mod accounts;
 pub mod auth;
 mod care;
 mod cases;
+pub use cases::rescreen_stale;
 pub mod consent;
 pub mod documents;
 pub mod error;

@@ -546,7 +546,43 @@ async fn the_story() {
             &[],
         )
         .await;
-    assert_eq!(h.body["screenings"].as_array().map(Vec::len), Some(1));
+    // One requested screening, and one automatic re-screen per record change (4 of them).
+    assert_eq!(h.body["screenings"].as_array().map(Vec::len), Some(5));
+    // A changed catalogue re-screens at start: nothing is stale now, and after a record
+    // change made behind the API's back, that case is.
+    assert_eq!(
+        cellpath_web::rescreen_stale(&app.state)
+            .await
+            .expect("rescreen"),
+        0
+    );
+    let current = app.state.store.case(&id).await.expect("q").expect("case");
+    // In a later second than the screenings before it, and sorting before any new one.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.state
+        .store
+        .save_screening(
+            "s-0-old",
+            &id,
+            current.version,
+            "an-older-catalogue",
+            "2026-11-20",
+            "{}",
+        )
+        .await
+        .expect("old screening");
+    assert_eq!(
+        cellpath_web::rescreen_stale(&app.state)
+            .await
+            .expect("rescreen"),
+        1
+    );
+    assert_eq!(
+        cellpath_web::rescreen_stale(&app.state)
+            .await
+            .expect("rescreen"),
+        0
+    );
     assert_eq!(
         h.body["screenings"][0]["catalogue_version"],
         app.state.catalogue.version()
