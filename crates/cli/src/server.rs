@@ -223,6 +223,7 @@ fn demo_key(data_dir: &std::path::Path) -> Result<[u8; 32]> {
     cellpath_web::parse_key(&hex).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
+const DEMO_PLAN: &str = include_str!("../../../examples/plans/satri-cel-example.toml");
 const DEMO_CASE: &str = include_str!("../../../examples/cases/gastric-cldn18-eligible.toml");
 
 async fn demo(store: &Store) -> Result<()> {
