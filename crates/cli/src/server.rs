@@ -277,6 +277,10 @@ async fn demo(store: &Store) -> Result<()> {
     store
         .add_member(case_id, &ids[3], "specialist", "act")
         .await?;
+    let plan: toml::Value = toml::from_str(DEMO_PLAN)?;
+    store
+        .put_journey(case_id, &serde_json::to_string(&plan)?)
+        .await?;
     store
         .audit("system", "demo.load", Some(case_id), "demo")
         .await?;
