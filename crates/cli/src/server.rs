@@ -44,6 +44,10 @@ impl DbArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     pub db: DbArgs,
+    /// A TOML configuration file (docs/operations.md); flags and environment variables
+    /// take precedence over it.
+    #[arg(long, env = "CELLPATH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "CELLPATH_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
@@ -290,7 +294,60 @@ async fn demo(store: &Store) -> Result<()> {
     Ok(())
 }
 
-pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
+/// The configuration file: every key optional.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    bind: Option<String>,
+    secure_cookies: Option<bool>,
+    /// A file holding the document key (64 hex digits), kept out of the configuration.
+    document_key_file: Option<PathBuf>,
+}
+
+/// Fills what flags and the environment left at their defaults from the configuration file.
+fn apply_config(args: &mut ServeArgs) -> Result<()> {
+    let Some(path) = &args.config else {
+        return Ok(());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| {
+        anyhow!(
+            "{}",
+            cellpath_domain::FileError::from_toml(&path.display().to_string(), &text, &e)
+        )
+    })?;
+    if args.db.database_url.is_none() {
+        args.db.database_url = file.database_url;
+    }
+    if args.db.data_dir == std::path::Path::new(DEFAULT_DATA_DIR)
+        && let Some(d) = file.data_dir
+    {
+        args.db.data_dir = d;
+    }
+    if args.bind == DEFAULT_BIND
+        && let Some(b) = file.bind
+    {
+        args.bind = b;
+    }
+    args.secure_cookies |= file.secure_cookies.unwrap_or(false);
+    if args.document_key.is_none()
+        && let Some(key_file) = file.document_key_file
+    {
+        let key = std::fs::read_to_string(&key_file)
+            .with_context(|| format!("cannot read the document key file {}", key_file.display()))?;
+        args.document_key = Some(key.trim().to_owned());
+    }
+    Ok(())
+}
+
+const DEFAULT_DATA_DIR: &str = "data";
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+pub fn serve(mut args: ServeArgs, catalogue: Catalogue) -> Result<()> {
+    apply_config(&mut args)?;
     runtime()?.block_on(async {
         let store = open(&args.db).await?;
         if args.demo {

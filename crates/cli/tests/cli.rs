@@ -478,3 +478,23 @@ fn backup_and_restore_round_trip() {
     assert!(o.status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn serve_refuses_a_bad_configuration_file() {
+    let dir = std::env::temp_dir().join(format!("cellpath-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cfg = dir.join("cellpath.toml");
+    std::fs::write(&cfg, "bind = \"127.0.0.1:0\"\nport = 8080\n").expect("write");
+    let o = cellpath(&["serve", "--config", cfg.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cellpath.toml:2: unknown field `port`"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(&cfg, "document_key_file = \"/nonexistent/key\"\n").expect("write");
+    let o = cellpath(&["serve", "--config", cfg.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("document key file"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
