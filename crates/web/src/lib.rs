@@ -43,6 +43,45 @@ pub struct Config {
     pub documents_dir: std::path::PathBuf,
     /// AES-256 key for documents; without it, uploads are refused.
     pub document_key: Option<[u8; 32]>,
+    /// Sign-in attempts per client address.
+    pub sign_in_limiter: std::sync::Arc<RateLimiter>,
+}
+
+/// A fixed-window limit per client address (sign-in throttling). The peer address is the
+/// connection's; forwarded headers are not trusted.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_window: u32,
+    window: std::time::Duration,
+    seen: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_window: u32, window: std::time::Duration) -> Self {
+        Self {
+            per_window,
+            window,
+            seen: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Counts an attempt; false when the address is over its limit.
+    pub fn allow(&self, ip: std::net::IpAddr) -> bool {
+        let now = std::time::Instant::now();
+        let Ok(mut seen) = self.seen.lock() else {
+            return true;
+        };
+        if seen.len() > 10_000 {
+            let window = self.window;
+            seen.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let entry = seen.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= self.window {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= self.per_window
+    }
 }
 
 impl Default for Config {
@@ -53,6 +92,10 @@ impl Default for Config {
             max_document: 50 * 1024 * 1024,
             documents_dir: std::path::PathBuf::from("data/documents"),
             document_key: None,
+            sign_in_limiter: std::sync::Arc::new(RateLimiter::new(
+                20,
+                std::time::Duration::from_secs(60),
+            )),
         }
     }
 }
@@ -167,8 +210,18 @@ struct SignIn {
 
 async fn sign_in(
     State(state): State<Shared>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    if let Some(axum::Extension(axum::extract::ConnectInfo(addr))) = peer
+        && !state.config.sign_in_limiter.allow(addr.ip())
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many sign-in attempts from this address; wait a minute",
+        ));
+    }
     let form: SignIn = cases::parse_json(&body)?;
     let user = state
         .store
@@ -775,9 +828,12 @@ pub async fn create_user(
 
 /// Serves on an already-bound listener until the process is stopped.
 pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
 }

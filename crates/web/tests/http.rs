@@ -74,5 +74,26 @@ async fn serves_over_tcp() {
         me.starts_with("HTTP/1.1 200") && me.contains("\"role\":\"patient\""),
         "{me}"
     );
+
+    // Sign-in is throttled per client address (20 a minute), before any password check.
+    let mut statuses = Vec::new();
+    for _ in 0..22 {
+        let body = r#"{"email":"nobody@example.org","password":"guess"}"#;
+        let r = request(
+            addr,
+            format!(
+                "POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+        .await;
+        statuses.push(r.split_whitespace().nth(1).unwrap_or_default().to_owned());
+    }
+    assert!(statuses.iter().take(18).all(|s| s == "401"), "{statuses:?}");
+    assert_eq!(
+        statuses.last().map(String::as_str),
+        Some("429"),
+        "{statuses:?}"
+    );
     server.abort();
 }
