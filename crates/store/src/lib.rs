@@ -79,6 +79,15 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
+/// An insert's outcome, with a unique-key clash reported as `Duplicate`.
+fn inserted<T>(r: std::result::Result<T, sqlx::Error>) -> Result<()> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate),
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
     pub id: String,
@@ -428,11 +437,7 @@ impl Store {
         .bind(now())
         .execute(&self.pool)
         .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate),
-            Err(e) => Err(e.into()),
-        }
+        inserted(r)
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
@@ -841,11 +846,7 @@ impl Store {
         .bind(access)
         .execute(&self.pool)
         .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate),
-            Err(e) => Err(e.into()),
-        }
+        inserted(r)
     }
 
     pub async fn remove_member(&self, case_id: &str, user_id: &str) -> Result<()> {
@@ -1405,11 +1406,7 @@ impl Store {
         .bind(now())
         .execute(&self.pool)
         .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate),
-            Err(e) => Err(e.into()),
-        }
+        inserted(r)
     }
 
     /// (user id, due date) of every specialist assigned to the MDT review.
@@ -1522,11 +1519,7 @@ impl Store {
         .bind(now())
         .execute(&self.pool)
         .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate),
-            Err(e) => Err(e.into()),
-        }
+        inserted(r)
     }
 
     /// (user, signed at) for one consensus version.
