@@ -73,15 +73,15 @@ pub enum DbCommand {
 pub struct BackupArgs {
     #[command(flatten)]
     pub db: DbArgs,
-    /// The backup file to write (must not exist).
-    #[arg(long, value_name = "FILE")]
+    /// The backup folder to create (must not exist): the database and the documents.
+    #[arg(long, value_name = "DIR")]
     pub to: PathBuf,
 }
 
 #[derive(Args)]
 pub struct RestoreArgs {
-    /// The backup file to restore.
-    #[arg(long, value_name = "FILE")]
+    /// The backup folder to restore (or a bare database file).
+    #[arg(long, value_name = "DIR")]
     pub from: PathBuf,
     /// The data folder to restore into (stop the server first).
     #[arg(
@@ -137,21 +137,47 @@ pub fn audit(cmd: AuditCommand, out: &mut impl Write) -> Result<()> {
     })
 }
 
-/// `cellpath backup`: an online, consistent copy of the SQLite database.
+/// Copies the documents folder (encrypted files, never changed once written).
+fn copy_documents(from: &std::path::Path, to: &std::path::Path) -> Result<usize> {
+    if !from.exists() {
+        return Ok(0);
+    }
+    std::fs::create_dir_all(to)?;
+    let mut n = 0;
+    for entry in std::fs::read_dir(from)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "enc") {
+            if let Some(name) = path.file_name() {
+                std::fs::copy(&path, to.join(name))
+                    .with_context(|| format!("copying {}", path.display()))?;
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// `cellpath backup`: an online, consistent copy of the SQLite database, then the
+/// documents, into a new folder. The database is copied first: documents are written
+/// before their rows, so every document the copy names is there.
 pub fn backup(args: BackupArgs, out: &mut impl Write) -> Result<()> {
     if args.to.exists() {
         return Err(anyhow!(
-            "{} already exists: choose a new file",
+            "{} already exists: choose a new folder",
             args.to.display()
         ));
     }
     runtime()?.block_on(async {
         let store = open(&args.db).await?;
-        store
-            .backup_sqlite(&args.to)
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-        let copy = Store::connect(&format!("sqlite://{}", args.to.display()))
+        std::fs::create_dir_all(&args.to)
+            .with_context(|| format!("cannot create {}", args.to.display()))?;
+        let db = args.to.join("cellpath.db");
+        store.backup_sqlite(&db).await.map_err(|e| anyhow!("{e}"))?;
+        let docs = copy_documents(
+            &args.db.data_dir.join("documents"),
+            &args.to.join("documents"),
+        )?;
+        let copy = Store::connect(&format!("sqlite://{}", db.display()))
             .await
             .map_err(|e| anyhow!("{e}"))?;
         let n = copy
@@ -161,14 +187,15 @@ pub fn backup(args: BackupArgs, out: &mut impl Write) -> Result<()> {
         copy.close().await;
         writeln!(
             out,
-            "backup written to {} ({n} audit entries verified)",
+            "backup written to {} ({n} audit entries verified, {docs} documents)",
             args.to.display()
         )?;
         Ok(())
     })
 }
 
-/// `cellpath restore`: checks the backup's audit chain, then puts it in place atomically.
+/// `cellpath restore`: checks the backup's audit chain, then puts the database (atomically)
+/// and the documents in place.
 pub fn restore(args: RestoreArgs, out: &mut impl Write) -> Result<()> {
     let target = args.data_dir.join("cellpath.db");
     if target.exists() && !args.force {
@@ -177,16 +204,24 @@ pub fn restore(args: RestoreArgs, out: &mut impl Write) -> Result<()> {
             target.display()
         ));
     }
+    let (db, docs) = if args.from.is_dir() {
+        (
+            args.from.join("cellpath.db"),
+            Some(args.from.join("documents")),
+        )
+    } else {
+        (args.from.clone(), None)
+    };
     let mut header = [0u8; 16];
-    let is_sqlite = std::fs::File::open(&args.from)
+    let is_sqlite = std::fs::File::open(&db)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
         .is_ok()
         && &header == b"SQLite format 3\0";
     if !is_sqlite {
-        return Err(anyhow!("{} is not a SQLite database", args.from.display()));
+        return Err(anyhow!("{} is not a SQLite database", db.display()));
     }
     runtime()?.block_on(async {
-        let copy = Store::connect(&format!("sqlite://{}?mode=ro", args.from.display()))
+        let copy = Store::connect(&format!("sqlite://{}?mode=ro", db.display()))
             .await
             .map_err(|e| anyhow!("cannot open the backup: {e}"))?;
         let n = copy
@@ -195,15 +230,19 @@ pub fn restore(args: RestoreArgs, out: &mut impl Write) -> Result<()> {
             .map_err(|e| anyhow!("the backup does not verify: {e}"))?;
         copy.close().await;
         std::fs::create_dir_all(&args.data_dir)?;
+        let restored_docs = match &docs {
+            Some(d) => copy_documents(d, &args.data_dir.join("documents"))?,
+            None => 0,
+        };
         let staging = args.data_dir.join("cellpath.db.restoring");
-        std::fs::copy(&args.from, &staging).context("copying the backup")?;
+        std::fs::copy(&db, &staging).context("copying the backup")?;
         for side in ["cellpath.db-wal", "cellpath.db-shm"] {
             let _ = std::fs::remove_file(args.data_dir.join(side));
         }
         std::fs::rename(&staging, &target).context("putting the backup in place")?;
         writeln!(
             out,
-            "restored {} into {} ({n} audit entries verified)",
+            "restored {} into {} ({n} audit entries verified, {restored_docs} documents)",
             args.from.display(),
             target.display()
         )?;

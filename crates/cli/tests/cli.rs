@@ -450,14 +450,24 @@ fn backup_and_restore_round_trip() {
             .status
             .success()
     );
-    let o = cellpath(&["backup", "--data-dir", &d("one"), "--to", &d("b.db")]);
+    std::fs::create_dir_all(dir.join("one/documents")).expect("documents");
+    std::fs::write(dir.join("one/documents/d-1.enc"), b"sealed bytes").expect("document");
+    let o = cellpath(&["backup", "--data-dir", &d("one"), "--to", &d("b")]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = cellpath(&["backup", "--data-dir", &d("one"), "--to", &d("b.db")]);
+    let o = cellpath(&["backup", "--data-dir", &d("one"), "--to", &d("b")]);
     assert_eq!(o.status.code(), Some(2), "never overwrites a backup");
-    let o = cellpath(&["restore", "--from", &d("b.db"), "--data-dir", &d("two")]);
+    let o = cellpath(&["restore", "--from", &d("b"), "--data-dir", &d("two")]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("audit entries verified"));
-    let o = cellpath(&["restore", "--from", &d("b.db"), "--data-dir", &d("two")]);
+    assert!(
+        stdout(&o).contains("audit entries verified, 1 documents"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        std::fs::read(dir.join("two/documents/d-1.enc")).expect("restored"),
+        b"sealed bytes"
+    );
+    let o = cellpath(&["restore", "--from", &d("b"), "--data-dir", &d("two")]);
     assert_eq!(
         o.status.code(),
         Some(2),

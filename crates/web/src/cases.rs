@@ -57,6 +57,51 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
         .collect()
 }
 
+/// Every `source` in a record that names a document (`document:<id>`), with its pointer.
+fn document_sources(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let here = format!("{at}/{k}");
+                match (k.as_str(), child.as_str()) {
+                    ("source", Some(text)) => {
+                        if let Some(id) = text.strip_prefix("document:") {
+                            out.push((here, id.trim().to_owned()));
+                        }
+                    }
+                    _ => document_sources(child, &here, out),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                document_sources(child, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A fact whose source is `document:<id>` must name a document of this case.
+async fn check_document_links(
+    state: &Shared,
+    case_id: &str,
+    record: &Value,
+) -> Result<(), ApiError> {
+    let mut links = Vec::new();
+    document_sources(record, "/record", &mut links);
+    for (pointer, id) in links {
+        if state.store.document(case_id, &id).await?.is_none() {
+            return Err(ApiError::bad_request(
+                "unknown_document",
+                format!("no document `{id}` on this case"),
+            )
+            .at(pointer));
+        }
+    }
+    Ok(())
+}
+
 /// The record in a request: the native case format as JSON, validated like a case file.
 fn parse_record(v: &Value) -> Result<Case, ApiError> {
     native::from_json(&v.to_string()).map_err(|e| {
@@ -318,6 +363,7 @@ pub async fn update_record(
     let expected = if_match(&headers)?;
     let v: Value = parse_json(&body)?;
     let record = parse_record(&json!({"record": v})["record"])?;
+    check_document_links(&state, &id, &v).await?;
     let text = serde_json::to_string(&record).map_err(|_| ApiError::internal())?;
     let case = state.store.update_record(&id, expected, &text).await?;
     state

@@ -879,6 +879,26 @@ async fn the_story() {
         StatusCode::FORBIDDEN
     );
 
+    // The coordinator takes the case on to the signed consensus.
+    for to in ["mdt-in-review", "consensus", "report-delivered"] {
+        let r = app
+            .call(
+                "POST",
+                &tr,
+                Some(&coordinator),
+                Some(json!({"to": to})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{to}: {}", r.body);
+    }
+    assert_eq!(
+        app.call("GET", &case_uri, Some(&patient), None, &[])
+            .await
+            .body["state"],
+        "report-delivered"
+    );
+
     // Withdrawing the processing consent stops further processing.
     let r = app
         .call(
@@ -1352,6 +1372,33 @@ async fn documents_are_sniffed_limited_encrypted_and_guarded() {
         .expect("body");
     assert_eq!(body.as_ref(), pdf.as_slice());
     assert_eq!(get(&stranger).await.status(), StatusCode::NOT_FOUND);
+
+    // A record fact can name the document it came from; a document that is not on the case
+    // is refused with the place.
+    let mut rec = record();
+    rec["her2"][0]["source"] = json!(format!("document:{did}"));
+    let r = app
+        .call(
+            "PUT",
+            &format!("/api/v1/cases/{case}/record"),
+            Some(&patient),
+            Some(rec.clone()),
+            &[("if-match", "*")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    rec["her2"][0]["source"] = json!("document:d-not-here");
+    let r = app
+        .call(
+            "PUT",
+            &format!("/api/v1/cases/{case}/record"),
+            Some(&patient),
+            Some(rec),
+            &[("if-match", "*")],
+        )
+        .await;
+    assert_eq!(r.body["error"]["code"], "unknown_document");
+    assert_eq!(r.body["error"]["fields"][0], "/record/her2/0/source");
 
     // Mislabelled, unknown and oversized uploads are refused, and nothing is written.
     let r = upload(&app, &patient, &case, "x.png", "image/png", pdf.clone()).await;
