@@ -146,12 +146,12 @@ fn copy_documents(from: &std::path::Path, to: &std::path::Path) -> Result<usize>
     let mut n = 0;
     for entry in std::fs::read_dir(from)? {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "enc") {
-            if let Some(name) = path.file_name() {
-                std::fs::copy(&path, to.join(name))
-                    .with_context(|| format!("copying {}", path.display()))?;
-                n += 1;
-            }
+        if path.extension().is_some_and(|e| e == "enc")
+            && let Some(name) = path.file_name()
+        {
+            std::fs::copy(&path, to.join(name))
+                .with_context(|| format!("copying {}", path.display()))?;
+            n += 1;
         }
     }
     Ok(n)
