@@ -4,66 +4,47 @@
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CaseState {
-    Inquiry,
-    RecordsRequested,
-    PreScreened,
-    MdtScheduled,
-    MdtInReview,
-    Consensus,
-    ReportDelivered,
-    DecisionProceeding,
-    DecisionDeclined,
-    DecisionDeferred,
-    TreatmentPlanning,
-    InTreatment,
-    FollowUp,
-    Closed,
-    Withdrawn,
+/// Declares the states once: the enum, `ALL` in lifecycle order, and their names.
+macro_rules! case_states {
+    ($($state:ident => $name:literal),+ $(,)?) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum CaseState {
+            $($state),+
+        }
+
+        impl CaseState {
+            pub const ALL: &'static [CaseState] = &[$(CaseState::$state),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(CaseState::$state => $name),+
+                }
+            }
+        }
+    };
+}
+
+case_states! {
+    Inquiry => "inquiry",
+    RecordsRequested => "records-requested",
+    PreScreened => "pre-screened",
+    MdtScheduled => "mdt-scheduled",
+    MdtInReview => "mdt-in-review",
+    Consensus => "consensus",
+    ReportDelivered => "report-delivered",
+    DecisionProceeding => "decision-proceeding",
+    DecisionDeclined => "decision-declined",
+    DecisionDeferred => "decision-deferred",
+    TreatmentPlanning => "treatment-planning",
+    InTreatment => "in-treatment",
+    FollowUp => "follow-up",
+    Closed => "closed",
+    Withdrawn => "withdrawn",
 }
 
 use CaseState::*;
 
 impl CaseState {
-    pub const ALL: [CaseState; 15] = [
-        Inquiry,
-        RecordsRequested,
-        PreScreened,
-        MdtScheduled,
-        MdtInReview,
-        Consensus,
-        ReportDelivered,
-        DecisionProceeding,
-        DecisionDeclined,
-        DecisionDeferred,
-        TreatmentPlanning,
-        InTreatment,
-        FollowUp,
-        Closed,
-        Withdrawn,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Inquiry => "inquiry",
-            RecordsRequested => "records-requested",
-            PreScreened => "pre-screened",
-            MdtScheduled => "mdt-scheduled",
-            MdtInReview => "mdt-in-review",
-            Consensus => "consensus",
-            ReportDelivered => "report-delivered",
-            DecisionProceeding => "decision-proceeding",
-            DecisionDeclined => "decision-declined",
-            DecisionDeferred => "decision-deferred",
-            TreatmentPlanning => "treatment-planning",
-            InTreatment => "in-treatment",
-            FollowUp => "follow-up",
-            Closed => "closed",
-            Withdrawn => "withdrawn",
-        }
-    }
-
     pub fn is_final(self) -> bool {
         matches!(self, Closed | Withdrawn)
     }
@@ -122,7 +103,8 @@ impl FromStr for CaseState {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Self::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|x| x.as_str() == s)
             .ok_or_else(|| format!("unknown case state `{s}`"))
     }
@@ -134,8 +116,8 @@ mod tests {
 
     #[test]
     fn every_legal_and_illegal_transition() {
-        for from in CaseState::ALL {
-            for to in CaseState::ALL {
+        for &from in CaseState::ALL {
+            for &to in CaseState::ALL {
                 let legal = from.next().contains(&to);
                 assert_eq!(from.transition(to).is_ok(), legal, "{from} → {to}");
             }
@@ -180,7 +162,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn random_walks_only_take_legal_steps(steps in prop::collection::vec(0usize..15, 0..40)) {
+        fn random_walks_only_take_legal_steps(steps in prop::collection::vec(0usize..CaseState::ALL.len(), 0..40)) {
             let mut s = Inquiry;
             for i in steps {
                 let to = CaseState::ALL[i];
