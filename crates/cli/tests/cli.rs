@@ -189,7 +189,7 @@ fn reads_standard_input_and_fhir() {
         &case,
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let fhir = root().join("../shared/data/fhir/mcode-ctms/patient_data.json");
+    let fhir = root().join("tests/data/fhir/mcode-ctms/patient_data.json");
     let o = cellpath(&[
         "screen",
         fhir.to_str().expect("path"),
