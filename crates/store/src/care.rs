@@ -1,0 +1,295 @@
+//! The journey plan, calendar subscriptions, monitoring, the caregiver diary and supportive care.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+#[allow(unused_imports)]
+use crate::types::SupportiveState;
+use crate::{Result, Store, Tx};
+
+/// A monitoring entry with the grades given on entry.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct MonitoringRow {
+    pub id: String,
+    pub author_id: String,
+    /// The entry as JSON.
+    pub entry: String,
+    pub crs_grade: i32,
+    pub icans_grade: i32,
+    pub at: String,
+}
+
+/// A caregiver diary entry.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct DiaryRow {
+    pub id: String,
+    pub author_id: String,
+    pub entry: String,
+    pub call_now: i32,
+    pub at: String,
+}
+
+/// A calendar subscription link (the token itself is never stored, only its hash).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct CalendarToken {
+    pub id: String,
+    pub case_id: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// A supportive-care request and its decision.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SupportiveRow {
+    pub id: String,
+    #[serde(rename = "requester")]
+    pub requester_id: String,
+    pub kind: String,
+    pub details: String,
+    pub requested_for: String,
+    pub state: SupportiveState,
+    pub reason: Option<String>,
+    pub held_until: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub note: Option<String>,
+    pub created_at: String,
+}
+
+fn supportive_from(r: &AnyRow) -> Result<SupportiveRow> {
+    Ok(SupportiveRow {
+        id: r.try_get("id")?,
+        requester_id: r.try_get("requester_id")?,
+        kind: r.try_get("kind")?,
+        details: r.try_get("details")?,
+        requested_for: r.try_get("requested_for")?,
+        state: SupportiveState::from_stored(&r.try_get::<String, _>("state")?)?,
+        reason: r.try_get("reason")?,
+        held_until: r.try_get("held_until")?,
+        decided_by: r.try_get("decided_by")?,
+        decided_at: r.try_get("decided_at")?,
+        note: r.try_get("note")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+impl Store {
+
+    pub async fn journey(&self, case_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT input FROM journeys WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(r.try_get("input")?)).transpose()
+    }
+
+    /// The case of a live calendar token.
+    pub async fn calendar_case(&self, token_hash: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT case_id FROM calendar_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(r.try_get("case_id")?)).transpose()
+    }
+
+    /// A case's monitoring entries, oldest first.
+    pub async fn monitoring(&self, case_id: &str) -> Result<Vec<MonitoringRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, author_id, entry, crs_grade, icans_grade, at FROM monitoring \
+             WHERE case_id = $1 ORDER BY at, id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A case's diary entries, oldest first.
+    pub async fn diary(&self, case_id: &str) -> Result<Vec<DiaryRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, author_id, entry, call_now, at FROM diary WHERE case_id = $1 ORDER BY at, id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Every supportive-care request of a case, oldest first.
+    pub async fn supportive(&self, case_id: &str) -> Result<Vec<SupportiveRow>> {
+        let rows = sqlx::query(
+            "SELECT * FROM supportive_requests WHERE case_id = $1 ORDER BY created_at, id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(supportive_from).collect()
+    }
+
+    pub async fn supportive_one(&self, case_id: &str, id: &str) -> Result<Option<SupportiveRow>> {
+        let row = sqlx::query("SELECT * FROM supportive_requests WHERE case_id = $1 AND id = $2")
+            .bind(case_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(supportive_from).transpose()
+    }
+}
+
+impl Tx {
+
+    pub async fn put_journey(&mut self, case_id: &str, input: &str) -> Result<()> {
+        let at = self.now.clone();
+        let updated =
+            sqlx::query("UPDATE journeys SET input = $1, updated_at = $2 WHERE case_id = $3")
+                .bind(input)
+                .bind(&at)
+                .bind(case_id)
+                .execute(&mut *self.tx)
+                .await?;
+        if updated.rows_affected() == 0 {
+            sqlx::query("INSERT INTO journeys (case_id, input, updated_at) VALUES ($1, $2, $3)")
+                .bind(case_id)
+                .bind(input)
+                .bind(&at)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn create_calendar_token(
+        &mut self,
+        id: &str,
+        token_hash: &str,
+        case_id: &str,
+        by: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO calendar_tokens (id, token_hash, case_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(token_hash)
+        .bind(case_id)
+        .bind(by)
+        .bind(&self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn revoke_calendar_token(&mut self, case_id: &str, id: &str) -> Result<bool> {
+        Ok(sqlx::query("UPDATE calendar_tokens SET revoked_at = $1 WHERE id = $2 AND case_id = $3 AND revoked_at IS NULL")
+            .bind(&self.now)
+            .bind(id)
+            .bind(case_id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    pub async fn add_monitoring(
+        &mut self,
+        id: &str,
+        case_id: &str,
+        author: &str,
+        entry: &str,
+        crs: i32,
+        icans: i32,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO monitoring (id, case_id, author_id, entry, crs_grade, icans_grade, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(case_id)
+        .bind(author)
+        .bind(entry)
+        .bind(crs)
+        .bind(icans)
+        .bind(&self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn add_diary(
+        &mut self,
+        id: &str,
+        case_id: &str,
+        author: &str,
+        entry: &str,
+        call_now: bool,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO diary (id, case_id, author_id, entry, call_now, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id)
+            .bind(case_id)
+            .bind(author)
+            .bind(entry)
+            .bind(i32::from(call_now))
+            .bind(&self.now)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_supportive(
+        &mut self,
+        id: &str,
+        case_id: &str,
+        requester: &str,
+        kind: &str,
+        details: &str,
+        requested_for: &str,
+        state: &str,
+        reason: Option<&str>,
+        held_until: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO supportive_requests (id, case_id, requester_id, kind, details, requested_for, state, reason, held_until, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(id)
+        .bind(case_id)
+        .bind(requester)
+        .bind(kind)
+        .bind(details)
+        .bind(requested_for)
+        .bind(state)
+        .bind(reason)
+        .bind(held_until)
+        .bind(&self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Decides a request that is still `from`; false when it is not (any more).
+    pub async fn decide_supportive(
+        &mut self,
+        case_id: &str,
+        id: &str,
+        from: &str,
+        to: &str,
+        by: &str,
+        note: &str,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE supportive_requests SET state = $1, decided_by = $2, decided_at = $3, note = $4 \
+             WHERE id = $5 AND case_id = $6 AND state = $7",
+        )
+        .bind(to)
+        .bind(by)
+        .bind(&self.now)
+        .bind(note)
+        .bind(id)
+        .bind(case_id)
+        .bind(from)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+}

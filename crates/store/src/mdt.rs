@@ -1,0 +1,180 @@
+//! The MDT second opinion: assignments, opinions, consensus versions and signatures.
+
+use sqlx::Row;
+
+#[allow(unused_imports)]
+use crate::{Result, Store, StoreError, Tx, inserted, is_unique_violation};
+
+/// A specialist assigned to the MDT review.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Assignment {
+    pub user_id: String,
+    pub due: String,
+    pub assigned_at: String,
+}
+
+/// A submitted opinion (immutable).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct OpinionRow {
+    pub id: String,
+    pub author_id: String,
+    /// The opinion as JSON.
+    pub body: String,
+    pub submitted_at: String,
+    /// The record version it was given on (unknown for opinions older than record history).
+    pub record_version: Option<i64>,
+}
+
+/// One version of the consensus (immutable; an amendment is a new version).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ConsensusRow {
+    pub version: i64,
+    pub lead_id: String,
+    /// The consensus as JSON.
+    pub body: String,
+    pub created_at: String,
+    /// The record version it was made on.
+    pub record_version: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Signature {
+    pub user_id: String,
+    pub signed_at: String,
+}
+
+impl Store {
+
+    /// Every specialist assigned to the MDT review, in the order assigned.
+    pub async fn mdt_assignments(&self, case_id: &str) -> Result<Vec<Assignment>> {
+        Ok(sqlx::query_as(
+            "SELECT user_id, due, assigned_at FROM mdt_assignments WHERE case_id = $1 \
+             ORDER BY assigned_at, user_id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The opinions, oldest first.
+    pub async fn mdt_opinions(&self, case_id: &str) -> Result<Vec<OpinionRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, author_id, body, submitted_at, record_version FROM mdt_opinions \
+             WHERE case_id = $1 ORDER BY submitted_at, id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The consensus versions, oldest first.
+    pub async fn mdt_consensus(&self, case_id: &str) -> Result<Vec<ConsensusRow>> {
+        Ok(sqlx::query_as(
+            "SELECT version, lead_id, body, created_at, record_version FROM mdt_consensus \
+             WHERE case_id = $1 ORDER BY version",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The signatures of one consensus version.
+    pub async fn mdt_signatures(&self, case_id: &str, version: i64) -> Result<Vec<Signature>> {
+        Ok(sqlx::query_as(
+            "SELECT user_id, signed_at FROM mdt_signatures WHERE case_id = $1 AND version = $2 \
+             ORDER BY signed_at, user_id",
+        )
+        .bind(case_id)
+        .bind(version)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+impl Tx {
+
+    pub async fn mdt_assign(&mut self, case_id: &str, user_id: &str, due: &str) -> Result<()> {
+        let r = sqlx::query(
+            "INSERT INTO mdt_assignments (case_id, user_id, due, assigned_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(case_id)
+        .bind(user_id)
+        .bind(due)
+        .bind(&self.now)
+        .execute(&mut *self.tx)
+        .await;
+        inserted(r)
+    }
+
+    /// Adds an opinion given on `record_version` of the case's record.
+    pub async fn mdt_add_opinion(
+        &mut self,
+        id: &str,
+        case_id: &str,
+        author: &str,
+        body: &str,
+        record_version: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mdt_opinions (id, case_id, author_id, body, submitted_at, record_version) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(case_id)
+        .bind(author)
+        .bind(body)
+        .bind(&self.now)
+        .bind(record_version)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Adds the next consensus version, made on `record_version`; returns its number. A
+    /// concurrent amendment that took the same number makes this one a `Duplicate`.
+    pub async fn mdt_add_consensus(
+        &mut self,
+        case_id: &str,
+        lead: &str,
+        body: &str,
+        record_version: i64,
+    ) -> Result<i64> {
+        let last = sqlx::query(
+            "SELECT version FROM mdt_consensus WHERE case_id = $1 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(case_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let version = match last {
+            Some(r) => r.try_get::<i64, _>("version")? + 1,
+            None => 1,
+        };
+        let r = sqlx::query(
+            "INSERT INTO mdt_consensus (case_id, version, lead_id, body, created_at, record_version) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(case_id)
+        .bind(version)
+        .bind(lead)
+        .bind(body)
+        .bind(&self.now)
+        .bind(record_version)
+        .execute(&mut *self.tx)
+        .await;
+        inserted(r)?;
+        Ok(version)
+    }
+
+    pub async fn mdt_sign(&mut self, case_id: &str, version: i64, user_id: &str) -> Result<()> {
+        let r = sqlx::query(
+            "INSERT INTO mdt_signatures (case_id, version, user_id, signed_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(case_id)
+        .bind(version)
+        .bind(user_id)
+        .bind(&self.now)
+        .execute(&mut *self.tx)
+        .await;
+        inserted(r)
+    }
+}
