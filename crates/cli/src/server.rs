@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
 use cellpath_eligibility::Catalogue;
-use cellpath_store::Store;
+use cellpath_store::{Access, MemberRole, NewAudit, Store};
 use cellpath_web::policy::Role;
 use clap::{Args, Subcommand};
 
@@ -15,28 +15,26 @@ pub struct DbArgs {
     /// `sqlite://PATH` or `postgres://…`. Default: SQLite in the data folder.
     #[arg(long, env = "CELLPATH_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
-    /// Where the SQLite database (and later the documents) live.
-    #[arg(
-        long,
-        env = "CELLPATH_DATA_DIR",
-        value_name = "DIR",
-        default_value = "data"
-    )]
-    pub data_dir: PathBuf,
+    /// Where the SQLite database and the documents live [default: data].
+    #[arg(long, env = "CELLPATH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl DbArgs {
+    fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+    }
+
     fn url(&self) -> Result<String> {
         if let Some(u) = &self.database_url {
             return Ok(u.clone());
         }
-        std::fs::create_dir_all(&self.data_dir).with_context(|| {
-            format!("cannot create the data folder {}", self.data_dir.display())
-        })?;
-        Ok(format!(
-            "sqlite://{}",
-            self.data_dir.join("cellpath.db").display()
-        ))
+        let dir = self.data_dir();
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
+        Ok(format!("sqlite://{}", dir.join("cellpath.db").display()))
     }
 }
 
@@ -48,15 +46,15 @@ pub struct ServeArgs {
     /// take precedence over it.
     #[arg(long, env = "CELLPATH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Address to listen on.
-    #[arg(long, env = "CELLPATH_BIND", default_value = "127.0.0.1:8080")]
-    pub bind: String,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "CELLPATH_BIND")]
+    pub bind: Option<String>,
     /// Load demo users (their passwords printed, only in demo mode) and a demo case.
     #[arg(long)]
     pub demo: bool,
     /// Mark session cookies Secure (set when serving behind TLS).
-    #[arg(long, env = "CELLPATH_SECURE_COOKIES")]
-    pub secure_cookies: bool,
+    #[arg(long, env = "CELLPATH_SECURE_COOKIES", num_args = 0..=1, default_missing_value = "true")]
+    pub secure_cookies: Option<bool>,
     /// The AES-256 key for documents at rest, 64 hex digits. Without it uploads are refused
     /// (in demo mode a key is made and kept in the data folder).
     #[arg(long, env = "CELLPATH_DOCUMENT_KEY", hide_env_values = true)]
@@ -174,7 +172,7 @@ pub fn backup(args: BackupArgs, out: &mut impl Write) -> Result<()> {
         let db = args.to.join("cellpath.db");
         store.backup_sqlite(&db).await.map_err(|e| anyhow!("{e}"))?;
         let docs = copy_documents(
-            &args.db.data_dir.join("documents"),
+            &args.db.data_dir().join("documents"),
             &args.to.join("documents"),
         )?;
         let copy = Store::connect(&format!("sqlite://{}", db.display()))
@@ -269,7 +267,7 @@ fn demo_key(data_dir: &std::path::Path) -> Result<[u8; 32]> {
 const DEMO_PLAN: &str = include_str!("../../../examples/plans/satri-cel-example.toml");
 const DEMO_CASE: &str = include_str!("../../../examples/cases/gastric-cldn18-eligible.toml");
 
-async fn demo(store: &Store) -> Result<()> {
+async fn demo(state: &cellpath_web::AppState) -> Result<()> {
     let users = [
         ("patient@demo.cellpath", Role::Patient, None),
         ("caregiver@demo.cellpath", Role::Caregiver, None),
@@ -286,47 +284,59 @@ async fn demo(store: &Store) -> Result<()> {
         ),
         ("admin@demo.cellpath", Role::Admin, None),
     ];
+    let store = &state.store;
     if store.user_by_email(users[0].0).await?.is_some() {
         eprintln!("demo data already loaded: use the passwords printed at its first start");
         return Ok(());
     }
     eprintln!("demo mode — these accounts exist only for trying cellpath out:");
     let mut ids = Vec::new();
-    for (email, role, specialty) in users {
+    let mut passwords = Vec::new();
+    for (_, _, _) in users {
         let password = cellpath_web::auth::random_hex(6);
-        let id = cellpath_web::create_user(store, email, &password, role, specialty)
+        let hash = cellpath_web::auth::hash_password(password.clone())
             .await
-            .map_err(|e| anyhow!("{}", e.message))?;
-        eprintln!("  {:<28} {:<12} password {password}", email, role.as_str());
-        ids.push(id);
-    }
-    for (i, text) in cellpath_web::consent::texts().iter().enumerate() {
-        store
-            .accept_consent(&format!("k-demo-{i}"), &ids[0], &text.kind, &text.version)
-            .await?;
+            .map_err(|e| anyhow!("{e}"))?;
+        passwords.push((password, hash));
+        ids.push(format!("u-{}", cellpath_web::auth::random_hex(8)));
     }
     let case = cellpath_domain::native::from_toml(DEMO_CASE).map_err(|e| anyhow!("{e}"))?;
     let record = serde_json::to_string(&case)?;
     let case_id = "c-demo-1";
-    store
-        .create_case(case_id, &ids[0], &ids[2], "inquiry", &record)
-        .await?;
-    store
-        .add_member(case_id, &ids[1], "caregiver", "view")
-        .await?;
-    store
-        .add_member(case_id, &ids[2], "coordinator", "act")
-        .await?;
-    store
-        .add_member(case_id, &ids[3], "specialist", "act")
-        .await?;
     let plan: toml::Value = toml::from_str(DEMO_PLAN)?;
-    store
-        .put_journey(case_id, &serde_json::to_string(&plan)?)
+    // The whole demo is one change with one audit entry: all of it, or nothing.
+    let mut tx = store
+        .begin(NewAudit::new("system", "demo.load", Some(case_id), "demo"))
         .await?;
-    store
-        .audit("system", "demo.load", Some(case_id), "demo")
+    for ((email, role, specialty), (id, (_, hash))) in users.iter().zip(ids.iter().zip(&passwords))
+    {
+        tx.create_user(id, email, hash, role.as_str(), *specialty)
+            .await?;
+    }
+    for (i, text) in cellpath_web::consent::texts().iter().enumerate() {
+        tx.accept_consent(&format!("k-demo-{i}"), &ids[0], text.kind, &text.version)
+            .await?;
+    }
+    tx.create_case(cellpath_store::NewCase {
+        id: case_id,
+        owner_id: &ids[0],
+        created_by: &ids[2],
+        state: "inquiry",
+        record: &record,
+    })
+    .await?;
+    tx.add_member(case_id, &ids[1], MemberRole::Caregiver, Access::View)
         .await?;
+    tx.add_member(case_id, &ids[2], MemberRole::Coordinator, Access::Act)
+        .await?;
+    tx.add_member(case_id, &ids[3], MemberRole::Specialist, Access::Act)
+        .await?;
+    tx.put_journey(case_id, &serde_json::to_string(&plan)?)
+        .await?;
+    tx.commit().await?;
+    for ((email, role, _), (password, _)) in users.iter().zip(&passwords) {
+        eprintln!("  {:<28} {:<12} password {password}", email, role.as_str());
+    }
     eprintln!(
         "  demo case {case_id}: owned by the patient; caregiver (view), coordinator and oncologist assigned"
     );
@@ -345,89 +355,186 @@ struct ConfigFile {
     document_key_file: Option<PathBuf>,
 }
 
-/// Fills what flags and the environment left at their defaults from the configuration file.
-fn apply_config(args: &mut ServeArgs) -> Result<()> {
-    let Some(path) = &args.config else {
-        return Ok(());
+/// Settings after precedence: flags > environment > configuration file > defaults. Clap
+/// already puts a flag before its environment variable; the file fills only what neither
+/// gave, and the defaults what nobody gave.
+#[derive(Debug, PartialEq)]
+struct Settings {
+    database_url: Option<String>,
+    data_dir: PathBuf,
+    bind: String,
+    secure_cookies: bool,
+    document_key: Option<cellpath_web::Secret<String>>,
+}
+
+fn resolve(args: &ServeArgs, file: ConfigFile) -> Result<Settings> {
+    let document_key = match (&args.document_key, file.document_key_file) {
+        (Some(k), _) => Some(k.clone()),
+        (None, Some(key_file)) => Some(
+            std::fs::read_to_string(&key_file)
+                .with_context(|| {
+                    format!("cannot read the document key file {}", key_file.display())
+                })?
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    Ok(Settings {
+        database_url: args.db.database_url.clone().or(file.database_url),
+        data_dir: args
+            .db
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+        bind: args
+            .bind
+            .clone()
+            .or(file.bind)
+            .unwrap_or_else(|| DEFAULT_BIND.to_owned()),
+        secure_cookies: args.secure_cookies.or(file.secure_cookies).unwrap_or(false),
+        document_key: document_key.map(cellpath_web::Secret::new),
+    })
+}
+
+fn read_config(path: Option<&std::path::Path>) -> Result<ConfigFile> {
+    let Some(path) = path else {
+        return Ok(ConfigFile::default());
     };
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let file: ConfigFile = toml::from_str(&text).map_err(|e| {
+    toml::from_str(&text).map_err(|e| {
         anyhow!(
             "{}",
             cellpath_domain::FileError::from_toml(&path.display().to_string(), &text, &e)
         )
-    })?;
-    if args.db.database_url.is_none() {
-        args.db.database_url = file.database_url;
-    }
-    if args.db.data_dir == std::path::Path::new(DEFAULT_DATA_DIR)
-        && let Some(d) = file.data_dir
-    {
-        args.db.data_dir = d;
-    }
-    if args.bind == DEFAULT_BIND
-        && let Some(b) = file.bind
-    {
-        args.bind = b;
-    }
-    args.secure_cookies |= file.secure_cookies.unwrap_or(false);
-    if args.document_key.is_none()
-        && let Some(key_file) = file.document_key_file
-    {
-        let key = std::fs::read_to_string(&key_file)
-            .with_context(|| format!("cannot read the document key file {}", key_file.display()))?;
-        args.document_key = Some(key.trim().to_owned());
-    }
-    Ok(())
+    })
 }
 
 const DEFAULT_DATA_DIR: &str = "data";
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
-pub fn serve(mut args: ServeArgs, catalogue: Catalogue) -> Result<()> {
-    apply_config(&mut args)?;
+/// Logs to standard error: the access log and errors, never personal or clinical data
+/// (`RUST_LOG` adjusts the level; default `info`).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
+    let settings = resolve(&args, read_config(args.config.as_deref())?)?;
+    init_tracing();
+    let db = DbArgs {
+        database_url: settings.database_url.clone(),
+        data_dir: Some(settings.data_dir.clone()),
+    };
     runtime()?.block_on(async {
-        let store = open(&args.db).await?;
-        if args.demo {
-            demo(&store).await?;
-        }
-        let listener = tokio::net::TcpListener::bind(&args.bind)
+        let store = open(&db).await?;
+        let listener = tokio::net::TcpListener::bind(&settings.bind)
             .await
-            .with_context(|| format!("cannot listen on {}", args.bind))?;
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let addr = listener.local_addr()?;
-        eprintln!(
-            "cellpath serving on http://{addr} ({:?}); health at /healthz, API under /api/v1",
-            store.backend()
-        );
-        let document_key = match (&args.document_key, args.demo) {
-            (Some(hex), _) => Some(cellpath_web::parse_key(hex).map_err(|e| anyhow!("{e}"))?),
-            (None, true) => Some(demo_key(&args.db.data_dir)?),
+        let document_key = match (&settings.document_key, args.demo) {
+            (Some(hex), _) => {
+                Some(cellpath_web::parse_key(hex.expose()).map_err(|e| anyhow!("{e}"))?)
+            }
+            (None, true) => Some(demo_key(&settings.data_dir)?),
             (None, false) => {
                 eprintln!("documents are disabled: set CELLPATH_DOCUMENT_KEY (64 hex digits)");
                 None
             }
         };
+        let documents_in_database = store.backend() == cellpath_store::Backend::Postgres;
         let state = Arc::new(cellpath_web::AppState {
             store,
             catalogue,
             config: cellpath_web::Config {
-                secure_cookies: args.secure_cookies,
-                documents_dir: args.db.data_dir.join("documents"),
-                document_key,
+                secure_cookies: settings.secure_cookies,
+                documents_dir: settings.data_dir.join("documents"),
+                document_key: document_key.map(cellpath_web::Secret::new),
+                documents_in_database,
                 ..cellpath_web::Config::default()
             },
         });
+        if args.demo {
+            demo(&state).await?;
+        }
         let n = cellpath_web::rescreen_stale(&state)
             .await
-            .map_err(|e| anyhow!("re-screening at start: {}", e.message))?;
+            .map_err(|e| anyhow!("re-screening at start: {}", e.code.as_str()))?;
         if n > 0 {
             eprintln!(
                 "re-screened {n} case(s) against catalogue {}",
                 state.catalogue.version()
             );
         }
+        // Last line before serving: scripts wait for it.
+        eprintln!(
+            "cellpath serving on http://{addr} ({:?}); health at /healthz, API under /api/v1",
+            state.store.backend()
+        );
         cellpath_web::serve(listener, state).await?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn file() -> ConfigFile {
+        ConfigFile {
+            database_url: Some("sqlite://from-file.db".into()),
+            data_dir: Some(PathBuf::from("file-data")),
+            bind: Some("127.0.0.1:7000".into()),
+            secure_cookies: Some(true),
+            document_key_file: None,
+        }
+    }
+
+    #[test]
+    fn flags_beat_the_file_even_when_equal_to_the_default() {
+        let cli = Cli::try_parse_from(["x", "--bind", DEFAULT_BIND, "--data-dir", "data"])
+            .expect("parse");
+        let s = resolve(&cli.serve, file()).expect("resolve");
+        assert_eq!(s.bind, DEFAULT_BIND);
+        assert_eq!(s.data_dir, PathBuf::from("data"));
+        // What no flag gave comes from the file.
+        assert_eq!(s.database_url.as_deref(), Some("sqlite://from-file.db"));
+        assert!(s.secure_cookies);
+    }
+
+    #[test]
+    fn the_file_beats_the_defaults_and_defaults_fill_the_rest() {
+        let cli = Cli::try_parse_from(["x"]).expect("parse");
+        let s = resolve(&cli.serve, file()).expect("resolve");
+        assert_eq!(s.bind, "127.0.0.1:7000");
+        let s = resolve(&cli.serve, ConfigFile::default()).expect("resolve");
+        assert_eq!(s.bind, DEFAULT_BIND);
+        assert_eq!(s.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert!(!s.secure_cookies);
+    }
+
+    #[test]
+    fn the_document_key_is_never_printed() {
+        let cli = Cli::try_parse_from(["x", "--document-key", &"ab".repeat(32)]).expect("parse");
+        let s = resolve(&cli.serve, ConfigFile::default()).expect("resolve");
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("abab"), "{shown}");
+        assert!(shown.contains("[redacted]"));
+    }
 }

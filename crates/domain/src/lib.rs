@@ -2,6 +2,7 @@
 //! edge so that nothing downstream sees an impossible value.
 
 mod date;
+pub mod diff;
 pub mod drugs;
 pub mod lifecycle;
 pub mod lines;

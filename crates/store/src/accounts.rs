@@ -51,7 +51,6 @@ pub struct ApiTokenRow {
 }
 
 impl Store {
-
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
         let row = sqlx::query("SELECT * FROM users WHERE email = $1")
             .bind(email)
@@ -142,7 +141,6 @@ impl Store {
 }
 
 impl Tx {
-
     pub async fn create_user(
         &mut self,
         id: &str,
@@ -217,7 +215,11 @@ impl Tx {
 
     /// Uses a set-password link once: returns its user if it was live, and marks it used in
     /// the same statement so that two uses cannot both succeed.
-    pub async fn use_password_link(&mut self, token_hash: &str, now: &str) -> Result<Option<String>> {
+    pub async fn use_password_link(
+        &mut self,
+        token_hash: &str,
+        now: &str,
+    ) -> Result<Option<String>> {
         let done = sqlx::query(
             "UPDATE password_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
         )

@@ -185,7 +185,6 @@ async fn append_batch(
 }
 
 impl Store {
-
     /// Appends an audit entry, chaining its hash to the previous entry's, and returns its
     /// sequence number once it is committed. Entries from concurrent requests are written
     /// together by one writer task (group commit), so that recording every read does not

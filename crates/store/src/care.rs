@@ -75,7 +75,6 @@ fn supportive_from(r: &AnyRow) -> Result<SupportiveRow> {
 }
 
 impl Store {
-
     pub async fn journey(&self, case_id: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT input FROM journeys WHERE case_id = $1")
             .bind(case_id)
@@ -138,7 +137,6 @@ impl Store {
 }
 
 impl Tx {
-
     pub async fn put_journey(&mut self, case_id: &str, input: &str) -> Result<()> {
         let at = self.now.clone();
         let updated =

@@ -164,8 +164,7 @@ impl Store {
         .bind(user_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| member_from(&r, user_id.to_owned()))
-            .transpose()
+        row.map(|r| member_from(&r, user_id.to_owned())).transpose()
     }
 
     /// Every member of a case.

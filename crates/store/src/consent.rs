@@ -15,7 +15,6 @@ pub struct LiveConsent {
 }
 
 impl Store {
-
     /// The consents a user has accepted and not withdrawn.
     pub async fn live_consents(&self, user_id: &str) -> Result<Vec<LiveConsent>> {
         let rows = sqlx::query(
@@ -50,7 +49,6 @@ impl Store {
 }
 
 impl Tx {
-
     pub async fn accept_consent(
         &mut self,
         id: &str,

@@ -32,7 +32,6 @@ fn document_from(r: &AnyRow) -> Result<Document> {
 }
 
 impl Store {
-
     pub async fn documents(&self, case_id: &str) -> Result<Vec<Document>> {
         let rows =
             sqlx::query("SELECT * FROM documents WHERE case_id = $1 ORDER BY created_at, id")
@@ -53,7 +52,6 @@ impl Store {
 }
 
 impl Tx {
-
     #[allow(clippy::too_many_arguments)]
     pub async fn add_document(
         &mut self,
@@ -90,12 +88,11 @@ impl Store {
     /// A document's encrypted bytes kept in the database, reassembled; `None` when the
     /// database holds no chunk of it (it lives in a folder).
     pub async fn document_bytes(&self, document_id: &str) -> Result<Option<Vec<u8>>> {
-        let rows = sqlx::query(
-            "SELECT bytes FROM document_chunks WHERE document_id = $1 ORDER BY seq",
-        )
-        .bind(document_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query("SELECT bytes FROM document_chunks WHERE document_id = $1 ORDER BY seq")
+                .bind(document_id)
+                .fetch_all(&self.pool)
+                .await?;
         if rows.is_empty() {
             return Ok(None);
         }
@@ -112,12 +109,14 @@ impl Tx {
     /// transaction as its row.
     pub async fn put_document_bytes(&mut self, document_id: &str, bytes: &[u8]) -> Result<()> {
         for (seq, chunk) in bytes.chunks(CHUNK).enumerate() {
-            sqlx::query("INSERT INTO document_chunks (document_id, seq, bytes) VALUES ($1, $2, $3)")
-                .bind(document_id)
-                .bind(seq as i64)
-                .bind(chunk.to_vec())
-                .execute(&mut *self.tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO document_chunks (document_id, seq, bytes) VALUES ($1, $2, $3)",
+            )
+            .bind(document_id)
+            .bind(seq as i64)
+            .bind(chunk.to_vec())
+            .execute(&mut *self.tx)
+            .await?;
         }
         Ok(())
     }

@@ -29,8 +29,8 @@ pub use accounts::{ApiTokenRow, Session, User};
 pub use audit::{AuditEntry, audit_hash};
 pub use care::{CalendarToken, DiaryRow, MonitoringRow, SupportiveRow};
 pub use cases::{CaseRow, Member, NewCase, RecordVersion, Screening};
-pub use consent::LiveConsent;
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock, rfc3339};
+pub use consent::LiveConsent;
 pub use documents::Document;
 pub use mdt::{Assignment, ConsensusRow, OpinionRow, Signature};
 pub use messages::{MessageRow, NotificationRow};
@@ -243,6 +243,11 @@ impl Tx {
         Ok(seq)
     }
 
+    /// Names the audit action once the change knows it (e.g. the version it created).
+    pub fn set_action(&mut self, action: impl Into<String>) {
+        self.audit.action = action.into();
+    }
+
     /// For tests of fault handling: runs raw SQL inside the transaction.
     #[doc(hidden)]
     pub async fn execute_raw(&mut self, sql: &'static str) -> Result<u64> {
@@ -302,7 +307,11 @@ impl Store {
                         out.push(format!(
                             "{name}.{col} {} {}",
                             type_class(&ty),
-                            if nn == 1 || pk > 0 { "not null" } else { "null" }
+                            if nn == 1 || pk > 0 {
+                                "not null"
+                            } else {
+                                "null"
+                            }
                         ));
                     }
                 }

@@ -44,7 +44,6 @@ pub struct Signature {
 }
 
 impl Store {
-
     /// Every specialist assigned to the MDT review, in the order assigned.
     pub async fn mdt_assignments(&self, case_id: &str) -> Result<Vec<Assignment>> {
         Ok(sqlx::query_as(
@@ -92,7 +91,6 @@ impl Store {
 }
 
 impl Tx {
-
     pub async fn mdt_assign(&mut self, case_id: &str, user_id: &str, due: &str) -> Result<()> {
         let r = sqlx::query(
             "INSERT INTO mdt_assignments (case_id, user_id, due, assigned_at) VALUES ($1, $2, $3, $4)",

@@ -1,6 +1,5 @@
 //! Messages on a case and in-app notifications.
 
-
 #[allow(unused_imports)]
 use crate::{Result, Store, StoreError, Tx, inserted, is_unique_violation};
 
@@ -23,7 +22,6 @@ pub struct NotificationRow {
 }
 
 impl Store {
-
     /// A case's messages, oldest first.
     pub async fn messages(&self, case_id: &str) -> Result<Vec<MessageRow>> {
         Ok(sqlx::query_as(
@@ -48,7 +46,6 @@ impl Store {
 }
 
 impl Tx {
-
     pub async fn add_message(
         &mut self,
         id: &str,

@@ -74,3 +74,96 @@ pub async fn fresh() -> TestDb {
         }
     }
 }
+
+/// Single changes for storage tests, each its own transaction with a `test` audit entry.
+pub struct Direct<'a>(pub &'a Store);
+
+pub fn direct(store: &Store) -> Direct<'_> {
+    Direct(store)
+}
+
+impl Direct<'_> {
+    async fn begin(&self) -> crate::Result<crate::Tx> {
+        self.0
+            .begin(crate::NewAudit::new("test", "test", None, "test"))
+            .await
+    }
+
+    pub async fn create_user(
+        &self,
+        id: &str,
+        email: &str,
+        hash: &str,
+        role: &str,
+        specialty: Option<&str>,
+    ) -> crate::Result<()> {
+        let mut tx = self.begin().await?;
+        tx.create_user(id, email, hash, role, specialty).await?;
+        tx.commit().await.map(|_| ())
+    }
+
+    pub async fn login_failed(&self, id: &str, limit: i64, until: &str) -> crate::Result<()> {
+        let mut tx = self.begin().await?;
+        tx.login_failed(id, limit, until).await?;
+        tx.commit().await.map(|_| ())
+    }
+
+    pub async fn login_succeeded(&self, id: &str) -> crate::Result<()> {
+        let mut tx = self.begin().await?;
+        tx.login_succeeded(id).await?;
+        tx.commit().await.map(|_| ())
+    }
+
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        csrf: &str,
+        expires_at: &str,
+    ) -> crate::Result<()> {
+        let mut tx = self.begin().await?;
+        tx.create_session(token_hash, user_id, csrf, expires_at)
+            .await?;
+        tx.commit().await.map(|_| ())
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> crate::Result<()> {
+        let mut tx = self.begin().await?;
+        tx.delete_session(token_hash).await?;
+        tx.commit().await.map(|_| ())
+    }
+
+    pub async fn create_case(
+        &self,
+        id: &str,
+        owner: &str,
+        by: &str,
+        state: &str,
+        record: &str,
+    ) -> crate::Result<crate::CaseRow> {
+        let mut tx = self.begin().await?;
+        let c = tx
+            .create_case(crate::NewCase {
+                id,
+                owner_id: owner,
+                created_by: by,
+                state,
+                record,
+            })
+            .await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn update_record(
+        &self,
+        id: &str,
+        expected: Option<i64>,
+        record: &str,
+    ) -> crate::Result<crate::CaseRow> {
+        let mut tx = self.begin().await?;
+        let c = tx.update_record(id, expected, record).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+}

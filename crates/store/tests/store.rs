@@ -4,18 +4,18 @@
 
 use std::sync::Arc;
 
+use cellpath_store::testing::direct;
 use cellpath_store::{Store, StoreError};
 
 #[tokio::test]
 async fn migrations_are_idempotent_and_users_are_unique() {
     let db = cellpath_store::testing::fresh().await;
     db.store.migrate().await.expect("second migrate is a no-op");
-    db.store
+    direct(&db.store)
         .create_user("u1", "a@example.org", "hash", "patient", None)
         .await
         .expect("user");
-    let dup = db
-        .store
+    let dup = direct(&db.store)
         .create_user("u2", "a@example.org", "hash", "patient", None)
         .await;
     assert!(matches!(dup, Err(StoreError::Duplicate)));
@@ -27,7 +27,7 @@ async fn migrations_are_idempotent_and_users_are_unique() {
         .expect("found");
     assert_eq!(u.role, "patient");
     for _ in 0..3 {
-        db.store
+        direct(&db.store)
             .login_failed("u1", 3, "2999-01-01T00:00:00Z")
             .await
             .expect("fail");
@@ -35,7 +35,7 @@ async fn migrations_are_idempotent_and_users_are_unique() {
     let u = db.store.user("u1").await.expect("q").expect("u");
     assert_eq!(u.failed_logins, 3);
     assert_eq!(u.locked_until.as_deref(), Some("2999-01-01T00:00:00Z"));
-    db.store.login_succeeded("u1").await.expect("ok");
+    direct(&db.store).login_succeeded("u1").await.expect("ok");
     assert_eq!(
         db.store
             .user("u1")
@@ -50,11 +50,11 @@ async fn migrations_are_idempotent_and_users_are_unique() {
 #[tokio::test]
 async fn sessions_expire() {
     let db = cellpath_store::testing::fresh().await;
-    db.store
+    direct(&db.store)
         .create_user("u1", "a@example.org", "h", "patient", None)
         .await
         .expect("user");
-    db.store
+    direct(&db.store)
         .create_session("t1", "u1", "csrf", "2026-01-01T00:00:10Z")
         .await
         .expect("s");
@@ -72,7 +72,7 @@ async fn sessions_expire() {
             .expect("q")
             .is_none()
     );
-    db.store.delete_session("t1").await.expect("d");
+    direct(&db.store).delete_session("t1").await.expect("d");
     assert!(
         db.store
             .session("t1", "2025-01-01T00:00:00Z")
@@ -86,21 +86,21 @@ async fn sessions_expire() {
 async fn concurrent_updates_lose_nothing() {
     let db = cellpath_store::testing::fresh().await;
     let store = Arc::new(db.store);
-    store
+    direct(&store)
         .create_user("u1", "a@example.org", "h", "patient", None)
         .await
         .expect("user");
-    store
+    direct(&store)
         .create_case("c1", "u1", "u1", "inquiry", "{}")
         .await
         .expect("case");
-    let stale = store
+    let stale = direct(&store)
         .update_record("c1", Some(1), "{\"n\":0}")
         .await
         .expect("first write");
     assert_eq!(stale.version, 2);
     assert!(matches!(
-        store.update_record("c1", Some(1), "{}").await,
+        direct(&store).update_record("c1", Some(1), "{}").await,
         Err(StoreError::Conflict { current: 2 })
     ));
 
@@ -111,7 +111,7 @@ async fn concurrent_updates_lose_nothing() {
         tasks.push(tokio::spawn(async move {
             loop {
                 let current = s.case("c1").await.expect("read").expect("case");
-                match s
+                match direct(&s)
                     .update_record("c1", Some(current.version), &format!("{{\"n\":{i}}}"))
                     .await
                 {
@@ -220,11 +220,11 @@ async fn online_backup_is_consistent_and_restores() {
         return;
     }
     let store = Arc::new(db.store);
-    store
+    direct(&store)
         .create_user("u1", "a@example.org", "h", "patient", None)
         .await
         .expect("user");
-    store
+    direct(&store)
         .create_case("c1", "u1", "u1", "inquiry", "{}")
         .await
         .expect("case");

@@ -11,18 +11,15 @@ use serde_json::{Value, json};
 
 use crate::cases::parse_json;
 use crate::policy::Role;
-use crate::{Actor, ApiError, Shared, auth};
+use crate::{Actor, ApiError, ErrorCode, Shared, auth};
 
 /// How long a set-password link lives.
 const LINK_SECS: u64 = 72 * 3600;
 /// The shortest password accepted.
 pub const MIN_PASSWORD: usize = 12;
 
-fn in_secs(secs: u64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    cellpath_store::rfc3339(now + secs)
+fn in_secs(state: &Shared, secs: u64) -> String {
+    cellpath_store::rfc3339(state.store.clock().now_secs() + secs)
 }
 
 #[derive(Deserialize)]
@@ -54,24 +51,26 @@ pub async fn create_user(
     let req: NewUser = parse_json(&body)?;
     let email = req.email.trim().to_lowercase();
     if !email.contains('@') || email.len() > 254 {
-        return Err(ApiError::bad_request("invalid_email", "give an e-mail address").at("/email"));
+        return Err(
+            ApiError::bad_request(ErrorCode::InvalidEmail, "give an e-mail address").at("/email"),
+        );
     }
     let role: Role = req
         .role
         .parse()
-        .map_err(|e: String| ApiError::bad_request("invalid_role", e).at("/role"))?;
+        .map_err(|e: String| ApiError::bad_request(ErrorCode::InvalidRole, e).at("/role"))?;
     match (role, req.specialty.as_deref()) {
         (Role::Specialist, Some(s)) if SPECIALTIES.contains(&s) => {}
         (Role::Specialist, _) => {
             return Err(ApiError::bad_request(
-                "invalid_specialty",
+                ErrorCode::InvalidSpecialty,
                 format!("a specialist needs one of: {}", SPECIALTIES.join(", ")),
             )
             .at("/specialty"));
         }
         (_, Some(_)) => {
             return Err(ApiError::bad_request(
-                "invalid_specialty",
+                ErrorCode::InvalidSpecialty,
                 "only specialists have a specialty",
             )
             .at("/specialty"));
@@ -79,23 +78,17 @@ pub async fn create_user(
         _ => {}
     }
     // An unusable random password until the user sets their own through the link.
-    let id = crate::create_user(
-        &state.store,
-        &email,
-        &auth::random_hex(32),
-        role,
-        req.specialty.as_deref(),
-    )
-    .await?;
+    let id = format!("u-{}", auth::random_hex(8));
+    let hash = auth::hash_password(auth::random_hex(32))
+        .await
+        .map_err(ApiError::internal)?;
     let token = auth::random_hex(32);
-    state
-        .store
-        .create_password_link(&auth::sha256_hex(&token), &id, &in_secs(LINK_SECS))
+    let mut tx = state.change(&actor, "account.create", None).await?;
+    tx.create_user(&id, &email, &hash, role.as_str(), req.specialty.as_deref())
         .await?;
-    state
-        .store
-        .audit(&actor.id, "account.create", None, &actor.request_id)
+    tx.create_password_link(&auth::sha256_hex(&token), &id, &in_secs(&state, LINK_SECS))
         .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -119,30 +112,30 @@ pub async fn set_password(State(state): State<Shared>, body: Bytes) -> Result<Re
     let req: SetPassword = parse_json(&body)?;
     if req.password.chars().count() < MIN_PASSWORD {
         return Err(ApiError::bad_request(
-            "weak_password",
+            ErrorCode::WeakPassword,
             format!("use at least {MIN_PASSWORD} characters"),
         )
         .at("/password"));
     }
-    let user = state
-        .store
-        .use_password_link(&auth::sha256_hex(&req.token), &cellpath_store::now())
+    let hash = auth::hash_password(req.password)
+        .await
+        .map_err(ApiError::internal)?;
+    let now = state.store.now();
+    // The link is used and the password set in one change; an unknown link writes nothing.
+    let mut tx = state
+        .change_as("link", &auth::random_hex(8), "account.password.set", None)
+        .await?;
+    let user = tx
+        .use_password_link(&auth::sha256_hex(&req.token), &now)
         .await?
         .ok_or_else(|| {
             ApiError::new(
-                StatusCode::GONE,
-                "link_invalid",
+                ErrorCode::LinkInvalid,
                 "this link is unknown, used or expired",
             )
         })?;
-    let hash = auth::hash_password(req.password)
-        .await
-        .map_err(|_| ApiError::internal())?;
-    state.store.set_password(&user, &hash).await?;
-    state
-        .store
-        .audit(&user, "account.password.set", None, "link")
-        .await?;
+    tx.set_password(&user, &hash).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -164,35 +157,38 @@ pub async fn create_token(
 ) -> Result<Response, ApiError> {
     let req: NewToken = parse_json(&body)?;
     if !matches!(req.scope.as_str(), "read" | "write") {
-        return Err(ApiError::bad_request("invalid_scope", "scope is read or write").at("/scope"));
+        return Err(
+            ApiError::bad_request(ErrorCode::InvalidScope, "scope is read or write").at("/scope"),
+        );
     }
     let name = req.name.trim();
     if name.is_empty() || name.len() > 100 {
-        return Err(
-            ApiError::bad_request("invalid_name", "name the token (1–100 characters)").at("/name"),
-        );
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidName,
+            "name the token (1–100 characters)",
+        )
+        .at("/name"));
     }
     let days = req.expires_in_days.unwrap_or(90);
     if !(1..=365).contains(&days) {
-        return Err(ApiError::bad_request("invalid_expiry", "1–365 days").at("/expires_in_days"));
+        return Err(
+            ApiError::bad_request(ErrorCode::InvalidExpiry, "1–365 days").at("/expires_in_days"),
+        );
     }
     let id = format!("t-{}", auth::random_hex(8));
     let token = format!("cp_{}", auth::random_hex(32));
-    state
-        .store
-        .create_api_token(
-            &id,
-            &auth::sha256_hex(&token),
-            &actor.id,
-            name,
-            &req.scope,
-            &in_secs(u64::from(days) * 86_400),
-        )
-        .await?;
-    state
-        .store
-        .audit(&actor.id, "account.token.create", None, &actor.request_id)
-        .await?;
+    let expires = in_secs(&state, u64::from(days) * 86_400);
+    let mut tx = state.change(&actor, "account.token.create", None).await?;
+    tx.create_api_token(
+        &id,
+        &auth::sha256_hex(&token),
+        &actor.id,
+        name,
+        &req.scope,
+        &expires,
+    )
+    .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": id, "token": token, "scope": req.scope})),
@@ -206,9 +202,9 @@ pub async fn list_tokens(
 ) -> Result<Json<Value>, ApiError> {
     let list = state.store.api_tokens(&actor.id).await?;
     Ok(Json(json!({
-        "tokens": list.iter().map(|(id, name, scope, created, expires, revoked)| json!({
-            "id": id, "name": name, "scope": scope, "created_at": created,
-            "expires_at": expires, "revoked_at": revoked,
+        "tokens": list.iter().map(|t| json!({
+            "id": t.id, "name": t.name, "scope": t.scope, "created_at": t.created_at,
+            "expires_at": t.expires_at, "revoked_at": t.revoked_at,
         })).collect::<Vec<_>>()
     })))
 }
@@ -218,12 +214,10 @@ pub async fn revoke_token(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    if !state.store.revoke_api_token(&actor.id, &id).await? {
+    let mut tx = state.change(&actor, "account.token.revoke", None).await?;
+    if !tx.revoke_api_token(&actor.id, &id).await? {
         return Err(ApiError::not_found());
     }
-    state
-        .store
-        .audit(&actor.id, "account.token.revoke", None, &actor.request_id)
-        .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

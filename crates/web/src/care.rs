@@ -15,33 +15,31 @@ use cellpath_domain::text::Lang;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::cases::{authorise, parse_json};
+use crate::cases::parse_json;
 use crate::policy::Action;
-use crate::{Actor, ApiError, Shared, auth};
+use cellpath_store::SupportiveState;
 
-fn today() -> Result<Date, ApiError> {
-    Date::parse(&cellpath_store::now()[..10]).map_err(|_| ApiError::internal())
-}
+use crate::{Actor, ApiError, ErrorCode, Shared, auth};
 
 fn template(programme: &str) -> Result<Template, ApiError> {
     cellpath_care::journey::shipped(programme)
         .ok_or_else(|| {
             ApiError::bad_request(
-                "unknown_programme",
+                ErrorCode::UnknownProgramme,
                 format!("no journey template for `{programme}`"),
             )
             .at("/programme")
         })?
-        .map_err(|_| ApiError::internal())
+        .map_err(ApiError::internal)
 }
 
 async fn load_plan(state: &Shared, case_id: &str) -> Result<Option<(Template, Plan)>, ApiError> {
     let Some(text) = state.store.journey(case_id).await? else {
         return Ok(None);
     };
-    let input: PlanInput = serde_json::from_str(&text).map_err(|_| ApiError::internal())?;
+    let input: PlanInput = serde_json::from_str(&text).map_err(ApiError::internal)?;
     let t = template(&input.programme)?;
-    let plan = cellpath_care::journey::plan(&t, &input).map_err(|_| ApiError::internal())?;
+    let plan = cellpath_care::journey::plan(&t, &input).map_err(ApiError::internal)?;
     Ok(Some((t, plan)))
 }
 
@@ -52,20 +50,18 @@ pub async fn put_journey(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    authorise(&state, &actor, &id, Action::PlanJourney).await?;
+    state.authorise(&actor, &id, Action::PlanJourney).await?;
     let input: PlanInput = parse_json(&body)?;
     let t = template(&input.programme)?;
     let plan = cellpath_care::journey::plan(&t, &input)
-        .map_err(|e| ApiError::bad_request("invalid_plan", e))?;
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidPlan, e))?;
     let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::bad_request("invalid_body", "not UTF-8"))?;
-    state.store.put_journey(&id, text).await?;
-    state
-        .store
-        .audit(&actor.id, "journey.update", Some(&id), &actor.request_id)
-        .await?;
+        .map_err(|_| ApiError::bad_request(ErrorCode::InvalidBody, "not UTF-8"))?;
+    let mut tx = state.change(&actor, "journey.update", Some(&id)).await?;
+    tx.put_journey(&id, text).await?;
+    tx.commit().await?;
     Ok(Json(
-        serde_json::to_value(plan).map_err(|_| ApiError::internal())?,
+        serde_json::to_value(plan).map_err(ApiError::internal)?,
     ))
 }
 
@@ -74,21 +70,18 @@ pub async fn get_journey(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    state.authorise(&actor, &id, Action::ReadCase).await?;
     let (_, plan) = load_plan(&state, &id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    state
-        .store
-        .audit(&actor.id, "journey.read", Some(&id), &actor.request_id)
-        .await?;
+    state.read(&actor, "journey.read", Some(&id)).await?;
     Ok(Json(
-        serde_json::to_value(plan).map_err(|_| ApiError::internal())?,
+        serde_json::to_value(plan).map_err(ApiError::internal)?,
     ))
 }
 
-fn ics_response(t: &Template, plan: &Plan, lang: Lang) -> Result<Response, ApiError> {
-    let body = cellpath_care::ics::to_ics(t, plan, lang, today()?);
+fn ics_response(t: &Template, plan: &Plan, lang: Lang, today: Date) -> Result<Response, ApiError> {
+    let body = cellpath_care::ics::to_ics(t, plan, lang, today);
     let mut h = HeaderMap::new();
     h.insert(
         header::CONTENT_TYPE,
@@ -102,15 +95,12 @@ pub async fn journey_ics(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    state.authorise(&actor, &id, Action::ReadCase).await?;
     let (t, plan) = load_plan(&state, &id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    state
-        .store
-        .audit(&actor.id, "journey.calendar", Some(&id), &actor.request_id)
-        .await?;
-    ics_response(&t, &plan, Lang::En)
+    state.read(&actor, "journey.calendar", Some(&id)).await?;
+    ics_response(&t, &plan, Lang::En, state.today()?)
 }
 
 /// `POST /cases/{id}/calendar-tokens`: a secret subscription URL for calendar programs.
@@ -119,22 +109,15 @@ pub async fn create_calendar_token(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &actor, &id, Action::PlanJourney).await?;
+    state.authorise(&actor, &id, Action::PlanJourney).await?;
     let token = auth::random_hex(24);
     let tid = format!("cal-{}", auth::random_hex(6));
-    state
-        .store
-        .create_calendar_token(&tid, &auth::sha256_hex(&token), &id, &actor.id)
+    let mut tx = state
+        .change(&actor, "journey.calendar_token.create", Some(&id))
         .await?;
-    state
-        .store
-        .audit(
-            &actor.id,
-            "journey.calendar_token.create",
-            Some(&id),
-            &actor.request_id,
-        )
+    tx.create_calendar_token(&tid, &auth::sha256_hex(&token), &id, &actor.id)
         .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": tid, "url": format!("/calendar/{token}.ics")})),
@@ -147,19 +130,14 @@ pub async fn revoke_calendar_token(
     actor: Actor,
     Path((id, tid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &actor, &id, Action::PlanJourney).await?;
-    if !state.store.revoke_calendar_token(&id, &tid).await? {
+    state.authorise(&actor, &id, Action::PlanJourney).await?;
+    let mut tx = state
+        .change(&actor, "journey.calendar_token.revoke", Some(&id))
+        .await?;
+    if !tx.revoke_calendar_token(&id, &tid).await? {
         return Err(ApiError::not_found());
     }
-    state
-        .store
-        .audit(
-            &actor.id,
-            "journey.calendar_token.revoke",
-            Some(&id),
-            &actor.request_id,
-        )
-        .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -183,10 +161,10 @@ pub async fn calendar_feed(
             "calendar-subscription",
             "journey.calendar.feed",
             Some(&case_id),
-            "feed",
+            &auth::random_hex(8),
         )
         .await?;
-    ics_response(&t, &plan, Lang::En)
+    ics_response(&t, &plan, Lang::En, state.today()?)
 }
 
 /// `POST /cases/{id}/monitoring`: an entry by the treating team, graded on entry; any CRS
@@ -197,39 +175,34 @@ pub async fn monitor(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &actor, &id, Action::Monitor).await?;
+    state.authorise(&actor, &id, Action::Monitor).await?;
     let entry: cellpath_care::monitoring::Entry = parse_json(&body)?;
-    let previous = state
-        .store
-        .monitoring(&id)
-        .await?
-        .last()
-        .map(|(_, _, e, _, _, _)| e.clone());
+    let previous = state.store.monitoring(&id).await?.pop().map(|m| m.entry);
     let previous = match previous {
         Some(text) => {
             let e: cellpath_care::monitoring::Entry =
-                serde_json::from_str(&text).map_err(|_| ApiError::internal())?;
+                serde_json::from_str(&text).map_err(ApiError::internal)?;
             Some(cellpath_care::monitoring::assess(&e, None).0)
         }
         None => None,
     };
     let (grades, alerts) = cellpath_care::monitoring::assess(&entry, previous.as_ref());
     let mid = auth::sortable_id("mon");
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::internal())?;
-    state
-        .store
-        .add_monitoring(
-            &mid,
-            &id,
-            &actor.id,
-            text,
-            i32::from(grades.crs.grade),
-            i32::from(grades.icans.grade),
-        )
-        .await?;
+    let text = std::str::from_utf8(&body).map_err(ApiError::internal)?;
+    let mut tx = state.change(&actor, "monitoring.entry", Some(&id)).await?;
+    tx.add_monitoring(
+        &mid,
+        &id,
+        &actor.id,
+        text,
+        i32::from(grades.crs.grade),
+        i32::from(grades.icans.grade),
+    )
+    .await?;
     for a in &alerts {
         crate::messages::notify_case(
             &state,
+            &mut tx,
             &id,
             &actor.id,
             "safety-alert",
@@ -244,10 +217,7 @@ pub async fn monitor(
         )
         .await?;
     }
-    state
-        .store
-        .audit(&actor.id, "monitoring.entry", Some(&id), &actor.request_id)
-        .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": mid, "grades": grades, "alerts": alerts})),
@@ -260,15 +230,13 @@ pub async fn monitoring(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    state.authorise(&actor, &id, Action::ReadCase).await?;
     let list = state.store.monitoring(&id).await?;
-    state
-        .store
-        .audit(&actor.id, "monitoring.read", Some(&id), &actor.request_id)
-        .await?;
+    state.read(&actor, "monitoring.read", Some(&id)).await?;
     Ok(Json(json!({
-        "entries": list.iter().map(|(mid, author, _, crs, icans, at)| json!({
-            "id": mid, "author": author, "crs_grade": crs, "icans_grade": icans, "at": at,
+        "entries": list.iter().map(|m| json!({
+            "id": m.id, "author": m.author_id, "crs_grade": m.crs_grade,
+            "icans_grade": m.icans_grade, "at": m.at,
         })).collect::<Vec<_>>()
     })))
 }
@@ -289,23 +257,24 @@ pub async fn diary(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &actor, &id, Action::Diary).await?;
+    state.authorise(&actor, &id, Action::Diary).await?;
     let req: DiaryReq = parse_json(&body)?;
     let lang = match req.lang.as_deref() {
         None => Lang::En,
-        Some(l) => Lang::parse(l)
-            .ok_or_else(|| ApiError::bad_request("invalid_lang", "en or zh-CN").at("/lang"))?,
+        Some(l) => Lang::parse(l).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidLang, "en or zh-CN").at("/lang")
+        })?,
     };
     let answer = cellpath_care::diary::answer(&req.entry, lang);
     let did = auth::sortable_id("dy");
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::internal())?;
-    state
-        .store
-        .add_diary(&did, &id, &actor.id, text, answer.call_now)
+    let text = std::str::from_utf8(&body).map_err(ApiError::internal)?;
+    let mut tx = state.change(&actor, "diary.entry", Some(&id)).await?;
+    tx.add_diary(&did, &id, &actor.id, text, answer.call_now)
         .await?;
     if answer.call_now {
         crate::messages::notify_case(
             &state,
+            &mut tx,
             &id,
             &actor.id,
             "diary-warning",
@@ -313,13 +282,10 @@ pub async fn diary(
         )
         .await?;
     }
-    state
-        .store
-        .audit(&actor.id, "diary.entry", Some(&id), &actor.request_id)
-        .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::to_value(answer).map_err(|_| ApiError::internal())?),
+        Json(serde_json::to_value(answer).map_err(ApiError::internal)?),
     )
         .into_response())
 }
@@ -340,12 +306,15 @@ pub async fn request_support(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &actor, &id, Action::RequestSupport).await?;
+    state.authorise(&actor, &id, Action::RequestSupport).await?;
     let req: SupportReq = parse_json(&body)?;
-    let when = Date::parse(&req.requested_for)
-        .map_err(|e| ApiError::bad_request("invalid_date", e.to_string()).at("/requested_for"))?;
+    let when = Date::parse(&req.requested_for).map_err(|e| {
+        ApiError::bad_request(ErrorCode::InvalidDate, e.to_string()).at("/requested_for")
+    })?;
     if req.details.trim().is_empty() {
-        return Err(ApiError::bad_request("empty_details", "say what is asked for").at("/details"));
+        return Err(
+            ApiError::bad_request(ErrorCode::EmptyDetails, "say what is asked for").at("/details"),
+        );
     }
     // The widest window the plan allows: the earliest lymphodepletion to the latest day 0.
     let window = load_plan(&state, &id).await?.and_then(|(_, plan)| {
@@ -365,30 +334,27 @@ pub async fn request_support(
         }
     };
     let rid = auth::sortable_id("sup");
-    let kind = serde_json::to_value(req.kind).map_err(|_| ApiError::internal())?;
-    state
-        .store
-        .add_supportive(
-            &rid,
-            &id,
-            &actor.id,
-            kind.as_str().unwrap_or("other"),
-            req.details.trim(),
-            &when.to_string(),
-            state_name,
-            reason.as_deref(),
-            until.as_deref(),
-        )
-        .await?;
-    state
-        .store
-        .audit(
-            &actor.id,
-            &format!("supportive.request.{state_name}"),
+    let kind = serde_json::to_value(req.kind).map_err(ApiError::internal)?;
+    let mut tx = state
+        .change(
+            &actor,
+            format!("supportive.request.{state_name}"),
             Some(&id),
-            &actor.request_id,
         )
         .await?;
+    tx.add_supportive(
+        &rid,
+        &id,
+        &actor.id,
+        kind.as_str().unwrap_or("other"),
+        req.details.trim(),
+        &when.to_string(),
+        state_name,
+        reason.as_deref(),
+        until.as_deref(),
+    )
+    .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": rid, "triage": triage})),
@@ -401,8 +367,9 @@ pub async fn list_support(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    state.authorise(&actor, &id, Action::ReadCase).await?;
     let list = state.store.supportive(&id).await?;
+    state.read(&actor, "supportive.read", Some(&id)).await?;
     Ok(Json(json!({"requests": list})))
 }
 
@@ -422,7 +389,7 @@ pub async fn decide_support(
     Path((id, rid)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &actor, &id, Action::DecideSupport).await?;
+    state.authorise(&actor, &id, Action::DecideSupport).await?;
     if !actor
         .specialty
         .as_deref()
@@ -433,53 +400,58 @@ pub async fn decide_support(
         ));
     }
     let d: Decision = parse_json(&body)?;
-    let (_, current, held_until) = state
+    let request = state
         .store
         .supportive_one(&id, &rid)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if current == "held"
-        && held_until
-            .as_deref()
-            .is_some_and(|u| today().map(|t| t.to_string()).unwrap_or_default().as_str() < u)
+    let (current, held_until) = (request.state, request.held_until);
+    let today = state.today()?.to_string();
+    if current == SupportiveState::Held
+        && held_until.as_deref().is_some_and(|u| today.as_str() < u)
         && d.approve
     {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "held",
+            ErrorCode::Held,
             format!(
                 "held until {} (CRS/ICANS risk window)",
                 held_until.unwrap_or_default()
             ),
         ));
     }
-    if !matches!(current.as_str(), "awaiting-approval" | "held") {
+    if !matches!(
+        current,
+        SupportiveState::AwaitingApproval | SupportiveState::Held
+    ) {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_decided",
+            ErrorCode::AlreadyDecided,
             format!("the request is {current}"),
         ));
     }
-    let to = if d.approve { "approved" } else { "declined" };
-    if !state
-        .store
-        .decide_supportive(&id, &rid, &current, to, &actor.id, d.note.trim())
+    let to = if d.approve {
+        SupportiveState::Approved
+    } else {
+        SupportiveState::Declined
+    };
+    let mut tx = state
+        .change(&actor, format!("supportive.{to}"), Some(&id))
+        .await?;
+    if !tx
+        .decide_supportive(
+            &id,
+            &rid,
+            current.as_str(),
+            to.as_str(),
+            &actor.id,
+            d.note.trim(),
+        )
         .await?
     {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_decided",
+            ErrorCode::AlreadyDecided,
             "decided meanwhile",
         ));
     }
-    state
-        .store
-        .audit(
-            &actor.id,
-            &format!("supportive.{to}"),
-            Some(&id),
-            &actor.request_id,
-        )
-        .await?;
+    tx.commit().await?;
     Ok((StatusCode::OK, Json(json!({"id": rid, "state": to}))).into_response())
 }

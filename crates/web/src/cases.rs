@@ -13,10 +13,11 @@ use cellpath_store::CaseRow;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::policy::{Action, Relation, Role, allows};
+use cellpath_domain::text::Lang;
+use cellpath_store::{Access, ConsentKind, MemberRole};
 
-const PROCESSING: &str = "health-data-processing";
-use crate::{Actor, ApiError, Shared};
+use crate::policy::{Action, Relation, Role, allows};
+use crate::{Actor, ApiError, ErrorCode, Shared};
 
 /// Parses a JSON body; errors carry the JSON pointer at fault.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
@@ -25,7 +26,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
         let pointer = pointer(e.path());
         let inner = e.into_inner();
         let mut err = ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!(
                 "{} (line {}, column {})",
                 native::json_message(&inner),
@@ -39,7 +40,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
         err
     })?;
     de.end()
-        .map_err(|e| ApiError::bad_request("invalid_body", native::json_message(&e)))?;
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidBody, native::json_message(&e)))?;
     Ok(value)
 }
 
@@ -93,7 +94,7 @@ async fn check_document_links(
     for (pointer, id) in links {
         if state.store.document(case_id, &id).await?.is_none() {
             return Err(ApiError::bad_request(
-                "unknown_document",
+                ErrorCode::UnknownDocument,
                 format!("no document `{id}` on this case"),
             )
             .at(pointer));
@@ -105,7 +106,7 @@ async fn check_document_links(
 /// The record in a request: the native case format as JSON, validated like a case file.
 fn parse_record(v: &Value) -> Result<Case, ApiError> {
     native::from_json(&v.to_string()).map_err(|e| {
-        let mut err = ApiError::bad_request("invalid_record", e.message.clone());
+        let mut err = ApiError::bad_request(ErrorCode::InvalidRecord, e.message.clone());
         if let Some(p) = &e.path {
             err = err.at(format!(
                 "/record/{}",
@@ -116,55 +117,14 @@ fn parse_record(v: &Value) -> Result<Case, ApiError> {
     })
 }
 
-async fn relation(state: &Shared, actor: &Actor, case: &CaseRow) -> Result<Relation, ApiError> {
-    if case.owner_id == actor.id {
-        return Ok(Relation::Owner);
-    }
-    let member = state.store.member(&case.id, &actor.id).await?;
-    Ok(relation_of(actor, case, member.as_ref()))
-}
-
-/// What the actor is to the case, given their membership row.
-fn relation_of(actor: &Actor, case: &CaseRow, member: Option<&cellpath_store::Member>) -> Relation {
-    if case.owner_id == actor.id {
-        return Relation::Owner;
-    }
-    let Some(m) = member else {
-        return Relation::None;
-    };
-    match (actor.role, m.role.as_str()) {
-        (Role::Caregiver, "caregiver") => Relation::Caregiver {
-            acts: m.access == "act",
-        },
-        (Role::Coordinator, "coordinator") => Relation::AssignedCoordinator,
-        (Role::Specialist, "specialist") => Relation::AssignedSpecialist,
-        _ => Relation::None,
-    }
-}
-
-/// Loads a case and checks the action; someone with no relation gets 404, as if it did not
-/// exist, so ids reveal nothing.
+/// Loads a case and checks the action (access and consent): see [`AppState::authorise`].
 pub(crate) async fn authorise(
     state: &Shared,
     actor: &Actor,
     id: &str,
     action: Action,
 ) -> Result<CaseRow, ApiError> {
-    let (case, member) = state
-        .store
-        .case_for(id, &actor.id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let rel = relation_of(actor, &case, member.as_ref());
-    if rel == Relation::None || actor.role == Role::Admin {
-        return Err(ApiError::not_found());
-    }
-    if !allows(actor.role, rel, action) {
-        return Err(ApiError::forbidden(format!(
-            "your role may not do this on this case ({action:?})"
-        )));
-    }
-    Ok(case)
+    state.authorise(actor, id, action).await
 }
 
 fn etag(version: i64) -> HeaderValue {
@@ -199,7 +159,7 @@ fn with_etag(status: StatusCode, c: &CaseRow) -> Response {
     let mut h = HeaderMap::new();
     h.insert(axum::http::header::ETAG, etag(c.version));
     let Ok(record) = serde_json::from_str::<&serde_json::value::RawValue>(&c.record) else {
-        return ApiError::internal().into_response();
+        return ApiError::internal("stored record is not JSON").into_response();
     };
     let out = CaseOut {
         id: &c.id,
@@ -237,58 +197,52 @@ pub async fn create(
         (Role::Coordinator | Role::Caregiver, Some(owner)) => {
             let u = state.store.user(&owner).await?;
             if u.as_ref().map(|u| u.role.as_str()) != Some("patient") {
-                return Err(
-                    ApiError::bad_request("invalid_owner", "owner_id must name a patient")
-                        .at("/owner_id"),
-                );
+                return Err(ApiError::bad_request(
+                    ErrorCode::InvalidOwner,
+                    "owner_id must name a patient",
+                )
+                .at("/owner_id"));
             }
             owner
         }
         (Role::Patient, Some(_)) => {
             return Err(ApiError::bad_request(
-                "invalid_owner",
+                ErrorCode::InvalidOwner,
                 "a patient creates cases for themselves",
             )
             .at("/owner_id"));
         }
         _ => {
             return Err(
-                ApiError::bad_request("missing_owner", "owner_id is required").at("/owner_id"),
+                ApiError::bad_request(ErrorCode::MissingOwner, "owner_id is required")
+                    .at("/owner_id"),
             );
         }
     };
-    crate::consent::require(&state, &owner, &[PROCESSING]).await?;
-    let id = format!("c-{}", crate::auth::random_hex(8));
-    let record_json = serde_json::to_string(&record).map_err(|_| ApiError::internal())?;
-    let case = state
-        .store
-        .create_case(
-            &id,
-            &owner,
-            &actor.id,
-            CaseState::Inquiry.as_str(),
-            &record_json,
-        )
-        .await?;
-    match actor.role {
-        Role::Coordinator => {
-            state
-                .store
-                .add_member(&id, &actor.id, "coordinator", "act")
-                .await?
-        }
-        Role::Caregiver => {
-            state
-                .store
-                .add_member(&id, &actor.id, "caregiver", "act")
-                .await?
-        }
-        _ => {}
-    }
     state
-        .store
-        .audit(&actor.id, "case.create", Some(&id), &actor.request_id)
+        .require_consents(&owner, &[ConsentKind::HealthDataProcessing])
         .await?;
+    let id = format!("c-{}", crate::auth::random_hex(8));
+    let record_json = serde_json::to_string(&record).map_err(ApiError::internal)?;
+    let mut tx = state.change(&actor, "case.create", Some(&id)).await?;
+    let case = tx
+        .create_case(cellpath_store::NewCase {
+            id: &id,
+            owner_id: &owner,
+            created_by: &actor.id,
+            state: CaseState::Inquiry.as_str(),
+            record: &record_json,
+        })
+        .await?;
+    let role = match actor.role {
+        Role::Coordinator => Some(MemberRole::Coordinator),
+        Role::Caregiver => Some(MemberRole::Caregiver),
+        _ => None,
+    };
+    if let Some(role) = role {
+        tx.add_member(&id, &actor.id, role, Access::Act).await?;
+    }
+    tx.commit().await?;
     Ok(with_etag(StatusCode::CREATED, &case))
 }
 
@@ -299,14 +253,12 @@ pub async fn list(State(state): State<Shared>, actor: Actor) -> Result<Json<Valu
     let cases = state.store.cases_for(&actor.id).await?;
     let mut out = Vec::new();
     for c in &cases {
-        if relation(&state, &actor, c).await? != Relation::None {
+        let member = state.store.member(&c.id, &actor.id).await?;
+        if crate::app::relation_of(&actor, c, member.as_ref()) != Relation::None {
             out.push(json!({"id": c.id, "state": c.state, "version": c.version, "updated_at": c.updated_at}));
         }
     }
-    state
-        .store
-        .audit(&actor.id, "case.list", None, &actor.request_id)
-        .await?;
+    state.read(&actor, "case.list", None).await?;
     Ok(Json(json!({"cases": out})))
 }
 
@@ -315,11 +267,8 @@ pub async fn read(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let case = authorise(&state, &actor, &id, Action::ReadCase).await?;
-    state
-        .store
-        .audit(&actor.id, "case.read", Some(&id), &actor.request_id)
-        .await?;
+    let case = state.authorise(&actor, &id, Action::ReadCase).await?;
+    state.read(&actor, "case.read", Some(&id)).await?;
     Ok(with_etag(StatusCode::OK, &case))
 }
 
@@ -330,8 +279,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
             ApiError::new(
-                StatusCode::PRECONDITION_REQUIRED,
-                "if_match_required",
+                ErrorCode::IfMatchRequired,
                 "send If-Match with the ETag you read, e.g. \"v3\"",
             )
         })?;
@@ -343,12 +291,24 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
         .strip_prefix('v')
         .and_then(|v| v.parse().ok())
         .map(Some)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_if_match",
-                "If-Match must be an ETag like \"v3\", or *",
-            )
-        })
+        .ok_or_else(|| ApiError::of(ErrorCode::InvalidIfMatch))
+}
+
+/// Writes a new record version and re-screens it, in one transaction with one audit entry.
+async fn write_record(
+    state: &Shared,
+    actor: &Actor,
+    use_case: &str,
+    case: &CaseRow,
+    expected: Option<i64>,
+    record: &Case,
+) -> Result<CaseRow, ApiError> {
+    let text = serde_json::to_string(record).map_err(ApiError::internal)?;
+    let mut tx = state.change(actor, use_case, Some(&case.id)).await?;
+    let updated = tx.update_record(&case.id, expected, &text).await?;
+    screen_into(state, &mut tx, &updated, state.today()?, Lang::En).await?;
+    tx.commit().await?;
+    Ok(updated)
 }
 
 pub async fn update_record(
@@ -358,24 +318,20 @@ pub async fn update_record(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let case = authorise(&state, &actor, &id, Action::EditRecord).await?;
-    crate::consent::require(&state, &case.owner_id, &[PROCESSING]).await?;
+    let case = state.authorise(&actor, &id, Action::EditRecord).await?;
     let expected = if_match(&headers)?;
     let v: Value = parse_json(&body)?;
     let record = parse_record(&json!({"record": v})["record"])?;
     check_document_links(&state, &id, &v).await?;
-    let text = serde_json::to_string(&record).map_err(|_| ApiError::internal())?;
-    let case = state.store.update_record(&id, expected, &text).await?;
-    state
-        .store
-        .audit(
-            &actor.id,
-            "case.record.update",
-            Some(&id),
-            &actor.request_id,
-        )
-        .await?;
-    rescreen(&state, &case).await?;
+    let case = write_record(
+        &state,
+        &actor,
+        "case.record.update",
+        &case,
+        expected,
+        &record,
+    )
+    .await?;
     Ok(with_etag(StatusCode::OK, &case))
 }
 
@@ -397,70 +353,75 @@ pub async fn add_member(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     // Outsiders learn nothing, not even whether the body was valid.
-    authorise(&state, &actor, &id, Action::ReadCase).await?;
-    let req: NewMember = parse_json(&body)?;
-    let action = if req.role == "caregiver" {
+    state.authorise(&actor, &id, Action::ReadCase).await?;
+    let raw: NewMember = parse_json(&body)?;
+    let role: MemberRole = raw.role.parse().map_err(|()| {
+        ApiError::bad_request(
+            ErrorCode::InvalidRole,
+            "role must be coordinator, specialist or caregiver",
+        )
+        .at("/role")
+    })?;
+    let access: Option<Access> = match raw.access.as_deref() {
+        None => None,
+        Some(a) => Some(a.parse().map_err(|()| {
+            ApiError::bad_request(ErrorCode::InvalidAccess, "access must be view or act")
+                .at("/access")
+        })?),
+    };
+    let (user_id, access_req) = (raw.user_id, access);
+    let action = if role == MemberRole::Caregiver {
         Action::GrantCaregiver
     } else {
         Action::AssignTeam
     };
-    let case = authorise(&state, &actor, &id, action).await?;
-    let needs: &[&str] = match req.role.as_str() {
-        "caregiver" => &["caregiver-access"],
-        "specialist" => &[PROCESSING, "mdt-sharing", "transfer-abroad"],
-        _ => &[PROCESSING],
+    let case = state.authorise(&actor, &id, action).await?;
+    let needs: &[ConsentKind] = match role {
+        MemberRole::Caregiver => &[ConsentKind::CaregiverAccess],
+        MemberRole::Specialist => &[
+            ConsentKind::HealthDataProcessing,
+            ConsentKind::MdtSharing,
+            ConsentKind::TransferAbroad,
+        ],
+        MemberRole::Coordinator => &[ConsentKind::HealthDataProcessing],
     };
-    crate::consent::require(&state, &case.owner_id, needs).await?;
-    let user = state.store.user(&req.user_id).await?;
-    let Some(user) = user else {
-        return Err(ApiError::bad_request("unknown_user", "no such user").at("/user_id"));
+    state.require_consents(&case.owner_id, needs).await?;
+    let Some(user) = state.store.user(&user_id).await? else {
+        return Err(ApiError::bad_request(ErrorCode::UnknownUser, "no such user").at("/user_id"));
     };
-    if user.role != req.role {
+    if user.role != role.as_str() {
         return Err(ApiError::bad_request(
-            "role_mismatch",
+            ErrorCode::RoleMismatch,
             format!("that user is a {}", user.role),
         )
         .at("/role"));
     }
-    let access = match (req.role.as_str(), req.access.as_deref()) {
-        ("caregiver", Some(a @ ("view" | "act"))) => a.to_owned(),
-        ("caregiver", _) => {
-            return Err(
-                ApiError::bad_request("invalid_access", "access must be view or act").at("/access"),
-            );
-        }
-        ("coordinator" | "specialist", None) => "act".to_owned(),
-        ("coordinator" | "specialist", Some(_)) => {
+    let access = match (role, access_req) {
+        (MemberRole::Caregiver, Some(a)) => a,
+        (MemberRole::Caregiver, None) => {
             return Err(ApiError::bad_request(
-                "invalid_access",
+                ErrorCode::InvalidAccess,
+                "access must be view or act",
+            )
+            .at("/access"));
+        }
+        (_, None) => Access::Act,
+        (_, Some(_)) => {
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidAccess,
                 "access applies to caregivers only",
             )
             .at("/access"));
         }
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid_role",
-                "role must be coordinator, specialist or caregiver",
-            )
-            .at("/role"));
-        }
     };
-    state
-        .store
-        .add_member(&id, &req.user_id, &req.role, &access)
+    let mut tx = state
+        .change(&actor, format!("case.member.add.{role}"), Some(&id))
         .await?;
-    state
-        .store
-        .audit(
-            &actor.id,
-            &format!("case.member.add.{}", req.role),
-            Some(&id),
-            &actor.request_id,
-        )
-        .await?;
+    tx.add_member(&id, &user_id, role, access).await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"user_id": req.user_id, "role": req.role, "access": access})),
+        Json(json!({"user_id": user_id, "role": role, "access": access})),
     )
         .into_response())
 }
@@ -477,31 +438,23 @@ pub async fn transition(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let case = authorise(&state, &actor, &id, Action::Transition).await?;
+    let case = state.authorise(&actor, &id, Action::Transition).await?;
     let req: TransitionReq = parse_json(&body)?;
     let to: CaseState = req
         .to
         .parse()
-        .map_err(|e: String| ApiError::bad_request("invalid_state", e).at("/to"))?;
-    let from: CaseState = case.state.parse().map_err(|_| ApiError::internal())?;
+        .map_err(|e: String| ApiError::bad_request(ErrorCode::InvalidState, e).at("/to"))?;
+    let from: CaseState = case.state.parse().map_err(ApiError::internal)?;
     if to == CaseState::Withdrawn && actor.role == Role::Specialist {
         return Err(ApiError::forbidden("specialists cannot withdraw a case"));
     }
     from.transition(to)
-        .map_err(|why| ApiError::new(StatusCode::CONFLICT, "illegal_transition", why))?;
-    let case = state
-        .store
-        .set_state(&id, from.as_str(), to.as_str())
+        .map_err(|why| ApiError::new(ErrorCode::IllegalTransition, why))?;
+    let mut tx = state
+        .change(&actor, format!("case.state.{to}"), Some(&id))
         .await?;
-    state
-        .store
-        .audit(
-            &actor.id,
-            &format!("case.state.{to}"),
-            Some(&id),
-            &actor.request_id,
-        )
-        .await?;
+    let case = tx.set_state(&id, from.as_str(), to.as_str()).await?;
+    tx.commit().await?;
     Ok(with_etag(StatusCode::OK, &case))
 }
 
@@ -520,29 +473,27 @@ pub async fn screen(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let case = authorise(&state, &actor, &id, Action::Screen).await?;
-    crate::consent::require(&state, &case.owner_id, &[PROCESSING]).await?;
+    let case = state.authorise(&actor, &id, Action::Screen).await?;
     let req: ScreenReq = if body.is_empty() {
         ScreenReq::default()
     } else {
         parse_json(&body)?
     };
     let as_of = match req.as_of {
-        Some(s) => Date::parse(&s)
-            .map_err(|e| ApiError::bad_request("invalid_date", e.to_string()).at("/as_of"))?,
-        None => Date::parse(&cellpath_store::now()[..10]).map_err(|_| ApiError::internal())?,
+        Some(s) => Date::parse(&s).map_err(|e| {
+            ApiError::bad_request(ErrorCode::InvalidDate, e.to_string()).at("/as_of")
+        })?,
+        None => state.today()?,
     };
     let lang = match req.lang.as_deref() {
-        None => cellpath_eligibility::Lang::En,
-        Some(l) => cellpath_eligibility::Lang::parse(l).ok_or_else(|| {
-            ApiError::bad_request("invalid_lang", "lang must be en or zh-CN").at("/lang")
+        None => Lang::En,
+        Some(l) => Lang::parse(l).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidLang, "lang must be en or zh-CN").at("/lang")
         })?,
     };
-    let (sid, doc) = store_screening(&state, &case, as_of, lang).await?;
-    state
-        .store
-        .audit(&actor.id, "case.screen", Some(&id), &actor.request_id)
-        .await?;
+    let mut tx = state.change(&actor, "case.screen", Some(&id)).await?;
+    let (sid, doc) = screen_into(&state, &mut tx, &case, as_of, lang).await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": sid, "screening": doc})),
@@ -555,20 +506,15 @@ pub async fn screenings(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    state.authorise(&actor, &id, Action::ReadCase).await?;
     let list = state.store.screenings(&id).await?;
     state
-        .store
-        .audit(
-            &actor.id,
-            "case.screenings.read",
-            Some(&id),
-            &actor.request_id,
-        )
+        .read(&actor, "case.screenings.read", Some(&id))
         .await?;
     Ok(Json(json!({
         "screenings": list.iter().map(|s| json!({
-            "id": s.id, "case_version": s.case_version, "catalogue_version": s.catalogue_version,
+            "id": s.id, "case_version": s.case_version, "record_version": s.case_version,
+            "catalogue_version": s.catalogue_version,
             "as_of": s.as_of, "created_at": s.created_at,
             "screening": serde_json::from_str::<Value>(&s.results).unwrap_or(Value::Null),
         })).collect::<Vec<_>>()
@@ -580,11 +526,8 @@ pub async fn audit(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorise(&state, &actor, &id, Action::ReadAudit).await?;
-    state
-        .store
-        .audit(&actor.id, "case.audit.read", Some(&id), &actor.request_id)
-        .await?;
+    state.authorise(&actor, &id, Action::ReadAudit).await?;
+    state.read(&actor, "case.audit.read", Some(&id)).await?;
     let entries = state.store.audit_entries(Some(&id)).await?;
     Ok(Json(json!({
         "entries": entries.iter().map(|e| json!({
@@ -602,23 +545,19 @@ pub async fn import_fhir(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let case = authorise(&state, &actor, &id, Action::EditRecord).await?;
-    crate::consent::require(&state, &case.owner_id, &[PROCESSING]).await?;
+    let case = state.authorise(&actor, &id, Action::EditRecord).await?;
     let expected = if_match(&headers)?;
     let imported = cellpath_fhir::import(&body)
-        .map_err(|e| ApiError::bad_request("invalid_fhir", e.to_string()))?;
-    let text = serde_json::to_string(&imported.case).map_err(|_| ApiError::internal())?;
-    let case = state.store.update_record(&id, expected, &text).await?;
-    state
-        .store
-        .audit(
-            &actor.id,
-            "case.record.import_fhir",
-            Some(&id),
-            &actor.request_id,
-        )
-        .await?;
-    rescreen(&state, &case).await?;
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidFhir, e.to_string()))?;
+    let case = write_record(
+        &state,
+        &actor,
+        "case.record.import_fhir",
+        &case,
+        expected,
+        &imported.case,
+    )
+    .await?;
     let mut h = HeaderMap::new();
     h.insert(axum::http::header::ETAG, etag(case.version));
     Ok((
@@ -636,98 +575,187 @@ pub async fn remove_member(
     actor: Actor,
     Path((id, uid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    state.authorise(&actor, &id, Action::ReadCase).await?;
     let member = state
         .store
         .member(&id, &uid)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let action = if member.role == "caregiver" {
+    let action = if member.role == MemberRole::Caregiver {
         Action::GrantCaregiver
     } else {
         Action::AssignTeam
     };
-    authorise(&state, &actor, &id, action).await?;
-    state.store.remove_member(&id, &uid).await?;
-    state
-        .store
-        .audit(
-            &actor.id,
-            &format!("case.member.remove.{}", member.role),
+    state.authorise(&actor, &id, action).await?;
+    let mut tx = state
+        .change(
+            &actor,
+            format!("case.member.remove.{}", member.role),
             Some(&id),
-            &actor.request_id,
         )
         .await?;
+    tx.remove_member(&id, &uid).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Screens a case as of a day and stores the result with the catalogue and case versions.
-async fn store_screening(
+/// Screens a case's current record as of a day and stores the result, naming the record
+/// version and the catalogue version, inside the caller's transaction.
+async fn screen_into(
     state: &Shared,
+    tx: &mut cellpath_store::Tx,
     case: &CaseRow,
     as_of: Date,
-    lang: cellpath_eligibility::Lang,
+    lang: Lang,
 ) -> Result<(String, Value), ApiError> {
-    let record: Case = serde_json::from_str(&case.record).map_err(|_| ApiError::internal())?;
+    let record: Case = serde_json::from_str(&case.record).map_err(ApiError::internal)?;
     let results = cellpath_eligibility::screen(&state.catalogue, &record, as_of, &[]);
     let doc = json!({
         "as_of": as_of.to_string(),
         "catalogue_version": state.catalogue.version(),
-        "case_version": case.version,
+        "case_version": case.record_version,
+        "record_version": case.record_version,
         "results": cellpath_eligibility::eval::localise(&results, lang),
-        "disclaimer": "Not medical advice: a pre-screen for the treating team and the MDT to confirm.",
+        "disclaimer": cellpath_domain::text::Bi::new(
+            "Not medical advice: a pre-screen for the treating team and the MDT to confirm.",
+            "非医疗建议：本预筛结果须由主治团队和多学科团队确认。",
+        ).get(lang),
     });
     let sid = crate::auth::sortable_id("s");
-    state
-        .store
-        .save_screening(
-            &sid,
-            &case.id,
-            case.version,
-            state.catalogue.version(),
-            &as_of.to_string(),
-            &doc.to_string(),
-        )
-        .await?;
+    tx.save_screening(
+        &sid,
+        &case.id,
+        case.record_version,
+        state.catalogue.version(),
+        &as_of.to_string(),
+        &doc.to_string(),
+    )
+    .await?;
     Ok((sid, doc))
 }
 
-fn today() -> Result<Date, ApiError> {
-    Date::parse(&cellpath_store::now()[..10]).map_err(|_| ApiError::internal())
-}
-
-/// Re-screens a case after its record changed (when its patient consents to processing).
-pub(crate) async fn rescreen(state: &Shared, case: &CaseRow) -> Result<(), ApiError> {
-    if crate::consent::require(state, &case.owner_id, &[PROCESSING])
-        .await
-        .is_err()
-    {
-        return Ok(());
-    }
-    store_screening(state, case, today()?, cellpath_eligibility::Lang::En).await?;
-    state
-        .store
-        .audit("system", "case.rescreen", Some(&case.id), "rescreen")
-        .await?;
-    Ok(())
-}
-
 /// Re-screens every case whose latest screening used another catalogue or an older record
-/// (run at start, so that a catalogue change reaches every case). Returns how many.
+/// (run at start, so that a catalogue change reaches every case). Returns how many. Each
+/// re-screen is a change of its own, audited as the system's.
 pub async fn rescreen_stale(state: &Shared) -> Result<usize, ApiError> {
     let mut n = 0;
-    for (id, version) in state.store.case_versions().await? {
+    for (id, _) in state.store.case_versions().await? {
+        let Some(case) = state.store.case(&id).await? else {
+            continue;
+        };
         let latest = state.store.screenings(&id).await?.pop();
         let fresh = latest.is_some_and(|s| {
-            s.case_version == version && s.catalogue_version == state.catalogue.version()
+            s.case_version == case.record_version
+                && s.catalogue_version == state.catalogue.version()
         });
-        if fresh {
+        if fresh
+            || state
+                .require_consents(&case.owner_id, &[ConsentKind::HealthDataProcessing])
+                .await
+                .is_err()
+        {
             continue;
         }
-        if let Some(case) = state.store.case(&id).await? {
-            rescreen(state, &case).await?;
-            n += 1;
-        }
+        let mut tx = state
+            .change_as("system", "rescreen", "case.rescreen", Some(&id))
+            .await?;
+        screen_into(state, &mut tx, &case, state.today()?, Lang::En).await?;
+        tx.commit().await?;
+        n += 1;
     }
     Ok(n)
+}
+
+/// `GET /cases/{id}/record/versions`: every kept version of the record — who wrote it,
+/// when, through which use case — newest last.
+pub async fn record_versions(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let case = state.authorise(&actor, &id, Action::ReadCase).await?;
+    let versions = state.store.record_versions(&id).await?;
+    state
+        .read(&actor, "case.record.versions", Some(&id))
+        .await?;
+    Ok(Json(json!({
+        "current": case.record_version,
+        "versions": versions.iter().map(|v| json!({
+            "version": v.version, "actor": v.actor, "use_case": v.use_case, "at": v.at,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+fn version_number(raw: &str) -> Result<i64, ApiError> {
+    raw.trim_start_matches('v').parse().map_err(|_| {
+        ApiError::new(
+            ErrorCode::UnknownVersion,
+            format!("`{raw}` is not a version number"),
+        )
+    })
+}
+
+/// `GET /cases/{id}/record/versions/{v}`: one version of the record.
+pub async fn record_version(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path((id, v)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    state.authorise(&actor, &id, Action::ReadCase).await?;
+    let n = version_number(&v)?;
+    let version = state
+        .store
+        .record_version(&id, n)
+        .await?
+        .ok_or_else(|| ApiError::of(ErrorCode::UnknownVersion))?;
+    state.read(&actor, "case.record.version", Some(&id)).await?;
+    Ok(Json(json!({
+        "version": version.version, "actor": version.actor, "use_case": version.use_case,
+        "at": version.at,
+        "record": serde_json::from_str::<Value>(&version.record).map_err(ApiError::internal)?,
+    })))
+}
+
+/// `from` and `to` of a diff query (read after access is decided, so that outsiders learn
+/// nothing from its errors).
+fn diff_query(raw: Option<&str>) -> Result<(i64, i64), ApiError> {
+    let (mut from, mut to) = (None, None);
+    for pair in raw.unwrap_or_default().split('&') {
+        match pair.split_once('=') {
+            Some(("from", v)) => from = Some(version_number(v)?),
+            Some(("to", v)) => to = Some(version_number(v)?),
+            _ => {}
+        }
+    }
+    match (from, to) {
+        (Some(f), Some(t)) => Ok((f, t)),
+        _ => Err(ApiError::new(
+            ErrorCode::UnknownVersion,
+            "give ?from=N&to=M (record versions)",
+        )),
+    }
+}
+
+/// `GET /cases/{id}/record/diff?from=2&to=5`: what changed between two versions, fact by
+/// fact (JSON pointers with the value before and after).
+pub async fn record_diff(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    state.authorise(&actor, &id, Action::ReadCase).await?;
+    let (from, to) = diff_query(query.as_deref())?;
+    let load = async |n: i64| -> Result<Value, ApiError> {
+        let v = state
+            .store
+            .record_version(&id, n)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::UnknownVersion, format!("v{n}")))?;
+        serde_json::from_str(&v.record).map_err(ApiError::internal)
+    };
+    let (a, b) = (load(from).await?, load(to).await?);
+    let changes = cellpath_domain::diff::diff(&a, &b);
+    state.read(&actor, "case.record.diff", Some(&id)).await?;
+    Ok(Json(json!({"from": from, "to": to, "changes": changes})))
 }

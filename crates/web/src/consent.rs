@@ -7,16 +7,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cellpath_domain::text::Bi;
+use cellpath_store::ConsentKind;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::policy::Role;
-use crate::{Actor, ApiError, Shared};
+use crate::{Actor, ApiError, ErrorCode, Shared};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentText {
-    pub kind: String,
+    pub kind: ConsentKind,
     pub version: String,
     pub title: Bi,
     pub text: Bi,
@@ -38,29 +39,9 @@ pub fn texts() -> &'static [ConsentText] {
     })
 }
 
-fn current(kind: &str) -> Option<&'static ConsentText> {
+/// The current text of a consent.
+pub fn current(kind: ConsentKind) -> Option<&'static ConsentText> {
     texts().iter().find(|t| t.kind == kind)
-}
-
-/// Refuses unless `patient_id` has accepted the current version of every `kinds`.
-pub async fn require(state: &Shared, patient_id: &str, kinds: &[&str]) -> Result<(), ApiError> {
-    let live = state.store.live_consents(patient_id).await?;
-    for kind in kinds {
-        let Some(text) = current(kind) else {
-            return Err(ApiError::internal());
-        };
-        if !live.iter().any(|(k, v, _)| k == kind && *v == text.version) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "consent_required",
-                format!(
-                    "the patient has not given the consent \"{}\" (version {})",
-                    text.title.en, text.version
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 pub async fn list(State(state): State<Shared>, actor: Actor) -> Result<Json<Value>, ApiError> {
@@ -70,10 +51,10 @@ pub async fn list(State(state): State<Shared>, actor: Actor) -> Result<Json<Valu
         .map(|t| {
             let accepted = live
                 .iter()
-                .find(|(k, v, _)| *k == t.kind && *v == t.version);
+                .find(|c| c.kind == t.kind && c.version == t.version);
             json!({
                 "kind": t.kind, "version": t.version, "title": t.title, "text": t.text,
-                "accepted_at": accepted.map(|(_, _, at)| at.clone()),
+                "accepted_at": accepted.map(|c| c.accepted_at.clone()),
             })
         })
         .collect();
@@ -96,29 +77,23 @@ pub async fn accept(
         return Err(ApiError::forbidden("only the patient gives consent"));
     }
     let req: Accept = crate::cases::parse_json(&body)?;
-    let text = current(&req.kind)
-        .ok_or_else(|| ApiError::bad_request("unknown_consent", "no such consent").at("/kind"))?;
+    let text = req.kind.parse().ok().and_then(current).ok_or_else(|| {
+        ApiError::bad_request(ErrorCode::UnknownConsent, "no such consent").at("/kind")
+    })?;
     if text.version != req.version {
         return Err(ApiError::bad_request(
-            "stale_consent_version",
+            ErrorCode::StaleConsentVersion,
             format!("the current version is {}", text.version),
         )
         .at("/version"));
     }
     let id = format!("k-{}", crate::auth::random_hex(8));
-    state
-        .store
-        .accept_consent(&id, &actor.id, &req.kind, &req.version)
+    let mut tx = state
+        .change(&actor, format!("consent.accept.{}", req.kind), None)
         .await?;
-    state
-        .store
-        .audit(
-            &actor.id,
-            &format!("consent.accept.{}", req.kind),
-            None,
-            &actor.request_id,
-        )
+    tx.accept_consent(&id, &actor.id, text.kind, &req.version)
         .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"kind": req.kind, "version": req.version})),
@@ -131,21 +106,15 @@ pub async fn withdraw(
     actor: Actor,
     Path(kind): Path<String>,
 ) -> Result<Response, ApiError> {
-    if current(&kind).is_none() {
+    let Some(text) = kind.parse().ok().and_then(current) else {
         return Err(ApiError::not_found());
-    }
-    let n = state.store.withdraw_consent(&actor.id, &kind).await?;
-    if n == 0 {
-        return Err(ApiError::not_found());
-    }
-    state
-        .store
-        .audit(
-            &actor.id,
-            &format!("consent.withdraw.{kind}"),
-            None,
-            &actor.request_id,
-        )
+    };
+    let mut tx = state
+        .change(&actor, format!("consent.withdraw.{kind}"), None)
         .await?;
+    if tx.withdraw_consent(&actor.id, text.kind).await? == 0 {
+        return Err(ApiError::not_found());
+    }
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

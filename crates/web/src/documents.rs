@@ -14,9 +14,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::cases::authorise;
 use crate::policy::Action;
-use crate::{Actor, ApiError, Shared};
+use crate::{Actor, ApiError, ErrorCode, Shared};
 
 /// What the bytes say a file is.
 pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
@@ -61,12 +60,11 @@ fn sha256_hex(bytes: &[u8]) -> String {
 fn cipher(state: &Shared) -> Result<Aes256Gcm, ApiError> {
     let key = state.config.document_key.as_ref().ok_or_else(|| {
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "documents_disabled",
+            ErrorCode::DocumentsDisabled,
             "documents need an encryption key (CELLPATH_DOCUMENT_KEY)",
         )
     })?;
-    Aes256Gcm::new_from_slice(key).map_err(|_| ApiError::internal())
+    Aes256Gcm::new_from_slice(key.expose()).map_err(ApiError::internal)
 }
 
 fn path_of(state: &Shared, id: &str) -> std::path::PathBuf {
@@ -88,21 +86,18 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let case = authorise(&state, &actor, &id, Action::EditRecord).await?;
-    crate::consent::require(&state, &case.owner_id, &["health-data-processing"]).await?;
+    state.authorise(&actor, &id, Action::EditRecord).await?;
     let cipher = cipher(&state)?;
     let max = state.config.max_document;
     let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            ErrorCode::TooLarge,
             format!("documents are limited to {} MB", max / (1024 * 1024)),
         )
     })?;
     let sniffed = sniff(&bytes).ok_or_else(|| {
         ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_type",
+            ErrorCode::UnsupportedType,
             "send a PDF, a PNG or JPEG image, or a zipped DICOM study",
         )
     })?;
@@ -120,54 +115,54 @@ pub async fn upload(
         && d != sniffed
     {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "mislabelled",
+            ErrorCode::Mislabelled,
             format!("declared {d}, but the file is {sniffed}"),
         ));
     }
     let did = crate::auth::sortable_id("d");
     let mut nonce = [0u8; 12];
-    getrandom::fill(&mut nonce).map_err(|_| ApiError::internal())?;
+    getrandom::fill(&mut nonce).map_err(ApiError::internal)?;
     let sealed = cipher
         .encrypt(&Nonce::from(nonce), bytes.as_ref())
-        .map_err(|_| ApiError::internal())?;
+        .map_err(ApiError::internal)?;
     let mut stored = nonce.to_vec();
     stored.extend_from_slice(&sealed);
-    // Write then rename, so that a crash never leaves a half-written file in place; the row
-    // comes last, so a row always has its file.
-    let final_path = path_of(&state, &did);
-    let tmp = final_path.with_extension("part");
-    let write = async {
-        tokio::fs::create_dir_all(&state.config.documents_dir).await?;
-        tokio::fs::write(&tmp, &stored).await?;
-        tokio::fs::rename(&tmp, &final_path).await
-    };
-    if write.await.is_err() {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(ApiError::internal());
-    }
     let filename = safe_filename(q.name.as_deref().unwrap_or_default());
-    let size = i64::try_from(bytes.len()).map_err(|_| ApiError::internal())?;
-    if let Err(e) = state
-        .store
-        .add_document(
-            &did,
-            &id,
-            &actor.id,
-            &filename,
-            sniffed,
-            size,
-            &sha256_hex(&bytes),
-        )
-        .await
-    {
-        let _ = tokio::fs::remove_file(&final_path).await;
-        return Err(e.into());
+    let size = i64::try_from(bytes.len()).map_err(ApiError::internal)?;
+    let mut tx = state.change(&actor, "document.upload", Some(&id)).await?;
+    tx.add_document(
+        &did,
+        &id,
+        &actor.id,
+        &filename,
+        sniffed,
+        size,
+        &sha256_hex(&bytes),
+    )
+    .await?;
+    if state.config.documents_in_database {
+        // The bytes commit with the row and its audit entry, readable by every replica.
+        tx.put_document_bytes(&did, &stored).await?;
+        tx.commit().await?;
+    } else {
+        // Write then rename, so that a crash never leaves a half-written file in place; the
+        // row commits last, so a row always has its file.
+        let final_path = path_of(&state, &did);
+        let tmp = final_path.with_extension("part");
+        let write = async {
+            tokio::fs::create_dir_all(&state.config.documents_dir).await?;
+            tokio::fs::write(&tmp, &stored).await?;
+            tokio::fs::rename(&tmp, &final_path).await
+        };
+        if let Err(e) = write.await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(ApiError::internal(e));
+        }
+        if let Err(e) = tx.commit().await {
+            let _ = tokio::fs::remove_file(&final_path).await;
+            return Err(e.into());
+        }
     }
-    state
-        .store
-        .audit(&actor.id, "document.upload", Some(&id), &actor.request_id)
-        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": did, "filename": filename, "content_type": sniffed, "size": size})),
@@ -180,7 +175,7 @@ pub async fn list(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    state.authorise(&actor, &id, Action::ReadCase).await?;
     let docs = state.store.documents(&id).await?;
     state
         .store
@@ -199,26 +194,29 @@ pub async fn download(
     actor: Actor,
     Path((id, did)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    state.authorise(&actor, &id, Action::ReadCase).await?;
     let doc = state
         .store
         .document(&id, &did)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let cipher = cipher(&state)?;
-    let stored = tokio::fs::read(path_of(&state, &did))
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let stored = match state.store.document_bytes(&did).await? {
+        Some(bytes) => bytes,
+        None => tokio::fs::read(path_of(&state, &did))
+            .await
+            .map_err(ApiError::internal)?,
+    };
     if stored.len() < 12 {
-        return Err(ApiError::internal());
+        return Err(ApiError::internal("stored document shorter than its nonce"));
     }
     let (nonce, sealed) = stored.split_at(12);
-    let nonce: [u8; 12] = nonce.try_into().map_err(|_| ApiError::internal())?;
+    let nonce: [u8; 12] = nonce.try_into().map_err(ApiError::internal)?;
     let plain = cipher
         .decrypt(&Nonce::from(nonce), sealed)
-        .map_err(|_| ApiError::internal())?;
+        .map_err(ApiError::internal)?;
     if sha256_hex(&plain) != doc.sha256 {
-        return Err(ApiError::internal());
+        return Err(ApiError::internal("nonce"));
     }
     state
         .store

@@ -1,53 +1,186 @@
-//! One error shape for the whole API: a stable code (which the UI translates), a message,
-//! and the JSON pointers at fault. Internals stay in the server's log, never in responses.
+//! One error shape for the whole API: a code from a closed set ([`ErrorCode`]), a message
+//! in the reader's language (English or Simplified Chinese, from `Accept-Language` or the
+//! account), an optional technical detail (where in the input, which value), the JSON
+//! pointers at fault, and — for unexpected errors — the request id to quote. Causes stay
+//! in the server's log, never in responses.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+use crate::lang::Lang;
+
+/// Declares the closed set of error codes with their HTTP status and their messages.
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal, $status:ident, $en:literal, $zh:literal;)+) => {
+        /// Every error the API can answer with. A test checks each has both messages.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant),+
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
+            /// The stable code clients match on.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code),+
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(ErrorCode::$variant => StatusCode::$status),+
+                }
+            }
+
+            /// The message a person reads, in their language.
+            pub fn message(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((ErrorCode::$variant, Lang::En) => $en,
+                      (ErrorCode::$variant, Lang::ZhCn) => $zh,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    Unauthenticated = "unauthenticated", UNAUTHORIZED, "Sign in first.", "请先登录。";
+    NotFound = "not_found", NOT_FOUND, "No such resource.", "找不到该内容。";
+    Forbidden = "forbidden", FORBIDDEN, "You may not do this.", "您无权执行此操作。";
+    ConsentRequired = "consent_required", FORBIDDEN, "The patient has not given the consent this needs.", "患者尚未给予此操作所需的同意。";
+    SpecialtyRequired = "specialty_required", FORBIDDEN, "This is decided by another specialty.", "此事项须由其他专科决定。";
+    InvalidBody = "invalid_body", BAD_REQUEST, "The request body is not valid.", "请求内容无效。";
+    TooLarge = "too_large", PAYLOAD_TOO_LARGE, "The request is too large.", "请求内容过大。";
+    InvalidRecord = "invalid_record", BAD_REQUEST, "The case record is not valid.", "病例记录无效。";
+    InvalidFhir = "invalid_fhir", BAD_REQUEST, "The FHIR bundle could not be read.", "无法读取该 FHIR 数据包。";
+    InvalidDate = "invalid_date", BAD_REQUEST, "The date is not valid (YYYY-MM-DD).", "日期无效（格式为 YYYY-MM-DD）。";
+    InvalidLang = "invalid_lang", BAD_REQUEST, "The language must be en or zh-CN.", "语言必须为 en 或 zh-CN。";
+    InvalidOwner = "invalid_owner", BAD_REQUEST, "The case owner is not valid.", "病例所有者无效。";
+    MissingOwner = "missing_owner", BAD_REQUEST, "Name the patient who owns the case.", "请指明病例所属的患者。";
+    UnknownUser = "unknown_user", BAD_REQUEST, "No such user.", "没有该用户。";
+    RoleMismatch = "role_mismatch", BAD_REQUEST, "That user has another role.", "该用户的角色不符。";
+    InvalidRole = "invalid_role", BAD_REQUEST, "The role is not valid.", "角色无效。";
+    InvalidAccess = "invalid_access", BAD_REQUEST, "The access level is not valid.", "访问级别无效。";
+    InvalidSpecialty = "invalid_specialty", BAD_REQUEST, "The specialty is not valid.", "专科无效。";
+    InvalidState = "invalid_state", BAD_REQUEST, "No such case state.", "没有该病例状态。";
+    IllegalTransition = "illegal_transition", CONFLICT, "The case cannot move to that state from where it is.", "病例无法从当前状态转到该状态。";
+    IfMatchRequired = "if_match_required", PRECONDITION_REQUIRED, "Send If-Match with the version you read.", "请在 If-Match 中发送您读取的版本。";
+    InvalidIfMatch = "invalid_if_match", BAD_REQUEST, "If-Match must be a version like \"v3\", or *.", "If-Match 必须是类似 \"v3\" 的版本，或 *。";
+    VersionConflict = "version_conflict", CONFLICT, "The case changed since you read it.", "自您读取后病例已被修改。";
+    Duplicate = "duplicate", CONFLICT, "This already exists.", "该内容已存在。";
+    UnknownDocument = "unknown_document", BAD_REQUEST, "No such document on this case.", "此病例没有该文件。";
+    UnknownVersion = "unknown_version", NOT_FOUND, "No such version of the record.", "没有该版本的记录。";
+    UnknownProgramme = "unknown_programme", BAD_REQUEST, "No such programme.", "没有该项目。";
+    UnknownConsent = "unknown_consent", BAD_REQUEST, "No such consent.", "没有该同意书。";
+    StaleConsentVersion = "stale_consent_version", BAD_REQUEST, "That is not the current version of the consent.", "这不是同意书的当前版本。";
+    InvalidPlan = "invalid_plan", BAD_REQUEST, "The journey plan is not valid.", "治疗行程计划无效。";
+    InvalidMessage = "invalid_message", BAD_REQUEST, "The message is empty or too long.", "消息为空或过长。";
+    EmptyDetails = "empty_details", BAD_REQUEST, "Say what is asked for.", "请说明所需内容。";
+    EmptyAnswer = "empty_answer", BAD_REQUEST, "Every question needs an answer.", "每个问题都需要回答。";
+    EmptyRationale = "empty_rationale", BAD_REQUEST, "Every answer needs its reasons.", "每个回答都需要说明理由。";
+    NotASpecialist = "not_a_specialist", BAD_REQUEST, "That user is not a specialist.", "该用户不是专科医生。";
+    UnknownSpecialist = "unknown_specialist", BAD_REQUEST, "That specialist is not on the MDT of this case.", "该专科医生不在此病例的多学科团队中。";
+    Superseded = "superseded", CONFLICT, "A newer version exists: sign the latest.", "已有更新版本：请签署最新版本。";
+    AlreadySigned = "already_signed", CONFLICT, "Already signed.", "已签署。";
+    Held = "held", CONFLICT, "Held: the CRS/ICANS risk window is still open.", "暂缓：细胞因子释放综合征/神经毒性风险期尚未结束。";
+    AlreadyDecided = "already_decided", CONFLICT, "This request was already decided.", "该申请已有决定。";
+    DocumentsDisabled = "documents_disabled", SERVICE_UNAVAILABLE, "Documents are switched off on this server.", "此服务器未启用文件功能。";
+    UnsupportedType = "unsupported_type", UNSUPPORTED_MEDIA_TYPE, "Only PDF, images and zipped DICOM studies are accepted.", "仅接受 PDF、图片和压缩的 DICOM 影像。";
+    Mislabelled = "mislabelled", UNSUPPORTED_MEDIA_TYPE, "The file's content does not match its type.", "文件内容与其类型不符。";
+    InvalidName = "invalid_name", BAD_REQUEST, "The file name is not valid.", "文件名无效。";
+    InvalidEmail = "invalid_email", BAD_REQUEST, "The e-mail address is not valid.", "电子邮件地址无效。";
+    WeakPassword = "weak_password", BAD_REQUEST, "The password is too short (at least 12 characters).", "密码太短（至少 12 个字符）。";
+    LinkInvalid = "link_invalid", GONE, "This link has expired or was already used.", "此链接已过期或已被使用。";
+    InvalidScope = "invalid_scope", BAD_REQUEST, "The scope must be read or write.", "权限范围必须为 read 或 write。";
+    InvalidExpiry = "invalid_expiry", BAD_REQUEST, "The expiry is not valid.", "有效期无效。";
+    InvalidCredentials = "invalid_credentials", UNAUTHORIZED, "Wrong e-mail or password.", "电子邮件或密码错误。";
+    TooManyAttempts = "too_many_attempts", TOO_MANY_REQUESTS, "Too many sign-in attempts: wait a minute.", "登录尝试次数过多：请稍等一分钟。";
+    AccountLocked = "account_locked", TOO_MANY_REQUESTS, "Too many failed sign-ins: try again later.", "登录失败次数过多：请稍后再试。";
+    Unavailable = "unavailable", SERVICE_UNAVAILABLE, "The service is not available right now.", "服务暂时不可用。";
+    Internal = "internal", INTERNAL_SERVER_ERROR, "Something went wrong on our side.", "我们这边出了问题。";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    #[serde(skip)]
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub code: ErrorCode,
+    /// Technical detail about this occurrence (which field, which value), if any.
+    pub detail: Option<String>,
+    /// JSON pointers at fault.
     pub fields: Vec<String>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn of(code: ErrorCode) -> Self {
         Self {
-            status,
             code,
-            message: message.into(),
+            detail: None,
             fields: Vec::new(),
+        }
+    }
+    /// An error with the detail of this occurrence.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            detail: Some(detail.into()),
+            ..Self::of(code)
         }
     }
     pub fn at(mut self, pointer: impl Into<String>) -> Self {
         self.fields.push(pointer.into());
         self
     }
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
+    }
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first")
+        Self::of(ErrorCode::Unauthenticated)
     }
     /// Used for other people's cases too, so that ids do not reveal what exists.
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+        Self::of(ErrorCode::NotFound)
     }
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, detail)
     }
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::new(code, detail)
     }
-    pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "something went wrong on our side",
-        )
+    /// An unexpected error: its cause is logged (with the request id, never personal data)
+    /// and the client gets a 500 with the request id to quote.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(cause = %cause, "internal error");
+        Self::of(ErrorCode::Internal)
+    }
+
+    /// The JSON body in a language. In English the message is the occurrence's own text
+    /// when there is one (as the API always answered); in Chinese it is the code's Chinese
+    /// message, and the technical detail stays in `detail`.
+    pub fn body(&self, lang: Lang, request_id: Option<&str>) -> serde_json::Value {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            code: &'static str,
+            message: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            detail: Option<&'a str>,
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            fields: &'a [String],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            request_id: Option<&'a str>,
+        }
+        let out = Out {
+            code: self.code.as_str(),
+            message: match (lang, self.detail.as_deref()) {
+                (Lang::En, Some(d)) => d,
+                _ => self.code.message(lang),
+            },
+            detail: self.detail.as_deref(),
+            fields: &self.fields,
+            request_id,
+        };
+        serde_json::json!({ "error": out })
     }
 }
 
@@ -57,23 +190,42 @@ impl From<cellpath_store::StoreError> for ApiError {
         match e {
             NotFound => Self::not_found(),
             Conflict { current } => Self::new(
-                StatusCode::CONFLICT,
-                "version_conflict",
-                format!("the case changed since you read it; the current version is {current}"),
+                ErrorCode::VersionConflict,
+                format!("the current version is {current}"),
             ),
-            Duplicate => Self::new(StatusCode::CONFLICT, "duplicate", "already exists"),
-            other => {
-                // The cause goes to the log (no personal data in it), not to the client.
-                eprintln!("store error: {other}");
-                Self::internal()
-            }
+            Duplicate => Self::of(ErrorCode::Duplicate),
+            other => Self::internal(other),
         }
     }
 }
 
 impl IntoResponse for ApiError {
+    /// Rendered in English here; the request layer (`request.rs`) re-renders it in the
+    /// reader's language with the request id.
     fn into_response(self) -> Response {
-        let status = self.status;
-        (status, Json(serde_json::json!({ "error": self }))).into_response()
+        let body = self.body(Lang::En, None);
+        let mut r = (self.status(), Json(body)).into_response();
+        r.extensions_mut().insert(self);
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_unique_and_has_both_messages() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "{} twice", c.as_str());
+            assert!(!c.message(Lang::En).is_empty());
+            let zh = c.message(Lang::ZhCn);
+            assert!(
+                zh.chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)),
+                "{}: {zh}",
+                c.as_str()
+            );
+        }
     }
 }

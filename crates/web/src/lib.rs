@@ -4,6 +4,7 @@
 //! `policy`, persistence in `store`.
 
 mod accounts;
+pub mod app;
 pub mod auth;
 mod care;
 mod cases;
@@ -11,9 +12,11 @@ pub use cases::rescreen_stale;
 pub mod consent;
 pub mod documents;
 pub mod error;
+pub mod lang;
 pub mod mdt;
 mod messages;
 pub mod policy;
+pub mod request;
 
 use std::sync::Arc;
 
@@ -27,8 +30,27 @@ use cellpath_eligibility::Catalogue;
 use cellpath_store::Store;
 use serde::Deserialize;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorCode};
 use policy::Role;
+
+/// A secret: usable, but never printed (`Debug` says `[redacted]`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
 
 /// Server configuration.
 #[derive(Clone, Debug)]
@@ -42,7 +64,10 @@ pub struct Config {
     /// Where encrypted documents are kept.
     pub documents_dir: std::path::PathBuf,
     /// AES-256 key for documents; without it, uploads are refused.
-    pub document_key: Option<[u8; 32]>,
+    pub document_key: Option<Secret<[u8; 32]>>,
+    /// Keep documents' encrypted bytes in the database (so every replica on PostgreSQL
+    /// reads them) instead of `documents_dir`.
+    pub documents_in_database: bool,
     /// Sign-in attempts per client address.
     pub sign_in_limiter: std::sync::Arc<RateLimiter>,
 }
@@ -92,6 +117,7 @@ impl Default for Config {
             max_document: 50 * 1024 * 1024,
             documents_dir: std::path::PathBuf::from("data/documents"),
             document_key: None,
+            documents_in_database: false,
             sign_in_limiter: std::sync::Arc::new(RateLimiter::new(
                 20,
                 std::time::Duration::from_secs(60),
@@ -134,7 +160,11 @@ impl FromRequestParts<Shared> for Actor {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
-        let now = cellpath_store::now();
+        let now = state.store.now();
+        let ctx = parts
+            .extensions
+            .get::<std::sync::Arc<request::RequestCtx>>()
+            .cloned();
         let bearer = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -180,12 +210,15 @@ impl FromRequestParts<Shared> for Actor {
             }
             user
         };
-        let role = user.role.parse().map_err(|_| ApiError::internal())?;
+        let role = user.role.parse().map_err(ApiError::internal)?;
+        if let (Some(ctx), Some(lang)) = (&ctx, lang::Lang::parse(&user.lang)) {
+            let _ = ctx.account.set(lang);
+        }
         Ok(Actor {
             id: user.id,
             role,
             specialty: user.specialty,
-            request_id: auth::random_hex(8),
+            request_id: ctx.map_or_else(|| auth::random_hex(8), |c| c.id.clone()),
         })
     }
 }
@@ -211,33 +244,27 @@ struct SignIn {
 async fn sign_in(
     State(state): State<Shared>,
     peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    ctx: Option<axum::Extension<Arc<request::RequestCtx>>>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    let request_id = ctx.map_or_else(|| auth::random_hex(8), |c| c.0.id.clone());
     if let Some(axum::Extension(axum::extract::ConnectInfo(addr))) = peer
         && !state.config.sign_in_limiter.allow(addr.ip())
     {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "too many sign-in attempts from this address; wait a minute",
-        ));
+        return Err(ApiError::of(ErrorCode::TooManyAttempts));
     }
     let form: SignIn = cases::parse_json(&body)?;
     let user = state
         .store
         .user_by_email(&form.email.trim().to_lowercase())
         .await?;
-    let now = cellpath_store::now();
+    let now = state.store.now();
     if let Some(u) = &user
         && u.locked_until
             .as_deref()
             .is_some_and(|until| until > now.as_str())
     {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "account_locked",
-            "too many failed sign-ins; try again later",
-        ));
+        return Err(ApiError::of(ErrorCode::AccountLocked));
     }
     let ok = auth::verify_password(
         form.password,
@@ -250,36 +277,26 @@ async fn sign_in(
             .user_by_email(&form.email.trim().to_lowercase())
             .await?
         {
-            let secs = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let until = cellpath_store::rfc3339(secs + auth::LOCKOUT_SECS);
-            state
-                .store
-                .login_failed(&u.id, auth::MAX_FAILURES, &until)
+            let until =
+                cellpath_store::rfc3339(state.store.clock().now_secs() + auth::LOCKOUT_SECS);
+            let mut tx = state
+                .change_as(&u.id, &request_id, "session.sign_in_failed", None)
                 .await?;
+            tx.login_failed(&u.id, auth::MAX_FAILURES, &until).await?;
+            tx.commit().await?;
         }
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "wrong e-mail or password",
-        ));
+        return Err(ApiError::of(ErrorCode::InvalidCredentials));
     };
-    state.store.login_succeeded(&user.id).await?;
     let token = auth::random_hex(32);
     let csrf = auth::random_hex(16);
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    state
-        .store
-        .create_session(
-            &auth::sha256_hex(&token),
-            &user.id,
-            &csrf,
-            &cellpath_store::rfc3339(secs + auth::SESSION_SECS),
-        )
+    let expires = cellpath_store::rfc3339(state.store.clock().now_secs() + auth::SESSION_SECS);
+    let mut tx = state
+        .change_as(&user.id, &request_id, "session.sign_in", None)
         .await?;
+    tx.login_succeeded(&user.id).await?;
+    tx.create_session(&auth::sha256_hex(&token), &user.id, &csrf, &expires)
+        .await?;
+    tx.commit().await?;
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(&token, state.config.secure_cookies)) {
         headers.insert(axum::http::header::SET_COOKIE, v);
@@ -294,17 +311,16 @@ async fn sign_in(
 async fn sign_out(
     State(state): State<Shared>,
     headers: HeaderMap,
-    _actor: Actor,
+    actor: Actor,
 ) -> Result<Response, ApiError> {
     if let Some(token) = auth::session_token(
         headers
             .get(axum::http::header::COOKIE)
             .and_then(|v| v.to_str().ok()),
     ) {
-        state
-            .store
-            .delete_session(&auth::sha256_hex(&token))
-            .await?;
+        let mut tx = state.change(&actor, "session.sign_out", None).await?;
+        tx.delete_session(&auth::sha256_hex(&token)).await?;
+        tx.commit().await?;
     }
     let mut h = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&auth::clear_cookie(state.config.secure_cookies)) {
@@ -460,6 +476,33 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
                 true,
             ),
             put(cases::update_record),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/record/versions",
+                "The record's kept versions: who, when, which use case",
+                true,
+            ),
+            get(cases::record_versions),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/record/versions/{v}",
+                "One version of the record",
+                true,
+            ),
+            get(cases::record_version),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/record/diff",
+                "What changed between two record versions (?from=&to=), fact by fact",
+                true,
+            ),
+            get(cases::record_diff),
         ),
         (
             r(
@@ -805,12 +848,14 @@ pub fn router(state: Shared) -> Router {
     router
         .fallback(fallback)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(request::layer))
         .with_state(state)
 }
 
-/// Creates a user with an argon2id-hashed password.
+/// Creates a user with an argon2id-hashed password; `by` is who did it (for the audit).
 pub async fn create_user(
-    store: &Store,
+    state: &AppState,
+    by: &str,
     email: &str,
     password: &str,
     role: Role,
@@ -819,10 +864,11 @@ pub async fn create_user(
     let id = format!("u-{}", auth::random_hex(8));
     let hash = auth::hash_password(password.to_owned())
         .await
-        .map_err(|_| ApiError::internal())?;
-    store
-        .create_user(&id, &email.to_lowercase(), &hash, role.as_str(), specialty)
+        .map_err(ApiError::internal)?;
+    let mut tx = state.change_as(by, "setup", "account.create", None).await?;
+    tx.create_user(&id, &email.to_lowercase(), &hash, role.as_str(), specialty)
         .await?;
+    tx.commit().await?;
     Ok(id)
 }
 

@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cases::{authorise as authorise_case, parse_json};
+use cellpath_store::{Access, ConsentKind, MemberRole};
+
 use crate::policy::{Action, Role};
-use crate::{Actor, ApiError, Shared};
+use crate::{Actor, ApiError, ErrorCode, Shared};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -57,10 +59,11 @@ impl Framework {
             ("recommendation", &self.recommendation),
         ] {
             if v.trim().is_empty() {
-                return Err(
-                    ApiError::bad_request("empty_answer", format!("answer `{name}`"))
-                        .at(format!("{at}/{name}")),
-                );
+                return Err(ApiError::bad_request(
+                    ErrorCode::EmptyAnswer,
+                    format!("answer `{name}`"),
+                )
+                .at(format!("{at}/{name}")));
             }
         }
         Ok(())
@@ -106,7 +109,7 @@ async fn assigned(state: &Shared, case_id: &str, user_id: &str) -> Result<bool, 
         .mdt_assignments(case_id)
         .await?
         .iter()
-        .any(|(u, _)| u == user_id))
+        .any(|a| a.user_id == user_id))
 }
 
 pub async fn assign(
@@ -118,44 +121,41 @@ pub async fn assign(
     let case = authorise_case(&state, &actor, &id, Action::AssignTeam).await?;
     let req: Assign = parse_json(&body)?;
     let due = Date::parse(&req.due)
-        .map_err(|e| ApiError::bad_request("invalid_date", e.to_string()).at("/due"))?;
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidDate, e.to_string()).at("/due"))?;
     let user = state.store.user(&req.user_id).await?;
     if user.as_ref().map(|u| u.role.as_str()) != Some(Role::Specialist.as_str()) {
         return Err(
-            ApiError::bad_request("not_a_specialist", "assign a specialist").at("/user_id"),
+            ApiError::bad_request(ErrorCode::NotASpecialist, "assign a specialist").at("/user_id"),
         );
     }
-    crate::consent::require(
-        &state,
-        &case.owner_id,
-        &["health-data-processing", "mdt-sharing", "transfer-abroad"],
-    )
-    .await?;
     state
-        .store
-        .mdt_assign(&id, &req.user_id, &due.to_string())
+        .require_consents(
+            &case.owner_id,
+            &[
+                ConsentKind::HealthDataProcessing,
+                ConsentKind::MdtSharing,
+                ConsentKind::TransferAbroad,
+            ],
+        )
         .await?;
-    if state.store.member(&id, &req.user_id).await?.is_none() {
-        state
-            .store
-            .add_member(&id, &req.user_id, "specialist", "act")
+    let is_member = state.store.member(&id, &req.user_id).await?.is_some();
+    // The assignment, the membership it implies and the notice are one change.
+    let mut tx = state.change(&actor, "mdt.assign", Some(&id)).await?;
+    tx.mdt_assign(&id, &req.user_id, &due.to_string()).await?;
+    if !is_member {
+        tx.add_member(&id, &req.user_id, MemberRole::Specialist, Access::Act)
             .await?;
     }
     let nid = crate::auth::sortable_id("n");
-    state
-        .store
-        .notify(
-            &nid,
-            &req.user_id,
-            Some(&id),
-            "mdt-assignment",
-            &format!("You are asked for an MDT opinion, due {due}"),
-        )
-        .await?;
-    state
-        .store
-        .audit(&actor.id, "mdt.assign", Some(&id), &actor.request_id)
-        .await?;
+    tx.notify(
+        &nid,
+        &req.user_id,
+        Some(&id),
+        "mdt-assignment",
+        &format!("You are asked for an MDT opinion, due {due}"),
+    )
+    .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"user_id": req.user_id, "due": due.to_string()})),
@@ -169,7 +169,7 @@ pub async fn opinion(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorise_case(&state, &actor, &id, Action::ReadCase).await?;
+    let case = authorise_case(&state, &actor, &id, Action::ReadCase).await?;
     if !assigned(&state, &id, &actor.id).await? {
         return Err(ApiError::forbidden(
             "only specialists assigned to the MDT review give opinions",
@@ -179,20 +179,20 @@ pub async fn opinion(
     op.answers.check("/answers")?;
     if op.rationale.trim().is_empty() {
         return Err(
-            ApiError::bad_request("empty_rationale", "give the rationale").at("/rationale"),
+            ApiError::bad_request(ErrorCode::EmptyRationale, "give the rationale").at("/rationale"),
         );
     }
     let oid = crate::auth::sortable_id("o");
-    let text = serde_json::to_string(&op).map_err(|_| ApiError::internal())?;
-    state
-        .store
-        .mdt_add_opinion(&oid, &id, &actor.id, &text)
+    let text = serde_json::to_string(&op).map_err(ApiError::internal)?;
+    let mut tx = state.change(&actor, "mdt.opinion", Some(&id)).await?;
+    tx.mdt_add_opinion(&oid, &id, &actor.id, &text, case.record_version)
         .await?;
-    state
-        .store
-        .audit(&actor.id, "mdt.opinion", Some(&id), &actor.request_id)
-        .await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": oid}))).into_response())
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": oid, "record_version": case.record_version})),
+    )
+        .into_response())
 }
 
 pub async fn consensus(
@@ -201,7 +201,7 @@ pub async fn consensus(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorise_case(&state, &actor, &id, Action::ReadCase).await?;
+    let case = authorise_case(&state, &actor, &id, Action::ReadCase).await?;
     if !assigned(&state, &id, &actor.id).await? {
         return Err(ApiError::forbidden(
             "the lead must be a specialist assigned to the review",
@@ -214,37 +214,38 @@ pub async fn consensus(
         .mdt_assignments(&id)
         .await?
         .into_iter()
-        .map(|(u, _)| u)
+        .map(|a| a.user_id)
         .collect();
     for (i, d) in c.dissent.iter().enumerate() {
         if !team.contains(&d.specialist_id) {
             return Err(ApiError::bad_request(
-                "unknown_specialist",
+                ErrorCode::UnknownSpecialist,
                 "dissent must name an assigned specialist",
             )
             .at(format!("/dissent/{i}/specialist_id")));
         }
     }
-    let text = serde_json::to_string(&c).map_err(|_| ApiError::internal())?;
-    let version = state.store.mdt_add_consensus(&id, &actor.id, &text).await?;
+    let text = serde_json::to_string(&c).map_err(ApiError::internal)?;
+    let mut tx = state.change(&actor, "mdt.consensus", Some(&id)).await?;
+    let version = tx
+        .mdt_add_consensus(&id, &actor.id, &text, case.record_version)
+        .await?;
+    tx.set_action(format!("mdt.consensus.v{version}"));
     crate::messages::notify_case(
         &state,
+        &mut tx,
         &id,
         &actor.id,
         "mdt-consensus",
         &format!("MDT consensus version {version} is ready to sign"),
     )
     .await?;
-    state
-        .store
-        .audit(
-            &actor.id,
-            &format!("mdt.consensus.v{version}"),
-            Some(&id),
-            &actor.request_id,
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(json!({"version": version}))).into_response())
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"version": version, "record_version": case.record_version})),
+    )
+        .into_response())
 }
 
 pub async fn sign(
@@ -257,38 +258,28 @@ pub async fn sign(
         return Err(ApiError::forbidden("only assigned specialists sign"));
     }
     let versions = state.store.mdt_consensus(&id).await?;
-    let latest = versions.last().map(|v| v.0);
-    if !versions.iter().any(|v| v.0 == version) {
+    let latest = versions.last().map(|v| v.version);
+    if !versions.iter().any(|v| v.version == version) {
         return Err(ApiError::not_found());
     }
     if latest != Some(version) {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "superseded",
+            ErrorCode::Superseded,
             "this consensus was amended: sign the latest version",
         ));
     }
-    state
-        .store
-        .mdt_sign(&id, version, &actor.id)
+    let mut tx = state
+        .change(&actor, format!("mdt.sign.v{version}"), Some(&id))
+        .await?;
+    tx.mdt_sign(&id, version, &actor.id)
         .await
         .map_err(|e| match e {
-            cellpath_store::StoreError::Duplicate => ApiError::new(
-                StatusCode::CONFLICT,
-                "already_signed",
-                "you already signed this version",
-            ),
+            cellpath_store::StoreError::Duplicate => {
+                ApiError::new(ErrorCode::AlreadySigned, "you already signed this version")
+            }
             other => other.into(),
         })?;
-    state
-        .store
-        .audit(
-            &actor.id,
-            &format!("mdt.sign.v{version}"),
-            Some(&id),
-            &actor.request_id,
-        )
-        .await?;
+    tx.commit().await?;
     Ok(StatusCode::CREATED.into_response())
 }
 
@@ -297,31 +288,33 @@ pub async fn read(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorise_case(&state, &actor, &id, Action::ReadCase).await?;
+    let case = authorise_case(&state, &actor, &id, Action::ReadCase).await?;
     let team = state.store.mdt_assignments(&id).await?;
     let opinions = state.store.mdt_opinions(&id).await?;
     let mut versions = Vec::new();
-    for (version, lead, body, at) in state.store.mdt_consensus(&id).await? {
-        let signatures = state.store.mdt_signatures(&id, version).await?;
+    for c in state.store.mdt_consensus(&id).await? {
+        let signatures = state.store.mdt_signatures(&id, c.version).await?;
         let signed = team
             .iter()
-            .all(|(u, _)| signatures.iter().any(|(s, _)| s == u));
+            .all(|a| signatures.iter().any(|s| s.user_id == a.user_id));
         versions.push(json!({
-            "version": version, "lead": lead, "created_at": at,
-            "consensus": serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
-            "signatures": signatures.iter().map(|(u, t)| json!({"user_id": u, "signed_at": t})).collect::<Vec<_>>(),
+            "version": c.version, "lead": c.lead_id, "created_at": c.created_at,
+            "record_version": c.record_version,
+            // The record changed after this consensus was made (unknown for older ones).
+            "record_changed_since": c.record_version.map(|v| v != case.record_version),
+            "consensus": serde_json::from_str::<Value>(&c.body).unwrap_or(Value::Null),
+            "signatures": signatures.iter().map(|s| json!({"user_id": s.user_id, "signed_at": s.signed_at})).collect::<Vec<_>>(),
             "signed": signed,
         }));
     }
-    state
-        .store
-        .audit(&actor.id, "mdt.read", Some(&id), &actor.request_id)
-        .await?;
+    state.read(&actor, "mdt.read", Some(&id)).await?;
     Ok(Json(json!({
-        "team": team.iter().map(|(u, d)| json!({"user_id": u, "due": d})).collect::<Vec<_>>(),
-        "opinions": opinions.iter().map(|(a, b, t)| json!({
-            "author": a, "submitted_at": t,
-            "opinion": serde_json::from_str::<Value>(b).unwrap_or(Value::Null),
+        "record_version": case.record_version,
+        "team": team.iter().map(|a| json!({"user_id": a.user_id, "due": a.due})).collect::<Vec<_>>(),
+        "opinions": opinions.iter().map(|o| json!({
+            "author": o.author_id, "submitted_at": o.submitted_at,
+            "record_version": o.record_version,
+            "opinion": serde_json::from_str::<Value>(&o.body).unwrap_or(Value::Null),
         })).collect::<Vec<_>>(),
         "consensus": versions,
     })))

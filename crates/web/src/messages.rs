@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::cases::{authorise, parse_json};
+use crate::cases::parse_json;
 use crate::policy::Action;
-use crate::{Actor, ApiError, Shared};
+use crate::{Actor, ApiError, ErrorCode, Shared};
 
 /// Longest message accepted, characters.
 const MAX_MESSAGE: usize = 10_000;
@@ -21,9 +21,10 @@ struct NewMessage {
     body: String,
 }
 
-/// Tells every participant of a case but `except`.
+/// Tells every participant of a case but `except`, inside the change that calls for it.
 pub async fn notify_case(
     state: &Shared,
+    tx: &mut cellpath_store::Tx,
     case_id: &str,
     except: &str,
     kind: &str,
@@ -32,10 +33,7 @@ pub async fn notify_case(
     for user in state.store.participants(case_id).await? {
         if user != except {
             let id = crate::auth::sortable_id("n");
-            state
-                .store
-                .notify(&id, &user, Some(case_id), kind, text)
-                .await?;
+            tx.notify(&id, &user, Some(case_id), kind, text).await?;
         }
     }
     Ok(())
@@ -47,31 +45,30 @@ pub async fn post(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    state.authorise(&actor, &id, Action::ReadCase).await?;
     let m: NewMessage = parse_json(&body)?;
     let text = m.body.trim();
     if text.is_empty() || text.chars().count() > MAX_MESSAGE {
         return Err(ApiError::bad_request(
-            "invalid_message",
+            ErrorCode::InvalidMessage,
             format!("a message has 1–{MAX_MESSAGE} characters"),
         )
         .at("/body"));
     }
     let mid = crate::auth::sortable_id("m");
-    state.store.add_message(&mid, &id, &actor.id, text).await?;
+    let mut tx = state.change(&actor, "case.message", Some(&id)).await?;
+    tx.add_message(&mid, &id, &actor.id, text).await?;
     // The notification says only that there is a message: no clinical text is copied.
     notify_case(
         &state,
+        &mut tx,
         &id,
         &actor.id,
         "message",
         "New message on your case",
     )
     .await?;
-    state
-        .store
-        .audit(&actor.id, "case.message", Some(&id), &actor.request_id)
-        .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(json!({"id": mid}))).into_response())
 }
 
@@ -80,19 +77,11 @@ pub async fn list(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    authorise(&state, &actor, &id, Action::ReadCase).await?;
+    state.authorise(&actor, &id, Action::ReadCase).await?;
     let list = state.store.messages(&id).await?;
-    state
-        .store
-        .audit(
-            &actor.id,
-            "case.messages.read",
-            Some(&id),
-            &actor.request_id,
-        )
-        .await?;
+    state.read(&actor, "case.messages.read", Some(&id)).await?;
     Ok(Json(json!({
-        "messages": list.iter().map(|(mid, a, b, t)| json!({"id": mid, "author": a, "body": b, "created_at": t})).collect::<Vec<_>>()
+        "messages": list.iter().map(|m| json!({"id": m.id, "author": m.author_id, "body": m.body, "created_at": m.created_at})).collect::<Vec<_>>()
     })))
 }
 
@@ -102,8 +91,9 @@ pub async fn notifications(
 ) -> Result<Json<Value>, ApiError> {
     let list = state.store.notifications(&actor.id).await?;
     Ok(Json(json!({
-        "notifications": list.iter().map(|(nid, c, k, t, at, read)| json!({
-            "id": nid, "case_id": c, "kind": k, "text": t, "created_at": at, "read_at": read,
+        "notifications": list.iter().map(|n| json!({
+            "id": n.id, "case_id": n.case_id, "kind": n.kind, "text": n.text,
+            "created_at": n.created_at, "read_at": n.read_at,
         })).collect::<Vec<_>>()
     })))
 }
@@ -113,7 +103,9 @@ pub async fn mark_read(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    if state.store.mark_read(&actor.id, &id).await? {
+    let mut tx = state.change(&actor, "notification.read", None).await?;
+    if tx.mark_read(&actor.id, &id).await? {
+        tx.commit().await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(ApiError::not_found())

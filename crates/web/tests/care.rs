@@ -72,7 +72,8 @@ impl T {
 
     async fn user(&self, email: &str, role: Role, specialty: Option<&str>) -> Who {
         let id = create_user(
-            &self.state.store,
+            &self.state,
+            "setup",
             email,
             "a long passphrase",
             role,
@@ -156,11 +157,18 @@ async fn journey_monitoring_diary_and_supportive_care() {
         .user("r@example.org", Role::Specialist, Some("radiology"))
         .await;
     for (i, k) in cellpath_web::consent::texts().iter().enumerate() {
-        t.state
+        let mut tx = t
+            .state
             .store
-            .accept_consent(&format!("k{i}"), &patient.id, &k.kind, &k.version)
+            .begin(cellpath_store::NewAudit::new(
+                "setup", "setup", None, "setup",
+            ))
+            .await
+            .expect("begin");
+        tx.accept_consent(&format!("k{i}"), &patient.id, k.kind, &k.version)
             .await
             .expect("consent");
+        tx.commit().await.expect("commit");
     }
     let record = serde_json::to_value(
         cellpath_domain::native::from_toml(include_str!(

@@ -1,7 +1,6 @@
 //! The server over real HTTP on a loopback port: health, sign-in with a Set-Cookie, and an
 //! authenticated read.
 
-use std::sync::Arc;
 
 use cellpath_web::policy::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,8 +19,14 @@ async fn serves_over_tcp() {
     let store = cellpath_store::Store::connect(&db.url)
         .await
         .expect("connect");
+    let state = std::sync::Arc::new(cellpath_web::AppState {
+        store,
+        catalogue: cellpath_eligibility::shipped().expect("catalogue"),
+        config: cellpath_web::Config::default(),
+    });
     cellpath_web::create_user(
-        &store,
+        &state,
+        "setup",
         "p@example.org",
         "a long passphrase",
         Role::Patient,
@@ -29,11 +34,6 @@ async fn serves_over_tcp() {
     )
     .await
     .expect("user");
-    let state = Arc::new(cellpath_web::AppState {
-        store,
-        catalogue: cellpath_eligibility::shipped().expect("catalogue"),
-        config: cellpath_web::Config::default(),
-    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -98,7 +98,8 @@ async fn no_route_leaks_a_case_to_anyone_outside_it() {
     });
 
     let owner = create_user(
-        &state.store,
+        &state,
+        "setup",
         "owner@example.org",
         "a long passphrase",
         Role::Patient,
@@ -106,10 +107,15 @@ async fn no_route_leaks_a_case_to_anyone_outside_it() {
     )
     .await
     .expect("owner");
+    let mut tx = state
+        .store
+        .begin(cellpath_store::NewAudit::new(
+            "setup", "setup", None, "setup",
+        ))
+        .await
+        .expect("begin");
     for (i, text) in cellpath_web::consent::texts().iter().enumerate() {
-        state
-            .store
-            .accept_consent(&format!("k{i}"), &owner, &text.kind, &text.version)
+        tx.accept_consent(&format!("k{i}"), &owner, text.kind, &text.version)
             .await
             .expect("consent");
     }
@@ -120,11 +126,16 @@ async fn no_route_leaks_a_case_to_anyone_outside_it() {
         .expect("case"),
     )
     .expect("json");
-    state
-        .store
-        .create_case("c-secret", &owner, &owner, "inquiry", &record)
-        .await
-        .expect("case");
+    tx.create_case(cellpath_store::NewCase {
+        id: "c-secret",
+        owner_id: &owner,
+        created_by: &owner,
+        state: "inquiry",
+        record: &record,
+    })
+    .await
+    .expect("case");
+    tx.commit().await.expect("commit");
 
     let outsiders = [
         ("p2@example.org", Role::Patient),
@@ -141,7 +152,8 @@ async fn no_route_leaks_a_case_to_anyone_outside_it() {
     let mut checked = 0;
     for (email, role) in outsiders {
         create_user(
-            &state.store,
+            &state,
+            "setup",
             email,
             "a long passphrase",
             role,

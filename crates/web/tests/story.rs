@@ -32,7 +32,7 @@ async fn app_with(adjust: impl FnOnce(&mut Config)) -> App {
             "cellpath-docs-{}",
             cellpath_web::auth::random_hex(6)
         )),
-        document_key: Some([7u8; 32]),
+        document_key: Some(cellpath_web::Secret::new([7u8; 32])),
         ..Config::default()
     };
     adjust(&mut config);
@@ -126,7 +126,8 @@ impl App {
 
     async fn user(&self, email: &str, role: Role, specialty: Option<&str>) -> Client {
         create_user(
-            &self.state.store,
+            &self.state,
+            "setup",
             email,
             "correct horse battery",
             role,
@@ -168,11 +169,18 @@ impl App {
 
 async fn consent_all(app: &App, user_id: &str) {
     for (i, t) in cellpath_web::consent::texts().iter().enumerate() {
-        app.state
+        let mut tx = app
+            .state
             .store
-            .accept_consent(&format!("k-{user_id}-{i}"), user_id, &t.kind, &t.version)
+            .begin(cellpath_store::NewAudit::new(
+                "setup", "setup", None, "setup",
+            ))
+            .await
+            .expect("begin");
+        tx.accept_consent(&format!("k-{user_id}-{i}"), user_id, t.kind, &t.version)
             .await
             .expect("consent");
+        tx.commit().await.expect("commit");
     }
 }
 
@@ -559,18 +567,25 @@ async fn the_story() {
     let current = app.state.store.case(&id).await.expect("q").expect("case");
     // In a later second than the screenings before it, and sorting before any new one.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    app.state
+    let mut tx = app
+        .state
         .store
-        .save_screening(
-            "s-0-old",
-            &id,
-            current.version,
-            "an-older-catalogue",
-            "2026-11-20",
-            "{}",
-        )
+        .begin(cellpath_store::NewAudit::new(
+            "setup", "setup", None, "setup",
+        ))
         .await
-        .expect("old screening");
+        .expect("begin");
+    tx.save_screening(
+        "s-0-old",
+        &id,
+        current.record_version,
+        "an-older-catalogue",
+        "2026-11-20",
+        "{}",
+    )
+    .await
+    .expect("old screening");
+    tx.commit().await.expect("commit");
     assert_eq!(
         cellpath_web::rescreen_stale(&app.state)
             .await

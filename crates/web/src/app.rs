@@ -1,0 +1,148 @@
+//! The application layer's one door: every use case — JSON handler, page or report — goes
+//! through here for access, consent and audit.
+//!
+//! - [`AppState::authorise`] loads a case, decides access (`policy`) and checks the consents
+//!   the action needs, in that order; someone with no relation gets 404.
+//! - [`AppState::change`] opens the transaction of a change together with its audit entry:
+//!   the entry is written inside the transaction when it commits, so a change without its
+//!   entry cannot be committed.
+//! - [`AppState::read`] records a read; the answer leaves only after the entry is durable.
+
+use cellpath_store::{CaseRow, ConsentKind, NewAudit, Tx};
+
+use crate::error::{ApiError, ErrorCode};
+use crate::policy::{Action, Relation, Role, allows};
+use crate::{Actor, AppState};
+
+/// The consents of the patient an action on their case needs.
+pub fn consents_for(action: Action) -> &'static [ConsentKind] {
+    match action {
+        Action::EditRecord | Action::Screen => &[ConsentKind::HealthDataProcessing],
+        _ => &[],
+    }
+}
+
+/// What the actor is to the case, given their membership row.
+pub fn relation_of(
+    actor: &Actor,
+    case: &CaseRow,
+    member: Option<&cellpath_store::Member>,
+) -> Relation {
+    use cellpath_store::{Access, MemberRole};
+    if case.owner_id == actor.id {
+        return Relation::Owner;
+    }
+    let Some(m) = member else {
+        return Relation::None;
+    };
+    match (actor.role, m.role) {
+        (Role::Caregiver, MemberRole::Caregiver) => Relation::Caregiver {
+            acts: m.access == Access::Act,
+        },
+        (Role::Coordinator, MemberRole::Coordinator) => Relation::AssignedCoordinator,
+        (Role::Specialist, MemberRole::Specialist) => Relation::AssignedSpecialist,
+        _ => Relation::None,
+    }
+}
+
+impl AppState {
+    /// Loads a case and decides whether the actor may do `action` on it, including the
+    /// consents the action needs. Someone with no relation gets 404, as if the case did not
+    /// exist, so ids reveal nothing.
+    pub async fn authorise(
+        &self,
+        actor: &Actor,
+        id: &str,
+        action: Action,
+    ) -> Result<CaseRow, ApiError> {
+        let (case, member) = self
+            .store
+            .case_for(id, &actor.id)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+        let rel = relation_of(actor, &case, member.as_ref());
+        if rel == Relation::None || actor.role == Role::Admin {
+            return Err(ApiError::not_found());
+        }
+        if !allows(actor.role, rel, action) {
+            return Err(ApiError::forbidden(format!(
+                "your role may not do this on this case ({action:?})"
+            )));
+        }
+        self.require_consents(&case.owner_id, consents_for(action))
+            .await?;
+        Ok(case)
+    }
+
+    /// Refuses unless the patient has accepted the current version of every consent.
+    pub async fn require_consents(
+        &self,
+        patient_id: &str,
+        kinds: &[ConsentKind],
+    ) -> Result<(), ApiError> {
+        if kinds.is_empty() {
+            return Ok(());
+        }
+        let live = self.store.live_consents(patient_id).await?;
+        for kind in kinds {
+            let Some(text) = crate::consent::current(*kind) else {
+                return Err(ApiError::internal(format!("no consent text for {kind}")));
+            };
+            if !live
+                .iter()
+                .any(|c| c.kind == *kind && c.version == text.version)
+            {
+                return Err(ApiError::new(
+                    ErrorCode::ConsentRequired,
+                    format!("{kind} (version {})", text.version),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens the transaction of a change by `actor`, which writes its audit entry
+    /// (`action`, on `case_id`) when it commits.
+    pub async fn change(
+        &self,
+        actor: &Actor,
+        action: impl Into<String>,
+        case_id: Option<&str>,
+    ) -> Result<Tx, ApiError> {
+        self.change_as(&actor.id, &actor.request_id, action, case_id)
+            .await
+    }
+
+    /// As [`AppState::change`], for an actor that is not a signed-in user (the system, or
+    /// someone signing in).
+    pub async fn change_as(
+        &self,
+        actor_id: &str,
+        request_id: &str,
+        action: impl Into<String>,
+        case_id: Option<&str>,
+    ) -> Result<Tx, ApiError> {
+        Ok(self
+            .store
+            .begin(NewAudit::new(actor_id, action, case_id, request_id))
+            .await?)
+    }
+
+    /// Records that `actor` read something; returns once the entry is durable.
+    pub async fn read(
+        &self,
+        actor: &Actor,
+        action: &str,
+        case_id: Option<&str>,
+    ) -> Result<(), ApiError> {
+        self.store
+            .audit(&actor.id, action, case_id, &actor.request_id)
+            .await?;
+        Ok(())
+    }
+
+    /// Today's date on the application's clock.
+    pub fn today(&self) -> Result<cellpath_domain::Date, ApiError> {
+        cellpath_domain::Date::parse(&self.store.clock().today()).map_err(ApiError::internal)
+    }
+}

@@ -1,0 +1,84 @@
+//! The request layer: every request gets an id, a tracing span carrying it, a one-line
+//! access log (method, route template, status, time — never the path's values, bodies or
+//! personal data), and errors rendered in the reader's language with the id of the request
+//! on unexpected failures.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::lang::{Lang, from_accept_language};
+
+/// What the layer knows of a request, shared with the handlers through its extensions.
+#[derive(Debug)]
+pub struct RequestCtx {
+    pub id: String,
+    /// From `Accept-Language`, when it names a language we speak.
+    pub accept: Option<Lang>,
+    /// The signed-in account's language, set by the `Actor` extractor.
+    pub account: OnceLock<Lang>,
+}
+
+impl RequestCtx {
+    /// The language to answer in: what the request asks for, else the account's, else
+    /// English.
+    pub fn lang(&self) -> Lang {
+        self.accept
+            .or_else(|| self.account.get().copied())
+            .unwrap_or_default()
+    }
+}
+
+pub async fn layer(mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let accept = req
+        .headers()
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(from_accept_language);
+    let ctx = Arc::new(RequestCtx {
+        id: crate::auth::random_hex(8),
+        accept,
+        account: OnceLock::new(),
+    });
+    req.extensions_mut().insert(ctx.clone());
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
+    let span = tracing::info_span!("request", id = %ctx.id);
+    let mut response = next.run(req).instrument(span.clone()).await;
+    if let Some(err) = response.extensions_mut().remove::<ApiError>() {
+        let internal = err.code == crate::error::ErrorCode::Internal;
+        let body = err.body(ctx.lang(), internal.then_some(ctx.id.as_str()));
+        let mut again = (err.status(), axum::Json(body)).into_response();
+        for (name, value) in response.headers() {
+            if name != axum::http::header::CONTENT_LENGTH
+                && name != axum::http::header::CONTENT_TYPE
+            {
+                again.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        response = again;
+    }
+    if let Ok(v) = axum::http::HeaderValue::from_str(&ctx.id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            target: "cellpath::access",
+            method = %method,
+            route = %route,
+            status = response.status().as_u16(),
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "access"
+        );
+    });
+    response
+}
