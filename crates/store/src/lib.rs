@@ -304,21 +304,23 @@ impl Store {
                         let ty: String = c.try_get("type")?;
                         let nn: i64 = c.try_get::<i32, _>("nn").map(i64::from)?;
                         let pk: i64 = c.try_get::<i32, _>("pk").map(i64::from)?;
+                        let nullability = if nn == 1 || pk > 0 {
+                            "not null"
+                        } else {
+                            "null"
+                        };
+                        let key = if pk > 0 { " primary key" } else { "" };
                         out.push(format!(
-                            "{name}.{col} {} {}",
-                            type_class(&ty),
-                            if nn == 1 || pk > 0 {
-                                "not null"
-                            } else {
-                                "null"
-                            }
+                            "{name}.{col} {} {nullability}{key}",
+                            type_class(&ty)
                         ));
                     }
                 }
             }
             Backend::Postgres => {
                 let cols = sqlx::query(
-                    "SELECT c.table_name, c.column_name, c.data_type, c.is_nullable \
+                    "SELECT c.table_name::text AS table_name, c.column_name::text AS column_name, \
+                            c.data_type::text AS data_type, c.is_nullable::text AS is_nullable \
                      FROM information_schema.columns c JOIN information_schema.tables t \
                        ON t.table_name = c.table_name AND t.table_schema = c.table_schema \
                      WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' \
@@ -326,15 +328,36 @@ impl Store {
                 )
                 .fetch_all(&self.pool)
                 .await?;
+                let keys = sqlx::query(
+                    "SELECT k.table_name::text AS table_name, k.column_name::text AS column_name \
+                     FROM information_schema.table_constraints tc \
+                     JOIN information_schema.key_column_usage k \
+                       ON k.constraint_name = tc.constraint_name AND k.table_schema = tc.table_schema \
+                     WHERE tc.table_schema = 'public' AND tc.constraint_type = 'PRIMARY KEY'",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let mut primary = std::collections::HashSet::new();
+                for k in keys {
+                    let table: String = k.try_get("table_name")?;
+                    let col: String = k.try_get("column_name")?;
+                    primary.insert(format!("{table}.{col}"));
+                }
                 for c in cols {
                     let table: String = c.try_get("table_name")?;
                     let col: String = c.try_get("column_name")?;
                     let ty: String = c.try_get("data_type")?;
                     let nullable: String = c.try_get("is_nullable")?;
+                    let key = format!("{table}.{col}");
                     out.push(format!(
-                        "{table}.{col} {} {}",
+                        "{key} {} {}{}",
                         type_class(&ty),
-                        if nullable == "NO" { "not null" } else { "null" }
+                        if nullable == "NO" { "not null" } else { "null" },
+                        if primary.contains(&key) {
+                            " primary key"
+                        } else {
+                            ""
+                        }
                     ));
                 }
             }

@@ -1,7 +1,6 @@
 //! The server over real HTTP on a loopback port: health, sign-in with a Set-Cookie, and an
 //! authenticated read.
 
-
 use cellpath_web::policy::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
