@@ -7,7 +7,8 @@
 # Needs oha (`cargo install oha --locked`). For each backend it measures, on one running
 # server: /healthz (the floor: routing and HTTP only), reading a case (session lookup, access
 # decision, audit append, JSON), and updating a record (If-Match: *), each at full speed with
-# 32 connections, then reading at a fixed 500 requests per second for the latency goal.
+# 32 connections, then reading at a fixed 500 and 1,000 requests per second for the latency
+# goals.
 # Traffic goes only to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,4 +61,5 @@ run "read case, 32 conns" -z "$duration" -c 32 -H "Cookie: $cookie" "$url/api/v1
 run "update record, 32 conns" -z "$duration" -c 32 -m PUT -H "Cookie: $cookie" -H "x-csrf-token: $csrf" \
   -H 'If-Match: *' -H 'content-type: application/json' -D "$tmp/record.json" "$url/api/v1/cases/c-demo-1/record"
 run "read case at 500/s" -z "$duration" -c 16 -q 500 -H "Cookie: $cookie" "$url/api/v1/cases/c-demo-1"
+run "read case at 1000/s" -z "$duration" -c 16 -q 1000 -H "Cookie: $cookie" "$url/api/v1/cases/c-demo-1"
 ./target/release/cellpath audit verify "${db_args[@]}" >&2
