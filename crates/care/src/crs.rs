@@ -1,7 +1,9 @@
 //! ASTCT 2019 CRS grading.
 //!
-//! Fever (≥ 38.0 °C) is required, unless antipyretics or anti-cytokine therapy were given,
-//! after which the grade is driven by hypotension and hypoxia. Hypotension: without
+//! Fever (≥ 38.0 °C) is required. Only in a patient who already has CRS and then receives
+//! antipyretics or anti-cytokine therapy is fever no longer required: the grade is then
+//! driven by hypotension and hypoxia. Antipyretics alone (for example premedication at
+//! infusion) never make CRS. Hypotension: without
 //! vasopressors 2, one vasopressor (with or without vasopressin) 3, several vasopressors
 //! (vasopressin not counted) 4. Hypoxia: low-flow nasal cannula ≤ 6 L/min or blow-by 2;
 //! high-flow (a low-flow cannula above 6 L/min counts as high flow), facemask,
@@ -47,6 +49,11 @@ pub struct CrsInput {
     #[serde(deserialize_with = "temperature")]
     pub temperature_c: f64,
     pub antipyretics_or_anticytokine_given: bool,
+    /// CRS was already present before this observation (the server reads it from the
+    /// monitoring history). Only then does antipyretic or anti-cytokine therapy lift the
+    /// fever requirement.
+    #[serde(default)]
+    pub crs_already_present: bool,
     pub hypotension: bool,
     /// Vasopressors other than vasopressin.
     #[serde(deserialize_with = "vasopressors")]
@@ -118,6 +125,12 @@ fn hypoxia_grade(o: &Oxygen, reasons: &mut Vec<String>) -> u8 {
             format!("nasal cannula{flow}, above {LOW_FLOW_MAX_L_MIN} L/min: high flow → 3"),
         ),
         LowFlowNasalCannula => (2, format!("low-flow nasal cannula{flow} (≤ 6 L/min) → 2")),
+        HighFlowNasalCannula if o.flow_l_min.is_some_and(|f| f <= LOW_FLOW_MAX_L_MIN) => (
+            2,
+            format!(
+                "nasal cannula{flow}: at ≤ {LOW_FLOW_MAX_L_MIN} L/min the flow makes it low flow → 2"
+            ),
+        ),
         HighFlowNasalCannula => (3, format!("high-flow nasal cannula{flow} → 3")),
         Facemask => (3, format!("facemask{flow} → 3")),
         NonRebreather => (3, format!("non-rebreather mask{flow} → 3")),
@@ -134,33 +147,53 @@ fn hypoxia_grade(o: &Oxygen, reasons: &mut Vec<String>) -> u8 {
 pub fn grade_crs(i: &CrsInput) -> Grading {
     let mut reasons = Vec::new();
     let fever = i.temperature_c >= FEVER_C;
+    let masked = !fever && i.antipyretics_or_anticytokine_given && i.crs_already_present;
+    let signs = i.hypotension
+        || i.vasopressors > 0
+        || i.vasopressin
+        || i.oxygen.device != OxygenDevice::None;
     if fever {
         reasons.push(format!("fever: {} °C ≥ {FEVER_C:.1} °C", i.temperature_c));
-    } else if i.antipyretics_or_anticytokine_given {
+    } else if masked {
         reasons.push(format!(
-            "{} °C, but antipyretics or anti-cytokine therapy were given: fever is no longer \
-             required",
+            "{} °C, but CRS was already present and antipyretic or anti-cytokine therapy was \
+             given since: fever is no longer required, the grade follows hypotension and hypoxia",
             i.temperature_c
         ));
     } else {
-        reasons.push(format!(
-            "no fever ({} °C < {FEVER_C:.1} °C) and no antipyretic or anti-cytokine therapy: \
-             not CRS by the ASTCT definition",
-            i.temperature_c
-        ));
-        if i.hypotension || i.vasopressors > 0 || i.oxygen.device != OxygenDevice::None {
+        reasons.push(if i.antipyretics_or_anticytokine_given {
+            format!(
+                "no fever ({} °C < {FEVER_C:.1} °C); antipyretic or anti-cytokine therapy was \
+                 given but no CRS was present before it, so fever is still required: not CRS by \
+                 the ASTCT definition (a masked fever is possible: reassess)",
+                i.temperature_c
+            )
+        } else {
+            format!(
+                "no fever ({} °C < {FEVER_C:.1} °C): not CRS by the ASTCT definition",
+                i.temperature_c
+            )
+        });
+        if signs {
             reasons.push(
-                "hypotension or hypoxia without fever needs another explanation; reassess".into(),
+                "not graded as CRS, but hypotension, vasopressors or oxygen need is present: \
+                 reassess now"
+                    .into(),
             );
         }
-        return Grading { grade: 0, reasons };
+        return Grading::new(0, reasons);
     }
     let hyp = hypotension_grade(i, &mut reasons);
     let o2 = hypoxia_grade(&i.oxygen, &mut reasons);
     let grade = hyp.max(o2).max(1);
-    reasons.push(match (hyp, o2) {
-        (0, 0) => "fever without hypotension or hypoxia: grade 1".to_owned(),
+    reasons.push(match (hyp, o2, fever) {
+        (0, 0, true) => "fever without hypotension or hypoxia: grade 1".to_owned(),
+        (0, 0, false) => {
+            "CRS continuing under antipyretic or anti-cytokine therapy, without hypotension or \
+             hypoxia: grade 1"
+                .to_owned()
+        }
         _ => format!("grade {grade}: the more severe of hypotension ({hyp}) and hypoxia ({o2})"),
     });
-    Grading { grade, reasons }
+    Grading::new(grade, reasons)
 }

@@ -45,6 +45,30 @@ pub enum CerebralEdema {
     Diffuse,
 }
 
+/// Clinical signs of raised intracranial pressure that the consensus grades 4 beside
+/// diffuse oedema on imaging.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PressureSign {
+    DecerebratePosturing,
+    DecorticatePosturing,
+    CranialNerveViPalsy,
+    Papilloedema,
+    CushingsTriad,
+}
+
+impl PressureSign {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::DecerebratePosturing => "decerebrate posturing",
+            Self::DecorticatePosturing => "decorticate posturing",
+            Self::CranialNerveViPalsy => "cranial nerve VI palsy",
+            Self::Papilloedema => "papilloedema",
+            Self::CushingsTriad => "Cushing's triad",
+        }
+    }
+}
+
 /// The five parts of the ICE score, each within its maximum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,6 +126,8 @@ pub struct IcansInput {
     pub seizure: Seizure,
     pub motor_weakness: MotorWeakness,
     pub cerebral_edema: CerebralEdema,
+    /// Clinical signs of raised intracranial pressure (each grades 4).
+    pub pressure_signs: Vec<PressureSign>,
 }
 
 #[derive(Deserialize)]
@@ -116,6 +142,8 @@ struct RawIcans {
     seizure: Seizure,
     motor_weakness: MotorWeakness,
     cerebral_edema: CerebralEdema,
+    #[serde(default)]
+    pressure_signs: Vec<PressureSign>,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
@@ -145,6 +173,7 @@ impl TryFrom<RawIcans> for IcansInput {
             seizure: r.seizure,
             motor_weakness: r.motor_weakness,
             cerebral_edema: r.cerebral_edema,
+            pressure_signs: r.pressure_signs,
         })
     }
 }
@@ -172,7 +201,9 @@ fn ice_grade(i: &IcansInput, reasons: &mut Vec<String>) -> u8 {
         ),
         None => (
             0,
-            "ICE not assessable: graded from the other domains; assess ICE as soon as possible"
+            "ICE not assessable in a patient who is not unarousable: ICANS cannot be graded \
+             without the ICE — assess now (an awake patient who scores 0, e.g. with global \
+             aphasia, is grade 3)"
                 .to_owned(),
         ),
     };
@@ -227,11 +258,33 @@ pub fn grade_icans(i: &IcansInput) -> Grading {
             .flatten()
             .map(str::to_owned),
     );
-    let grade = ice.max(loc).max(seizure).max(motor).max(edema);
-    reasons.push(if grade == 0 {
-        "no ICANS".to_owned()
-    } else {
-        format!("grade {grade}: the most severe domain")
+    let mut pressure = 0;
+    for sign in &i.pressure_signs {
+        pressure = 4;
+        reasons.push(format!(
+            "{}: raised intracranial pressure → 4",
+            sign.describe()
+        ));
+    }
+    let grade = ice
+        .max(loc)
+        .max(seizure)
+        .max(motor)
+        .max(edema)
+        .max(pressure);
+    let ice_missing = i.ice == Ice::NotAssessable && i.consciousness != Consciousness::Unarousable;
+    reasons.push(match (ice_missing, grade) {
+        (true, 0) => "cannot be graded without the ICE — assess now (not \"no ICANS\")".to_owned(),
+        (true, g) => format!(
+            "at least grade {g} from the other domains; cannot be fully graded without the ICE — \
+             assess now"
+        ),
+        (false, 0) => "no ICANS".to_owned(),
+        (false, g) => format!("grade {g}: the most severe domain"),
     });
-    Grading { grade, reasons }
+    Grading {
+        grade,
+        graded: !ice_missing,
+        reasons,
+    }
 }

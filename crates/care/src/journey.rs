@@ -104,6 +104,10 @@ pub struct Template {
     pub programme: String,
     pub name: Bi,
     pub sources: Vec<SourceRef>,
+    /// Days after each infusion that the CRS/ICANS risk window lasts, when the programme
+    /// sets its own (28 otherwise).
+    #[serde(default)]
+    pub risk_window_days_after_infusion: Option<i64>,
     pub steps: Vec<Step>,
 }
 
@@ -197,6 +201,17 @@ pub struct PlanInput {
     pub caregivers: Vec<CaregiverCover>,
     #[serde(default)]
     pub labs: Vec<LabWindow>,
+    /// Further infusions (a programme may give up to three), each after its own
+    /// lymphodepletion: each opens a risk window of its own.
+    #[serde(default)]
+    pub additional_infusions: Vec<AdditionalInfusion>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdditionalInfusion {
+    pub lymphodepletion: Date,
+    pub infusion: Date,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -301,6 +316,22 @@ pub fn plan(t: &Template, input: &PlanInput) -> Result<Plan, String> {
             return Err(format!(
                 "caregiver `{}` period ends before it starts",
                 c.role
+            ));
+        }
+    }
+    if input.additional_infusions.len() > 2 {
+        return Err(format!(
+            "{} additional infusions: a programme gives at most three in all",
+            input.additional_infusions.len()
+        ));
+    }
+    for (i, a) in input.additional_infusions.iter().enumerate() {
+        if a.infusion < a.lymphodepletion {
+            return Err(format!(
+                "additional infusion {}: the infusion ({}) is before its lymphodepletion ({})",
+                i + 1,
+                a.infusion,
+                a.lymphodepletion
             ));
         }
     }

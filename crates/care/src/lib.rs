@@ -23,9 +23,23 @@ use serde::Serialize;
 /// A grade with the reasons that set it, in the order they were considered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Grading {
-    /// 0 means no CRS / no ICANS.
+    /// 0 means no CRS / no ICANS — but only when `graded` is true.
     pub grade: u8,
+    /// False when a part the grade needs could not be assessed (an awake patient whose ICE
+    /// cannot be done): `grade` is then only what the other parts show, a lower bound, and
+    /// the reasons say what to assess now. Never read an ungraded 0 as "none".
+    pub graded: bool,
     pub reasons: Vec<String>,
+}
+
+impl Grading {
+    pub fn new(grade: u8, reasons: Vec<String>) -> Self {
+        Self {
+            grade,
+            graded: true,
+            reasons,
+        }
+    }
 }
 
 pub use crs::{CrsInput, OxygenDevice, grade_crs};

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CrsInput, Grading, IcansInput, grade_crs, grade_icans};
+use crate::icans::{CerebralEdema, MotorWeakness, Seizure};
+use crate::{Consciousness, CrsInput, Grading, IcansInput, OxygenDevice, grade_crs, grade_icans};
 
 /// One monitoring entry: the CRS and ICANS observations at one time, and the vital signs
 /// the team recorded with them.
@@ -77,6 +78,24 @@ pub enum AlertRule {
     IcansPresent,
     /// The ICANS grade is higher than at the previous entry.
     IcansRising,
+    /// Any vasopressor (or vasopressin), whatever the grade.
+    Vasopressor,
+    /// Hypotension, whatever the grade.
+    Hypotension,
+    /// Any supplemental oxygen, whatever the grade.
+    Oxygen,
+    /// More oxygen support than at the previous entry.
+    OxygenEscalation,
+    /// The ICE score fell since the previous entry.
+    IceFall,
+    /// The ICE could not be done in a patient who is not unarousable: ICANS is ungraded.
+    IceNotAssessable,
+    /// Consciousness is depressed.
+    DepressedConsciousness,
+    /// A seizure.
+    Seizure,
+    /// Motor weakness, cerebral oedema or signs of raised intracranial pressure.
+    NeurologicalSign,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -85,14 +104,28 @@ pub struct Alert {
     pub message: String,
 }
 
-/// Grades an entry and decides the alerts, given the grades of the previous entry.
-pub fn assess(entry: &Entry, previous: Option<&Grades>) -> (Grades, Vec<Alert>) {
+/// Grades an entry and decides the alerts, given the previous entry and whether CRS was
+/// present at any earlier entry (which lifts the fever requirement once antipyretics or
+/// anti-cytokine therapy are given). Danger signs alert whatever the grade: an alert is never
+/// silent because a sign does not meet a grading definition.
+pub fn assess(
+    entry: &Entry,
+    previous: Option<&Entry>,
+    crs_seen_before: bool,
+) -> (Grades, Vec<Alert>) {
+    let mut crs = entry.crs.clone();
+    crs.crs_already_present |= crs_seen_before;
     let grades = Grades {
-        crs: grade_crs(&entry.crs),
+        crs: grade_crs(&crs),
         icans: grade_icans(&entry.icans),
     };
+    let previous_grades = previous.map(|p| Grades {
+        crs: grade_crs(&p.crs),
+        icans: grade_icans(&p.icans),
+    });
     let mut alerts = Vec::new();
-    let before = |f: fn(&Grades) -> u8| previous.map_or(0, f);
+    let mut alert = |rule, message: String| alerts.push(Alert { rule, message });
+    let before = |f: fn(&Grades) -> u8| previous_grades.as_ref().map_or(0, f);
     for (name, now, was, present, rising) in [
         (
             "CRS",
@@ -110,16 +143,81 @@ pub fn assess(entry: &Entry, previous: Option<&Grades>) -> (Grades, Vec<Alert>) 
         ),
     ] {
         if now > was && was > 0 {
-            alerts.push(Alert {
-                rule: rising,
-                message: format!("{name} rose from grade {was} to grade {now}"),
-            });
+            alert(
+                rising,
+                format!("{name} rose from grade {was} to grade {now}"),
+            );
         } else if now > 0 {
-            alerts.push(Alert {
-                rule: present,
-                message: format!("{name} grade {now}"),
-            });
+            alert(present, format!("{name} grade {now}"));
         }
+    }
+    let not_crs = if grades.crs.grade == 0 {
+        " — not graded as CRS: reassess"
+    } else {
+        ""
+    };
+    let c = &entry.crs;
+    if c.vasopressors > 0 || c.vasopressin {
+        let what = match (c.vasopressors, c.vasopressin) {
+            (0, _) => "vasopressin".to_owned(),
+            (n, false) => format!("{n} vasopressor(s)"),
+            (n, true) => format!("{n} vasopressor(s) with vasopressin"),
+        };
+        alert(
+            AlertRule::Vasopressor,
+            format!("vasopressor support: {what}{not_crs}"),
+        );
+    }
+    if c.hypotension {
+        alert(AlertRule::Hypotension, format!("hypotension{not_crs}"));
+    }
+    if c.oxygen.device != OxygenDevice::None {
+        let was = previous.map(|p| p.crs.oxygen.device);
+        if was.is_some_and(|w| c.oxygen.device > w) {
+            alert(
+                AlertRule::OxygenEscalation,
+                format!(
+                    "oxygen support escalated ({:?} → {:?}){not_crs}",
+                    was.unwrap_or(OxygenDevice::None),
+                    c.oxygen.device
+                ),
+            );
+        } else {
+            alert(
+                AlertRule::Oxygen,
+                format!("oxygen need ({:?}){not_crs}", c.oxygen.device),
+            );
+        }
+    }
+    let i = &entry.icans;
+    match (i.ice.score(), previous.and_then(|p| p.icans.ice.score())) {
+        (Some(now), Some(was)) if now < was => alert(
+            AlertRule::IceFall,
+            format!("ICE score fell from {was} to {now}"),
+        ),
+        (None, _) if i.consciousness != Consciousness::Unarousable => alert(
+            AlertRule::IceNotAssessable,
+            "ICE could not be done: ICANS cannot be graded without it — assess now".to_owned(),
+        ),
+        _ => {}
+    }
+    if i.consciousness != Consciousness::Normal {
+        alert(
+            AlertRule::DepressedConsciousness,
+            format!("depressed consciousness ({:?})", i.consciousness),
+        );
+    }
+    if i.seizure != Seizure::None {
+        alert(AlertRule::Seizure, format!("seizure ({:?})", i.seizure));
+    }
+    if i.motor_weakness != MotorWeakness::None
+        || i.cerebral_edema != CerebralEdema::None
+        || !i.pressure_signs.is_empty()
+    {
+        alert(
+            AlertRule::NeurologicalSign,
+            "motor weakness, cerebral oedema or signs of raised intracranial pressure".to_owned(),
+        );
     }
     (grades, alerts)
 }

@@ -1,7 +1,10 @@
 //! Supportive care requests (nutrition, sleep, fatigue, emotional support, TCM / herbal,
-//! acupuncture, other) need approval by an oncology specialist on the case; TCM and herbal
-//! requests inside the CRS/ICANS risk window — lymphodepletion to day +28 unless the
-//! programme says otherwise — are held, with the reason shown.
+//! supplements, acupuncture, other) need approval by an oncology specialist on the case.
+//! TCM, herbal and supplement requests whose period touches a CRS/ICANS risk window — each
+//! lymphodepletion to day +28 after its infusion (a programme may set its own span), for
+//! every infusion the plan holds — are held, with the reason shown. The rule fails closed:
+//! without a plan that dates the windows, such a request is held because the window cannot
+//! be checked.
 
 use cellpath_domain::Date;
 use cellpath_domain::text::Bi;
@@ -15,8 +18,26 @@ pub enum Kind {
     Fatigue,
     EmotionalSupport,
     TcmHerbal,
+    /// Dietary supplements (vitamins, "immune boosters" and the like): the journey forbids
+    /// them in the risk window as it does herbal medicines.
+    Supplements,
     Acupuncture,
     Other,
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned()))
+            .map_err(|_| format!("unknown kind of supportive care `{s}`"))
+    }
+}
+
+impl Kind {
+    /// Held inside a risk window (and whenever the window cannot be checked).
+    pub fn held_in_window(self) -> bool {
+        matches!(self, Self::TcmHerbal | Self::Supplements)
+    }
 }
 
 /// The risk window: from the first day of lymphodepletion to `days_after_infusion` after
@@ -25,20 +46,59 @@ pub enum Kind {
 pub struct RiskWindow {
     pub from: Date,
     pub to: Date,
+    /// How many days after the infusion it lasts.
+    pub days_after: i64,
 }
 
 pub const DEFAULT_DAYS_AFTER_INFUSION: i64 = 28;
 
 impl RiskWindow {
     pub fn new(lymphodepletion_start: Date, infusion: Date, days_after: Option<i64>) -> Self {
+        let days_after = days_after.unwrap_or(DEFAULT_DAYS_AFTER_INFUSION);
         Self {
             from: lymphodepletion_start,
-            to: infusion.add_days(days_after.unwrap_or(DEFAULT_DAYS_AFTER_INFUSION)),
+            to: infusion.add_days(days_after),
+            days_after,
         }
     }
     pub fn contains(self, d: Date) -> bool {
         self.from <= d && d <= self.to
     }
+    /// True when the period `from..=to` shares a day with the window.
+    pub fn overlaps(self, from: Date, to: Date) -> bool {
+        from <= self.to && self.from <= to
+    }
+}
+
+/// The risk windows of a plan: one per infusion, or why they cannot be known.
+pub type Windows = Result<Vec<RiskWindow>, Bi>;
+
+/// The windows a plan implies: the planned lymphodepletion's earliest start to the planned
+/// infusion's latest start plus the programme's span, and one more per additional infusion
+/// the coordinator recorded. Fails (with the reason) when the plan does not date both.
+pub fn windows_of(
+    template: &crate::journey::Template,
+    plan: &crate::journey::Plan,
+    input: &crate::journey::PlanInput,
+) -> Windows {
+    let span = template.risk_window_days_after_infusion;
+    let window_of = |id: &str| {
+        plan.steps
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.window)
+    };
+    let (Some(ld), Some(inf)) = (window_of("lymphodepletion"), window_of("infusion")) else {
+        return Err(Bi::new(
+            "the treatment plan does not date lymphodepletion and the infusion yet, so the risk window cannot be checked",
+            "治疗计划尚未确定清淋和回输日期，因此无法核对风险期",
+        ));
+    };
+    let mut out = vec![RiskWindow::new(ld.start.0, inf.start.1, span)];
+    for extra in &input.additional_infusions {
+        out.push(RiskWindow::new(extra.lymphodepletion, extra.infusion, span));
+    }
+    Ok(out)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -46,31 +106,66 @@ impl RiskWindow {
 pub enum Triage {
     /// Waits for an oncology specialist on the case to approve or decline.
     AwaitingApproval,
-    /// Not offered for approval until the window closes.
-    Held { until: Date, reason: Bi },
+    /// Not offered for approval until the window closes (`until`), or — when the window
+    /// cannot be checked — until a plan dates it (`until` is then null).
+    Held { until: Option<Date>, reason: Bi },
 }
 
-/// Where a new request goes. `window` is None until lymphodepletion and infusion are dated.
-pub fn triage(kind: Kind, requested_for: Date, window: Option<RiskWindow>) -> Triage {
-    match (kind, window) {
-        (Kind::TcmHerbal, Some(w)) if w.contains(requested_for) => Triage::Held {
-            until: w.to.add_days(1),
-            reason: Bi::new(
-                format!(
-                    "TCM and herbal medicines are held from lymphodepletion ({}) to day +28 ({}): they can interact with chemotherapy and make CRS or neurotoxicity harder to read. The oncology team can review it from {}.",
-                    w.from,
-                    w.to,
-                    w.to.add_days(1)
+/// Where a new request for `from..=to` goes, given the plan's risk windows.
+pub fn triage(kind: Kind, from: Date, to: Date, windows: &Windows) -> Triage {
+    if !kind.held_in_window() {
+        return Triage::AwaitingApproval;
+    }
+    let what = match kind {
+        Kind::Supplements => Bi::new("Supplements", "保健品及膳食补充剂"),
+        _ => Bi::new("TCM and herbal medicines", "中药及草药"),
+    };
+    let windows = match windows {
+        Err(why) => {
+            return Triage::Held {
+                until: None,
+                reason: Bi::new(
+                    format!(
+                        "No treatment plan: {}. {} stay held until it can be: they can interact with chemotherapy and make CRS or neurotoxicity harder to read.",
+                        why.en, what.en
+                    ),
+                    format!(
+                        "无治疗计划：{}。在能够核对之前，{}暂缓：可能与化疗相互作用，并干扰 CRS 或神经毒性的判断。",
+                        why.zh, what.zh
+                    ),
                 ),
-                format!(
-                    "自清淋化疗（{}）至回输后第 28 天（{}）暂停中药及草药：可能与化疗相互作用，并干扰 CRS 或神经毒性的判断。肿瘤团队可于 {} 起评估。",
-                    w.from,
-                    w.to,
-                    w.to.add_days(1)
-                ),
+            };
+        }
+        Ok(w) => w,
+    };
+    let Some(w) = windows
+        .iter()
+        .filter(|w| w.overlaps(from, to))
+        .max_by_key(|w| w.to)
+        .copied()
+    else {
+        return Triage::AwaitingApproval;
+    };
+    Triage::Held {
+        until: Some(w.to.add_days(1)),
+        reason: Bi::new(
+            format!(
+                "{} are held from lymphodepletion ({}) to day +{} after infusion ({}): they can interact with chemotherapy and make CRS or neurotoxicity harder to read. The oncology team can review it from {}.",
+                what.en,
+                w.from,
+                w.days_after,
+                w.to,
+                w.to.add_days(1)
             ),
-        },
-        _ => Triage::AwaitingApproval,
+            format!(
+                "自清淋化疗（{}）至回输后第 {} 天（{}）暂停{}：可能与化疗相互作用，并干扰 CRS 或神经毒性的判断。肿瘤团队可于 {} 起评估。",
+                w.from,
+                w.days_after,
+                w.to,
+                what.zh,
+                w.to.add_days(1)
+            ),
+        ),
     }
 }
 

@@ -56,16 +56,39 @@ fn crs_fever_boundary_and_masking() {
         crs(with(&[
             ("temperature_c", json!(37.2)),
             ("hypotension", json!(true)),
-            ("antipyretics_or_anticytokine_given", json!(true))
+            ("antipyretics_or_anticytokine_given", json!(true)),
+            ("crs_already_present", json!(true))
         ])),
         2
     );
     assert_eq!(
         crs(with(&[
             ("temperature_c", json!(36.8)),
-            ("antipyretics_or_anticytokine_given", json!(true))
+            ("antipyretics_or_anticytokine_given", json!(true)),
+            ("crs_already_present", json!(true))
         ])),
         1
+    );
+    // Antipyretics without CRS before them (premedication) lift nothing: no fever, no CRS.
+    assert_eq!(
+        crs(with(&[
+            ("temperature_c", json!(36.8)),
+            ("antipyretics_or_anticytokine_given", json!(true))
+        ])),
+        0
+    );
+    let input: CrsInput = serde_json::from_value(with(&[
+        ("temperature_c", json!(37.2)),
+        ("hypotension", json!(true)),
+        ("antipyretics_or_anticytokine_given", json!(true)),
+    ]))
+    .expect("input");
+    let g = grade_crs(&input);
+    assert_eq!(g.grade, 0);
+    assert!(
+        g.reasons.iter().any(|r| r.contains("reassess now")),
+        "{:?}",
+        g.reasons
     );
 }
 
@@ -119,6 +142,9 @@ fn crs_hypoxia_rows_and_the_6_vs_7_boundary() {
     assert_eq!(o2("low-flow-nasal-cannula", Some(6.0)), 2);
     assert_eq!(o2("low-flow-nasal-cannula", Some(7.0)), 3);
     assert_eq!(o2("high-flow-nasal-cannula", Some(40.0)), 3);
+    // The flow decides: a "high-flow" cannula at ≤ 6 L/min is low flow.
+    assert_eq!(o2("high-flow-nasal-cannula", Some(6.0)), 2);
+    assert_eq!(o2("high-flow-nasal-cannula", Some(6.5)), 3);
     assert_eq!(o2("facemask", None), 3);
     assert_eq!(o2("non-rebreather", None), 3);
     assert_eq!(o2("venturi", None), 3);
@@ -180,6 +206,46 @@ fn ice_boundaries() {
     assert_eq!(icans(unarousable.clone()), 4);
     unarousable["ice_score"] = json!(null);
     assert_eq!(icans(unarousable), 4);
+}
+
+#[test]
+fn an_ice_that_cannot_be_done_is_never_no_icans() {
+    let input: IcansInput = serde_json::from_value(calm(json!(null))).expect("input");
+    let g = grade_icans(&input);
+    assert!(!g.graded, "{g:?}");
+    assert!(
+        g.reasons
+            .last()
+            .is_some_and(|r| r.contains("cannot be graded without the ICE")),
+        "{:?}",
+        g.reasons
+    );
+    assert!(!g.reasons.iter().any(|r| r == "no ICANS"));
+    let mut v = calm(json!(null));
+    v["consciousness"] = json!("awakens-to-voice");
+    let g = grade_icans(&serde_json::from_value(v).expect("input"));
+    assert_eq!(
+        (g.grade, g.graded),
+        (2, false),
+        "a lower bound, still ungraded"
+    );
+}
+
+#[test]
+fn raised_pressure_signs_are_grade_4() {
+    for sign in [
+        "decerebrate-posturing",
+        "decorticate-posturing",
+        "cranial-nerve-vi-palsy",
+        "papilloedema",
+        "cushings-triad",
+    ] {
+        let mut v = calm(json!(10));
+        v["pressure_signs"] = json!([sign]);
+        let g = grade_icans(&serde_json::from_value(v).expect("input"));
+        assert_eq!(g.grade, 4, "{sign}");
+        assert!(g.graded);
+    }
 }
 
 #[test]
@@ -248,6 +314,7 @@ fn support(o: &Oxygen) -> u8 {
         BlowBy => 1,
         LowFlowNasalCannula if o.flow_l_min.is_some_and(|f| f > 6.0) => 2,
         LowFlowNasalCannula => 1,
+        HighFlowNasalCannula if o.flow_l_min.is_some_and(|f| f <= 6.0) => 1,
         HighFlowNasalCannula | Facemask | NonRebreather | Venturi => 2,
         Cpap | Bipap | MechanicalVentilation => 3,
     }
@@ -262,23 +329,28 @@ fn crs_input() -> impl Strategy<Value = CrsInput> {
         any::<bool>(),
         0usize..10,
         proptest::option::of(0u32..=15),
+        any::<bool>(),
     )
-        .prop_map(|(t, masked, hypo, vaso, vasopressin, dev, flow)| CrsInput {
-            temperature_c: f64::from(t) / 10.0,
-            antipyretics_or_anticytokine_given: masked,
-            hypotension: hypo,
-            vasopressors: vaso,
-            vasopressin,
-            oxygen: Oxygen {
-                device: DEVICES[dev],
-                flow_l_min: flow.map(f64::from),
+        .prop_map(
+            |(t, masked, hypo, vaso, vasopressin, dev, flow, before)| CrsInput {
+                temperature_c: f64::from(t) / 10.0,
+                antipyretics_or_anticytokine_given: masked,
+                crs_already_present: before,
+                hypotension: hypo,
+                vasopressors: vaso,
+                vasopressin,
+                oxygen: Oxygen {
+                    device: DEVICES[dev],
+                    flow_l_min: flow.map(f64::from),
+                },
             },
-        })
+        )
 }
 
 fn worse_or_equal(a: &CrsInput, b: &CrsInput) -> bool {
     b.temperature_c >= a.temperature_c
         && b.antipyretics_or_anticytokine_given >= a.antipyretics_or_anticytokine_given
+        && b.crs_already_present >= a.crs_already_present
         && b.hypotension >= a.hypotension
         && b.vasopressors >= a.vasopressors
         && b.vasopressin >= a.vasopressin
@@ -295,6 +367,7 @@ fn icans_input() -> impl Strategy<Value = IcansInput> {
     )
         .prop_map(|(ice, c, s, m, e)| IcansInput {
             ice: ice.map_or(Ice::NotAssessable, Ice::Score),
+            pressure_signs: Vec::new(),
             consciousness: [
                 Consciousness::Normal,
                 Consciousness::AwakensSpontaneously,

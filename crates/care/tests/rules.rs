@@ -1,10 +1,10 @@
 //! Monitoring alerts, the caregiver diary and the supportive-care risk window.
 
-use cellpath_care::diary::{DiaryEntry, answer};
+use cellpath_care::diary::{DiaryEntry, Emergency, answer};
 use cellpath_care::monitoring::{AlertRule, Entry, assess};
-use cellpath_care::supportive::{Kind, RiskWindow, Triage, may_approve, triage};
+use cellpath_care::supportive::{Kind, RiskWindow, Triage, Windows, may_approve, triage};
 use cellpath_domain::Date;
-use cellpath_domain::text::Lang;
+use cellpath_domain::text::{Bi, Lang};
 use serde_json::json;
 
 fn entry(temp: f64, vasopressors: u8, ice: u8) -> Entry {
@@ -20,38 +20,146 @@ fn entry(temp: f64, vasopressors: u8, ice: u8) -> Entry {
 
 #[test]
 fn alerts_name_the_rule_that_fired() {
-    let (calm, alerts) = assess(&entry(37.0, 0, 10), None);
+    let calm = entry(37.0, 0, 10);
+    let (_, alerts) = assess(&calm, None, false);
     assert!(alerts.is_empty());
-    let (g1, alerts) = assess(&entry(38.2, 0, 10), Some(&calm));
+    let e1 = entry(38.2, 0, 10);
+    let (g1, alerts) = assess(&e1, Some(&calm), false);
     assert_eq!(g1.crs.grade, 1);
     assert_eq!(
         alerts.iter().map(|a| a.rule).collect::<Vec<_>>(),
         [AlertRule::CrsPresent]
     );
-    let (g3, alerts) = assess(&entry(38.9, 1, 8), Some(&g1));
+    let e3 = entry(38.9, 1, 8);
+    let (_, alerts) = assess(&e3, Some(&e1), true);
     let rules: Vec<AlertRule> = alerts.iter().map(|a| a.rule).collect();
-    assert_eq!(rules, [AlertRule::CrsRising, AlertRule::IcansPresent]);
+    assert_eq!(
+        rules,
+        [
+            AlertRule::CrsRising,
+            AlertRule::IcansPresent,
+            AlertRule::Vasopressor,
+            AlertRule::Hypotension,
+            AlertRule::IceFall
+        ]
+    );
     assert!(alerts[0].message.contains("from grade 1 to grade 3"));
     // A steady grade still alerts that CRS is present, but not that it is rising.
-    let (_, alerts) = assess(&entry(38.9, 1, 10), Some(&g3));
-    assert_eq!(
-        alerts.iter().map(|a| a.rule).collect::<Vec<_>>(),
-        [AlertRule::CrsPresent]
+    let (_, alerts) = assess(&entry(38.9, 1, 10), Some(&e3), true);
+    assert_eq!(alerts[0].rule, AlertRule::CrsPresent);
+    assert!(!alerts.iter().any(|a| a.rule == AlertRule::CrsRising));
+}
+
+fn raw(crs: serde_json::Value, icans: serde_json::Value) -> Entry {
+    serde_json::from_value(json!({"crs": crs, "icans": icans})).expect("entry")
+}
+
+fn calm_icans() -> serde_json::Value {
+    json!({"ice_score": 10, "consciousness": "normal", "seizure": "none",
+           "motor_weakness": "none", "cerebral_edema": "none"})
+}
+
+#[test]
+fn danger_signs_alert_whatever_the_grade() {
+    // 37.6 °C, two vasopressors and a non-rebreather: CRS 0 by the consensus (no fever),
+    // and yet the team is alerted, each sign named, with why it is not graded.
+    let e = raw(
+        json!({"temperature_c": 37.6, "antipyretics_or_anticytokine_given": false,
+               "hypotension": true, "vasopressors": 2,
+               "oxygen": {"device": "non-rebreather"}}),
+        calm_icans(),
     );
+    let (g, alerts) = assess(&e, None, false);
+    assert_eq!(g.crs.grade, 0);
+    let rules: Vec<AlertRule> = alerts.iter().map(|a| a.rule).collect();
+    assert_eq!(
+        rules,
+        [
+            AlertRule::Vasopressor,
+            AlertRule::Hypotension,
+            AlertRule::Oxygen
+        ]
+    );
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a.message.contains("not graded as CRS: reassess")),
+        "{alerts:?}"
+    );
+    // Oxygen escalation, depressed consciousness, a seizure, an ICE that cannot be done.
+    let before = raw(
+        json!({"temperature_c": 37.0, "antipyretics_or_anticytokine_given": false,
+               "hypotension": false, "vasopressors": 0,
+               "oxygen": {"device": "low-flow-nasal-cannula", "flow_l_min": 2}}),
+        calm_icans(),
+    );
+    let now = raw(
+        json!({"temperature_c": 37.0, "antipyretics_or_anticytokine_given": false,
+               "hypotension": false, "vasopressors": 0,
+               "oxygen": {"device": "facemask"}}),
+        json!({"ice_score": null, "consciousness": "awakens-to-voice", "seizure": "rapidly-resolving",
+               "motor_weakness": "none", "cerebral_edema": "none"}),
+    );
+    let (g, alerts) = assess(&now, Some(&before), false);
+    let rules: Vec<AlertRule> = alerts.iter().map(|a| a.rule).collect();
+    for expected in [
+        AlertRule::OxygenEscalation,
+        AlertRule::IceNotAssessable,
+        AlertRule::DepressedConsciousness,
+        AlertRule::Seizure,
+        AlertRule::IcansPresent,
+    ] {
+        assert!(
+            rules.contains(&expected),
+            "{expected:?} missing from {rules:?}"
+        );
+    }
+    assert!(!g.icans.graded);
+}
+
+#[test]
+fn antipyretics_alone_never_make_crs_but_masked_fever_after_crs_does() {
+    let premedicated = raw(
+        json!({"temperature_c": 36.8, "antipyretics_or_anticytokine_given": true,
+               "hypotension": false, "vasopressors": 0, "oxygen": {"device": "none"}}),
+        calm_icans(),
+    );
+    // Paracetamol at infusion with no CRS before: no CRS, no alert, and no false reason.
+    let (g, alerts) = assess(&premedicated, None, false);
+    assert_eq!(g.crs.grade, 0);
+    assert!(alerts.is_empty(), "{alerts:?}");
+    assert!(!g.crs.reasons.iter().any(|r| r.contains("fever without")));
+    // The same after CRS was present: fever is no longer required.
+    let (g, alerts) = assess(&premedicated, None, true);
+    assert_eq!(g.crs.grade, 1);
+    assert!(
+        !g.crs.reasons.iter().any(|r| r.contains("fever without")),
+        "{:?}",
+        g.crs.reasons
+    );
+    assert_eq!(alerts[0].rule, AlertRule::CrsPresent);
+}
+
+fn diary(e: DiaryEntry, lang: Lang) -> cellpath_care::diary::DiaryAnswer {
+    answer(&e, lang, &Emergency::default())
 }
 
 #[test]
 fn diary_warning_signs_say_call_now_in_the_patients_language() {
-    let calm = answer(
-        &DiaryEntry {
+    let calm = diary(
+        DiaryEntry {
             temperature_c: Some(37.9),
             ..Default::default()
         },
         Lang::En,
     );
-    assert!(!calm.call_now);
-    let fever = answer(
-        &DiaryEntry {
+    assert!(!calm.call_now && !calm.measure_again);
+    assert!(
+        !calm.instruction.contains("twice a day"),
+        "no unsourced schedule"
+    );
+    let fever = diary(
+        DiaryEntry {
             temperature_c: Some(38.0),
             ..Default::default()
         },
@@ -70,10 +178,6 @@ fn diary_warning_signs_say_call_now_in_the_patients_language() {
             ..Default::default()
         },
         DiaryEntry {
-            seizure: true,
-            ..Default::default()
-        },
-        DiaryEntry {
             shortness_of_breath: true,
             ..Default::default()
         },
@@ -81,10 +185,96 @@ fn diary_warning_signs_say_call_now_in_the_patients_language() {
             dizziness: true,
             ..Default::default()
         },
+        DiaryEntry {
+            very_sleepy: true,
+            ..Default::default()
+        },
     ] {
-        let a = answer(&e, Lang::En);
+        let a = diary(e, Lang::En);
         assert!(a.call_now && a.instruction.starts_with("Call the treating team now"));
+        assert!(!a.call_emergency);
     }
+}
+
+#[test]
+fn emergencies_call_the_local_number_first() {
+    for e in [
+        DiaryEntry {
+            seizure: true,
+            ..Default::default()
+        },
+        DiaryEntry {
+            unresponsive: true,
+            ..Default::default()
+        },
+        DiaryEntry {
+            severe_breathing_trouble: true,
+            ..Default::default()
+        },
+    ] {
+        let a = diary(e.clone(), Lang::En);
+        assert!(a.call_emergency && a.call_now);
+        assert!(
+            a.instruction
+                .starts_with("Call the emergency number 120 now"),
+            "{}",
+            a.instruction
+        );
+        assert_eq!(a.emergency_number.as_deref(), Some("120"));
+        let zh = diary(e.clone(), Lang::ZhCn);
+        assert!(
+            zh.instruction.starts_with("请立即拨打急救电话 120"),
+            "{}",
+            zh.instruction
+        );
+        // Another site, another number.
+        let elsewhere = answer(
+            &e,
+            Lang::En,
+            &Emergency {
+                number: "999".into(),
+            },
+        );
+        assert!(elsewhere.instruction.contains("999"));
+    }
+}
+
+#[test]
+fn an_impossible_temperature_is_asked_again_never_reassured() {
+    for t in [3.8, 48.0, 33.0] {
+        let a = diary(
+            DiaryEntry {
+                temperature_c: Some(t),
+                ..Default::default()
+            },
+            Lang::En,
+        );
+        assert!(a.measure_again, "{t}");
+        assert!(
+            !a.instruction.contains("No warning signs"),
+            "{}",
+            a.instruction
+        );
+        assert!(a.instruction.contains("measure again"), "{}", a.instruction);
+        let zh = diary(
+            DiaryEntry {
+                temperature_c: Some(t),
+                ..Default::default()
+            },
+            Lang::ZhCn,
+        );
+        assert!(zh.instruction.contains("重新测量"));
+    }
+    // An impossible reading beside a real sign still says call now.
+    let a = diary(
+        DiaryEntry {
+            temperature_c: Some(48.0),
+            confusion: true,
+            ..Default::default()
+        },
+        Lang::En,
+    );
+    assert!(a.call_now && a.measure_again);
 }
 
 #[test]
@@ -92,39 +282,94 @@ fn tcm_in_the_risk_window_is_held() {
     let d = |s: &str| Date::parse(s).expect("date");
     let w = RiskWindow::new(d("2027-01-02"), d("2027-01-07"), None);
     assert_eq!(w.to, d("2027-02-04"), "day +28");
-    match triage(Kind::TcmHerbal, d("2027-01-02"), Some(w)) {
+    let one = |day: &str, kind: Kind, windows: &Windows| triage(kind, d(day), d(day), windows);
+    let ws: Windows = Ok(vec![w]);
+    match one("2027-01-02", Kind::TcmHerbal, &ws) {
         Triage::Held { until, reason } => {
-            assert_eq!(until, d("2027-02-05"));
-            assert!(reason.en.contains("day +28") && !reason.zh.is_empty());
+            assert_eq!(until, Some(d("2027-02-05")));
+            assert!(reason.en.contains("2027-02-04") && !reason.zh.is_empty());
         }
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        triage(Kind::TcmHerbal, d("2027-02-04"), Some(w)),
+        one("2027-02-04", Kind::TcmHerbal, &ws),
         Triage::Held { .. }
     ));
     assert_eq!(
-        triage(Kind::TcmHerbal, d("2027-02-05"), Some(w)),
+        one("2027-02-05", Kind::TcmHerbal, &ws),
         Triage::AwaitingApproval
     );
     assert_eq!(
-        triage(Kind::TcmHerbal, d("2027-01-01"), Some(w)),
+        one("2027-01-01", Kind::TcmHerbal, &ws),
         Triage::AwaitingApproval
     );
     assert_eq!(
-        triage(Kind::Nutrition, d("2027-01-10"), Some(w)),
+        one("2027-01-10", Kind::Nutrition, &ws),
         Triage::AwaitingApproval
     );
     assert_eq!(
-        triage(Kind::Acupuncture, d("2027-01-10"), Some(w)),
+        one("2027-01-10", Kind::Acupuncture, &ws),
         Triage::AwaitingApproval
     );
     // A programme may set its own window.
-    let short = RiskWindow::new(d("2027-01-02"), d("2027-01-07"), Some(14));
+    let short: Windows = Ok(vec![RiskWindow::new(
+        d("2027-01-02"),
+        d("2027-01-07"),
+        Some(14),
+    )]);
     assert_eq!(
-        triage(Kind::TcmHerbal, d("2027-01-25"), Some(short)),
+        one("2027-01-25", Kind::TcmHerbal, &short),
         Triage::AwaitingApproval
     );
     assert!(may_approve("medical-oncology") && may_approve("cell-therapy"));
     assert!(!may_approve("radiology"));
+}
+
+#[test]
+fn the_risk_window_fails_closed() {
+    let d = |s: &str| Date::parse(s).expect("date");
+    // No plan (or one that does not date the window): held, with the reason, no end date.
+    let unknown: Windows = Err(Bi::new("no plan", "无计划"));
+    for kind in [Kind::TcmHerbal, Kind::Supplements] {
+        match triage(kind, d("2027-06-01"), d("2027-06-01"), &unknown) {
+            Triage::Held { until, reason } => {
+                assert_eq!(until, None);
+                assert!(reason.en.starts_with("No treatment plan"), "{}", reason.en);
+                assert!(reason.zh.starts_with("无治疗计划"), "{}", reason.zh);
+            }
+            other => panic!("{kind:?}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        triage(Kind::Nutrition, d("2027-06-01"), d("2027-06-01"), &unknown),
+        Triage::AwaitingApproval
+    );
+    // Supplements are held like herbs; a request that starts before the window but lasts
+    // into it is held (the whole period is checked, not only its first day).
+    let ws: Windows = Ok(vec![RiskWindow::new(
+        d("2027-01-02"),
+        d("2027-01-07"),
+        None,
+    )]);
+    assert!(matches!(
+        triage(Kind::Supplements, d("2027-01-10"), d("2027-01-10"), &ws),
+        Triage::Held { .. }
+    ));
+    assert!(matches!(
+        triage(Kind::TcmHerbal, d("2026-12-20"), d("2027-01-05"), &ws),
+        Triage::Held { .. }
+    ));
+    // Every infusion opens its own window: a second one in March holds a March request.
+    let two: Windows = Ok(vec![
+        RiskWindow::new(d("2027-01-02"), d("2027-01-07"), None),
+        RiskWindow::new(d("2027-03-01"), d("2027-03-06"), None),
+    ]);
+    match triage(Kind::TcmHerbal, d("2027-03-20"), d("2027-03-20"), &two) {
+        Triage::Held { until, .. } => assert_eq!(until, Some(d("2027-04-04"))),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        triage(Kind::TcmHerbal, d("2027-02-15"), d("2027-02-15"), &two),
+        Triage::AwaitingApproval
+    );
 }

@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// (in demo mode a key is made and kept in the data folder).
     #[arg(long, env = "CELLPATH_DOCUMENT_KEY", hide_env_values = true)]
     pub document_key: Option<String>,
+    /// The local emergency number the caregiver diary tells people to call first
+    /// [default: 120, mainland China].
+    #[arg(long, env = "CELLPATH_EMERGENCY_NUMBER", value_name = "NUMBER")]
+    pub emergency_number: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -353,6 +357,7 @@ struct ConfigFile {
     secure_cookies: Option<bool>,
     /// A file holding the document key (64 hex digits), kept out of the configuration.
     document_key_file: Option<PathBuf>,
+    emergency_number: Option<String>,
 }
 
 /// Settings after precedence: flags > environment > configuration file > defaults. Clap
@@ -365,6 +370,7 @@ struct Settings {
     bind: String,
     secure_cookies: bool,
     document_key: Option<cellpath_web::Secret<String>>,
+    emergency_number: String,
 }
 
 fn resolve(args: &ServeArgs, file: ConfigFile) -> Result<Settings> {
@@ -380,6 +386,21 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> Result<Settings> {
         ),
         (None, None) => None,
     };
+    let emergency_number = args
+        .emergency_number
+        .clone()
+        .or(file.emergency_number)
+        .unwrap_or_else(|| cellpath_care::diary::Emergency::default().number);
+    if emergency_number.is_empty()
+        || emergency_number.len() > 20
+        || !emergency_number
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+    {
+        return Err(anyhow!(
+            "emergency number `{emergency_number}`: use digits (and + - or spaces), at most 20"
+        ));
+    }
     Ok(Settings {
         database_url: args.db.database_url.clone().or(file.database_url),
         data_dir: args
@@ -395,6 +416,7 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> Result<Settings> {
             .unwrap_or_else(|| DEFAULT_BIND.to_owned()),
         secure_cookies: args.secure_cookies.or(file.secure_cookies).unwrap_or(false),
         document_key: document_key.map(cellpath_web::Secret::new),
+        emergency_number,
     })
 }
 
@@ -460,6 +482,9 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
                 documents_dir: settings.data_dir.join("documents"),
                 document_key: document_key.map(cellpath_web::Secret::new),
                 documents_in_database,
+                emergency: cellpath_care::diary::Emergency {
+                    number: settings.emergency_number.clone(),
+                },
                 ..cellpath_web::Config::default()
             },
         });
@@ -503,6 +528,7 @@ mod tests {
             bind: Some("127.0.0.1:7000".into()),
             secure_cookies: Some(true),
             document_key_file: None,
+            emergency_number: None,
         }
     }
 

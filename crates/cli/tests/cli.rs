@@ -345,7 +345,7 @@ fn grades_the_worked_examples() {
         let o = cellpath(&["grade", kind, file]);
         assert!(o.status.success(), "{file}: {}", stderr(&o));
         let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-        assert_eq!(keys(&doc), ["grade", "reasons"]);
+        assert_eq!(keys(&doc), ["grade", "graded", "reasons"]);
         assert_eq!(doc["grade"], grade, "{file}");
         assert!(!doc["reasons"].as_array().expect("reasons").is_empty());
     }

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cellpath_care::journey::{Plan, PlanInput, Template};
-use cellpath_care::supportive::{Kind, RiskWindow, Triage};
+use cellpath_care::supportive::{Kind, Triage, Windows};
 use cellpath_domain::Date;
 use cellpath_domain::text::Lang;
 use serde::Deserialize;
@@ -177,16 +177,18 @@ pub async fn monitor(
 ) -> Result<Response, ApiError> {
     state.authorise(&actor, &id, Action::Monitor).await?;
     let entry: cellpath_care::monitoring::Entry = parse_json(&body)?;
-    let previous = state.store.monitoring(&id).await?.pop().map(|m| m.entry);
-    let previous = match previous {
-        Some(text) => {
-            let e: cellpath_care::monitoring::Entry =
-                serde_json::from_str(&text).map_err(ApiError::internal)?;
-            Some(cellpath_care::monitoring::assess(&e, None).0)
-        }
+    let history = state.store.monitoring(&id).await?;
+    // Fever stops being required only once CRS has been present: the history says so.
+    let crs_seen_before = history.iter().any(|m| m.crs_grade > 0);
+    let previous = match history.last() {
+        Some(m) => Some(
+            serde_json::from_str::<cellpath_care::monitoring::Entry>(&m.entry)
+                .map_err(ApiError::internal)?,
+        ),
         None => None,
     };
-    let (grades, alerts) = cellpath_care::monitoring::assess(&entry, previous.as_ref());
+    let (grades, alerts) =
+        cellpath_care::monitoring::assess(&entry, previous.as_ref(), crs_seen_before);
     let mid = auth::sortable_id("mon");
     let text = std::str::from_utf8(&body).map_err(ApiError::internal)?;
     let mut tx = state.change(&actor, "monitoring.entry", Some(&id)).await?;
@@ -254,18 +256,20 @@ struct DiaryReq {
 pub async fn diary(
     State(state): State<Shared>,
     actor: Actor,
+    ctx: Option<axum::Extension<std::sync::Arc<crate::request::RequestCtx>>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     state.authorise(&actor, &id, Action::Diary).await?;
     let req: DiaryReq = parse_json(&body)?;
     let lang = match req.lang.as_deref() {
-        None => Lang::En,
+        // The reader's language: what the request asks for, else the account's.
+        None => ctx.map_or(Lang::En, |c| c.0.lang()),
         Some(l) => Lang::parse(l).ok_or_else(|| {
             ApiError::bad_request(ErrorCode::InvalidLang, "en or zh-CN").at("/lang")
         })?,
     };
-    let answer = cellpath_care::diary::answer(&req.entry, lang);
+    let answer = cellpath_care::diary::answer(&req.entry, lang, &state.config.emergency);
     let did = auth::sortable_id("dy");
     let text = std::str::from_utf8(&body).map_err(ApiError::internal)?;
     let mut tx = state.change(&actor, "diary.entry", Some(&id)).await?;
@@ -295,7 +299,26 @@ pub async fn diary(
 struct SupportReq {
     kind: Kind,
     details: String,
+    /// The first day of what is asked for.
     requested_for: String,
+    /// The last day, when it lasts (a course of herbs); the whole period is checked.
+    #[serde(default)]
+    requested_until: Option<String>,
+}
+
+/// The case's risk windows, or why they cannot be known (no plan, or one that does not date
+/// lymphodepletion and infusion): the supportive-care rule fails closed on the latter.
+async fn risk_windows(state: &Shared, case_id: &str) -> Result<Windows, ApiError> {
+    let Some(text) = state.store.journey(case_id).await? else {
+        return Ok(Err(cellpath_domain::text::Bi::new(
+            "the case has no treatment plan, so the risk window cannot be checked",
+            "此病例尚无治疗计划，因此无法核对风险期",
+        )));
+    };
+    let input: PlanInput = serde_json::from_str(&text).map_err(ApiError::internal)?;
+    let t = template(&input.programme)?;
+    let plan = cellpath_care::journey::plan(&t, &input).map_err(ApiError::internal)?;
+    Ok(cellpath_care::supportive::windows_of(&t, &plan, &input))
 }
 
 /// `POST /cases/{id}/supportive`: a request, awaiting an oncology specialist — or held, with
@@ -316,22 +339,31 @@ pub async fn request_support(
             ApiError::bad_request(ErrorCode::EmptyDetails, "say what is asked for").at("/details"),
         );
     }
-    // The widest window the plan allows: the earliest lymphodepletion to the latest day 0.
-    let window = load_plan(&state, &id).await?.and_then(|(_, plan)| {
-        let ld = plan
-            .steps
-            .iter()
-            .find(|s| s.id == "lymphodepletion")?
-            .window?;
-        let inf = plan.steps.iter().find(|s| s.id == "infusion")?.window?;
-        Some(RiskWindow::new(ld.start.0, inf.start.1, None))
-    });
-    let triage = cellpath_care::supportive::triage(req.kind, when, window);
+    let until = match req.requested_until.as_deref() {
+        None => when,
+        Some(u) => {
+            let u = Date::parse(u).map_err(|e| {
+                ApiError::bad_request(ErrorCode::InvalidDate, e.to_string()).at("/requested_until")
+            })?;
+            if u < when {
+                return Err(ApiError::bad_request(
+                    ErrorCode::InvalidDate,
+                    "requested_until is before requested_for",
+                )
+                .at("/requested_until"));
+            }
+            u
+        }
+    };
+    let windows = risk_windows(&state, &id).await?;
+    let triage = cellpath_care::supportive::triage(req.kind, when, until, &windows);
     let (state_name, reason, until) = match &triage {
         Triage::AwaitingApproval => ("awaiting-approval", None, None),
-        Triage::Held { until, reason } => {
-            ("held", Some(reason.en.clone()), Some(until.to_string()))
-        }
+        Triage::Held { until, reason } => (
+            "held",
+            Some(reason.en.clone()),
+            until.map(|u| u.to_string()),
+        ),
     };
     let rid = auth::sortable_id("sup");
     let kind = serde_json::to_value(req.kind).map_err(ApiError::internal)?;
@@ -405,18 +437,34 @@ pub async fn decide_support(
         .supportive_one(&id, &rid)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let (current, held_until) = (request.state, request.held_until);
+    let (current, held_until) = (request.state, request.held_until.clone());
     let today = state.today()?.to_string();
-    if current == SupportiveState::Held
-        && held_until.as_deref().is_some_and(|u| today.as_str() < u)
-        && d.approve
+    // Fail closed at the decision too: a held kind is approved only when today's plan
+    // dates every window and the request touches none of them.
+    let still_held = match request.kind.parse::<Kind>() {
+        Ok(kind) if kind.held_in_window() && d.approve => {
+            let from = Date::parse(&request.requested_for).map_err(ApiError::internal)?;
+            let windows = risk_windows(&state, &id).await?;
+            matches!(
+                cellpath_care::supportive::triage(kind, from, from, &windows),
+                Triage::Held { .. }
+            )
+        }
+        _ => false,
+    };
+    if d.approve
+        && (still_held
+            || (current == SupportiveState::Held
+                && held_until.as_deref().is_some_and(|u| today.as_str() < u)))
     {
         return Err(ApiError::new(
             ErrorCode::Held,
-            format!(
-                "held until {} (CRS/ICANS risk window)",
-                held_until.unwrap_or_default()
-            ),
+            match held_until.filter(|_| !still_held) {
+                Some(u) => format!("held until {u} (CRS/ICANS risk window)"),
+                None => "held: the request touches a CRS/ICANS risk window of the current plan, \
+                         or the plan does not date the window"
+                    .to_owned(),
+            },
         ));
     }
     if !matches!(

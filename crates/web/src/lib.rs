@@ -68,6 +68,8 @@ pub struct Config {
     /// Keep documents' encrypted bytes in the database (so every replica on PostgreSQL
     /// reads them) instead of `documents_dir`.
     pub documents_in_database: bool,
+    /// The emergency number the caregiver diary names (the site's; 120 in mainland China).
+    pub emergency: cellpath_care::diary::Emergency,
     /// Sign-in attempts per client address.
     pub sign_in_limiter: std::sync::Arc<RateLimiter>,
 }
@@ -118,6 +120,7 @@ impl Default for Config {
             documents_dir: std::path::PathBuf::from("data/documents"),
             document_key: None,
             documents_in_database: false,
+            emergency: cellpath_care::diary::Emergency::default(),
             sign_in_limiter: std::sync::Arc::new(RateLimiter::new(
                 20,
                 std::time::Duration::from_secs(60),

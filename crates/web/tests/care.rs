@@ -209,6 +209,39 @@ async fn journey_monitoring_diary_and_supportive_care() {
         .await;
     assert_eq!(s, StatusCode::CREATED);
 
+    // Without a plan the risk window cannot be checked: herbs and supplements are held
+    // (fail closed), and cannot be approved.
+    let (s, early) = t
+        .call(
+            "POST",
+            &format!("{case}/supportive"),
+            Some(&patient),
+            Some(json!({"kind": "supplements", "details": "vitamin C", "requested_for": "2026-12-01"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{early}");
+    assert_eq!(early["triage"]["state"], "held", "{early}");
+    assert_eq!(early["triage"]["until"], Value::Null);
+    assert!(
+        early["triage"]["reason"]["en"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("No treatment plan")),
+        "{early}"
+    );
+    let early_id = early["id"].as_str().expect("id").to_owned();
+    let (s, b) = t
+        .call(
+            "POST",
+            &format!("{case}/supportive/{early_id}/decision"),
+            Some(&oncologist),
+            Some(json!({"approve": true})),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("held"))
+    );
+
     // The journey plan: windows, a moved date re-plans what follows, the calendar.
     let (s, plan) = t
         .call(
@@ -453,7 +486,7 @@ async fn journey_monitoring_diary_and_supportive_care() {
         StatusCode::CONFLICT
     );
     let (_, list) = t.call("GET", &sup, Some(&caregiver), None).await;
-    assert_eq!(list["requests"].as_array().map(Vec::len), Some(2));
+    assert_eq!(list["requests"].as_array().map(Vec::len), Some(3));
 
     // Every decision is audited and the chain verifies.
     let entries = t.state.store.audit_entries(None).await.expect("audit");
