@@ -56,8 +56,8 @@ run() { # label, then oha arguments
 }
 printf 'backend\tworkload\treq/s\tp50 ms\tp99 ms\tstatus codes\n'
 url="http://127.0.0.1:$port"
-run "healthz (floor), 32 conns" -z "$duration" -c 32 "$url/healthz"
-run "read case, 32 conns" -z "$duration" -c 32 -H "Cookie: $cookie" "$url/api/v1/cases/c-demo-1"
+[ -n "${ONLY_UPDATE:-}" ] || run "healthz (floor), 32 conns" -z "$duration" -c 32 "$url/healthz"
+[ -n "${ONLY_UPDATE:-}" ] || run "read case, 32 conns" -z "$duration" -c 32 -H "Cookie: $cookie" "$url/api/v1/cases/c-demo-1"
 run "update record, 32 conns" -z "$duration" -c 32 -m PUT -H "Cookie: $cookie" -H "x-csrf-token: $csrf" \
   -H 'If-Match: *' -H 'content-type: application/json' -D "$tmp/record.json" "$url/api/v1/cases/c-demo-1/record"
 run "read case at 500/s" -z "$duration" -c 16 -q 500 -H "Cookie: $cookie" "$url/api/v1/cases/c-demo-1"

@@ -121,6 +121,7 @@ pub(crate) async fn audit_writer(
     pool: sqlx::AnyPool,
     backend: Backend,
     clock: SharedClock,
+    writer: crate::WriteLock,
     mut rx: tokio::sync::mpsc::Receiver<AuditRequest>,
 ) {
     while let Some(first) = rx.recv().await {
@@ -136,7 +137,7 @@ pub(crate) async fn audit_writer(
             why: "could not append after 20 attempts".into(),
         });
         for _ in 0..20 {
-            match append_batch(&pool, backend, &clock, &batch).await {
+            match append_batch(&pool, backend, &clock, &writer, &batch).await {
                 Ok(first_seq) => {
                     outcome = Ok(first_seq);
                     break;
@@ -172,12 +173,10 @@ async fn append_batch(
     pool: &sqlx::AnyPool,
     backend: Backend,
     clock: &SharedClock,
+    writer: &crate::WriteLock,
     batch: &[AuditRequest],
 ) -> Result<i64> {
-    let mut tx = match backend {
-        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
-        Backend::Postgres => pool.begin().await?,
-    };
+    let (mut tx, _turn) = crate::begin_write(pool, backend, writer).await?;
     let entries: Vec<&NewAudit> = batch.iter().map(|r| &r.entry).collect();
     let first = append(&mut tx, backend, &clock.now(), &entries).await?;
     tx.commit().await?;

@@ -97,6 +97,9 @@ pub struct Screening {
 
 const CASE_COLUMNS: &str = "c.id, c.owner_id, c.created_by, c.state, c.version, c.record, \
      c.record_version, c.created_at, c.updated_at";
+/// The same columns, unqualified (for `RETURNING`).
+const CASE_RETURNING: &str = "id, owner_id, created_by, state, version, record, \
+     record_version, created_at, updated_at";
 
 impl Store {
     pub async fn case(&self, id: &str) -> Result<Option<CaseRow>> {
@@ -298,22 +301,28 @@ impl Tx {
         expected: Option<i64>,
         record: &str,
     ) -> Result<CaseRow> {
-        let done = sqlx::query(
+        // One statement compares, writes and returns the new row.
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE cases SET record = $1, version = version + 1, record_version = version + 1, \
-             updated_at = $2 WHERE id = $3 AND ($4 < 0 OR version = $4)",
-        )
+             updated_at = $2 WHERE id = $3 AND ($4 < 0 OR version = $4) RETURNING {CASE_RETURNING}"
+        )))
         .bind(record)
         .bind(&self.now)
         .bind(id)
         .bind(expected.unwrap_or(-1))
-        .execute(&mut *self.tx)
+        .fetch_optional(&mut *self.tx)
         .await?;
-        let current = self.case(id).await?.ok_or(StoreError::NotFound)?;
-        if done.rows_affected() != 1 {
+        let Some(row) = row else {
+            let current = sqlx::query("SELECT version FROM cases WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
             return Err(StoreError::Conflict {
-                current: current.version,
+                current: current.try_get("version")?,
             });
-        }
+        };
+        let current = case_from(&row)?;
         self.keep_version(id, current.version, record).await?;
         Ok(current)
     }

@@ -113,6 +113,9 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     clock: SharedClock,
+    /// SQLite has one writer at a time: writers queue here, in process, instead of
+    /// sleeping in SQLite's busy handler (which backs off up to 100 ms at a time).
+    writer: WriteLock,
     /// The group-committing appender for the audit entries of reads.
     audit_tx: tokio::sync::mpsc::Sender<audit::AuditRequest>,
 }
@@ -159,16 +162,19 @@ impl Store {
             });
         let pool = options.connect(&url).await?;
         let (audit_tx, rx) = tokio::sync::mpsc::channel(4096);
+        let writer = WriteLock::default();
         tokio::spawn(audit::audit_writer(
             pool.clone(),
             backend,
             clock.clone(),
+            writer.clone(),
             rx,
         ));
         Ok(Self {
             pool,
             backend,
             clock,
+            writer,
             audit_tx,
         })
     }
@@ -207,16 +213,40 @@ impl Store {
     /// SQLite the write lock is taken at once (`BEGIN IMMEDIATE`), so two changes never
     /// deadlock upgrading a read lock.
     pub async fn begin(&self, audit: NewAudit) -> Result<Tx> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
+        let (tx, turn) = begin_write(&self.pool, self.backend, &self.writer).await?;
         Ok(Tx {
             tx,
             backend: self.backend,
             now: self.clock.now(),
             audit,
+            _turn: turn,
         })
+    }
+}
+
+/// The in-process queue of SQLite writers (PostgreSQL needs none: its row locks and the
+/// audit chain's advisory lock serialise what must be).
+#[derive(Clone, Default)]
+pub(crate) struct WriteLock(std::sync::Arc<tokio::sync::Mutex<()>>);
+
+/// A write transaction and, on SQLite, the writer's turn it holds.
+pub(crate) type WriteTx = (
+    sqlx::Transaction<'static, sqlx::Any>,
+    Option<tokio::sync::OwnedMutexGuard<()>>,
+);
+
+/// Begins a write transaction, on SQLite after taking the writer's turn.
+pub(crate) async fn begin_write(
+    pool: &AnyPool,
+    backend: Backend,
+    lock: &WriteLock,
+) -> Result<WriteTx> {
+    match backend {
+        Backend::Sqlite => {
+            let turn = lock.0.clone().lock_owned().await;
+            Ok((pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn)))
+        }
+        Backend::Postgres => Ok((pool.begin().await?, None)),
     }
 }
 
@@ -227,6 +257,8 @@ pub struct Tx {
     /// The time of this change: every row it writes carries the same instant.
     now: String,
     audit: NewAudit,
+    /// The writer's turn on SQLite, held until commit or rollback.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Tx {

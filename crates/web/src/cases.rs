@@ -304,9 +304,10 @@ async fn write_record(
     record: &Case,
 ) -> Result<CaseRow, ApiError> {
     let text = serde_json::to_string(record).map_err(ApiError::internal)?;
+    let screened = screening(state, record, state.today()?, Lang::En);
     let mut tx = state.change(actor, use_case, Some(&case.id)).await?;
     let updated = tx.update_record(&case.id, expected, &text).await?;
-    screen_into(state, &mut tx, &updated, state.today()?, Lang::En).await?;
+    save_screening(state, &mut tx, &updated, screened).await?;
     tx.commit().await?;
     Ok(updated)
 }
@@ -491,8 +492,9 @@ pub async fn screen(
             ApiError::bad_request(ErrorCode::InvalidLang, "lang must be en or zh-CN").at("/lang")
         })?,
     };
+    let screened = screening(&state, &stored_record(&case)?, as_of, lang);
     let mut tx = state.change(&actor, "case.screen", Some(&id)).await?;
-    let (sid, doc) = screen_into(&state, &mut tx, &case, as_of, lang).await?;
+    let (sid, doc) = save_screening(&state, &mut tx, &case, screened).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -599,39 +601,62 @@ pub async fn remove_member(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Screens a case's current record as of a day and stores the result, naming the record
-/// version and the catalogue version, inside the caller's transaction.
-async fn screen_into(
+/// A screening of one record as of a day, computed before any transaction opens (it is the
+/// CPU-heavy part, and SQLite's writer must not wait on it).
+struct Screened {
+    as_of: Date,
+    doc: serde_json::Map<String, Value>,
+}
+
+fn screening(state: &Shared, record: &Case, as_of: Date, lang: Lang) -> Screened {
+    let results = cellpath_eligibility::screen(&state.catalogue, record, as_of, &[]);
+    let mut doc = serde_json::Map::new();
+    doc.insert("as_of".into(), json!(as_of.to_string()));
+    doc.insert("catalogue_version".into(), json!(state.catalogue.version()));
+    doc.insert(
+        "results".into(),
+        json!(cellpath_eligibility::eval::localise(&results, lang)),
+    );
+    doc.insert(
+        "disclaimer".into(),
+        json!(
+            cellpath_domain::text::Bi::new(
+                "Not medical advice: a pre-screen for the treating team and the MDT to confirm.",
+                "非医疗建议：本预筛结果须由主治团队和多学科团队确认。",
+            )
+            .get(lang)
+        ),
+    );
+    Screened { as_of, doc }
+}
+
+/// Stores a screening inside the caller's transaction, naming the record version screened
+/// and the catalogue version.
+async fn save_screening(
     state: &Shared,
     tx: &mut cellpath_store::Tx,
     case: &CaseRow,
-    as_of: Date,
-    lang: Lang,
+    s: Screened,
 ) -> Result<(String, Value), ApiError> {
-    let record: Case = serde_json::from_str(&case.record).map_err(ApiError::internal)?;
-    let results = cellpath_eligibility::screen(&state.catalogue, &record, as_of, &[]);
-    let doc = json!({
-        "as_of": as_of.to_string(),
-        "catalogue_version": state.catalogue.version(),
-        "case_version": case.record_version,
-        "record_version": case.record_version,
-        "results": cellpath_eligibility::eval::localise(&results, lang),
-        "disclaimer": cellpath_domain::text::Bi::new(
-            "Not medical advice: a pre-screen for the treating team and the MDT to confirm.",
-            "非医疗建议：本预筛结果须由主治团队和多学科团队确认。",
-        ).get(lang),
-    });
+    let mut doc = s.doc;
+    doc.insert("case_version".into(), json!(case.record_version));
+    doc.insert("record_version".into(), json!(case.record_version));
+    let doc = Value::Object(doc);
     let sid = crate::auth::sortable_id("s");
     tx.save_screening(
         &sid,
         &case.id,
         case.record_version,
         state.catalogue.version(),
-        &as_of.to_string(),
+        &s.as_of.to_string(),
         &doc.to_string(),
     )
     .await?;
     Ok((sid, doc))
+}
+
+fn stored_record(case: &CaseRow) -> Result<Case, ApiError> {
+    serde_json::from_str(&case.record).map_err(ApiError::internal)
 }
 
 /// Re-screens every case whose latest screening used another catalogue or an older record
@@ -656,10 +681,11 @@ pub async fn rescreen_stale(state: &Shared) -> Result<usize, ApiError> {
         {
             continue;
         }
+        let screened = screening(state, &stored_record(&case)?, state.today()?, Lang::En);
         let mut tx = state
             .change_as("system", "rescreen", "case.rescreen", Some(&id))
             .await?;
-        screen_into(state, &mut tx, &case, state.today()?, Lang::En).await?;
+        save_screening(state, &mut tx, &case, screened).await?;
         tx.commit().await?;
         n += 1;
     }
