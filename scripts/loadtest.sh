@@ -9,7 +9,7 @@
 # decision, audit append, JSON), and updating a record (If-Match: *), each at full speed with
 # 32 connections, then reading at a fixed 500 and 1,000 requests per second for the latency
 # goals.
-# Traffic goes only to 127.0.0.1.
+# Traffic goes only to 127.0.0.1. ONLY_UPDATE=1 skips the floor and full-speed read runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-10s}

@@ -1087,6 +1087,57 @@ pub fn verdict(p: &Programme, f: &Facts) -> Verdict {
     )
 }
 
+/// One criterion's status without its explanation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CriterionStatus {
+    pub id: String,
+    pub kind: ResultKind,
+    pub status: Status,
+}
+
+/// A programme's verdict and every criterion's status, without explanations: what an
+/// automatic re-screen keeps (the explanation is reproducible from the record version and
+/// the catalogue version, since screening is deterministic).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProgrammeSummary {
+    pub programme: String,
+    pub verdict: Verdict,
+    pub criteria: Vec<CriterionStatus>,
+}
+
+/// The summary of one programme for one case, on the fast path (no explanation is built).
+pub fn summarise(p: &Programme, f: &Facts) -> ProgrammeSummary {
+    let mut criteria = Vec::with_capacity(p.criteria().len() + 1);
+    criteria.push(CriterionStatus {
+        id: STATUS_CRITERION_ID.to_owned(),
+        kind: ResultKind::Inclusion,
+        status: availability_status(p.status().value),
+    });
+    for c in p.criteria() {
+        let (kind, status) = status_of(c, f, None);
+        criteria.push(CriterionStatus {
+            id: c.id.clone(),
+            kind,
+            status,
+        });
+    }
+    ProgrammeSummary {
+        programme: p.id.clone(),
+        verdict: verdict_of(criteria.iter().map(|c| (c.kind, c.status))),
+        criteria,
+    }
+}
+
+/// Summaries of every programme of the catalogue, in catalogue order.
+pub fn screen_summary(catalogue: &Catalogue, case: &Case, as_of: Date) -> Vec<ProgrammeSummary> {
+    let facts = Facts::new(case, as_of);
+    catalogue
+        .programmes()
+        .iter()
+        .map(|p| summarise(p, &facts))
+        .collect()
+}
+
 /// Screens a case against the catalogue (or the named programmes, in the order given),
 /// best verdicts first: eligible, then needs-information (fewest unknowns first), then
 /// ineligible; catalogue order breaks ties.

@@ -11,7 +11,10 @@ pub mod facts;
 
 pub use catalogue::{Catalogue, CatalogueError, Programme};
 pub use cellpath_domain::text::{self, Bi, Lang};
-pub use eval::{ProgrammeResult, Status, Verdict, evaluate, screen, verdict};
+pub use eval::{
+    ProgrammeResult, ProgrammeSummary, Status, Verdict, evaluate, screen, screen_summary,
+    summarise, verdict,
+};
 pub use facts::Facts;
 
 /// The catalogue files shipped in `catalogue/`, compiled into the binary.

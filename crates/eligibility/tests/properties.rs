@@ -12,7 +12,7 @@ use cellpath_domain::{
 };
 use cellpath_eligibility::catalogue::Fact;
 use cellpath_eligibility::{
-    Catalogue, Programme, Status, evaluate, facts::Facts, shipped, verdict,
+    Catalogue, Programme, Status, evaluate, facts::Facts, shipped, summarise, verdict,
 };
 use proptest::prelude::*;
 
@@ -294,6 +294,12 @@ proptest! {
             let b = evaluate(p, &Facts::new(&c.clone(), as_of));
             prop_assert_eq!(&a, &b);
             prop_assert_eq!(a.verdict, verdict(p, &Facts::new(&c, as_of)));
+            // The summary an automatic re-screen keeps says what the explanation says.
+            let s = summarise(p, &Facts::new(&c, as_of));
+            prop_assert_eq!(s.verdict, a.verdict);
+            let explained: Vec<_> = a.criteria.iter().map(|x| (x.id.as_str(), x.kind, x.status)).collect();
+            let summarised: Vec<_> = s.criteria.iter().map(|x| (x.id.as_str(), x.kind, x.status)).collect();
+            prop_assert_eq!(explained, summarised);
         }
     }
 

@@ -304,7 +304,13 @@ async fn write_record(
     record: &Case,
 ) -> Result<CaseRow, ApiError> {
     let text = serde_json::to_string(record).map_err(ApiError::internal)?;
-    let screened = screening(state, record, state.today()?, Lang::En);
+    let screened = screening(
+        state,
+        record,
+        state.today()?,
+        Lang::En,
+        ScreeningKind::Automatic,
+    );
     let mut tx = state.change(actor, use_case, Some(&case.id)).await?;
     let updated = tx.update_record(&case.id, expected, &text).await?;
     save_screening(state, &mut tx, &updated, screened).await?;
@@ -492,7 +498,13 @@ pub async fn screen(
             ApiError::bad_request(ErrorCode::InvalidLang, "lang must be en or zh-CN").at("/lang")
         })?,
     };
-    let screened = screening(&state, &stored_record(&case)?, as_of, lang);
+    let screened = screening(
+        &state,
+        &stored_record(&case)?,
+        as_of,
+        lang,
+        ScreeningKind::Requested,
+    );
     let mut tx = state.change(&actor, "case.screen", Some(&id)).await?;
     let (sid, doc) = save_screening(&state, &mut tx, &case, screened).await?;
     tx.commit().await?;
@@ -608,15 +620,46 @@ struct Screened {
     doc: serde_json::Map<String, Value>,
 }
 
-fn screening(state: &Shared, record: &Case, as_of: Date, lang: Lang) -> Screened {
-    let results = cellpath_eligibility::screen(&state.catalogue, record, as_of, &[]);
+/// A screening someone asked for keeps every criterion's explanation; the automatic one
+/// after each record change keeps the verdicts and each criterion's status (computed without
+/// building explanations), since the explanation is reproducible from the record version.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ScreeningKind {
+    Requested,
+    Automatic,
+}
+
+fn screening(
+    state: &Shared,
+    record: &Case,
+    as_of: Date,
+    lang: Lang,
+    kind: ScreeningKind,
+) -> Screened {
     let mut doc = serde_json::Map::new();
     doc.insert("as_of".into(), json!(as_of.to_string()));
     doc.insert("catalogue_version".into(), json!(state.catalogue.version()));
-    doc.insert(
-        "results".into(),
-        json!(cellpath_eligibility::eval::localise(&results, lang)),
-    );
+    match kind {
+        ScreeningKind::Requested => {
+            let results = cellpath_eligibility::screen(&state.catalogue, record, as_of, &[]);
+            doc.insert("kind".into(), json!("requested"));
+            doc.insert(
+                "results".into(),
+                json!(cellpath_eligibility::eval::localise(&results, lang)),
+            );
+        }
+        ScreeningKind::Automatic => {
+            doc.insert("kind".into(), json!("automatic"));
+            doc.insert(
+                "summary".into(),
+                json!(cellpath_eligibility::screen_summary(
+                    &state.catalogue,
+                    record,
+                    as_of
+                )),
+            );
+        }
+    }
     doc.insert(
         "disclaimer".into(),
         json!(
@@ -681,7 +724,13 @@ pub async fn rescreen_stale(state: &Shared) -> Result<usize, ApiError> {
         {
             continue;
         }
-        let screened = screening(state, &stored_record(&case)?, state.today()?, Lang::En);
+        let screened = screening(
+            state,
+            &stored_record(&case)?,
+            state.today()?,
+            Lang::En,
+            ScreeningKind::Automatic,
+        );
         let mut tx = state
             .change_as("system", "rescreen", "case.rescreen", Some(&id))
             .await?;
