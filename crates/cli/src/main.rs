@@ -270,6 +270,7 @@ fn run(cli: Cli) -> Result<()> {
                 Format::Json => {
                     let doc = serde_json::json!({
                         "as_of": as_of.to_string(),
+                        "disclaimer": render::disclaimer(lang),
                         "results": eval::localise(&results, lang),
                     });
                     serde_json::to_writer_pretty(&mut out, &doc)?;

@@ -10,6 +10,11 @@ use cellpath_fhir::{ImportReport, Outcome};
 
 use crate::input::Loaded;
 
+/// The not-medical-advice notice in a language.
+pub fn disclaimer(lang: Lang) -> String {
+    t(lang, DISCLAIMER.0, DISCLAIMER.1)
+}
+
 const DISCLAIMER: (&str, &str) = (
     "Not medical advice. This is a pre-screen for the treating team and the MDT to confirm.",
     "非医疗建议。本结果仅为预筛查，需由主治团队及多学科团队（MDT）确认。",
@@ -93,7 +98,7 @@ pub fn screening(
             s,
             "   {}: {}",
             t(lang, "Verdict", "结论"),
-            r.verdict.label().get(lang).to_uppercase()
+            cellpath_eligibility::eval::verdict_text(r, lang)
         );
         for c in &r.criteria {
             let label = if c.kind == ResultKind::ClinicianJudgement {
@@ -109,6 +114,14 @@ pub fn screening(
                 c.id
             );
             let _ = writeln!(s, "       {}", c.explanation.get(lang));
+            for fact in &c.recorded {
+                let _ = writeln!(
+                    s,
+                    "       {}: {}",
+                    t(lang, "Recorded", "已记录"),
+                    fact.get(lang)
+                );
+            }
             for e in &c.evidence {
                 let _ = writeln!(s, "       · {e}");
             }

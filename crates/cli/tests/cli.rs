@@ -91,7 +91,12 @@ fn json_has_exactly_the_documented_shape() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    assert_eq!(keys(&doc), ["as_of", "results"]);
+    assert_eq!(keys(&doc), ["as_of", "disclaimer", "results"]);
+    assert!(
+        doc["disclaimer"]
+            .as_str()
+            .is_some_and(|d| d.contains("Not medical advice"))
+    );
     assert_eq!(doc["as_of"], "2026-11-20");
     let results = doc["results"].as_array().expect("results");
     assert_eq!(results.len(), 2);
@@ -99,23 +104,28 @@ fn json_has_exactly_the_documented_shape() {
     assert_eq!(results[0]["verdict"], "eligible");
     assert_eq!(results[1]["verdict"], "ineligible");
     for r in results {
-        assert_eq!(keys(r), ["criteria", "programme", "verdict"]);
+        assert_eq!(
+            keys(r),
+            [
+                "criteria",
+                "judgement_pending",
+                "programme",
+                "verdict",
+                "verdict_text"
+            ]
+        );
         for c in r["criteria"].as_array().expect("criteria") {
             let k = keys(c);
             let unknown = c["status"] == "unknown";
-            let want: &[&str] = if unknown {
-                &[
-                    "evidence",
-                    "explanation",
-                    "id",
-                    "kind",
-                    "request",
-                    "status",
-                    "text",
-                ]
-            } else {
-                &["evidence", "explanation", "id", "kind", "status", "text"]
-            };
+            let judgement = c["kind"] == "clinician-judgement";
+            let mut want = vec!["evidence", "explanation", "id", "kind"];
+            if judgement {
+                want.push("recorded");
+            }
+            if unknown {
+                want.push("request");
+            }
+            want.extend(["source", "status", "text"]);
             assert_eq!(k, want, "{c}");
             assert!(
                 ["inclusion", "exclusion", "clinician-judgement"]

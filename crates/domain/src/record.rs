@@ -75,6 +75,59 @@ impl Case {
         }
     }
 
+    /// Whether anything in the treatment history or the disease's course is dated after
+    /// `day` (what [`Case::as_of`] would change).
+    pub fn has_history_after(&self, day: Date) -> bool {
+        let after = |d: &PartialDate| d.earliest() > day;
+        self.therapies
+            .iter()
+            .flatten()
+            .any(|t| after(&t.start) || t.end.as_ref().is_some_and(after))
+            || self.progressions.iter().any(|p| after(&p.date))
+            || self
+                .metastases
+                .iter()
+                .flatten()
+                .any(|m| m.date.as_ref().is_some_and(after))
+            || self
+                .lines
+                .iter()
+                .flatten()
+                .any(|l| l.start.as_ref().is_some_and(after) || l.end.as_ref().is_some_and(after))
+    }
+
+    /// The treatment history and the disease's course as they were known on `day`: what
+    /// starts later is left out, and what ended later was still going on then. (Results
+    /// of tests are filtered by date where they are read.)
+    pub fn as_of(&self, day: Date) -> Case {
+        let after = |d: &PartialDate| d.earliest() > day;
+        let mut c = self.clone();
+        if let Some(ts) = &mut c.therapies {
+            ts.retain(|t| !after(&t.start));
+            for t in ts.iter_mut() {
+                // Still being given on that day: its last dose then was that day.
+                if t.end.as_ref().is_some_and(after) {
+                    t.end = Some(PartialDate::from_date(day));
+                    t.reason_stopped = None;
+                }
+            }
+        }
+        c.progressions.retain(|p| !after(&p.date));
+        if let Some(ms) = &mut c.metastases {
+            ms.retain(|m| !m.date.as_ref().is_some_and(after));
+        }
+        if let Some(ls) = &mut c.lines {
+            ls.retain(|l| !l.start.as_ref().is_some_and(after));
+            for l in ls.iter_mut() {
+                if l.end.as_ref().is_some_and(after) {
+                    l.end = Some(PartialDate::from_date(day));
+                    l.outcome = LineOutcome::NotFailed;
+                }
+            }
+        }
+        c
+    }
+
     /// Checks what serde cannot: cross-field rules. Returns the first problem with its path.
     pub fn validate(&self) -> Result<(), DomainError> {
         if self.format != crate::CASE_FORMAT {
@@ -305,6 +358,24 @@ pub fn stage_group(text: &str) -> Option<u8> {
 impl Extent {
     pub fn is_advanced(self) -> bool {
         matches!(self, Self::LocallyAdvancedUnresectable | Self::Metastatic)
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Localised => "localised",
+            Self::LocallyAdvancedResectable => "locally advanced, resectable",
+            Self::LocallyAdvancedUnresectable => "locally advanced, unresectable",
+            Self::Metastatic => "metastatic",
+            Self::NoEvidenceOfDisease => "resected, no evidence of disease",
+        }
+    }
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Self::Localised => "局限期",
+            Self::LocallyAdvancedResectable => "局部晚期（可切除）",
+            Self::LocallyAdvancedUnresectable => "局部晚期（不可切除）",
+            Self::Metastatic => "转移性",
+            Self::NoEvidenceOfDisease => "切除术后无疾病证据",
+        }
     }
 }
 

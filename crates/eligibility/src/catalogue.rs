@@ -89,6 +89,10 @@ pub struct Criterion {
     pub rule: Option<Rule>,
     #[serde(default)]
     pub judgement: bool,
+    /// For a judgement item: the recorded facts it concerns, shown beside it so that the
+    /// judgement is never hidden (e.g. an ECOG 4 beside "fit for CAR-T").
+    #[serde(default)]
+    pub concerns: Vec<Concern>,
     /// When given and false for the patient, the criterion is not applicable.
     #[serde(default)]
     pub applies_when: Option<Rule>,
@@ -299,6 +303,32 @@ impl<'de> Deserialize<'de> for Yes {
     }
 }
 
+impl Concern {
+    /// The facts of the record it shows.
+    pub fn reads(self, out: &mut BTreeSet<Fact>) {
+        match self {
+            Self::Ecog => {
+                out.insert(Fact::Ecog);
+            }
+            Self::Labs => {
+                for t in cellpath_domain::LabTest::ALL {
+                    out.insert(Fact::Lab(t));
+                }
+            }
+        }
+    }
+}
+
+/// Recorded facts a judgement item can concern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Concern {
+    /// The most recent ECOG performance status.
+    Ecog,
+    /// The most recent result of every laboratory test.
+    Labs,
+}
+
 /// The rule language. Written in TOML as a one-key table, e.g. `{ age_at_least = 18 }`,
 /// composed with `all`, `any` and `not`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -326,6 +356,10 @@ pub enum Rule {
     EcogAtMost(u8),
     /// Systemic anticancer therapy given within N days before the screening date.
     TherapyWithinDays(u32),
+    /// The same, where the protocol's washout is "N days or 5 half-lives, whichever is
+    /// shorter": a last dose inside the N days may already be past 5 half-lives, so it is
+    /// unknown (for the MDT, with the drug's half-life) rather than excluding.
+    TherapyWithinDaysOrFiveHalfLives(u32),
     Lab(LabRule),
 }
 
@@ -348,6 +382,10 @@ pub enum BiomarkerRule {
     Cldn18 {
         min_intensity: Intensity,
         min_percent: Percent,
+        /// The assay clone the programme accepts (e.g. `43-14A` for an approved test);
+        /// a result with another or no recorded clone then leaves the criterion unknown.
+        #[serde(default)]
+        clone: Option<String>,
     },
     /// HER2 status by the gastric rule.
     #[serde(rename = "HER2")]
@@ -434,7 +472,10 @@ impl Rule {
                 out.insert(Fact::Histology);
             }
             Self::Advanced(_) => {
+                // The course decides, not only the stage: lines for advanced disease and
+                // recorded progressions read the treatment history.
                 out.insert(Fact::Extent);
+                out.insert(Fact::Therapies);
             }
             Self::Biomarker(BiomarkerRule::Cldn18 { .. }) => {
                 out.insert(Fact::Cldn18);
@@ -451,7 +492,8 @@ impl Rule {
             Self::PriorLinesAtLeast(_)
             | Self::PriorLinesAtMost(_)
             | Self::LastLineFailed(_)
-            | Self::TherapyWithinDays(_) => {
+            | Self::TherapyWithinDays(_)
+            | Self::TherapyWithinDaysOrFiveHalfLives(_) => {
                 out.insert(Fact::Therapies);
             }
             Self::EcogAtMost(_) => {
@@ -513,9 +555,14 @@ impl fmt::Display for Rule {
             Self::Biomarker(BiomarkerRule::Cldn18 {
                 min_intensity,
                 min_percent,
+                clone,
             }) => write!(
                 f,
-                "CLDN18.2 ≥{min_intensity} in ≥{min_percent} of tumour cells"
+                "CLDN18.2 ≥{min_intensity} in ≥{min_percent} of tumour cells{}",
+                clone
+                    .as_deref()
+                    .map(|c| format!(", by clone {c}"))
+                    .unwrap_or_default()
             ),
             Self::Biomarker(BiomarkerRule::Her2 { status }) => {
                 write!(f, "HER2 {}", format!("{status:?}").to_lowercase())
@@ -529,6 +576,10 @@ impl fmt::Display for Rule {
             Self::LastLineFailed(_) => f.write_str("last line failed (progression or intolerance)"),
             Self::EcogAtMost(n) => write!(f, "ECOG ≤ {n}"),
             Self::TherapyWithinDays(n) => write!(f, "systemic therapy within {n} days"),
+            Self::TherapyWithinDaysOrFiveHalfLives(n) => write!(
+                f,
+                "systemic therapy within {n} days or 5 half-lives, whichever is shorter"
+            ),
             Self::Lab(l) => match &l.bound {
                 LabBound::Min { value, unit } => write!(f, "{} ≥ {value} {unit}", l.test.name()),
                 LabBound::Max { value, unit } => write!(f, "{} ≤ {value} {unit}", l.test.name()),

@@ -101,6 +101,8 @@ pub struct CriterionResult {
     pub request: Option<Bi>,
     /// The source the criterion rests on: title, date, address.
     pub source: String,
+    /// For a judgement item: the recorded facts it concerns (never hidden).
+    pub recorded: Vec<Bi>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -261,17 +263,17 @@ fn eval(rule: &Rule, f: &Facts, mut ex: Option<&mut Explain>) -> Tri {
             let (t, en, zh) = &f.advanced;
             if let Some(ex) = ex {
                 ex.say(en.clone(), zh.clone());
-                if let Some(p) = &f.case.primary {
+                if let Some(p) = &f.seen.primary {
                     ex.cite(format!(
                         "Primary cancer: stage {}, extent {}{}",
                         p.stage.as_deref().unwrap_or("not recorded"),
                         p.extent
-                            .map(|e| format!("{e:?}").to_lowercase())
+                            .map(|e| e.name().to_owned())
                             .unwrap_or_else(|| "not recorded".into()),
                         source_note(&p.source)
                     ));
                 }
-                for m in f.case.metastases.iter().flatten() {
+                for m in f.seen.metastases.iter().flatten() {
                     ex.cite(format!(
                         "Metastasis: {} ({}){}",
                         m.site,
@@ -321,7 +323,8 @@ fn eval(rule: &Rule, f: &Facts, mut ex: Option<&mut Explain>) -> Tri {
             }
             Tri::from(yes)
         }
-        Rule::TherapyWithinDays(n) => therapy_within(f, ex, *n),
+        Rule::TherapyWithinDays(n) => therapy_within(f, ex, *n, false),
+        Rule::TherapyWithinDaysOrFiveHalfLives(n) => therapy_within(f, ex, *n, true),
         Rule::Lab(rule) => lab(f, ex, rule),
     }
 }
@@ -428,6 +431,7 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
         BiomarkerRule::Cldn18 {
             min_intensity,
             min_percent,
+            clone,
         } => {
             let Some(r) = f.cldn18 else {
                 if let Some(ex) = ex {
@@ -440,7 +444,21 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
             };
             let range = r.staining.percent_at_or_above(*min_intensity);
             let need = min_percent.value();
-            let t = if range.low >= need {
+            let norm = |c: &str| {
+                c.chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect::<String>()
+                    .to_ascii_uppercase()
+            };
+            // The programme accepts results by one assay clone only.
+            let clone_ok = match (clone, r.clone.as_deref()) {
+                (None, _) => true,
+                (Some(want), Some(got)) => norm(want) == norm(got),
+                (Some(_), None) => false,
+            };
+            let t = if !clone_ok {
+                Tri::Unknown
+            } else if range.low >= need {
                 Tri::True
             } else if range.high < need {
                 Tri::False
@@ -477,7 +495,18 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
                         "CLDN18.2：≥{min_intensity} 膜染色的肿瘤细胞比例为 {shown_zh}，{verdict_zh}阈值（≥{min_intensity}，≥{need}%）。"
                     ),
                 );
-                if t == Tri::Unknown {
+                if let (false, Some(want)) = (clone_ok, clone) {
+                    match r.clone.as_deref() {
+                        Some(got) => ex.say(
+                            format!("The result is by clone {got}; this programme accepts only an approved test with clone {want}: retest with it."),
+                            format!("该结果采用 {got} 克隆；本项目仅接受采用 {want} 克隆的获批检测：请以该检测复测。"),
+                        ),
+                        None => ex.say(
+                            format!("The assay clone is not recorded; this programme accepts only an approved test with clone {want}."),
+                            format!("未记录检测所用克隆；本项目仅接受采用 {want} 克隆的获批检测。"),
+                        ),
+                    }
+                } else if t == Tri::Unknown {
                     ex.say(
                         "The report does not give the percentage at each intensity.".into(),
                         "报告未给出各染色强度的肿瘤细胞百分比。".into(),
@@ -547,7 +576,7 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
                 }
                 return Tri::Unknown;
             };
-            let t = if actual == Her2Status::Equivocal {
+            let t = if actual == Her2Status::Equivocal || f.her2_conflict {
                 Tri::Unknown
             } else {
                 Tri::from(actual == *status)
@@ -565,17 +594,46 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
                     format!("HER2 {}: {en}.", r.describe()),
                     format!("HER2 {}：{zh}。", r.describe()),
                 );
-                ex.cite(format!(
-                    "HER2 {} ({}){}",
-                    r.describe(),
-                    opt_date(r.date),
-                    source_note(&r.source)
-                ));
-                if f.her2_count > 1 {
+                if f.her2_conflict {
+                    ex.say(
+                        "The HER2 results conflict: a positive result stands beside a later \
+                         negative one. This is for the MDT to judge (every result is listed)."
+                            .into(),
+                        "HER2 结果相互矛盾：存在阳性结果，其后又有阴性结果。须由多学科团队判断（已列出全部结果）。"
+                            .into(),
+                    );
+                } else if f.her2_count > 1 {
                     ex.say(
                         format!("The most recent of {} HER2 results is used.", f.her2_count),
                         format!("共 {} 份 HER2 结果，采用最近一份。", f.her2_count),
                     );
+                }
+                if let Some(d) = r.date
+                    && d.latest().days_until(f.as_of) > ARCHIVAL_DAYS
+                {
+                    ex.say(
+                        format!(
+                            "The HER2 result ({d}) is more than 3 months old, the age at which \
+                             CLDN18.2 results are flagged too; whether to retest is for the MDT."
+                        ),
+                        format!(
+                            "HER2 结果（{d}）距今超过 3 个月（与 CLDN18.2 结果的提示标准相同）；是否复测由多学科团队决定。"
+                        ),
+                    );
+                }
+                // Every result known by the screening date, each with its date.
+                for other in f
+                    .case
+                    .her2
+                    .iter()
+                    .filter(|o| o.date.is_none_or(|d| d.earliest() <= f.as_of))
+                {
+                    ex.cite(format!(
+                        "HER2 {} ({}){}",
+                        other.describe(),
+                        opt_date(other.date),
+                        source_note(&other.source)
+                    ));
                 }
             }
             t
@@ -741,42 +799,115 @@ fn last_line_failed(f: &Facts, ex: Option<&mut Explain>) -> Tri {
     t
 }
 
-fn therapy_within(f: &Facts, ex: Option<&mut Explain>, days: u32) -> Tri {
+/// How a course's last dose relates to the washout.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Last {
+    /// Ongoing on the screening date.
+    Ongoing,
+    /// The last dose lies between these dates.
+    Between(Date, Date),
+    /// No end date and no reason for stopping: when it ended is not known.
+    Unknown,
+}
+
+fn therapy_within(f: &Facts, ex: Option<&mut Explain>, days: u32, half_lives: bool) -> Tri {
     let cutoff = f.as_of.add_days(-i64::from(days));
-    // Each course as (drug, earliest and latest possible last administration, ongoing).
-    let courses: Vec<(String, Option<(Date, Date)>)> = match (&f.case.therapies, &f.case.lines) {
+    // Each course begun by the screening date, with what is known of its last dose (a
+    // course that ended after the screening date was ongoing on it).
+    let courses: Vec<(String, Date, Last)> = match (&f.case.therapies, &f.case.lines) {
         (Some(ts), _) => ts
             .iter()
             .filter(|t| t.start.earliest() <= f.as_of)
             .map(|t| {
                 let last = match (t.end, t.reason_stopped) {
-                    (Some(e), _) => Some((e.earliest(), e.latest())),
-                    (None, None) => None,
-                    (None, Some(_)) => Some((t.start.earliest(), f.as_of)),
+                    (Some(e), _) if e.earliest() > f.as_of => Last::Ongoing,
+                    (Some(e), _) => Last::Between(e.earliest(), e.latest()),
+                    // Stopped, but not when: at the latest on the screening date.
+                    (None, Some(_)) => Last::Between(t.start.earliest(), f.as_of),
+                    (None, None) => Last::Unknown,
                 };
-                (t.drug.clone(), last)
+                (t.drug.clone(), t.start.earliest(), last)
             })
             .collect(),
         (None, Some(lines)) => lines
             .iter()
+            .filter(|l| l.start.is_none_or(|s| s.earliest() <= f.as_of))
             .map(|l| {
-                let last = l.end.map(|e| (e.earliest(), e.latest()));
-                (l.drugs.join(" + "), last)
+                let last = match l.end {
+                    Some(e) if e.earliest() > f.as_of => Last::Ongoing,
+                    Some(e) => Last::Between(e.earliest(), e.latest()),
+                    None => Last::Unknown,
+                };
+                let start = l.start.map_or(f.as_of, PartialDate::earliest);
+                (l.drugs.join(" + "), start, last)
             })
             .collect(),
         (None, None) => return history_unknown(ex),
     };
     let mut t = Tri::False;
-    let mut recent = Vec::new();
-    for (drug, last) in &courses {
-        let this = match last {
-            None => Tri::True,
-            Some((_, latest)) if *latest < cutoff => Tri::False,
-            Some((earliest, _)) if *earliest >= cutoff => Tri::True,
-            Some(_) => Tri::Unknown,
+    let mut notes: Vec<(String, String)> = Vec::new();
+    for (drug, start, last) in &courses {
+        let (this, en, zh) = match *last {
+            Last::Ongoing => (
+                Tri::True,
+                format!("{drug} is ongoing."),
+                format!("{drug} 正在使用。"),
+            ),
+            Last::Between(_, latest) if latest < cutoff => {
+                (Tri::False, String::new(), String::new())
+            }
+            Last::Between(earliest, latest) if earliest >= cutoff => {
+                if half_lives {
+                    (
+                        Tri::Unknown,
+                        format!(
+                            "{drug} was last given on or after {cutoff} (by {latest}), within {days} days; \
+                             the washout is {days} days or 5 half-lives, whichever is shorter, and 5 \
+                             half-lives of {drug} may already have passed: the MDT checks its half-life."
+                        ),
+                        format!(
+                            "{drug} 末次用药在 {cutoff} 或之后（{latest} 前），在 {days} 天内；洗脱期为 {days} 天或 5 个半衰期（以较短者为准），{drug} 可能已超过 5 个半衰期：由多学科团队核对其半衰期。"
+                        ),
+                    )
+                } else {
+                    (
+                        Tri::True,
+                        format!(
+                            "{drug} last given on or after {cutoff} (by {latest}), within {days} days."
+                        ),
+                        format!(
+                            "{drug} 最后一次用药在 {cutoff} 或之后（{latest} 前），在 {days} 天内。"
+                        ),
+                    )
+                }
+            }
+            Last::Between(..) => (
+                Tri::Unknown,
+                format!(
+                    "{drug}: the date of the last dose is too imprecise to tell whether it was within {days} days."
+                ),
+                format!("{drug}：末次用药日期不够精确，无法判断是否在 {days} 天内。"),
+            ),
+            Last::Unknown if *start >= cutoff => (
+                if half_lives { Tri::Unknown } else { Tri::True },
+                format!(
+                    "{drug} was started on or after {cutoff}, within {days} days (its end is not recorded)."
+                ),
+                format!("{drug} 于 {cutoff} 或之后开始，在 {days} 天内（未记录结束日期）。"),
+            ),
+            Last::Unknown => (
+                Tri::Unknown,
+                format!(
+                    "{drug} has no end date and no reason for stopping: when it ended is unknown, \
+                     so whether it was within {days} days is unknown."
+                ),
+                format!(
+                    "{drug} 无结束日期且无停药原因：结束时间未知，因此无法判断是否在 {days} 天内。"
+                ),
+            ),
         };
         if this != Tri::False {
-            recent.push((drug.clone(), *last, this));
+            notes.push((en, zh));
         }
         t = match (t, this) {
             (Tri::True, _) | (_, Tri::True) => Tri::True,
@@ -785,7 +916,7 @@ fn therapy_within(f: &Facts, ex: Option<&mut Explain>, days: u32) -> Tri {
         };
     }
     if let Some(ex) = ex {
-        if recent.is_empty() {
+        if notes.is_empty() {
             ex.say(
                 format!(
                     "No systemic anticancer therapy after {cutoff} ({days} days before {}).",
@@ -797,23 +928,16 @@ fn therapy_within(f: &Facts, ex: Option<&mut Explain>, days: u32) -> Tri {
                 ),
             );
         }
-        for (drug, last, this) in recent {
-            match (last, this) {
-                (None, _) => ex.say(
-                    format!("{drug} is recorded as ongoing."),
-                    format!("{drug} 记录为正在使用。"),
-                ),
-                (Some((_, latest)), Tri::True) => ex.say(
-                    format!("{drug} last given on or after {cutoff} (by {latest}), within {days} days."),
-                    format!("{drug} 最后一次用药在 {cutoff} 或之后（{latest} 前），在 {days} 天内。"),
-                ),
-                _ => ex.say(
-                    format!("{drug}: the date of the last dose is too imprecise to tell whether it was within {days} days."),
-                    format!("{drug}：末次用药日期不够精确，无法判断是否在 {days} 天内。"),
-                ),
-            }
+        for (en, zh) in notes {
+            ex.say(en, zh);
         }
-        for th in f.case.therapies.iter().flatten() {
+        for th in f
+            .case
+            .therapies
+            .iter()
+            .flatten()
+            .filter(|t| t.start.earliest() <= f.as_of)
+        {
             ex.cite(format!(
                 "{}: {} – {}{}",
                 th.drug,
@@ -968,9 +1092,21 @@ fn availability_status(a: Availability) -> Status {
     }
 }
 
-fn status_result(p: &Programme) -> CriterionResult {
+/// The programme's status as known on the screening date: a status recorded later than the
+/// screening date says nothing about that date, so the status is then unknown.
+fn availability_at(p: &Programme, as_of: Date) -> Status {
     let s = p.status();
-    let status = availability_status(s.value);
+    if s.as_of.earliest() > as_of {
+        Status::Unknown
+    } else {
+        availability_status(s.value)
+    }
+}
+
+fn status_result(p: &Programme, as_of: Date) -> CriterionResult {
+    let s = p.status();
+    let status = availability_at(p, as_of);
+    let later = s.as_of.earliest() > as_of;
     let label = s.value.label();
     let src = p.source(&s.source);
     CriterionResult {
@@ -981,23 +1117,36 @@ fn status_result(p: &Programme) -> CriterionResult {
             "The programme is open to new patients.",
             "该项目正在接收新患者。",
         ),
-        explanation: Bi::new(
-            format!(
-                "Status {} as of {}.{}",
-                label.en,
-                s.as_of,
-                s.note
-                    .as_ref()
-                    .map(|n| format!(" {}", n.en))
-                    .unwrap_or_default()
-            ),
-            format!(
-                "截至 {}，状态为{}。{}",
-                s.as_of,
-                label.zh,
-                s.note.as_ref().map(|n| n.zh.clone()).unwrap_or_default()
-            ),
-        ),
+        explanation: if later {
+            Bi::new(
+                format!(
+                    "The status on record ({}) dates from {}, after the screening date {as_of}: the status on {as_of} is not known.",
+                    label.en, s.as_of
+                ),
+                format!(
+                    "记录的状态（{}）日期为 {}，晚于筛查日期 {as_of}：{as_of} 时的状态未知。",
+                    label.zh, s.as_of
+                ),
+            )
+        } else {
+            Bi::new(
+                format!(
+                    "Status {} as of {}.{}",
+                    label.en,
+                    s.as_of,
+                    s.note
+                        .as_ref()
+                        .map(|n| format!(" {}", n.en))
+                        .unwrap_or_default()
+                ),
+                format!(
+                    "截至 {}，状态为{}。{}",
+                    s.as_of,
+                    label.zh,
+                    s.note.as_ref().map(|n| n.zh.clone()).unwrap_or_default()
+                ),
+            )
+        },
         evidence: vec![format!("Status {} as of {}", label.en, s.as_of)],
         request: (status == Status::Unknown).then(|| {
             Bi::new(
@@ -1006,7 +1155,60 @@ fn status_result(p: &Programme) -> CriterionResult {
             )
         }),
         source: src.map(describe_source).unwrap_or_default(),
+        recorded: Vec::new(),
     }
+}
+
+/// What the record holds on the facts a judgement item concerns, as of the screening date.
+fn recorded_facts(concerns: &[crate::catalogue::Concern], f: &Facts) -> Vec<Bi> {
+    use crate::catalogue::Concern;
+    let mut out = Vec::new();
+    for c in concerns {
+        match c {
+            Concern::Ecog => match f.ecog {
+                Some(e) => out.push(Bi::new(
+                    match e.date {
+                        Some(d) => format!("ECOG {} recorded on {d}", e.score.score()),
+                        None => format!("ECOG {} recorded (undated)", e.score.score()),
+                    },
+                    format!(
+                        "ECOG {}（记录日期 {}）",
+                        e.score.score(),
+                        opt_date_zh(e.date)
+                    ),
+                )),
+                None => out.push(Bi::new("ECOG not recorded", "未记录 ECOG")),
+            },
+            Concern::Labs => {
+                for test in cellpath_domain::LabTest::ALL {
+                    if let Some(l) = f.latest_lab(test) {
+                        let date = l.date.map(|d| d.to_string());
+                        out.push(Bi::new(
+                            format!(
+                                "{} {} {} ({})",
+                                test.name(),
+                                l.value,
+                                l.unit,
+                                date.clone().unwrap_or_else(|| "undated".into())
+                            ),
+                            format!(
+                                "{} {} {}（{}）",
+                                test.name_zh(),
+                                l.value,
+                                l.unit,
+                                date.unwrap_or_else(|| "日期不详".into())
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn opt_date_zh(d: Option<PartialDate>) -> String {
+    d.map_or_else(|| "日期不详".to_owned(), |d| d.to_string())
 }
 
 fn describe_source(s: &crate::catalogue::SourceRef) -> String {
@@ -1022,7 +1224,7 @@ fn describe_source(s: &crate::catalogue::SourceRef) -> String {
 /// Evaluates one programme for one case, explaining every criterion.
 pub fn evaluate(p: &Programme, f: &Facts) -> ProgrammeResult {
     let mut criteria = Vec::with_capacity(p.criteria().len() + 1);
-    criteria.push(status_result(p));
+    criteria.push(status_result(p, f.as_of));
     for c in p.criteria() {
         let mut ex = Explain::default();
         let (kind, status) = status_of(c, f, Some(&mut ex));
@@ -1068,6 +1270,11 @@ pub fn evaluate(p: &Programme, f: &Facts) -> ProgrammeResult {
             evidence: ex.evidence,
             request: (status == Status::Unknown).then(|| c.request.clone()),
             source: p.source(&c.source).map(describe_source).unwrap_or_default(),
+            recorded: if kind == ResultKind::ClinicianJudgement {
+                recorded_facts(&c.concerns, f)
+            } else {
+                Vec::new()
+            },
         });
     }
     let verdict = verdict_of(criteria.iter().map(|c| (c.kind, c.status)));
@@ -1080,7 +1287,7 @@ pub fn evaluate(p: &Programme, f: &Facts) -> ProgrammeResult {
 
 /// The verdict alone, without explanations: the fast path for batch re-screening.
 pub fn verdict(p: &Programme, f: &Facts) -> Verdict {
-    let status = availability_status(p.status().value);
+    let status = availability_at(p, f.as_of);
     verdict_of(
         std::iter::once((ResultKind::Inclusion, status))
             .chain(p.criteria().map(|c| status_of(c, f, None))),
@@ -1111,7 +1318,7 @@ pub fn summarise(p: &Programme, f: &Facts) -> ProgrammeSummary {
     criteria.push(CriterionStatus {
         id: STATUS_CRITERION_ID.to_owned(),
         kind: ResultKind::Inclusion,
-        status: availability_status(p.status().value),
+        status: availability_at(p, f.as_of),
     });
     for c in p.criteria() {
         let (kind, status) = status_of(c, f, None);
@@ -1161,6 +1368,44 @@ pub fn screen(
     results
 }
 
+/// The verdict in words: an automatic verdict never hides the clinician judgements it
+/// leaves out ("meets every encoded criterion — clinician judgement pending: …").
+pub fn verdict_text(r: &ProgrammeResult, lang: Lang) -> String {
+    let label = r.verdict.label().get(lang).to_uppercase();
+    let pending: Vec<String> = r
+        .judgements()
+        .map(|c| {
+            let facts: Vec<&str> = c.recorded.iter().map(|b| b.get(lang)).collect();
+            if facts.is_empty() {
+                c.text.get(lang).to_owned()
+            } else {
+                match lang {
+                    Lang::En => format!("{} ({})", c.text.get(lang), facts.join("; ")),
+                    Lang::ZhCn => format!("{}（{}）", c.text.get(lang), facts.join("；")),
+                }
+            }
+        })
+        .collect();
+    match (lang, r.verdict, pending.is_empty()) {
+        (_, _, true) => label,
+        (Lang::En, Verdict::Eligible, false) => format!(
+            "{label} — meets every encoded criterion; clinician judgement pending: {}",
+            pending.join(" | ")
+        ),
+        (Lang::En, _, false) => {
+            format!(
+                "{label} — clinician judgement also pending: {}",
+                pending.join(" | ")
+            )
+        }
+        (Lang::ZhCn, Verdict::Eligible, false) => format!(
+            "{label} —— 符合全部可编码标准；尚待临床判断：{}",
+            pending.join("｜")
+        ),
+        (Lang::ZhCn, _, false) => format!("{label} —— 另有待临床判断：{}", pending.join("｜")),
+    }
+}
+
 /// Picks a language's side of every text in a result: the shape of `--format json`.
 pub fn localise(results: &[ProgrammeResult], lang: Lang) -> Vec<serde_json::Value> {
     results
@@ -1181,12 +1426,35 @@ pub fn localise(results: &[ProgrammeResult], lang: Lang) -> Vec<serde_json::Valu
                     if let Some(req) = &c.request {
                         o["request"] = req.get(lang).into();
                     }
+                    if !c.source.is_empty() {
+                        o["source"] = c.source.clone().into();
+                    }
+                    if c.kind == ResultKind::ClinicianJudgement {
+                        o["recorded"] = c
+                            .recorded
+                            .iter()
+                            .map(|b| b.get(lang))
+                            .collect::<Vec<_>>()
+                            .into();
+                    }
                     o
+                })
+                .collect();
+            let pending: Vec<serde_json::Value> = r
+                .judgements()
+                .map(|c| {
+                    serde_json::json!({
+                        "id": c.id,
+                        "text": c.text.get(lang),
+                        "recorded": c.recorded.iter().map(|b| b.get(lang)).collect::<Vec<_>>(),
+                    })
                 })
                 .collect();
             serde_json::json!({
                 "programme": r.programme,
                 "verdict": r.verdict,
+                "verdict_text": verdict_text(r, lang),
+                "judgement_pending": pending,
                 "criteria": criteria,
             })
         })

@@ -278,6 +278,9 @@ fn reads(p: &Programme, id: &str) -> BTreeSet<Fact> {
         if let Some(r) = &c.applies_when {
             r.reads(&mut out);
         }
+        for concern in &c.concerns {
+            concern.reads(&mut out);
+        }
     }
     out
 }

@@ -86,12 +86,15 @@ fn catalogue() -> Catalogue {
 }
 
 fn status_of(p: &Programme, c: &Case, id: &str) -> Status {
+    result(p, c, id).status
+}
+
+fn result(p: &Programme, c: &Case, id: &str) -> cellpath_eligibility::eval::CriterionResult {
     let r = evaluate(p, &Facts::new(c, as_of()));
     r.criteria
-        .iter()
+        .into_iter()
         .find(|x| x.id == id)
         .unwrap_or_else(|| panic!("criterion {id}"))
-        .status
 }
 
 #[test]
@@ -306,19 +309,34 @@ fn no_therapy_within_four_weeks() {
         status_of(ibi, &last("2026-10-22"), "recent-anticancer-therapy"),
         Status::Met
     );
-    assert_eq!(
-        status_of(ibi, &last("2026-10-23"), "recent-anticancer-therapy"),
-        Status::NotMet
+    // Inside 28 days, but the washout is 4 weeks or 5 half-lives, whichever is shorter:
+    // unknown with the reason, not excluded.
+    let r = result(ibi, &last("2026-10-23"), "recent-anticancer-therapy");
+    assert_eq!(r.status, Status::Unknown);
+    assert!(
+        r.explanation.en.contains("5 half-lives"),
+        "{}",
+        r.explanation.en
     );
     assert_eq!(
         status_of(ibi, &last("2026-10"), "recent-anticancer-therapy"),
         Status::Unknown
     );
-    let ongoing = case(
+    // No end date and no reason for stopping: the end is unknown, not "ongoing".
+    let no_end = case(
         "\n[[therapies]]\ndrug = \"irinotecan\"\nstart = \"2025-02-01\"\nsetting = \"advanced\"\n",
     );
+    let r = result(ibi, &no_end, "recent-anticancer-therapy");
+    assert_eq!(r.status, Status::Unknown);
+    assert!(
+        r.explanation.en.contains("end is unknown")
+            || r.explanation.en.contains("ended is unknown"),
+        "{}",
+        r.explanation.en
+    );
+    // Still given after the screening date: ongoing on it, so excluded.
     assert_eq!(
-        status_of(ibi, &ongoing, "recent-anticancer-therapy"),
+        status_of(ibi, &last("2027-01-10"), "recent-anticancer-therapy"),
         Status::NotMet
     );
 }
@@ -336,18 +354,61 @@ fn ecog_and_disease_extent() {
     assert_eq!(status_of(ibi, &case(""), "ecog-0-1"), Status::Met);
 
     let satri = cat.get("satri-cel-nmpa").expect("satri");
-    let localised = native::from_toml(&BASE.replace("stage = \"IV\"", "stage = \"IIB\"").replace(
-        "[[metastases]]\nsite = \"peritoneum\"\ndate = \"2024-01\"\n",
-        "",
+    // Stage IIB at diagnosis, then lines for advanced disease: advanced (the stage at
+    // diagnosis does not override what came later).
+    let later_advanced =
+        native::from_toml(&BASE.replace("stage = \"IV\"", "stage = \"IIB\"").replace(
+            "[[metastases]]\nsite = \"peritoneum\"\ndate = \"2024-01\"\n",
+            "",
+        ))
+        .expect("case");
+    assert_eq!(status_of(satri, &later_advanced, "advanced"), Status::Met);
+    // Stage IIB with the treatment history known and nothing later: not advanced.
+    let head = BASE
+        .split("[[therapies]]")
+        .next()
+        .expect("head")
+        .replace("stage = \"IV\"", "stage = \"IIB\"")
+        .replace(
+            "[[metastases]]\nsite = \"peritoneum\"\ndate = \"2024-01\"\n",
+            "",
+        );
+    let quiet = native::from_toml(&head.replacen("[patient]", "therapies = []\n\n[patient]", 1))
+        .expect("case");
+    assert_eq!(status_of(satri, &quiet, "advanced"), Status::NotMet);
+    // The same with a recurrence recorded: unknown, for the team, never "not advanced".
+    let recurred = native::from_toml(&format!(
+        "{}\n[[progressions]]\ndate = \"2026-05-01\"\nbasis = \"CT\"\n",
+        head.replacen("[patient]", "therapies = []\n\n[patient]", 1)
     ))
     .expect("case");
-    assert_eq!(status_of(satri, &localised, "advanced"), Status::NotMet);
+    let r = result(satri, &recurred, "advanced");
+    assert_eq!(r.status, Status::Unknown);
+    assert!(
+        r.explanation.en.contains("recurrence or progression"),
+        "{}",
+        r.explanation.en
+    );
+    // Stage III with no statement of resectability: unknown, not "not advanced".
+    let stage3 = native::from_toml(
+        &head
+            .replace("stage = \"IIB\"", "stage = \"IIIB\"")
+            .replacen("[patient]", "therapies = []\n\n[patient]", 1),
+    )
+    .expect("case");
+    assert_eq!(status_of(satri, &stage3, "advanced"), Status::Unknown);
+    // With no treatment history at all, an early stage says nothing about now.
+    let no_history = native::from_toml(&head).expect("case");
+    assert_eq!(status_of(satri, &no_history, "advanced"), Status::Unknown);
     let no_stage = native::from_toml(&BASE.replace("stage = \"IV\"\n", "").replace(
         "[[metastases]]\nsite = \"peritoneum\"\ndate = \"2024-01\"\n",
         "",
     ))
     .expect("case");
-    assert_eq!(status_of(satri, &no_stage, "advanced"), Status::Unknown);
+    // No stage and no metastasis, but lines given for advanced disease: advanced.
+    assert_eq!(status_of(satri, &no_stage, "advanced"), Status::Met);
+    let nothing = native::from_toml(&head.replace("stage = \"IIB\"\n", "")).expect("case");
+    assert_eq!(status_of(satri, &nothing, "advanced"), Status::Unknown);
 }
 
 #[test]
@@ -473,10 +534,16 @@ fn lab_rules_units_and_uln() {
 #[test]
 fn not_applicable_any_and_age_at_most() {
     let p = lab_programme();
-    let localised = native::from_toml(&BASE.replace("stage = \"IV\"", "stage = \"II\"").replace(
-        "[[metastases]]\nsite = \"peritoneum\"\ndate = \"2024-01\"\n",
-        "",
-    ))
+    let head = BASE.split("[[therapies]]").next().expect("head");
+    let localised = native::from_toml(
+        &head
+            .replace("stage = \"IV\"", "stage = \"II\"")
+            .replace(
+                "[[metastases]]\nsite = \"peritoneum\"\ndate = \"2024-01\"\n",
+                "",
+            )
+            .replacen("[patient]", "therapies = []\n\n[patient]", 1),
+    )
     .expect("case");
     assert_eq!(
         status_of(&p, &localised, "ast-with-liver-mets"),
@@ -601,4 +668,177 @@ fn shipped_catalogue_matches_the_catalogue_folder() {
     ] {
         assert!(cat.get(id).is_some(), "{id}");
     }
+}
+
+#[test]
+fn conflicting_her2_results_are_for_the_mdt_with_every_result_shown() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    // IHC 3+ in 2023, then IHC 0 in 2026: not "HER2-negative: met".
+    let c = native::from_toml(&BASE.replace(
+        "[[her2]]\nihc = \"1+\"\ndate = \"2024-01-20\"\n",
+        "[[her2]]\nihc = \"3+\"\ndate = \"2023-05-02\"\n\n[[her2]]\nihc = \"0\"\ndate = \"2026-10-01\"\n",
+    ))
+    .expect("case");
+    let r = result(satri, &c, "her2-negative");
+    assert_eq!(r.status, Status::Unknown);
+    assert!(
+        r.explanation.en.contains("conflict"),
+        "{}",
+        r.explanation.en
+    );
+    assert!(
+        r.evidence
+            .iter()
+            .any(|e| e.contains("3+") && e.contains("2023-05-02")),
+        "{:?}",
+        r.evidence
+    );
+    assert!(
+        r.evidence.iter().any(|e| e.contains("2026-10-01")),
+        "{:?}",
+        r.evidence
+    );
+    // An old HER2 result is flagged as CLDN18.2 results are.
+    let old = case("");
+    let r = result(satri, &old, "her2-negative");
+    assert_eq!(r.status, Status::Met);
+    assert!(
+        r.explanation.en.contains("more than 3 months old"),
+        "{}",
+        r.explanation.en
+    );
+}
+
+#[test]
+fn a_screen_as_of_a_past_date_ignores_later_history_and_status() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    // Two lines ending in 2024 and 2025; as of 2024-08-01 only the first had happened.
+    let c = case(
+        "\n[[therapies]]\ndrug = \"paclitaxel\"\nstart = \"2024-08-10\"\nend = \"2025-01-10\"\nsetting = \"advanced\"\n\n[[therapies]]\ndrug = \"ramucirumab\"\nstart = \"2024-08-10\"\nend = \"2025-01-10\"\nsetting = \"advanced\"\n\n[[progressions]]\ndate = \"2025-01-20\"\n",
+    );
+    let now = evaluate(satri, &Facts::new(&c, as_of()));
+    let then = evaluate(
+        satri,
+        &Facts::new(&c, Date::parse("2024-08-01").expect("date")),
+    );
+    let lines = |r: &cellpath_eligibility::ProgrammeResult| {
+        r.criteria
+            .iter()
+            .find(|x| x.id == "two-prior-lines")
+            .map(|x| x.status)
+    };
+    assert_eq!(lines(&now), Some(Status::Met));
+    assert_eq!(
+        lines(&then),
+        Some(Status::NotMet),
+        "the second line came later"
+    );
+    // The programme's status is dated 2026-06-22: on 2024-08-01 it is not known.
+    let status = then
+        .criteria
+        .iter()
+        .find(|x| x.id == "programme-status")
+        .expect("status");
+    assert_eq!(status.status, Status::Unknown);
+    assert!(status.explanation.en.contains("after the screening date"));
+}
+
+#[test]
+fn a_recorded_ecog_4_is_never_hidden_behind_an_eligible_verdict() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let c = native::from_toml(&format!(
+        "{}{}",
+        BASE.replace(
+            "[[ecog]]\nscore = 1\ndate = \"2026-10-30\"\n",
+            "[[ecog]]\nscore = 4\ndate = \"2026-11-02\"\n",
+        ),
+        cldn18("at_least = { intensity = \"2+\", percent = 60 }")
+    ))
+    .expect("case");
+    let r = evaluate(satri, &Facts::new(&c, as_of()));
+    assert_eq!(r.verdict, cellpath_eligibility::Verdict::Eligible);
+    // Judgement items stay out of the automatic verdict…
+    let fitness = r
+        .criteria
+        .iter()
+        .find(|x| x.id == "fitness-for-car-t")
+        .expect("fitness");
+    assert_eq!(
+        fitness.recorded[0].en, "ECOG 4 recorded on 2026-11-02",
+        "{:?}",
+        fitness.recorded
+    );
+    // …but the verdict says they are pending, with the recorded facts, in both languages.
+    let text = cellpath_eligibility::eval::verdict_text(&r, cellpath_eligibility::Lang::En);
+    assert!(text.contains("clinician judgement pending"), "{text}");
+    assert!(text.contains("ECOG 4 recorded on 2026-11-02"), "{text}");
+    let zh = cellpath_eligibility::eval::verdict_text(&r, cellpath_eligibility::Lang::ZhCn);
+    assert!(zh.contains("尚待临床判断") && zh.contains("ECOG 4"), "{zh}");
+    let json = cellpath_eligibility::eval::localise(
+        std::slice::from_ref(&r),
+        cellpath_eligibility::Lang::En,
+    );
+    assert_eq!(json[0]["judgement_pending"][0]["id"], "fitness-for-car-t");
+    assert_eq!(
+        json[0]["judgement_pending"][0]["recorded"][0],
+        "ECOG 4 recorded on 2026-11-02"
+    );
+    // Every criterion in the JSON carries its source.
+    assert!(
+        json[0]["criteria"]
+            .as_array()
+            .expect("criteria")
+            .iter()
+            .all(|c| c["source"].as_str().is_some_and(|s| !s.is_empty())),
+        "{:#}",
+        json[0]
+    );
+}
+
+#[test]
+fn zolbetuximab_accepts_only_the_approved_clone() {
+    let cat = catalogue();
+    let zolbe = cat.get("zolbetuximab-1l").expect("zolbetuximab");
+    let high = "at_least = { intensity = \"2+\", percent = 80 }";
+    assert_eq!(
+        status_of(zolbe, &case(&cldn18(high)), "cldn18-positive-75"),
+        Status::Met
+    );
+    let other = cldn18(high).replace("clone = \"43-14A\"", "clone = \"EPR19202\"");
+    let r = result(zolbe, &case(&other), "cldn18-positive-75");
+    assert_eq!(r.status, Status::Unknown);
+    assert!(
+        r.explanation.en.contains("clone EPR19202"),
+        "{}",
+        r.explanation.en
+    );
+    let none = cldn18(high).replace("clone = \"43-14A\"\n", "");
+    let r = result(zolbe, &case(&none), "cldn18-positive-75");
+    assert_eq!(r.status, Status::Unknown);
+    assert!(
+        r.explanation.en.contains("clone is not recorded"),
+        "{}",
+        r.explanation.en
+    );
+}
+
+#[test]
+fn ibi343_is_recorded_as_recruiting_with_its_date() {
+    let cat = catalogue();
+    let ibi = cat.get("ibi343-g-hope-001").expect("ibi");
+    let r = result(ibi, &case(""), "programme-status");
+    assert_eq!(r.status, Status::Met);
+    assert!(
+        r.explanation.en.contains("2025-08-24"),
+        "{}",
+        r.explanation.en
+    );
+    assert!(
+        r.explanation.en.contains("RECRUITING"),
+        "{}",
+        r.explanation.en
+    );
 }
