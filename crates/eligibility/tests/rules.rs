@@ -221,7 +221,9 @@ fn her2_ihc_2_plus_needs_ish() {
 #[test]
 fn age_on_the_birthday_and_partial_birth_dates() {
     let cat = catalogue();
-    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    // IBI343's protocol states ≥ 18 years (its source shows it); the satri-cel label's age
+    // wording was not seen, so there age is a judgement item.
+    let satri = cat.get("ibi343-g-hope-001").expect("ibi343");
     let born = |b: &str| native::from_toml(&BASE.replace("1969-03-14", b)).expect("case");
     // as_of is 2026-11-20.
     assert_eq!(status_of(satri, &born("2008-11-20"), "adult"), Status::Met);
@@ -595,8 +597,9 @@ fn verdicts_requests_and_ordering() {
         .expect("request");
     assert!(request.en.contains("43-14A"));
     assert!(request.zh.contains("免疫组化"));
-    // Judgement items are listed and never decide.
-    assert_eq!(satri.judgements().count(), 1);
+    // Judgement items are listed and never decide (age: the label's wording was not seen;
+    // fitness: no published thresholds).
+    assert_eq!(satri.judgements().count(), 2);
     // A closed trial blocks on its status.
     let st01 = results
         .iter()
@@ -781,11 +784,13 @@ fn a_recorded_ecog_4_is_never_hidden_behind_an_eligible_verdict() {
         std::slice::from_ref(&r),
         cellpath_eligibility::Lang::En,
     );
-    assert_eq!(json[0]["judgement_pending"][0]["id"], "fitness-for-car-t");
-    assert_eq!(
-        json[0]["judgement_pending"][0]["recorded"][0],
-        "ECOG 4 recorded on 2026-11-02"
-    );
+    let pending = json[0]["judgement_pending"]
+        .as_array()
+        .expect("pending")
+        .iter()
+        .find(|p| p["id"] == "fitness-for-car-t")
+        .expect("fitness pending");
+    assert_eq!(pending["recorded"][0], "ECOG 4 recorded on 2026-11-02");
     // Every criterion in the JSON carries its source.
     assert!(
         json[0]["criteria"]
@@ -823,6 +828,22 @@ fn zolbetuximab_accepts_only_the_approved_clone() {
         "{}",
         r.explanation.en
     );
+}
+
+#[test]
+fn satri_cel_age_is_not_credited_to_a_source_that_does_not_say_it() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let c = satri
+        .criteria()
+        .find(|c| c.id == "adult")
+        .expect("adult criterion");
+    assert!(
+        c.judgement && c.rule.is_none(),
+        "no rule without a source for it"
+    );
+    let note = c.note.as_ref().expect("note");
+    assert!(note.en.contains("\"patients\""), "{}", note.en);
 }
 
 #[test]
