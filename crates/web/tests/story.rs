@@ -24,28 +24,86 @@ fn record() -> Value {
     serde_json::to_value(case).expect("json")
 }
 
+/// The journey's cast and the case they share, passed from chapter to chapter.
+struct Story {
+    app: TestApp,
+    patient: Client,
+    coordinator: Client,
+    oncologist: Client,
+    caregiver: Client,
+    stranger: Client,
+    admin: Client,
+    id: String,
+    case_uri: String,
+    rec: Value,
+    put: String,
+    pathologist: Option<Client>,
+}
+
+impl Story {
+    async fn new() -> Self {
+        let app = app().await;
+        let patient = app.user("patient@example.org", Role::Patient, None).await;
+        let coordinator = app.user("coord@example.org", Role::Coordinator, None).await;
+        let oncologist = app
+            .user(
+                "onc@example.org",
+                Role::Specialist,
+                Some("medical-oncology"),
+            )
+            .await;
+        let caregiver = app.user("carer@example.org", Role::Caregiver, None).await;
+        let stranger = app.user("other@example.org", Role::Patient, None).await;
+        let admin = app.user("admin@example.org", Role::Admin, None).await;
+        Self {
+            app,
+            patient,
+            coordinator,
+            oncologist,
+            caregiver,
+            stranger,
+            admin,
+            id: String::new(),
+            case_uri: String::new(),
+            rec: Value::Null,
+            put: String::new(),
+            pathologist: None,
+        }
+    }
+}
+
+/// The server's story, chapter by chapter, as the journey goes: each chapter starts where
+/// the one before left the case.
 #[tokio::test]
 async fn the_story() {
-    let app = app().await;
-    let patient = app.user("patient@example.org", Role::Patient, None).await;
-    let coordinator = app.user("coord@example.org", Role::Coordinator, None).await;
-    let oncologist = app
-        .user(
-            "onc@example.org",
-            Role::Specialist,
-            Some("medical-oncology"),
-        )
-        .await;
-    let caregiver = app.user("carer@example.org", Role::Caregiver, None).await;
-    let stranger = app.user("other@example.org", Role::Patient, None).await;
-    let admin = app.user("admin@example.org", Role::Admin, None).await;
+    let mut s = Story::new().await;
+    the_patient_consents_before_any_case_opens(&mut s).await;
+    the_coordinator_opens_the_case_and_the_team_forms(&mut s).await;
+    the_record_is_edited_with_optimistic_concurrency(&mut s).await;
+    a_fhir_bundle_imports_with_its_report(&mut s).await;
+    screening_is_kept_and_follows_every_change(&mut s).await;
+    the_mdt_gives_its_second_opinion(&mut s).await;
+    messages_and_notifications_copy_no_clinical_text(&mut s).await;
+    the_case_moves_along_its_lifecycle(&mut s).await;
+    withdrawing_consent_stops_processing(&mut s).await;
+    the_patient_sees_and_controls_access(&mut s).await;
+    listing_shows_only_ones_own_cases(&mut s).await;
+}
 
+/// Without the patient's consent no case opens; only the patient consents, to the current texts.
+async fn the_patient_consents_before_any_case_opens(s: &mut Story) {
+    let Story {
+        ref app,
+        ref patient,
+        ref coordinator,
+        ..
+    } = *s;
     // Without the patient's consent to processing, no case can be opened for them.
     let r = app
         .call(
             "POST",
             "/api/v1/cases",
-            Some(&coordinator),
+            Some(coordinator),
             Some(json!({"record": record(), "owner_id": patient.id})),
             &[],
         )
@@ -53,7 +111,7 @@ async fn the_story() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.body["error"]["code"], "consent_required");
     let texts = app
-        .call("GET", "/api/v1/consents", Some(&patient), None, &[])
+        .call("GET", "/api/v1/consents", Some(patient), None, &[])
         .await;
     let kinds = texts.body["consents"].as_array().expect("consents").clone();
     assert_eq!(kinds.len(), 4);
@@ -64,7 +122,7 @@ async fn the_story() {
         .call(
             "POST",
             "/api/v1/consents",
-            Some(&coordinator),
+            Some(coordinator),
             Some(json!({"kind": "mdt-sharing", "version": kinds[0]["version"]})),
             &[],
         )
@@ -74,7 +132,7 @@ async fn the_story() {
         .call(
             "POST",
             "/api/v1/consents",
-            Some(&patient),
+            Some(patient),
             Some(json!({"kind": "mdt-sharing", "version": "1999-01-01"})),
             &[],
         )
@@ -85,20 +143,33 @@ async fn the_story() {
             .call(
                 "POST",
                 "/api/v1/consents",
-                Some(&patient),
+                Some(patient),
                 Some(json!({"kind": k["kind"], "version": k["version"]})),
                 &[],
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     }
+}
 
+/// The coordinator opens the case; the patient reads it, outsiders see nothing; the team and the caregiver join.
+async fn the_coordinator_opens_the_case_and_the_team_forms(s: &mut Story) {
+    let Story {
+        ref app,
+        ref patient,
+        ref coordinator,
+        ref oncologist,
+        ref caregiver,
+        ref stranger,
+        ref admin,
+        ..
+    } = *s;
     // The coordinator opens a case for the patient.
     let r = app
         .call(
             "POST",
             "/api/v1/cases",
-            Some(&coordinator),
+            Some(coordinator),
             Some(json!({"record": record(), "owner_id": patient.id})),
             &[],
         )
@@ -112,7 +183,7 @@ async fn the_story() {
     // The patient reads it; strangers, unassigned specialists, caregivers without a grant
     // and admins get 404 (ids reveal nothing).
     assert_eq!(
-        app.call("GET", &case_uri, Some(&patient), None, &[])
+        app.call("GET", &case_uri, Some(patient), None, &[])
             .await
             .status,
         StatusCode::OK
@@ -131,7 +202,7 @@ async fn the_story() {
         .call(
             "POST",
             &format!("{case_uri}/members"),
-            Some(&coordinator),
+            Some(coordinator),
             Some(json!({"user_id": oncologist.id, "role": "specialist"})),
             &[],
         )
@@ -141,7 +212,7 @@ async fn the_story() {
         .call(
             "POST",
             &format!("{case_uri}/members"),
-            Some(&coordinator),
+            Some(coordinator),
             Some(json!({"user_id": caregiver.id, "role": "caregiver", "access": "view"})),
             &[],
         )
@@ -155,31 +226,45 @@ async fn the_story() {
         .call(
             "POST",
             &format!("{case_uri}/members"),
-            Some(&patient),
+            Some(patient),
             Some(json!({"user_id": caregiver.id, "role": "caregiver", "access": "view"})),
             &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(
-        app.call("GET", &case_uri, Some(&oncologist), None, &[])
+        app.call("GET", &case_uri, Some(oncologist), None, &[])
             .await
             .status,
         StatusCode::OK
     );
     assert_eq!(
-        app.call("GET", &case_uri, Some(&caregiver), None, &[])
+        app.call("GET", &case_uri, Some(caregiver), None, &[])
             .await
             .status,
         StatusCode::OK
     );
+    s.id = id;
+    s.case_uri = case_uri;
+}
 
+/// If-Match, stale writes, who may edit, and a bad record changing nothing.
+async fn the_record_is_edited_with_optimistic_concurrency(s: &mut Story) {
+    let Story {
+        ref app,
+        ref patient,
+        ref coordinator,
+        ref oncologist,
+        ref caregiver,
+        ref case_uri,
+        ..
+    } = *s;
     // Editing the record needs If-Match; a stale version gets 409 with the current one.
     let mut rec = record();
     rec["her2"][0]["ish"] = json!("not-amplified");
     let put = format!("{case_uri}/record");
     assert_eq!(
-        app.call("PUT", &put, Some(&coordinator), Some(rec.clone()), &[])
+        app.call("PUT", &put, Some(coordinator), Some(rec.clone()), &[])
             .await
             .status,
         StatusCode::PRECONDITION_REQUIRED
@@ -188,7 +273,7 @@ async fn the_story() {
         .call(
             "PUT",
             &put,
-            Some(&coordinator),
+            Some(coordinator),
             Some(rec.clone()),
             &[("if-match", "\"v1\"")],
         )
@@ -199,7 +284,7 @@ async fn the_story() {
         .call(
             "PUT",
             &put,
-            Some(&coordinator),
+            Some(coordinator),
             Some(rec.clone()),
             &[("if-match", "\"v1\"")],
         )
@@ -217,7 +302,7 @@ async fn the_story() {
         .call(
             "PUT",
             &put,
-            Some(&coordinator),
+            Some(coordinator),
             Some(rec.clone()),
             &[("if-match", "*")],
         )
@@ -245,7 +330,7 @@ async fn the_story() {
         .call(
             "PUT",
             &put,
-            Some(&coordinator),
+            Some(coordinator),
             Some(bad),
             &[("if-match", "\"v3\"")],
         )
@@ -260,13 +345,26 @@ async fn the_story() {
         r.body
     );
     assert_eq!(
-        app.call("GET", &case_uri, Some(&patient), None, &[])
+        app.call("GET", case_uri, Some(patient), None, &[])
             .await
             .etag
             .as_deref(),
         Some("\"v3\"")
     );
+    s.rec = rec;
+    s.put = put;
+}
 
+/// A FHIR bundle becomes the record, with its per-resource report.
+async fn a_fhir_bundle_imports_with_its_report(s: &mut Story) {
+    let Story {
+        ref app,
+        ref coordinator,
+        ref case_uri,
+        ref rec,
+        ref put,
+        ..
+    } = *s;
     // A FHIR bundle imports into the case with its report (and the same If-Match rule).
     let bundle: Value =
         serde_json::from_str(include_str!("../../../examples/fhir/gastric-bundle.json"))
@@ -276,7 +374,7 @@ async fn the_story() {
         .call(
             "POST",
             &imp,
-            Some(&coordinator),
+            Some(coordinator),
             Some(bundle.clone()),
             &[("if-match", "\"v1\"")],
         )
@@ -286,7 +384,7 @@ async fn the_story() {
         .call_raw(
             "POST",
             &imp,
-            Some(&coordinator),
+            Some(coordinator),
             Some("{\"resourceType\": \"Bundle\", \"entry\": [}".into()),
             &[("if-match", "\"v3\"")],
         )
@@ -296,7 +394,7 @@ async fn the_story() {
         .call(
             "POST",
             &imp,
-            Some(&coordinator),
+            Some(coordinator),
             Some(bundle),
             &[("if-match", "\"v3\"")],
         )
@@ -314,20 +412,31 @@ async fn the_story() {
     let r = app
         .call(
             "PUT",
-            &put,
-            Some(&coordinator),
+            put,
+            Some(coordinator),
             Some(rec.clone()),
             &[("if-match", "\"v4\"")],
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
+}
 
+/// Screenings kept with their versions; a catalogue change re-screens at start.
+async fn screening_is_kept_and_follows_every_change(s: &mut Story) {
+    let Story {
+        ref app,
+        ref patient,
+        ref oncologist,
+        ref id,
+        ref case_uri,
+        ..
+    } = *s;
     // Screening is stored with the catalogue version; the history is kept.
     let r = app
         .call(
             "POST",
             &format!("{case_uri}/screenings"),
-            Some(&oncologist),
+            Some(oncologist),
             Some(json!({"as_of": "2026-11-20"})),
             &[],
         )
@@ -349,7 +458,7 @@ async fn the_story() {
         .call(
             "GET",
             &format!("{case_uri}/screenings"),
-            Some(&patient),
+            Some(patient),
             None,
             &[],
         )
@@ -364,7 +473,7 @@ async fn the_story() {
             .expect("rescreen"),
         0
     );
-    let current = app.state.store.case(&id).await.expect("q").expect("case");
+    let current = app.state.store.case(id).await.expect("q").expect("case");
     // In a later second than the screenings before it, and sorting before any new one.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let mut tx = app
@@ -377,7 +486,7 @@ async fn the_story() {
         .expect("begin");
     tx.save_screening(
         "s-0-old",
-        &id,
+        id,
         current.record_version,
         "an-older-catalogue",
         "2026-11-20",
@@ -402,18 +511,30 @@ async fn the_story() {
         h.body["screenings"][0]["catalogue_version"],
         app.state.catalogue.version()
     );
+}
 
+/// Assignments, opinions, a consensus with dissent, signatures; signed is immutable.
+async fn the_mdt_gives_its_second_opinion(s: &mut Story) {
+    let Story {
+        ref app,
+        ref patient,
+        ref coordinator,
+        ref oncologist,
+        ref caregiver,
+        ref case_uri,
+        ..
+    } = *s;
     // The MDT: assignments with a due date, opinions, a consensus with dissent, signatures.
     let pathologist = app
         .user("path@example.org", Role::Specialist, Some("pathology"))
         .await;
     let mdt = format!("{case_uri}/mdt");
-    for who in [&oncologist, &pathologist] {
+    for who in [oncologist, &pathologist] {
         let r = app
             .call(
                 "POST",
                 &format!("{mdt}/assignments"),
-                Some(&coordinator),
+                Some(coordinator),
                 Some(json!({"user_id": who.id, "due": "2026-12-05"})),
                 &[],
             )
@@ -424,7 +545,7 @@ async fn the_story() {
         .call(
             "POST",
             &format!("{mdt}/assignments"),
-            Some(&coordinator),
+            Some(coordinator),
             Some(json!({"user_id": caregiver.id, "due": "2026-12-05"})),
             &[],
         )
@@ -447,7 +568,7 @@ async fn the_story() {
         .call(
             "POST",
             &format!("{mdt}/opinions"),
-            Some(&oncologist),
+            Some(oncologist),
             Some(opinion("need-more-information")),
             &[],
         )
@@ -467,7 +588,7 @@ async fn the_story() {
         app.call(
             "POST",
             &format!("{mdt}/opinions"),
-            Some(&caregiver),
+            Some(caregiver),
             Some(opinion("not-suitable")),
             &[]
         )
@@ -481,7 +602,7 @@ async fn the_story() {
         .call(
             "POST",
             &format!("{mdt}/opinions"),
-            Some(&oncologist),
+            Some(oncologist),
             Some(empty),
             &[],
         )
@@ -497,7 +618,7 @@ async fn the_story() {
         .call(
             "POST",
             &format!("{mdt}/consensus"),
-            Some(&oncologist),
+            Some(oncologist),
             Some(consensus(&caregiver.id)),
             &[],
         )
@@ -507,13 +628,13 @@ async fn the_story() {
         .call(
             "POST",
             &format!("{mdt}/consensus"),
-            Some(&oncologist),
+            Some(oncologist),
             Some(consensus(&pathologist.id)),
             &[],
         )
         .await;
     assert_eq!(r.body["version"], 1, "{}", r.body);
-    for who in [&oncologist, &pathologist] {
+    for who in [oncologist, &pathologist] {
         let r = app
             .call(
                 "POST",
@@ -529,13 +650,13 @@ async fn the_story() {
         .call(
             "POST",
             &format!("{mdt}/consensus/1/signatures"),
-            Some(&oncologist),
+            Some(oncologist),
             None,
             &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "signed once");
-    let view = app.call("GET", &mdt, Some(&patient), None, &[]).await;
+    let view = app.call("GET", &mdt, Some(patient), None, &[]).await;
     assert_eq!(view.body["consensus"][0]["signed"], true);
     assert_eq!(view.body["opinions"].as_array().map(Vec::len), Some(2));
     // Signed is immutable: the database refuses a change; an amendment is a new version.
@@ -566,20 +687,34 @@ async fn the_story() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "v1 is superseded");
-    let view = app.call("GET", &mdt, Some(&coordinator), None, &[]).await;
+    let view = app.call("GET", &mdt, Some(coordinator), None, &[]).await;
     assert_eq!(view.body["consensus"][1]["signed"], false);
     assert_eq!(
         view.body["consensus"][0]["signed"], true,
         "the signed version stays as it was"
     );
+    s.pathologist = Some(pathologist);
+}
 
+/// Messages between participants; notifications copy no clinical text.
+async fn messages_and_notifications_copy_no_clinical_text(s: &mut Story) {
+    let Story {
+        ref app,
+        ref patient,
+        ref coordinator,
+        ref caregiver,
+        ref stranger,
+        ref case_uri,
+        ..
+    } = *s;
+    let pathologist = s.pathologist.clone().expect("the MDT chapter ran");
     // Messages between participants, and notifications (which copy no clinical text).
     let msgs = format!("{case_uri}/messages");
     let r = app
         .call(
             "POST",
             &msgs,
-            Some(&coordinator),
+            Some(coordinator),
             Some(json!({"body": "Please upload the CLDN18.2 slides."})),
             &[],
         )
@@ -589,19 +724,19 @@ async fn the_story() {
         .call(
             "POST",
             &msgs,
-            Some(&patient),
+            Some(patient),
             Some(json!({"body": "   "})),
             &[],
         )
         .await;
     assert_eq!(r.body["error"]["fields"][0], "/body");
-    let l = app.call("GET", &msgs, Some(&caregiver), None, &[]).await;
+    let l = app.call("GET", &msgs, Some(caregiver), None, &[]).await;
     assert_eq!(
         l.body["messages"][0]["body"],
         "Please upload the CLDN18.2 slides."
     );
     let n = app
-        .call("GET", "/api/v1/notifications", Some(&patient), None, &[])
+        .call("GET", "/api/v1/notifications", Some(patient), None, &[])
         .await;
     let kinds: Vec<&str> = n.body["notifications"]
         .as_array()
@@ -635,7 +770,7 @@ async fn the_story() {
         app.call(
             "POST",
             &format!("/api/v1/notifications/{nid}/read"),
-            Some(&stranger),
+            Some(stranger),
             None,
             &[]
         )
@@ -647,7 +782,7 @@ async fn the_story() {
         app.call(
             "POST",
             &format!("/api/v1/notifications/{nid}/read"),
-            Some(&patient),
+            Some(patient),
             None,
             &[]
         )
@@ -655,18 +790,23 @@ async fn the_story() {
         .status,
         StatusCode::NO_CONTENT
     );
+}
 
+/// Legal moves pass, illegal ones get 409; on to the signed consensus.
+async fn the_case_moves_along_its_lifecycle(s: &mut Story) {
+    let Story {
+        ref app,
+        ref patient,
+        ref coordinator,
+        ref oncologist,
+        ref case_uri,
+        ..
+    } = *s;
     // Lifecycle: legal moves pass, illegal ones get 409 with the reason.
     let tr = format!("{case_uri}/transitions");
     for to in ["records-requested", "pre-screened", "mdt-scheduled"] {
         let r = app
-            .call(
-                "POST",
-                &tr,
-                Some(&coordinator),
-                Some(json!({"to": to})),
-                &[],
-            )
+            .call("POST", &tr, Some(coordinator), Some(json!({"to": to})), &[])
             .await;
         assert_eq!(r.status, StatusCode::OK, "{to}: {}", r.body);
     }
@@ -674,7 +814,7 @@ async fn the_story() {
         .call(
             "POST",
             &tr,
-            Some(&coordinator),
+            Some(coordinator),
             Some(json!({"to": "closed"})),
             &[],
         )
@@ -685,7 +825,7 @@ async fn the_story() {
         app.call(
             "POST",
             &tr,
-            Some(&oncologist),
+            Some(oncologist),
             Some(json!({"to": "mdt-in-review"})),
             &[]
         )
@@ -697,29 +837,33 @@ async fn the_story() {
     // The coordinator takes the case on to the signed consensus.
     for to in ["mdt-in-review", "consensus", "report-delivered"] {
         let r = app
-            .call(
-                "POST",
-                &tr,
-                Some(&coordinator),
-                Some(json!({"to": to})),
-                &[],
-            )
+            .call("POST", &tr, Some(coordinator), Some(json!({"to": to})), &[])
             .await;
         assert_eq!(r.status, StatusCode::OK, "{to}: {}", r.body);
     }
     assert_eq!(
-        app.call("GET", &case_uri, Some(&patient), None, &[])
+        app.call("GET", case_uri, Some(patient), None, &[])
             .await
             .body["state"],
         "report-delivered"
     );
+}
 
+/// Withdrawing the processing consent stops further processing.
+async fn withdrawing_consent_stops_processing(s: &mut Story) {
+    let Story {
+        ref app,
+        ref patient,
+        ref oncologist,
+        ref case_uri,
+        ..
+    } = *s;
     // Withdrawing the processing consent stops further processing.
     let r = app
         .call(
             "DELETE",
             "/api/v1/consents/health-data-processing",
-            Some(&patient),
+            Some(patient),
             None,
             &[],
         )
@@ -729,19 +873,31 @@ async fn the_story() {
         .call(
             "POST",
             &format!("{case_uri}/screenings"),
-            Some(&oncologist),
+            Some(oncologist),
             None,
             &[],
         )
         .await;
     assert_eq!(r.body["error"]["code"], "consent_required");
+}
 
+/// The access list, the chain verifying, and revoking the caregiver.
+async fn the_patient_sees_and_controls_access(s: &mut Story) {
+    let Story {
+        ref app,
+        ref patient,
+        ref coordinator,
+        ref oncologist,
+        ref caregiver,
+        ref case_uri,
+        ..
+    } = *s;
     // The patient sees who accessed the case; the chain verifies.
     let a = app
         .call(
             "GET",
             &format!("{case_uri}/audit"),
-            Some(&patient),
+            Some(patient),
             None,
             &[],
         )
@@ -757,7 +913,7 @@ async fn the_story() {
         app.call(
             "GET",
             &format!("{case_uri}/audit"),
-            Some(&caregiver),
+            Some(caregiver),
             None,
             &[]
         )
@@ -772,7 +928,7 @@ async fn the_story() {
         .call(
             "DELETE",
             &format!("{case_uri}/members/{}", caregiver.id),
-            Some(&coordinator),
+            Some(coordinator),
             None,
             &[],
         )
@@ -786,30 +942,40 @@ async fn the_story() {
         .call(
             "DELETE",
             &format!("{case_uri}/members/{}", caregiver.id),
-            Some(&patient),
+            Some(patient),
             None,
             &[],
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(
-        app.call("GET", &case_uri, Some(&caregiver), None, &[])
+        app.call("GET", case_uri, Some(caregiver), None, &[])
             .await
             .status,
         StatusCode::NOT_FOUND
     );
+}
 
+/// Listing shows only one's own cases.
+async fn listing_shows_only_ones_own_cases(s: &mut Story) {
+    let Story {
+        ref app,
+        ref patient,
+        ref caregiver,
+        ref stranger,
+        ..
+    } = *s;
     // Listing shows only one's own cases.
     let l = app
-        .call("GET", "/api/v1/cases", Some(&stranger), None, &[])
+        .call("GET", "/api/v1/cases", Some(stranger), None, &[])
         .await;
     assert_eq!(l.body["cases"].as_array().map(Vec::len), Some(0));
     let l = app
-        .call("GET", "/api/v1/cases", Some(&caregiver), None, &[])
+        .call("GET", "/api/v1/cases", Some(caregiver), None, &[])
         .await;
     assert_eq!(l.body["cases"].as_array().map(Vec::len), Some(0), "revoked");
     let l = app
-        .call("GET", "/api/v1/cases", Some(&patient), None, &[])
+        .call("GET", "/api/v1/cases", Some(patient), None, &[])
         .await;
     assert_eq!(l.body["cases"].as_array().map(Vec::len), Some(1));
 }
