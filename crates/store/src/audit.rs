@@ -64,24 +64,46 @@ const CHAIN_LOCK: i64 = 0x6365_6c6c_7061_7468;
 /// Appends `entries` to the chain inside `tx`, all stamped `at`; returns the first entry's
 /// sequence number. The head is read inside the transaction, after the chain lock, so
 /// appends from use cases, the read appender and other processes interleave safely.
-pub(crate) async fn append(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+pub(crate) async fn append_in(
+    change: &mut crate::writer::ChangeConn,
     backend: Backend,
     at: &str,
     entries: &[&NewAudit],
 ) -> Result<i64> {
+    // SQLite's open group transaction remembers the head it last wrote (nobody else can
+    // write meanwhile); PostgreSQL reads it after taking the chain lock.
+    let cached = change.head().and_then(Option::take);
+    let (first, head) = append(&mut *change, backend, at, entries, cached).await?;
+    if let Some(h) = change.head() {
+        *h = Some(head);
+    }
+    Ok(first)
+}
+
+async fn append(
+    tx: &mut sqlx::AnyConnection,
+    backend: Backend,
+    at: &str,
+    entries: &[&NewAudit],
+    cached: Option<(i64, String)>,
+) -> Result<(i64, (i64, String))> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(CHAIN_LOCK)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
     }
-    let row = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut **tx)
-        .await?;
-    let (mut seq, mut prev) = match row {
-        Some(r) => (r.try_get::<i64, _>("seq")?, r.try_get::<String, _>("hash")?),
-        None => (0, GENESIS.to_owned()),
+    let (mut seq, mut prev) = match cached {
+        Some(head) => head,
+        None => {
+            let row = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+            match row {
+                Some(r) => (r.try_get::<i64, _>("seq")?, r.try_get::<String, _>("hash")?),
+                None => (0, GENESIS.to_owned()),
+            }
+        }
     };
     let first = seq + 1;
     for e in entries {
@@ -107,11 +129,11 @@ pub(crate) async fn append(
         .bind(&e.request_id)
         .bind(&prev)
         .bind(&hash)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         prev = hash;
     }
-    Ok(first)
+    Ok((first, (seq, prev)))
 }
 
 /// The single in-process appender for the entries of reads: takes what is queued, appends
@@ -176,10 +198,10 @@ async fn append_batch(
     writer: &crate::WriteLock,
     batch: &[AuditRequest],
 ) -> Result<i64> {
-    let (mut tx, _turn) = crate::begin_write(pool, backend, writer).await?;
+    let mut change = crate::open_change(pool, backend, writer).await?;
     let entries: Vec<&NewAudit> = batch.iter().map(|r| &r.entry).collect();
-    let first = append(&mut tx, backend, &clock.now(), &entries).await?;
-    tx.commit().await?;
+    let first = append_in(&mut change, backend, &clock.now(), &entries).await?;
+    change.commit().await?;
     Ok(first)
 }
 

@@ -24,6 +24,7 @@ mod messages;
 #[doc(hidden)]
 pub mod testing;
 pub mod types;
+mod writer;
 
 pub use accounts::{ApiTokenRow, Session, User};
 pub use audit::{AuditEntry, audit_hash};
@@ -58,6 +59,9 @@ pub enum StoreError {
     /// A stored value that is not one of the values its column allows.
     #[error("stored value `{value}` is not a valid {what}")]
     Corrupt { what: &'static str, value: String },
+    /// The shared commit of a group of changes failed; none of them was kept.
+    #[error("group commit failed: {0}")]
+    GroupCommit(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -213,52 +217,39 @@ impl Store {
     /// SQLite the write lock is taken at once (`BEGIN IMMEDIATE`), so two changes never
     /// deadlock upgrading a read lock.
     pub async fn begin(&self, audit: NewAudit) -> Result<Tx> {
-        let (tx, turn) = begin_write(&self.pool, self.backend, &self.writer).await?;
+        let tx = open_change(&self.pool, self.backend, &self.writer).await?;
         Ok(Tx {
             tx,
             backend: self.backend,
             now: self.clock.now(),
             audit,
-            _turn: turn,
         })
     }
 }
 
-/// The in-process queue of SQLite writers (PostgreSQL needs none: its row locks and the
-/// audit chain's advisory lock serialise what must be).
-#[derive(Clone, Default)]
-pub(crate) struct WriteLock(std::sync::Arc<tokio::sync::Mutex<()>>);
+pub(crate) use writer::WriteLock;
 
-/// A write transaction and, on SQLite, the writer's turn it holds.
-pub(crate) type WriteTx = (
-    sqlx::Transaction<'static, sqlx::Any>,
-    Option<tokio::sync::OwnedMutexGuard<()>>,
-);
-
-/// Begins a write transaction, on SQLite after taking the writer's turn.
-pub(crate) async fn begin_write(
+/// Opens the connection of one change: a transaction on PostgreSQL (its row locks and the
+/// audit chain's advisory lock serialise what must be); on SQLite the writer's turn, inside
+/// a savepoint of the group-committed transaction.
+pub(crate) async fn open_change(
     pool: &AnyPool,
     backend: Backend,
     lock: &WriteLock,
-) -> Result<WriteTx> {
-    match backend {
-        Backend::Sqlite => {
-            let turn = lock.0.clone().lock_owned().await;
-            Ok((pool.begin_with("BEGIN IMMEDIATE").await?, Some(turn)))
-        }
-        Backend::Postgres => Ok((pool.begin().await?, None)),
-    }
+) -> Result<writer::ChangeConn> {
+    Ok(match backend {
+        Backend::Sqlite => writer::ChangeConn::Sqlite(lock.turn(pool).await?),
+        Backend::Postgres => writer::ChangeConn::Postgres(pool.begin().await?),
+    })
 }
 
 /// The transaction of one use case's change. Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    tx: writer::ChangeConn,
     backend: Backend,
     /// The time of this change: every row it writes carries the same instant.
     now: String,
     audit: NewAudit,
-    /// The writer's turn on SQLite, held until commit or rollback.
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Tx {
@@ -270,7 +261,7 @@ impl Tx {
     /// Appends this change's audit entry to the chain and commits both. Returns the entry's
     /// sequence number.
     pub async fn commit(mut self) -> Result<i64> {
-        let seq = audit::append(&mut self.tx, self.backend, &self.now, &[&self.audit]).await?;
+        let seq = audit::append_in(&mut self.tx, self.backend, &self.now, &[&self.audit]).await?;
         self.tx.commit().await?;
         Ok(seq)
     }

@@ -296,3 +296,75 @@ async fn sqlite_and_postgres_schemas_agree() {
         "SQLite only: {only_lite:#?}\nPostgreSQL only: {only_pg:#?}"
     );
 }
+
+/// Many changes at once, some failing half-way: every committed change is kept with its
+/// audit entry, no failed change leaves anything, nobody waits forever. (On SQLite the
+/// changes share group commits; a failure rolls back only its own savepoint.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_changes_commit_together_and_fail_alone() {
+    let db = cellpath_store::testing::fresh().await;
+    let store = Arc::new(db.store);
+    let before = store.audit_entries(None).await.expect("audit").len();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let s = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let mut tx = s
+                .begin(cellpath_store::NewAudit::new(
+                    "test",
+                    format!("user.create.{i}"),
+                    None,
+                    "t",
+                ))
+                .await
+                .expect("begin");
+            tx.create_user(
+                &format!("u{i}"),
+                &format!("{i}@example.org"),
+                "h",
+                "patient",
+                None,
+            )
+            .await
+            .expect("first write");
+            if i % 5 == 0 {
+                // A later write of the same change fails: the change is dropped.
+                let dup = tx
+                    .create_user(
+                        &format!("dup{i}"),
+                        &format!("{i}@example.org"),
+                        "h",
+                        "patient",
+                        None,
+                    )
+                    .await;
+                assert!(matches!(dup, Err(StoreError::Duplicate)));
+                return false;
+            }
+            tx.commit().await.expect("commit");
+            true
+        }));
+    }
+    let mut kept = 0;
+    for t in tasks {
+        let done = tokio::time::timeout(std::time::Duration::from_secs(30), t)
+            .await
+            .expect("no change waits forever")
+            .expect("task");
+        kept += usize::from(done);
+    }
+    assert_eq!(kept, 32);
+    for i in 0..40 {
+        let user = store.user(&format!("u{i}")).await.expect("query");
+        assert_eq!(user.is_some(), i % 5 != 0, "user {i}");
+    }
+    let entries = store.audit_entries(None).await.expect("audit");
+    assert_eq!(entries.len(), before + kept);
+    for e in &entries {
+        if let Some(i) = e.action.strip_prefix("user.create.") {
+            let i: usize = i.parse().expect("number");
+            assert_ne!(i % 5, 0, "a failed change left its audit entry");
+        }
+    }
+    store.verify_audit().await.expect("the chain verifies");
+}
