@@ -31,6 +31,8 @@ fi
 ./target/release/cellpath serve --demo "${db_args[@]}" --bind "127.0.0.1:$port" 2>"$tmp/serve.log" &
 server=$!
 cleanup() {
+  # The server's own errors, if any, with their causes (no personal data is logged).
+  grep -E "ERROR|WARN" "$tmp/serve.log" >&2 || true
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   if [ "$backend" = postgres ]; then psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $name" >/dev/null || true; fi

@@ -54,7 +54,9 @@ impl Drop for Waiting<'_> {
 /// The writer's turn: the connection inside one savepoint of the open transaction.
 pub(crate) struct Turn {
     guard: Option<OwnedMutexGuard<Writer>>,
-    savepoint: String,
+    /// None when this change opened the outer transaction: nothing else is in it, so the
+    /// transaction itself is its savepoint (two fewer statements for a lone change).
+    savepoint: Option<String>,
     waiting: Arc<AtomicUsize>,
 }
 
@@ -62,11 +64,22 @@ impl WriteLock {
     /// Waits for the turn, opens the outer transaction if none is open, and a savepoint.
     pub(crate) async fn turn(&self, pool: &AnyPool) -> Result<Turn> {
         self.waiting.fetch_add(1, Ordering::SeqCst);
-        let mut guard = {
+        let guard = {
             let _w = Waiting(&self.waiting);
             self.state.clone().lock_owned().await
         };
-        match open_savepoint(&mut guard, pool).await {
+        // The transaction's state changes run to completion in a task of their own: a
+        // caller that goes away half-way (a dropped request) must not leave the writer
+        // believing a transaction is open when it is not, or the reverse.
+        let pool = pool.clone();
+        let (mut guard, opened) = tokio::spawn(async move {
+            let mut guard = guard;
+            let opened = open_savepoint(&mut guard, &pool).await;
+            (guard, opened)
+        })
+        .await
+        .map_err(|e| StoreError::GroupCommit(e.to_string()))?;
+        match opened {
             Ok(savepoint) => Ok(Turn {
                 guard: Some(guard),
                 savepoint,
@@ -77,14 +90,14 @@ impl WriteLock {
                 if guard.open {
                     let _ = commit_batch(&mut guard).await;
                 }
-                guard.conn = None;
+                discard_connection(&mut guard);
                 Err(e)
             }
         }
     }
 }
 
-async fn open_savepoint(w: &mut Writer, pool: &AnyPool) -> Result<String> {
+async fn open_savepoint(w: &mut Writer, pool: &AnyPool) -> Result<Option<String>> {
     if w.conn.is_none() {
         w.conn = Some(pool.acquire().await?);
     }
@@ -92,11 +105,22 @@ async fn open_savepoint(w: &mut Writer, pool: &AnyPool) -> Result<String> {
         exec(w, "BEGIN IMMEDIATE").await?;
         w.open = true;
         w.head = None;
+        return Ok(None);
     }
     let savepoint = format!("change_{}", w.next_savepoint);
     w.next_savepoint = w.next_savepoint.wrapping_add(1);
     exec(w, &format!("SAVEPOINT {savepoint}")).await?;
-    Ok(savepoint)
+    Ok(Some(savepoint))
+}
+
+/// Closes the writer's connection instead of returning it to the pool: its transaction
+/// state is not known, and a reader must never inherit it.
+fn discard_connection(w: &mut Writer) {
+    if let Some(conn) = w.conn.take() {
+        drop(conn.detach());
+    }
+    w.open = false;
+    w.head = None;
 }
 
 async fn exec(w: &mut Writer, sql: &str) -> Result<()> {
@@ -112,12 +136,13 @@ async fn exec(w: &mut Writer, sql: &str) -> Result<()> {
 
 /// Commits the open transaction and answers everyone waiting on it.
 async fn commit_batch(w: &mut Writer) -> Result<()> {
+    // Marked closed first: whatever happens to the COMMIT, the next turn begins anew.
+    w.open = false;
+    w.head = None;
     let outcome = exec(w, "COMMIT").await;
     if outcome.is_err() {
         let _ = exec(w, "ROLLBACK").await;
     }
-    w.open = false;
-    w.head = None;
     let answer = outcome.as_ref().map(|_| ()).map_err(|e| e.to_string());
     for waiter in w.batch.drain(..) {
         let _ = waiter.send(answer.clone());
@@ -140,20 +165,33 @@ impl Turn {
             .guard
             .take()
             .unwrap_or_else(|| unreachable!("a turn holds the writer until it ends"));
-        exec(&mut guard, &format!("RELEASE {}", self.savepoint)).await?;
-        if self.waiting.load(Ordering::SeqCst) > 0 && guard.batch.len() < MAX_BATCH {
-            let (tx, rx) = oneshot::channel();
-            guard.batch.push(tx);
-            drop(guard);
-            return match rx.await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(why)) => Err(StoreError::GroupCommit(why)),
-                Err(_) => Err(StoreError::GroupCommit(
-                    "the group commit ended without an answer".into(),
-                )),
-            };
+        let savepoint = self.savepoint.take();
+        let waiting = self.waiting.clone();
+        // Runs to completion even if the caller goes away (see `turn`).
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(async move {
+            if let Some(sp) = &savepoint
+                && let Err(e) = exec(&mut guard, &format!("RELEASE {sp}")).await
+            {
+                let _ = exec(&mut guard, &format!("ROLLBACK TO {sp}")).await;
+                let _ = tx.send(Err(e.to_string()));
+                return;
+            }
+            if waiting.load(Ordering::SeqCst) > 0 && guard.batch.len() < MAX_BATCH {
+                // Hand the open transaction on; the next holder's commit answers us.
+                guard.batch.push(tx);
+                return;
+            }
+            let outcome = commit_batch(&mut guard).await;
+            let _ = tx.send(outcome.map_err(|e| e.to_string()));
+        });
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(StoreError::GroupCommit(why)),
+            Err(_) => Err(StoreError::GroupCommit(
+                "the group commit ended without an answer".into(),
+            )),
         }
-        commit_batch(&mut guard).await
     }
 }
 
@@ -168,6 +206,13 @@ impl Drop for Turn {
         let savepoint = self.savepoint.clone();
         let waiting = self.waiting.clone();
         let cleanup = async move {
+            let Some(savepoint) = savepoint else {
+                // This change opened the transaction and nothing else is in it.
+                let _ = exec(&mut guard, "ROLLBACK").await;
+                guard.open = false;
+                guard.head = None;
+                return;
+            };
             let undone = exec(&mut guard, &format!("ROLLBACK TO {savepoint}")).await;
             let released = exec(&mut guard, &format!("RELEASE {savepoint}")).await;
             if undone.is_err() || released.is_err() {
@@ -175,7 +220,7 @@ impl Drop for Turn {
                 let _ = exec(&mut guard, "ROLLBACK").await;
                 guard.open = false;
                 guard.head = None;
-                guard.conn = None;
+                discard_connection(&mut guard);
                 for waiter in guard.batch.drain(..) {
                     let _ = waiter.send(Err("a change could not be rolled back".into()));
                 }

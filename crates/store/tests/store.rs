@@ -368,3 +368,75 @@ async fn concurrent_changes_commit_together_and_fail_alone() {
     }
     store.verify_audit().await.expect("the chain verifies");
 }
+
+/// Callers that go away half-way (a dropped request) leave the writer consistent: the
+/// changes whose commit had begun are kept or not as a whole, later changes commit, and
+/// the chain verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_commits_leave_the_writer_consistent() {
+    let db = cellpath_store::testing::fresh().await;
+    let store = Arc::new(db.store);
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let s = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let mut tx = s
+                .begin(cellpath_store::NewAudit::new(
+                    "test",
+                    "user.create",
+                    None,
+                    "t",
+                ))
+                .await
+                .expect("begin");
+            tx.create_user(
+                &format!("u{i}"),
+                &format!("{i}@example.org"),
+                "h",
+                "patient",
+                None,
+            )
+            .await
+            .expect("write");
+            if i % 3 == 0 {
+                // The caller goes away while its commit is under way.
+                tokio::select! {
+                    biased;
+                    _ = tx.commit() => {}
+                    () = tokio::task::yield_now() => {}
+                }
+            } else if i % 3 == 1 {
+                drop(tx);
+            } else {
+                tx.commit().await.expect("commit");
+            }
+        }));
+    }
+    for t in tasks {
+        tokio::time::timeout(std::time::Duration::from_secs(30), t)
+            .await
+            .expect("no change waits forever")
+            .expect("task");
+    }
+    // Later changes still commit.
+    let mut tx = store
+        .begin(cellpath_store::NewAudit::new("test", "after", None, "t"))
+        .await
+        .expect("begin");
+    tx.create_user("after", "after@example.org", "h", "patient", None)
+        .await
+        .expect("write");
+    tx.commit().await.expect("commit after abandoned ones");
+    for i in 0..60 {
+        let user = store.user(&format!("u{i}")).await.expect("query");
+        match i % 3 {
+            1 => assert!(user.is_none(), "a dropped change left user {i}"),
+            2 => assert!(user.is_some(), "a committed change lost user {i}"),
+            _ => {}
+        }
+    }
+    let users = (0..60).filter(|i| i % 3 != 1).count();
+    let entries = store.audit_entries(None).await.expect("audit");
+    assert!(entries.len() <= users + 1 && entries.iter().any(|e| e.action == "after"));
+    store.verify_audit().await.expect("the chain verifies");
+}
