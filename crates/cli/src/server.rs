@@ -493,7 +493,7 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
         }
         let n = cellpath_web::rescreen_stale(&state)
             .await
-            .map_err(|e| anyhow!("re-screening at start: {}", e.code.as_str()))?;
+            .map_err(|e| anyhow!("at start: {e}"))?;
         if n > 0 {
             eprintln!(
                 "re-screened {n} case(s) against catalogue {}",

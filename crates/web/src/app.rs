@@ -55,9 +55,11 @@ impl AppState {
         id: &str,
         action: Action,
     ) -> Result<CaseRow, ApiError> {
+        // Ids are parsed at the edge: what cannot be a case id names no case.
+        let id = cellpath_store::CaseId::parse(id).ok_or_else(ApiError::not_found)?;
         let (case, member) = self
             .store
-            .case_for(id, &actor.id)
+            .case_for(id.as_str(), &actor.id)
             .await?
             .ok_or_else(ApiError::not_found)?;
         let rel = relation_of(actor, &case, member.as_ref());

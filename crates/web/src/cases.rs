@@ -715,10 +715,25 @@ fn stored_record(case: &CaseRow) -> Result<Case, ApiError> {
     serde_json::from_str(&case.record).map_err(ApiError::internal)
 }
 
+/// Why re-screening at start failed (for the command line, which has no HTTP).
+#[derive(Debug, thiserror::Error)]
+#[error("re-screening failed: {0}")]
+pub struct RescreenError(String);
+
 /// Re-screens every case whose latest screening used another catalogue or an older record
 /// (run at start, so that a catalogue change reaches every case). Returns how many. Each
 /// re-screen is a change of its own, audited as the system's.
-pub async fn rescreen_stale(state: &Shared) -> Result<usize, ApiError> {
+pub async fn rescreen_stale(state: &Shared) -> Result<usize, RescreenError> {
+    rescreen_all(state).await.map_err(|e| {
+        RescreenError(format!(
+            "{}{}",
+            e.code.as_str(),
+            e.detail.map(|d| format!(": {d}")).unwrap_or_default()
+        ))
+    })
+}
+
+async fn rescreen_all(state: &Shared) -> Result<usize, ApiError> {
     let mut n = 0;
     for (id, _) in state.store.case_versions().await? {
         let Some(case) = state.store.case(&id).await? else {
