@@ -347,6 +347,12 @@ pub enum Rule {
     Adenocarcinoma(Yes),
     /// Advanced disease: unresectable locally advanced or metastatic.
     Advanced(Yes),
+    /// The primary was resected with curative intent: the recorded extent says resected
+    /// with no evidence of disease.
+    Resected(Yes),
+    /// Adjuvant therapy was given, and the latest result of `test` was taken at least
+    /// `days` after it began (e.g. CA19-9 after 3 months of adjuvant chemotherapy).
+    AdjuvantBeforeLab(AdjuvantLab),
     Biomarker(BiomarkerRule),
     /// At least N prior lines of systemic therapy that count.
     PriorLinesAtLeast(u32),
@@ -403,6 +409,13 @@ pub enum BiomarkerRule {
 pub struct LabRule {
     pub test: LabTest,
     pub bound: LabBound,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdjuvantLab {
+    pub test: LabTest,
+    pub days: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -476,6 +489,13 @@ impl Rule {
                 // recorded progressions read the treatment history.
                 out.insert(Fact::Extent);
                 out.insert(Fact::Therapies);
+            }
+            Self::Resected(_) => {
+                out.insert(Fact::Extent);
+            }
+            Self::AdjuvantBeforeLab(a) => {
+                out.insert(Fact::Therapies);
+                out.insert(Fact::Lab(a.test));
             }
             Self::Biomarker(BiomarkerRule::Cldn18 { .. }) => {
                 out.insert(Fact::Cldn18);
@@ -552,6 +572,13 @@ impl fmt::Display for Rule {
             ),
             Self::Adenocarcinoma(_) => f.write_str("adenocarcinoma (incl. signet ring / diffuse)"),
             Self::Advanced(_) => f.write_str("advanced (unresectable or metastatic)"),
+            Self::Resected(_) => f.write_str("resected with no evidence of disease"),
+            Self::AdjuvantBeforeLab(a) => write!(
+                f,
+                "{} taken ≥ {} days after adjuvant therapy began",
+                a.test.name(),
+                a.days
+            ),
             Self::Biomarker(BiomarkerRule::Cldn18 {
                 min_intensity,
                 min_percent,

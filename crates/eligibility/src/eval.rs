@@ -284,6 +284,8 @@ fn eval(rule: &Rule, f: &Facts, mut ex: Option<&mut Explain>) -> Tri {
             }
             *t
         }
+        Rule::Resected(_) => resected(f, ex),
+        Rule::AdjuvantBeforeLab(a) => adjuvant_before_lab(f, ex, a),
         Rule::Biomarker(b) => biomarker(b, f, ex),
         Rule::PriorLinesAtLeast(n) => lines_count(f, ex, |c| c >= *n as usize, *n, true),
         Rule::PriorLinesAtMost(n) => lines_count(f, ex, |c| c <= *n as usize, *n, false),
@@ -795,6 +797,95 @@ fn last_line_failed(f: &Facts, ex: Option<&mut Explain>) -> Tri {
             ),
         }
         cite_lines(f, ex);
+    }
+    t
+}
+
+fn resected(f: &Facts, ex: Option<&mut Explain>) -> Tri {
+    use cellpath_domain::Extent;
+    let extent = f.seen.primary.as_ref().and_then(|p| p.extent);
+    let t = match extent {
+        Some(Extent::NoEvidenceOfDisease) => Tri::True,
+        Some(Extent::Metastatic | Extent::LocallyAdvancedUnresectable) => Tri::False,
+        // Localised or resectable says nothing of whether the operation happened.
+        _ => Tri::Unknown,
+    };
+    if let Some(ex) = ex {
+        match extent {
+            Some(e) => ex.say(
+                format!("Disease extent recorded as {}.", e.name()),
+                format!("记录的疾病范围为{}。", e.name_zh()),
+            ),
+            None => ex.say(
+                "Whether the primary was resected is not recorded.".into(),
+                "未记录原发肿瘤是否已切除。".into(),
+            ),
+        }
+        if t == Tri::Unknown && extent.is_some() {
+            ex.say(
+                "A resection with no evidence of disease is not recorded.".into(),
+                "未记录根治性切除且无疾病证据。".into(),
+            );
+        }
+    }
+    t
+}
+
+fn adjuvant_before_lab(
+    f: &Facts,
+    ex: Option<&mut Explain>,
+    a: &crate::catalogue::AdjuvantLab,
+) -> Tri {
+    let Some(therapies) = &f.seen.therapies else {
+        return history_unknown(ex);
+    };
+    let started = therapies
+        .iter()
+        .filter(|t| t.setting == cellpath_domain::TherapySetting::Adjuvant)
+        .map(|t| t.start.earliest())
+        .min();
+    let lab = f.latest_lab(a.test);
+    let days = i64::from(a.days);
+    let (t, en, zh) = match (started, lab.and_then(|l| l.date)) {
+        (None, _) => (
+            Tri::False,
+            "No adjuvant therapy is recorded.".to_owned(),
+            "未记录辅助治疗。".to_owned(),
+        ),
+        (Some(_), None) => (
+            Tri::Unknown,
+            format!("No dated {} result is recorded.", a.test.name()),
+            format!("未记录带日期的{}结果。", a.test.name_zh()),
+        ),
+        (Some(s), Some(d)) if s.days_until(d) >= days => (
+            Tri::True,
+            format!(
+                "Adjuvant therapy began on {s}; the {} result of {d} was taken {} days later (≥ {days}).",
+                a.test.name(),
+                s.days_until(d)
+            ),
+            format!(
+                "辅助治疗于 {s} 开始；{} 结果（{d}）在其后 {} 天检测（≥ {days} 天）。",
+                a.test.name_zh(),
+                s.days_until(d)
+            ),
+        ),
+        (Some(s), Some(d)) => (
+            Tri::Unknown,
+            format!(
+                "Adjuvant therapy began on {s}; the latest {} result ({d}) was taken only {} days later: a result from ≥ {days} days in is needed.",
+                a.test.name(),
+                s.days_until(d).max(0)
+            ),
+            format!(
+                "辅助治疗于 {s} 开始；最近一次{}结果（{d}）仅在其后 {} 天检测：需要开始后 ≥ {days} 天的结果。",
+                a.test.name_zh(),
+                s.days_until(d).max(0)
+            ),
+        ),
+    };
+    if let Some(ex) = ex {
+        ex.say(en, zh);
     }
     t
 }

@@ -863,3 +863,65 @@ fn ibi343_is_recorded_as_recruiting_with_its_date() {
         r.explanation.en
     );
 }
+
+#[test]
+fn ct041_st_05_needs_a_resection_and_adjuvant_timing() {
+    let cat = catalogue();
+    let st05 = cat.get("ct041-st-05").expect("st05");
+    let resected = native::from_toml(include_str!(
+        "../../../examples/cases/pancreas-resected.toml"
+    ))
+    .expect("example");
+    assert_eq!(
+        status_of(st05, &resected, "resected-no-recurrence"),
+        Status::Met
+    );
+    assert_eq!(status_of(st05, &resected, "ca19-9-abnormal"), Status::Met);
+    // An unresected localised stage III pancreatic cancer with no therapy recorded meets
+    // neither (before: both were met).
+    let unresected = native::from_toml(
+        r#"
+[patient]
+birth_date = "1960-01-01"
+
+[primary]
+site = "pancreas"
+histology = "ductal-adenocarcinoma"
+stage = "III"
+extent = "localised"
+
+[[labs]]
+test = "ca19-9"
+value = 120
+unit = "U/mL"
+uln = 37
+date = "2026-10-01"
+"#,
+    )
+    .expect("case");
+    assert_ne!(
+        status_of(st05, &unresected, "resected-no-recurrence"),
+        Status::Met
+    );
+    assert_ne!(status_of(st05, &unresected, "ca19-9-abnormal"), Status::Met);
+    // Adjuvant therapy recorded, but the CA19-9 was taken after 30 days: unknown, not met.
+    let early = native::from_toml(
+        &include_str!("../../../examples/cases/pancreas-resected.toml")
+            .replace("date = \"2026-07-20\"", "date = \"2026-05-15\""),
+    )
+    .expect("case");
+    let r = result(st05, &early, "ca19-9-abnormal");
+    assert_eq!(r.status, Status::Unknown, "{}", r.explanation.en);
+    assert!(
+        r.explanation.en.contains("only 30 days later"),
+        "{}",
+        r.explanation.en
+    );
+    // No adjuvant therapy in a known history: not met.
+    let none = native::from_toml(
+        &include_str!("../../../examples/cases/pancreas-resected.toml")
+            .replace("setting = \"adjuvant\"", "setting = \"advanced\""),
+    )
+    .expect("case");
+    assert_eq!(status_of(st05, &none, "ca19-9-abnormal"), Status::NotMet);
+}
