@@ -293,3 +293,18 @@ fn the_calendar_parses_back() {
             .any(|e| prop(e, "SUMMARY").contains("回输"))
     );
 }
+
+#[test]
+fn the_lymphodepletion_length_is_credited_to_the_source_that_gives_it() {
+    let t = cellpath_care::journey::shipped("satri-cel-nmpa")
+        .expect("template")
+        .expect("loads");
+    let ld = t
+        .steps
+        .iter()
+        .find(|s| s.id == "lymphodepletion")
+        .expect("step");
+    // ttm.financial gives the drugs but no days; the 3 days come from CBG131's record.
+    assert_eq!(ld.source.as_deref(), Some("crick-nct07394205"));
+    assert!(!ld.published);
+}

@@ -925,3 +925,20 @@ date = "2026-10-01"
     .expect("case");
     assert_eq!(status_of(st05, &none, "ca19-9-abnormal"), Status::NotMet);
 }
+
+#[test]
+fn phase_1_figures_are_credited_to_nature_medicine_not_the_lancet() {
+    let cat = catalogue();
+    let st01 = cat.get("ct041-st-01").expect("st01");
+    let c = st01
+        .criteria()
+        .find(|c| c.id == "other-trial-criteria")
+        .expect("criterion");
+    let note = c.note.as_ref().expect("note");
+    assert!(
+        note.en.contains("Nature Medicine 2022, Table 1"),
+        "{}",
+        note.en
+    );
+    assert!(note.zh.contains("Nature Medicine 2022"), "{}", note.zh);
+}
