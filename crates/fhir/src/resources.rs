@@ -4,7 +4,9 @@ use cellpath_domain::{
     CancerSite, Case, Cldn18Result, Ecog, EcogResult, Extent, Her2Result, Her2Status, Intensity,
     IshResult, LabResult, LabTest, Metastasis, MsiResult, MsiStatus, PartialDate, Pdl1Result,
     PerIntensity, Percent, PrimaryCancer, ProgressionEvent, Sex, Staining, StopReason,
-    SystemicTherapy, TherapySetting, Unit, drugs::recognise_anticancer, stage_group,
+    SystemicTherapy, TherapySetting, Unit,
+    drugs::{CodedDrug, DrugCodeSystem, recognise_anticancer, recognise_code},
+    stage_group,
 };
 use serde_json::Value;
 
@@ -819,6 +821,15 @@ fn lab(e: &Entry, case: &mut Case, test: LabTest) -> Took {
     Took::Used(vec![format!("{} {value} {unit}", test.name())])
 }
 
+/// A short name for a coding system, for reports.
+fn short_system(uri: &str) -> String {
+    match DrugCodeSystem::from_uri(uri) {
+        DrugCodeSystem::RxNorm => "RxNorm".to_owned(),
+        DrugCodeSystem::Atc => "ATC".to_owned(),
+        DrugCodeSystem::Other => uri.rsplit('/').next().unwrap_or(uri).to_owned(),
+    }
+}
+
 fn medication(index: &Index, e: &Entry, therapies: &mut Vec<SystemicTherapy>) -> Took {
     let res = e.res;
     let status = str_at(res, "status").unwrap_or("unknown");
@@ -838,18 +849,55 @@ fn medication(index: &Index, e: &Entry, therapies: &mut Vec<SystemicTherapy>) ->
         return skip("no medication code (or an unresolvable medication reference)");
     };
     let name = concept_text(concept);
-    let drug = match recognise_anticancer(&name) {
-        Some(d) => d.to_owned(),
-        None if has_profile(res, MCODE_MEDICATION) && !name.trim().is_empty() => {
-            concept_label(concept)
+    // Codes first (RxNorm from the sourced table, ATC L01/L02), then the name.
+    let codings: Vec<(&str, &str)> = items(concept, "coding")
+        .filter_map(|c| Some((str_at(c, "system")?, str_at(c, "code")?)))
+        .collect();
+    let mut by_code = None;
+    let mut class_only = false;
+    for (system, code) in &codings {
+        match recognise_code(DrugCodeSystem::from_uri(system), code) {
+            CodedDrug::Named(d) => {
+                by_code = Some(d);
+                break;
+            }
+            CodedDrug::AnticancerClass => class_only = true,
+            CodedDrug::Unknown => {}
         }
-        None => {
-            return skip(format!(
-                "not a recognised anticancer drug ({})",
-                name.trim()
-            ));
+    }
+    let drug = match (by_code, recognise_anticancer(&name)) {
+        (Some(d), _) | (None, Some(d)) => d.to_owned(),
+        (None, None) if class_only || has_profile(res, MCODE_MEDICATION) => {
+            let label = concept_label(concept);
+            if label.trim().is_empty() || codings.iter().any(|(_, c)| *c == label.trim()) {
+                // Coded only, with no text: name it by its code.
+                codings
+                    .first()
+                    .map(|(s, c)| format!("{} {c}", short_system(s)))
+                    .unwrap_or_default()
+            } else {
+                label
+            }
+        }
+        (None, None) => {
+            let codes: Vec<String> = codings
+                .iter()
+                .map(|(s, c)| format!("{} {c}", short_system(s)))
+                .collect();
+            return skip(if codes.is_empty() {
+                format!("not a recognised anticancer drug ({})", name.trim())
+            } else {
+                format!(
+                    "not a recognised anticancer drug ({}; codes: {}) — if it is one, map the code in catalogue/drugs.toml",
+                    name.trim(),
+                    codes.join(", ")
+                )
+            });
         }
     };
+    if drug.trim().is_empty() {
+        return skip("a medication with neither a name nor a code");
+    }
     let start = date_at(
         res,
         &[

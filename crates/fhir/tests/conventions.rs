@@ -634,3 +634,66 @@ fn malformed_json_names_line_and_column() {
     let i = import(b"[1, 2, 3]").expect("array");
     assert_eq!(i.report.resources[0].outcome, Outcome::Skipped);
 }
+
+#[test]
+fn drugs_coded_only_with_rxnorm_or_atc_or_named_in_chinese_are_recognised() {
+    let admin = |id: &str, concept: Value| {
+        json!({"resourceType": "MedicationAdministration", "id": id, "status": "completed",
+            "subject": {"reference": "urn:uuid:p1"},
+            "effectivePeriod": {"start": "2025-02-01", "end": "2025-05-01"},
+            "medicationCodeableConcept": concept})
+    };
+    let i = run(
+        "collection",
+        vec![
+            patient(),
+            (
+                None,
+                admin(
+                    "rx",
+                    json!({"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1736776"}]}),
+                ),
+            ),
+            (
+                None,
+                admin(
+                    "atc",
+                    json!({"coding": [{"system": "http://www.whocc.no/atc", "code": "L01XC21"}]}),
+                ),
+            ),
+            (None, admin("zh", json!({"text": "卡培他滨片 500mg"}))),
+            (
+                None,
+                admin(
+                    "unknown",
+                    json!({"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "313782"}], "text": "Drug X"}),
+                ),
+            ),
+        ],
+    );
+    let drugs: Vec<&str> = i
+        .case
+        .therapies
+        .as_ref()
+        .expect("therapies")
+        .iter()
+        .map(|t| t.drug.as_str())
+        .collect();
+    assert!(drugs.contains(&"oxaliplatin"), "{drugs:?}");
+    assert!(drugs.contains(&"capecitabine"), "{drugs:?}");
+    assert!(drugs.contains(&"ATC L01XC21"), "{drugs:?}");
+    assert_eq!(drugs.len(), 3, "{drugs:?}");
+    // An unrecognised code is reported with the code, for the coordinator to map.
+    let skipped = i
+        .report
+        .resources
+        .iter()
+        .find(|r| r.detail.iter().any(|d| d.contains("313782")))
+        .expect("the unknown code is reported");
+    assert_eq!(skipped.outcome, Outcome::Skipped);
+    assert!(
+        skipped.detail.iter().any(|d| d.contains("RxNorm 313782")),
+        "{:?}",
+        skipped.detail
+    );
+}
