@@ -1,7 +1,7 @@
 //! Recognising systemic anticancer drugs, so that an import does not count paracetamol or
 //! insulin as a line of therapy: by generic name, case-insensitive, anywhere in the text
 //! ("10 ML oxaliplatin 5 MG/ML Injection"); by Chinese generic name ("奥沙利铂"); and by
-//! code — RxNorm codes from the sourced table `catalogue/drugs.toml`, and any ATC code in
+//! code — RxNorm codes from the sourced table `catalogue/drugs/drugs.toml`, and any ATC code in
 //! the antineoplastic (L01) or endocrine-therapy (L02) groups.
 
 /// Generic names of systemic anticancer agents (chemotherapy, targeted, immunotherapy,
@@ -105,7 +105,7 @@ pub const ANTICANCER_DRUGS: &[&str] = &[
     "darolutamide",
 ];
 
-/// One entry of `catalogue/drugs.toml`.
+/// One entry of `catalogue/drugs/drugs.toml`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DrugEntry {
@@ -127,7 +127,7 @@ struct DrugFile {
 pub fn drug_table() -> &'static [DrugEntry] {
     static TABLE: std::sync::OnceLock<Vec<DrugEntry>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
-        toml::from_str::<DrugFile>(include_str!("../../../catalogue/drugs.toml"))
+        toml::from_str::<DrugFile>(include_str!("../../../catalogue/drugs/drugs.toml"))
             .map(|f| f.drugs)
             .unwrap_or_default()
     })

@@ -888,7 +888,7 @@ fn medication(index: &Index, e: &Entry, therapies: &mut Vec<SystemicTherapy>) ->
                 format!("not a recognised anticancer drug ({})", name.trim())
             } else {
                 format!(
-                    "not a recognised anticancer drug ({}; codes: {}) — if it is one, map the code in catalogue/drugs.toml",
+                    "not a recognised anticancer drug ({}; codes: {}) — if it is one, map the code in catalogue/drugs/drugs.toml",
                     name.trim(),
                     codes.join(", ")
                 )
