@@ -293,7 +293,7 @@ fn run(cli: Cli) -> Result<()> {
                 input::display_name(&file),
                 cellpath_domain::CASE_FORMAT
             )?;
-            out.write_all(render::case_summary(&loaded.case).as_bytes())?;
+            out.write_all(render::case_summary(&loaded.case, Lang::En).as_bytes())?;
         }
         Command::Case(CaseCommand::Import { file, to, report }) => {
             let loaded = input::load_case(&file)?;

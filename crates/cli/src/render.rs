@@ -78,7 +78,7 @@ pub fn screening(
             )
         );
     }
-    s.push_str(&case_summary(&loaded.case));
+    s.push_str(&case_summary(&loaded.case, lang));
     s.push('\n');
     for r in results {
         let Some(p) = catalogue.get(&r.programme) else {
@@ -123,7 +123,7 @@ pub fn screening(
                 );
             }
             for e in &c.evidence {
-                let _ = writeln!(s, "       · {e}");
+                let _ = writeln!(s, "       · {}", e.get(lang));
             }
             if let Some(req) = &c.request {
                 let _ = writeln!(
@@ -167,69 +167,109 @@ pub fn screening(
     s
 }
 
-/// A few lines saying what the case holds (no names: none are needed).
-pub fn case_summary(case: &Case) -> String {
+/// A few lines saying what the case holds (no names: none are needed), in a language.
+pub fn case_summary(case: &Case, lang: Lang) -> String {
+    let zh = lang == Lang::ZhCn;
     let mut s = String::new();
     let p = case.primary.as_ref();
-    let _ = writeln!(
-        s,
-        "Case{}: born {}, primary {} / {}, stage {}, {} metastasis site(s)",
-        case.label
-            .as_deref()
-            .map(|l| format!(" {l}"))
-            .unwrap_or_default(),
-        case.patient
-            .birth_date
-            .map_or_else(|| "unknown".into(), |d| d.to_string()),
-        p.and_then(|p| p.site).map_or("unknown", |s| s.name()),
-        p.and_then(|p| p.histology)
-            .map_or("histology unknown", |h| h.name()),
-        p.and_then(|p| p.stage.clone())
-            .unwrap_or_else(|| "unknown".into()),
-        case.metastases
-            .as_ref()
-            .map_or_else(|| "unknown".to_owned(), |m| m.len().to_string()),
+    let unknown = t(lang, "unknown", "未知");
+    let label = case
+        .label
+        .as_deref()
+        .map(|l| format!(" {l}"))
+        .unwrap_or_default();
+    let born = case
+        .patient
+        .birth_date
+        .map_or_else(|| unknown.clone(), |d| d.to_string());
+    let site = p.and_then(|p| p.site).map_or_else(
+        || unknown.clone(),
+        |x| if zh { x.name_zh() } else { x.name() }.to_owned(),
     );
-    let _ = writeln!(
-        s,
-        "  biomarkers: {} CLDN18.2, {} HER2, {} PD-L1, {} MSI; {} ECOG; {} lab result(s)",
-        case.cldn18.len(),
-        case.her2.len(),
-        case.pdl1.len(),
-        case.msi.len(),
-        case.ecog.len(),
-        case.labs.len()
+    let histology = p.and_then(|p| p.histology).map_or_else(
+        || t(lang, "histology unknown", "组织学类型未知"),
+        |h| if zh { h.name_zh() } else { h.name() }.to_owned(),
     );
+    let stage = p
+        .and_then(|p| p.stage.clone())
+        .unwrap_or_else(|| unknown.clone());
+    let mets = case
+        .metastases
+        .as_ref()
+        .map_or_else(|| unknown.clone(), |m| m.len().to_string());
+    let _ = if zh {
+        writeln!(
+            s,
+            "病例{label}：出生 {born}，原发 {site} / {histology}，分期 {stage}，转移部位 {mets} 处"
+        )
+    } else {
+        writeln!(
+            s,
+            "Case{label}: born {born}, primary {site} / {histology}, stage {stage}, {mets} metastasis site(s)"
+        )
+    };
+    let _ = if zh {
+        writeln!(
+            s,
+            "  生物标志物：CLDN18.2 {} 份，HER2 {} 份，PD-L1 {} 份，MSI {} 份；ECOG {} 份；实验室检查 {} 项",
+            case.cldn18.len(),
+            case.her2.len(),
+            case.pdl1.len(),
+            case.msi.len(),
+            case.ecog.len(),
+            case.labs.len()
+        )
+    } else {
+        writeln!(
+            s,
+            "  biomarkers: {} CLDN18.2, {} HER2, {} PD-L1, {} MSI; {} ECOG; {} lab result(s)",
+            case.cldn18.len(),
+            case.her2.len(),
+            case.pdl1.len(),
+            case.msi.len(),
+            case.ecog.len(),
+            case.labs.len()
+        )
+    };
     match lines_of_therapy(case) {
         None => {
-            let _ = writeln!(s, "  treatment history: not recorded");
-        }
-        Some(lot) => {
             let _ = writeln!(
                 s,
-                "  lines of therapy ({}): {}",
-                if lot.derived {
-                    "derived — confirm"
-                } else {
-                    "confirmed"
-                },
+                "  {}",
+                t(lang, "treatment history: not recorded", "治疗史：未记录")
+            );
+        }
+        Some(lot) => {
+            let how = if lot.derived {
+                t(lang, "derived — confirm", "推导所得——请确认")
+            } else {
+                t(lang, "confirmed", "已确认")
+            };
+            let _ = writeln!(
+                s,
+                "  {} ({how}): {}",
+                t(lang, "lines of therapy", "治疗线数"),
                 lot.count()
             );
             for l in &lot.lines {
+                let number = l.number.map_or_else(
+                    || t(lang, "not counted:", "不计线数："),
+                    |n| format!("{n}."),
+                );
+                let end = l
+                    .end
+                    .map_or_else(|| t(lang, "ongoing", "进行中"), |d| d.to_string());
+                let notes: Vec<&str> = l.notes.iter().map(|n| n.get(lang)).collect();
                 let _ = writeln!(
                     s,
-                    "    {} {} ({} – {}, {:?}){}",
-                    l.number
-                        .map_or_else(|| "not counted:".to_owned(), |n| format!("{n}.")),
+                    "    {number} {} ({} – {end}, {}){}",
                     l.drugs.join(" + "),
                     l.start.map_or_else(|| "?".to_owned(), |d| d.to_string()),
-                    l.end
-                        .map_or_else(|| "ongoing".to_owned(), |d| d.to_string()),
-                    l.outcome,
-                    if l.notes.is_empty() {
+                    l.outcome.label().get(lang),
+                    if notes.is_empty() {
                         String::new()
                     } else {
-                        format!(" — {}", l.notes.join("; "))
+                        format!(" — {}", notes.join(if zh { "；" } else { "; " }))
                     }
                 );
             }

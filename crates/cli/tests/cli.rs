@@ -518,3 +518,192 @@ fn serve_refuses_a_bad_configuration_file() {
     assert!(stderr(&o).contains("document key file"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every string of a JSON value, split into words: the record's own text (a pathology
+/// report's name, a site as written) stays in the language it was written in.
+fn words_of(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::String(s) => {
+            for w in latin_words(s) {
+                out.insert(w.to_lowercase());
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| words_of(x, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| words_of(x, out)),
+        _ => {}
+    }
+}
+
+fn latin_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for ch in s.chars() {
+        if ch.is_ascii_alphabetic() || (!cur.is_empty() && (ch == '-' || ch == '\'')) {
+            cur.push(ch);
+        } else if !cur.is_empty() {
+            out.push(cur.trim_end_matches(['-', '\'']).to_owned());
+            cur.clear();
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur.trim_end_matches(['-', '\'']).to_owned());
+    }
+    out.into_iter().filter(|w| w.len() > 1).collect()
+}
+
+#[test]
+fn chinese_output_has_no_english_beyond_names_codes_units_and_the_records_own_text() {
+    // Codes, units, product and trial names that stay as they are in Chinese text.
+    const KEPT: &[&str] = &[
+        "cellpath",
+        "CLDN",
+        "CLDN18",
+        "HER",
+        "HER2",
+        "IHC",
+        "ISH",
+        "PD-L1",
+        "PD",
+        "CPS",
+        "MSI",
+        "MSS",
+        "MMR",
+        "dMMR",
+        "pMMR",
+        "ECOG",
+        "CAR-T",
+        "CAR",
+        "NMPA",
+        "FDA",
+        "CT",
+        "PET",
+        "TNM",
+        "GEJ",
+        "ULN",
+        "FHIR",
+        "urn",
+        "uuid",
+        "MDT",
+        "VENTANA",
+        "RxDx",
+        "CA",
+        "satri-cel",
+        "CT041",
+        "CT041-ST",
+        "ST",
+        "IBI343",
+        "IBI",
+        "CARsgen",
+        "NCT",
+        "LVEF",
+        "HBV",
+        "HCV",
+        "HIV",
+        "ICE",
+        "CRS",
+        "ICANS",
+        "RECIST",
+        "U",
+        "mL",
+        "umol",
+        "L",
+        "g",
+        "dL",
+        "mg",
+        "kg",
+        "mmol",
+        "IU",
+        "x",
+        "Condition",
+        "Observation",
+        "MedicationStatement",
+        "MedicationAdministration",
+        "Patient",
+        "Procedure",
+        "DiagnosticReport",
+        "FNC",
+        "Lancet",
+        "Nature",
+        "Medicine",
+        "OncLive",
+        "ttm",
+        "financial",
+        "ATC",
+        "RxNorm",
+        "nab-paclitaxel",
+        "Ib",
+        "PD-L",
+        // Publication and brand names.
+        "China",
+        "Hospitals",
+        "Guide",
+        "Vyloy",
+    ];
+    let mut kept: std::collections::BTreeSet<String> =
+        KEPT.iter().map(|w| w.to_lowercase()).collect();
+    for d in cellpath_domain::drugs::ANTICANCER_DRUGS {
+        for w in latin_words(d) {
+            kept.insert(w.to_lowercase());
+        }
+    }
+    // Criterion and programme ids are codes.
+    let cat = cellpath_eligibility::shipped().expect("catalogue");
+    for p in cat.programmes() {
+        for w in latin_words(&p.id) {
+            kept.insert(w.to_lowercase());
+        }
+        kept.insert(cellpath_eligibility::eval::STATUS_CRITERION_ID.to_owned());
+        for c in p.criteria() {
+            kept.insert(c.id.to_lowercase());
+            for w in latin_words(&c.id) {
+                kept.insert(w.to_lowercase());
+            }
+        }
+    }
+    let mut files: Vec<String> = Vec::new();
+    for dir in ["examples/cases", "examples/fhir"] {
+        for e in std::fs::read_dir(root().join(dir)).expect("examples") {
+            let p = e.expect("entry").path();
+            files.push(format!(
+                "{dir}/{}",
+                p.file_name().expect("name").to_string_lossy()
+            ));
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    let mut leaks = Vec::new();
+    for file in &files {
+        // The record as cellpath holds it: its own strings are not translated.
+        let record = cellpath(&["case", "import", file, "--to", "json"]);
+        let record: serde_json::Value = if record.status.success() {
+            serde_json::from_slice(&record.stdout).expect("record json")
+        } else {
+            let text = std::fs::read_to_string(root().join(file)).expect("read");
+            serde_json::to_value(cellpath_domain::native::from_toml(&text).expect("case"))
+                .expect("json")
+        };
+        let mut allowed = kept.clone();
+        words_of(&record, &mut allowed);
+        let o = cellpath(&["screen", file, "--as-of", "2026-11-20", "--lang", "zh-CN"]);
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        for line in stdout(&o).lines() {
+            // A citation keeps its source's own title and address.
+            if line.contains("来源: ") || line.contains("http") {
+                continue;
+            }
+            // A command to type (between backticks) stays as typed.
+            let prose: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+            for w in latin_words(&prose) {
+                if !allowed.contains(&w.to_lowercase()) {
+                    leaks.push(format!("{file}: `{w}` in: {}", line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "English in Chinese output:\n{}",
+        leaks.join("\n")
+    );
+}

@@ -11,6 +11,8 @@
 
 use serde::Serialize;
 
+use crate::text::Bi;
+
 use crate::{
     Case, ConfirmedLine, Date, LineOutcome, PartialDate, StopReason, SystemicTherapy,
     TherapySetting,
@@ -31,7 +33,7 @@ pub struct Line {
     pub counts: bool,
     pub outcome: LineOutcome,
     /// Why the rule decided as it did, and what to confirm.
-    pub notes: Vec<String>,
+    pub notes: Vec<Bi>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -85,7 +87,7 @@ fn from_confirmed(confirmed: &[ConfirmedLine]) -> LinesOfTherapy {
                 setting: c.setting,
                 counts: c.counts,
                 outcome: c.outcome,
-                notes: vec!["confirmed by the coordinator".to_owned()],
+                notes: vec![Bi::new("confirmed by the coordinator", "经协调员确认")],
             }
         })
         .collect();
@@ -100,7 +102,7 @@ struct Group<'a> {
     first_start: Date,
     last_admin: Date,
     perioperative: bool,
-    notes: Vec<String>,
+    notes: Vec<Bi>,
 }
 
 impl Group<'_> {
@@ -144,10 +146,16 @@ pub fn derive(therapies: &[SystemicTherapy], progressions: &[Date]) -> LinesOfTh
                 continue;
             }
             if !progressed && gap <= NEW_LINE_GAP_DAYS {
-                g.notes.push(format!(
-                    "{} added {since_first} days after the line began, without documented \
-                     progression: counted as a modification of this line — confirm",
-                    t.drug
+                g.notes.push(Bi::new(
+                    format!(
+                        "{} added {since_first} days after the line began, without documented \
+                         progression: counted as a modification of this line — confirm",
+                        t.drug
+                    ),
+                    format!(
+                        "{} 在本线开始 {since_first} 天后加入，且无记录的进展：计为本线的调整——请确认",
+                        t.drug
+                    ),
                 ));
                 g.last_admin = g.last_admin.max(Group::last_admin_of(t));
                 g.therapies.push(t);
@@ -160,13 +168,20 @@ pub fn derive(therapies: &[SystemicTherapy], progressions: &[Date]) -> LinesOfTh
                 .iter()
                 .any(|p| *p > prev.first_start && *p <= start);
             if prev.perioperative != perioperative {
-                notes.push("setting changed (perioperative / advanced)".to_owned());
+                notes.push(Bi::new(
+                    "setting changed (perioperative / advanced)",
+                    "治疗阶段改变（围手术期 / 晚期）",
+                ));
             } else if progressed {
-                notes.push("new line after documented progression".to_owned());
+                notes.push(Bi::new(
+                    "new line after documented progression",
+                    "记录的进展后开始新一线",
+                ));
             } else {
-                notes.push(format!(
-                    "new line after a gap of {} days (> {NEW_LINE_GAP_DAYS})",
-                    prev.last_admin.days_until(start)
+                let gap = prev.last_admin.days_until(start);
+                notes.push(Bi::new(
+                    format!("new line after a gap of {gap} days (> {NEW_LINE_GAP_DAYS})"),
+                    format!("间隔 {gap} 天（> {NEW_LINE_GAP_DAYS} 天）后开始新一线"),
                 ));
             }
         }
@@ -204,25 +219,32 @@ pub fn derive(therapies: &[SystemicTherapy], progressions: &[Date]) -> LinesOfTh
                 });
             match relapse {
                 Some(r) if g.last_admin.days_until(r) <= PERIOPERATIVE_RELAPSE_DAYS => {
-                    notes.push(format!(
-                        "(neo)adjuvant therapy counted as a line: relapse {} days after its end \
-                         (≤ 6 months)",
-                        g.last_admin.days_until(r).max(0)
+                    let days = g.last_admin.days_until(r).max(0);
+                    notes.push(Bi::new(
+                        format!(
+                            "(neo)adjuvant therapy counted as a line: relapse {days} days after its \
+                             end (≤ 6 months)"
+                        ),
+                        format!("（新）辅助治疗计为一线：结束后 {days} 天复发（≤ 6 个月）"),
                     ));
                     true
                 }
                 Some(r) => {
-                    notes.push(format!(
-                        "(neo)adjuvant therapy not counted: relapse {} days after its end \
-                         (> 6 months)",
-                        g.last_admin.days_until(r)
+                    let days = g.last_admin.days_until(r);
+                    notes.push(Bi::new(
+                        format!(
+                            "(neo)adjuvant therapy not counted: relapse {days} days after its end \
+                             (> 6 months)"
+                        ),
+                        format!("（新）辅助治疗不计为一线：结束后 {days} 天复发（> 6 个月）"),
                     ));
                     false
                 }
                 None => {
-                    notes.push(
-                        "(neo)adjuvant therapy not counted: no relapse documented".to_owned(),
-                    );
+                    notes.push(Bi::new(
+                        "(neo)adjuvant therapy not counted: no relapse documented",
+                        "（新）辅助治疗不计为一线：无复发记录",
+                    ));
                     false
                 }
             }
@@ -309,7 +331,7 @@ mod tests {
             &[],
         );
         assert_eq!(lot.count(), 1);
-        assert!(lot.lines[0].notes.iter().any(|n| n.contains("confirm")));
+        assert!(lot.lines[0].notes.iter().any(|n| n.en.contains("confirm")));
     }
 
     #[test]

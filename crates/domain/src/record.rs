@@ -533,6 +533,24 @@ impl Staining {
         }
     }
 
+    /// The staining in Chinese.
+    pub fn describe_zh(&self) -> String {
+        match self {
+            Self::Negative => "阴性（0）".to_owned(),
+            Self::AtLeast { intensity, percent } => {
+                format!("≥{intensity} 的肿瘤细胞占 {percent}")
+            }
+            Self::PerIntensity(p) => {
+                let parts: Vec<String> = Intensity::ALL
+                    .iter()
+                    .rev()
+                    .filter_map(|l| p.at(*l).map(|v| format!("{l} {v}")))
+                    .collect();
+                parts.join("，")
+            }
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Self::Negative => "negative (0)".to_owned(),
@@ -729,6 +747,37 @@ impl Her2Result {
         }
         parts.join(", ")
     }
+
+    /// The result in Chinese.
+    pub fn describe_zh(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(ihc) = self.ihc {
+            parts.push(format!("IHC {ihc}"));
+        }
+        if let Some(ish) = self.ish {
+            parts.push(format!(
+                "ISH {}",
+                match ish {
+                    IshResult::Amplified => "扩增",
+                    IshResult::NotAmplified => "无扩增",
+                    IshResult::Equivocal => "不确定",
+                }
+            ));
+        }
+        if parts.is_empty()
+            && let Some(i) = self.interpretation
+        {
+            parts.push(
+                match i {
+                    Her2Status::Positive => "报告为阳性",
+                    Her2Status::Negative => "报告为阴性",
+                    Her2Status::Equivocal => "报告为不确定",
+                }
+                .to_owned(),
+            );
+        }
+        parts.join("，")
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -825,6 +874,31 @@ pub struct ProgressionEvent {
     pub basis: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Source,
+}
+
+impl LineOutcome {
+    pub fn label(self) -> crate::text::Bi {
+        match self {
+            Self::Progression => crate::text::Bi::new("progression", "进展"),
+            Self::Intolerance => crate::text::Bi::new("intolerance", "不耐受"),
+            Self::NotFailed => crate::text::Bi::new(
+                "not failed (ongoing, completed or not documented)",
+                "未失败（进行中、已完成或未记录）",
+            ),
+        }
+    }
+}
+
+impl TherapySetting {
+    pub fn label(self) -> crate::text::Bi {
+        match self {
+            Self::Neoadjuvant => crate::text::Bi::new("neoadjuvant", "新辅助"),
+            Self::Adjuvant => crate::text::Bi::new("adjuvant", "辅助"),
+            Self::Perioperative => crate::text::Bi::new("perioperative", "围手术期"),
+            Self::Advanced => crate::text::Bi::new("advanced disease", "晚期治疗"),
+            Self::Unknown => crate::text::Bi::new("setting not recorded", "治疗阶段未记录"),
+        }
+    }
 }
 
 /// How a line of therapy ended, as far as is documented.

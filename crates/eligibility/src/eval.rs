@@ -96,7 +96,7 @@ pub struct CriterionResult {
     pub status: Status,
     pub text: Bi,
     pub explanation: Bi,
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Bi>,
     /// What would settle it; present when the status is unknown.
     pub request: Option<Bi>,
     /// The source the criterion rests on: title, date, address.
@@ -137,7 +137,7 @@ impl ProgrammeResult {
 struct Explain {
     en: Vec<String>,
     zh: Vec<String>,
-    evidence: Vec<String>,
+    evidence: Vec<Bi>,
 }
 
 impl Explain {
@@ -145,7 +145,8 @@ impl Explain {
         self.en.push(en);
         self.zh.push(zh);
     }
-    fn cite(&mut self, evidence: String) {
+    fn cite(&mut self, en: String, zh: String) {
+        let evidence = Bi::new(en, zh);
         if !self.evidence.contains(&evidence) {
             self.evidence.push(evidence);
         }
@@ -156,6 +157,14 @@ fn source_note(source: &Option<String>) -> String {
     match source {
         Some(s) => format!(" [source: {s}]"),
         None => " [source not recorded]".to_owned(),
+    }
+}
+
+/// The record's own text for where a fact came from, in Chinese framing.
+fn source_note_zh(source: &Option<String>) -> String {
+    match source {
+        Some(s) => format!("［来源：{s}］"),
+        None => "［未记录来源］".to_owned(),
     }
 }
 
@@ -244,15 +253,23 @@ fn eval(rule: &Rule, f: &Facts, mut ex: Option<&mut Explain>) -> Tri {
                     ),
                 );
                 if let Some(p) = primary {
-                    ex.cite(format!(
-                        "Primary cancer: {}{}{}",
-                        site.name(),
-                        p.site_text
-                            .as_deref()
-                            .map(|t| format!(" (\"{t}\")"))
-                            .unwrap_or_default(),
-                        source_note(&p.source)
-                    ));
+                    let text = p
+                        .site_text
+                        .as_deref()
+                        .map(|t| format!(" (\"{t}\")"))
+                        .unwrap_or_default();
+                    ex.cite(
+                        format!(
+                            "Primary cancer: {}{text}{}",
+                            site.name(),
+                            source_note(&p.source)
+                        ),
+                        format!(
+                            "原发肿瘤：{}{text}{}",
+                            site.name_zh(),
+                            source_note_zh(&p.source)
+                        ),
+                    );
                 }
             }
             Tri::from(yes)
@@ -264,22 +281,40 @@ fn eval(rule: &Rule, f: &Facts, mut ex: Option<&mut Explain>) -> Tri {
             if let Some(ex) = ex {
                 ex.say(en.clone(), zh.clone());
                 if let Some(p) = &f.seen.primary {
-                    ex.cite(format!(
-                        "Primary cancer: stage {}, extent {}{}",
-                        p.stage.as_deref().unwrap_or("not recorded"),
-                        p.extent
-                            .map(|e| e.name().to_owned())
-                            .unwrap_or_else(|| "not recorded".into()),
-                        source_note(&p.source)
-                    ));
+                    ex.cite(
+                        format!(
+                            "Primary cancer: stage {}, extent {}{}",
+                            p.stage.as_deref().unwrap_or("not recorded"),
+                            p.extent
+                                .map(|e| e.name().to_owned())
+                                .unwrap_or_else(|| "not recorded".into()),
+                            source_note(&p.source)
+                        ),
+                        format!(
+                            "原发肿瘤：分期 {}，疾病范围{}{}",
+                            p.stage.as_deref().unwrap_or("未记录"),
+                            p.extent
+                                .map(|e| e.name_zh().to_owned())
+                                .unwrap_or_else(|| "未记录".into()),
+                            source_note_zh(&p.source)
+                        ),
+                    );
                 }
                 for m in f.seen.metastases.iter().flatten() {
-                    ex.cite(format!(
-                        "Metastasis: {} ({}){}",
-                        m.site,
-                        opt_date(m.date),
-                        source_note(&m.source)
-                    ));
+                    ex.cite(
+                        format!(
+                            "Metastasis: {} ({}){}",
+                            m.site,
+                            opt_date(m.date),
+                            source_note(&m.source)
+                        ),
+                        format!(
+                            "转移：{}（{}）{}",
+                            m.site,
+                            opt_date_zh(m.date),
+                            source_note_zh(&m.source)
+                        ),
+                    );
                 }
             }
             *t
@@ -316,12 +351,20 @@ fn eval(rule: &Rule, f: &Facts, mut ex: Option<&mut Explain>) -> Tri {
                         if yes { "未超过" } else { "超过" }
                     ),
                 );
-                ex.cite(format!(
-                    "ECOG {} on {}{}",
-                    e.score.score(),
-                    opt_date(e.date),
-                    source_note(&e.source)
-                ));
+                ex.cite(
+                    format!(
+                        "ECOG {} on {}{}",
+                        e.score.score(),
+                        opt_date(e.date),
+                        source_note(&e.source)
+                    ),
+                    format!(
+                        "ECOG {}（{}）{}",
+                        e.score.score(),
+                        opt_date_zh(e.date),
+                        source_note_zh(&e.source)
+                    ),
+                );
             }
             Tri::from(yes)
         }
@@ -374,10 +417,10 @@ fn age(f: &Facts, ex: Option<&mut Explain>, ok: impl Fn(i32) -> bool, en: &str, 
                 ),
             );
         }
-        ex.cite(format!(
-            "Birth date {birth}{}",
-            source_note(&f.case.patient.source)
-        ));
+        ex.cite(
+            format!("Birth date {birth}{}", source_note(&f.case.patient.source)),
+            format!("出生日期 {birth}{}", source_note_zh(&f.case.patient.source)),
+        );
     }
     t
 }
@@ -412,15 +455,19 @@ fn histology(
             ),
         );
         if let Some(p) = primary {
-            ex.cite(format!(
-                "Histology: {}{}{}",
-                h.name(),
-                p.histology_text
-                    .as_deref()
-                    .map(|t| format!(" (\"{t}\")"))
-                    .unwrap_or_default(),
-                source_note(&p.source)
-            ));
+            let text = p
+                .histology_text
+                .as_deref()
+                .map(|t| format!(" (\"{t}\")"))
+                .unwrap_or_default();
+            ex.cite(
+                format!("Histology: {}{text}{}", h.name(), source_note(&p.source)),
+                format!(
+                    "组织学类型：{}{text}{}",
+                    h.name_zh(),
+                    source_note_zh(&p.source)
+                ),
+            );
         }
     }
     Tri::from(yes)
@@ -543,27 +590,38 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
                     );
                 }
                 for other in &f.case.cldn18 {
-                    ex.cite(format!(
-                        "CLDN18.2 IHC{}{}, specimen {}: {}{}{}",
-                        other
-                            .clone
-                            .as_deref()
-                            .map(|c| format!(" (clone {c})"))
-                            .unwrap_or_default(),
-                        other
-                            .specimen
-                            .as_deref()
-                            .map(|s| format!(", {s}"))
-                            .unwrap_or_default(),
-                        opt_date(other.specimen_date),
-                        other.staining.describe(),
-                        if std::ptr::eq(other, r) {
-                            " (used)"
-                        } else {
-                            ""
-                        },
-                        source_note(&other.source)
-                    ));
+                    let used = std::ptr::eq(other, r);
+                    let specimen = other
+                        .specimen
+                        .as_deref()
+                        .map(|s| format!(", {s}"))
+                        .unwrap_or_default();
+                    ex.cite(
+                        format!(
+                            "CLDN18.2 IHC{}{specimen}, specimen {}: {}{}{}",
+                            other
+                                .clone
+                                .as_deref()
+                                .map(|c| format!(" (clone {c})"))
+                                .unwrap_or_default(),
+                            opt_date(other.specimen_date),
+                            other.staining.describe(),
+                            if used { " (used)" } else { "" },
+                            source_note(&other.source)
+                        ),
+                        format!(
+                            "CLDN18.2 IHC{}{specimen}，标本 {}：{}{}{}",
+                            other
+                                .clone
+                                .as_deref()
+                                .map(|c| format!("（克隆 {c}）"))
+                                .unwrap_or_default(),
+                            opt_date_zh(other.specimen_date),
+                            other.staining.describe_zh(),
+                            if used { "（采用）" } else { "" },
+                            source_note_zh(&other.source)
+                        ),
+                    );
                 }
             }
             t
@@ -630,12 +688,20 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
                     .iter()
                     .filter(|o| o.date.is_none_or(|d| d.earliest() <= f.as_of))
                 {
-                    ex.cite(format!(
-                        "HER2 {} ({}){}",
-                        other.describe(),
-                        opt_date(other.date),
-                        source_note(&other.source)
-                    ));
+                    ex.cite(
+                        format!(
+                            "HER2 {} ({}){}",
+                            other.describe(),
+                            opt_date(other.date),
+                            source_note(&other.source)
+                        ),
+                        format!(
+                            "HER2 {}（{}）{}",
+                            other.describe_zh(),
+                            opt_date_zh(other.date),
+                            source_note_zh(&other.source)
+                        ),
+                    );
                 }
             }
             t
@@ -656,12 +722,20 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
                     format!("PD-L1 CPS {} (required ≥{min_cps}).", r.cps),
                     format!("PD-L1 CPS {}（要求 ≥{min_cps}）。", r.cps),
                 );
-                ex.cite(format!(
-                    "PD-L1 CPS {} ({}){}",
-                    r.cps,
-                    opt_date(r.date),
-                    source_note(&r.source)
-                ));
+                ex.cite(
+                    format!(
+                        "PD-L1 CPS {} ({}){}",
+                        r.cps,
+                        opt_date(r.date),
+                        source_note(&r.source)
+                    ),
+                    format!(
+                        "PD-L1 CPS {}（{}）{}",
+                        r.cps,
+                        opt_date_zh(r.date),
+                        source_note_zh(&r.source)
+                    ),
+                );
             }
             Tri::from(yes)
         }
@@ -680,11 +754,18 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
             if let Some(ex) = ex {
                 let s = format!("{:?}", r.status).to_uppercase();
                 ex.say(format!("MSI/MMR: {s}."), format!("MSI/MMR：{s}。"));
-                ex.cite(format!(
-                    "MSI/MMR {s} ({}){}",
-                    opt_date(r.date),
-                    source_note(&r.source)
-                ));
+                ex.cite(
+                    format!(
+                        "MSI/MMR {s} ({}){}",
+                        opt_date(r.date),
+                        source_note(&r.source)
+                    ),
+                    format!(
+                        "MSI/MMR {s}（{}）{}",
+                        opt_date_zh(r.date),
+                        source_note_zh(&r.source)
+                    ),
+                );
             }
             Tri::from(yes)
         }
@@ -704,24 +785,39 @@ fn history_unknown(ex: Option<&mut Explain>) -> Tri {
 fn cite_lines(f: &Facts, ex: &mut Explain) {
     let Some(lot) = &f.lines else { return };
     for l in &lot.lines {
-        let label = match l.number {
-            Some(n) => format!("Line {n}"),
-            None => "Not counted".to_owned(),
+        let (label, label_zh) = match l.number {
+            Some(n) => (format!("Line {n}"), format!("第 {n} 线")),
+            None => ("Not counted".to_owned(), "不计线数".to_owned()),
         };
-        ex.cite(format!(
-            "{label}: {} ({} – {}, {:?}, outcome {:?}){}",
-            l.drugs.join(" + "),
-            opt_date(l.start),
-            l.end
-                .map_or_else(|| "ongoing".to_owned(), |d| d.to_string()),
-            l.setting,
-            l.outcome,
+        let notes = |lang: Lang, sep: &str| {
             if l.notes.is_empty() {
                 String::new()
             } else {
-                format!(" — {}", l.notes.join("; "))
+                let joined: Vec<&str> = l.notes.iter().map(|n| n.get(lang)).collect();
+                format!(" — {}", joined.join(sep))
             }
-        ));
+        };
+        ex.cite(
+            format!(
+                "{label}: {} ({} – {}, {}, outcome {}){}",
+                l.drugs.join(" + "),
+                opt_date(l.start),
+                l.end
+                    .map_or_else(|| "ongoing".to_owned(), |d| d.to_string()),
+                l.setting.label().en,
+                l.outcome.label().en,
+                notes(Lang::En, "; ")
+            ),
+            format!(
+                "{label_zh}：{}（{} – {}，{}，结果：{}）{}",
+                l.drugs.join(" + "),
+                opt_date_zh(l.start),
+                l.end.map_or_else(|| "进行中".to_owned(), |d| d.to_string()),
+                l.setting.label().zh,
+                l.outcome.label().zh,
+                notes(Lang::ZhCn, "；")
+            ),
+        );
     }
 }
 
@@ -1029,14 +1125,24 @@ fn therapy_within(f: &Facts, ex: Option<&mut Explain>, days: u32, half_lives: bo
             .flatten()
             .filter(|t| t.start.earliest() <= f.as_of)
         {
-            ex.cite(format!(
-                "{}: {} – {}{}",
-                th.drug,
-                th.start,
-                th.end
-                    .map_or_else(|| "no end date".to_owned(), |d| d.to_string()),
-                source_note(&th.source)
-            ));
+            ex.cite(
+                format!(
+                    "{}: {} – {}{}",
+                    th.drug,
+                    th.start,
+                    th.end
+                        .map_or_else(|| "no end date".to_owned(), |d| d.to_string()),
+                    source_note(&th.source)
+                ),
+                format!(
+                    "{}：{} – {}{}",
+                    th.drug,
+                    th.start,
+                    th.end
+                        .map_or_else(|| "无结束日期".to_owned(), |d| d.to_string()),
+                    source_note_zh(&th.source)
+                ),
+            );
         }
     }
     t
@@ -1114,15 +1220,26 @@ fn lab(f: &Facts, ex: Option<&mut Explain>, rule: &crate::catalogue::LabRule) ->
     };
     if let Some(ex) = ex {
         ex.say(en, zh);
-        ex.cite(format!(
-            "{} {} {} ({}){}",
-            test.name(),
-            r.value,
-            r.unit,
-            r.date
-                .map_or_else(|| "undated".to_owned(), |d| d.to_string()),
-            source_note(&r.source)
-        ));
+        ex.cite(
+            format!(
+                "{} {} {} ({}){}",
+                test.name(),
+                r.value,
+                r.unit,
+                r.date
+                    .map_or_else(|| "undated".to_owned(), |d| d.to_string()),
+                source_note(&r.source)
+            ),
+            format!(
+                "{} {} {}（{}）{}",
+                test.name_zh(),
+                r.value,
+                r.unit,
+                r.date
+                    .map_or_else(|| "日期不详".to_owned(), |d| d.to_string()),
+                source_note_zh(&r.source)
+            ),
+        );
     }
     t
 }
@@ -1238,7 +1355,10 @@ fn status_result(p: &Programme, as_of: Date) -> CriterionResult {
                 ),
             )
         },
-        evidence: vec![format!("Status {} as of {}", label.en, s.as_of)],
+        evidence: vec![Bi::new(
+            format!("Status {} as of {}", label.en, s.as_of),
+            format!("截至 {}，状态为{}", s.as_of, label.zh),
+        )],
         request: (status == Status::Unknown).then(|| {
             Bi::new(
                 "Ask the sponsor or a study site whether the programme is enrolling.",
@@ -1512,7 +1632,7 @@ pub fn localise(results: &[ProgrammeResult], lang: Lang) -> Vec<serde_json::Valu
                         "status": c.status,
                         "text": c.text.get(lang),
                         "explanation": c.explanation.get(lang),
-                        "evidence": c.evidence,
+                        "evidence": c.evidence.iter().map(|e| e.get(lang)).collect::<Vec<_>>(),
                     });
                     if let Some(req) = &c.request {
                         o["request"] = req.get(lang).into();

@@ -693,12 +693,12 @@ fn conflicting_her2_results_are_for_the_mdt_with_every_result_shown() {
     assert!(
         r.evidence
             .iter()
-            .any(|e| e.contains("3+") && e.contains("2023-05-02")),
+            .any(|e| e.en.contains("3+") && e.en.contains("2023-05-02")),
         "{:?}",
         r.evidence
     );
     assert!(
-        r.evidence.iter().any(|e| e.contains("2026-10-01")),
+        r.evidence.iter().any(|e| e.en.contains("2026-10-01")),
         "{:?}",
         r.evidence
     );
