@@ -113,7 +113,11 @@ pub struct DrugEntry {
     #[serde(default)]
     pub rxnorm: Vec<String>,
     #[serde(default)]
+    pub ncit: Vec<String>,
+    #[serde(default)]
     pub zh: Vec<String>,
+    #[serde(default)]
+    pub brands: Vec<String>,
     pub source: String,
 }
 
@@ -145,7 +149,12 @@ pub fn recognise_anticancer(text: &str) -> Option<&'static str> {
     by_name.or_else(|| {
         drug_table()
             .iter()
-            .find(|d| d.zh.iter().any(|z| text.contains(z.as_str())))
+            .find(|d| {
+                d.zh.iter().any(|z| text.contains(z.as_str()))
+                    || d.brands
+                        .iter()
+                        .any(|b| contains_word(&lower, &b.to_lowercase()))
+            })
             .and_then(|d| ANTICANCER_DRUGS.iter().find(|n| **n == d.generic).copied())
     })
 }
@@ -155,6 +164,8 @@ pub fn recognise_anticancer(text: &str) -> Option<&'static str> {
 pub enum DrugCodeSystem {
     RxNorm,
     Atc,
+    /// NCI Thesaurus.
+    Ncit,
     Other,
 }
 
@@ -166,6 +177,8 @@ impl DrugCodeSystem {
             Self::RxNorm
         } else if u.contains("whocc") || u.ends_with("/atc") || u.contains("atc-ddd") {
             Self::Atc
+        } else if u.contains("ncit") || u.contains("thesaurus") || u.contains("ncicb") {
+            Self::Ncit
         } else {
             Self::Other
         }
@@ -198,6 +211,11 @@ pub fn recognise_code(system: DrugCodeSystem, code: &str) -> CodedDrug {
                 CodedDrug::Unknown
             }
         }
+        DrugCodeSystem::Ncit => drug_table()
+            .iter()
+            .find(|d| d.ncit.iter().any(|c| c.eq_ignore_ascii_case(code)))
+            .and_then(|d| ANTICANCER_DRUGS.iter().find(|n| **n == d.generic).copied())
+            .map_or(CodedDrug::Unknown, CodedDrug::Named),
         DrugCodeSystem::Other => CodedDrug::Unknown,
     }
 }
@@ -236,11 +254,25 @@ mod tests {
                     "rxnorm {code}"
                 );
             }
+            for code in &d.ncit {
+                assert_eq!(
+                    recognise_code(DrugCodeSystem::Ncit, code),
+                    CodedDrug::Named(d.generic.as_str()),
+                    "NCIt {code}"
+                );
+            }
             for name in &d.zh {
                 assert_eq!(
                     recognise_anticancer(&format!("注射用{name} 100mg")),
                     Some(d.generic.as_str()),
                     "{name}"
+                );
+            }
+            for brand in &d.brands {
+                assert_eq!(
+                    recognise_anticancer(&format!("{brand} 100 mg vial")),
+                    Some(d.generic.as_str()),
+                    "{brand}"
                 );
             }
         }

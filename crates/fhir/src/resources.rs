@@ -826,6 +826,7 @@ fn short_system(uri: &str) -> String {
     match DrugCodeSystem::from_uri(uri) {
         DrugCodeSystem::RxNorm => "RxNorm".to_owned(),
         DrugCodeSystem::Atc => "ATC".to_owned(),
+        DrugCodeSystem::Ncit => "NCIt".to_owned(),
         DrugCodeSystem::Other => uri.rsplit('/').next().unwrap_or(uri).to_owned(),
     }
 }

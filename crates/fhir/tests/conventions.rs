@@ -665,6 +665,13 @@ fn drugs_coded_only_with_rxnorm_or_atc_or_named_in_chinese_are_recognised() {
             (
                 None,
                 admin(
+                    "ncit",
+                    json!({"coding": [{"system": "http://ncicb.nci.nih.gov/xml/owl/EVS/Thesaurus.owl", "code": "C70792"}]}),
+                ),
+            ),
+            (
+                None,
+                admin(
                     "unknown",
                     json!({"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "313782"}], "text": "Drug X"}),
                 ),
@@ -682,7 +689,8 @@ fn drugs_coded_only_with_rxnorm_or_atc_or_named_in_chinese_are_recognised() {
     assert!(drugs.contains(&"oxaliplatin"), "{drugs:?}");
     assert!(drugs.contains(&"capecitabine"), "{drugs:?}");
     assert!(drugs.contains(&"ATC L01XC21"), "{drugs:?}");
-    assert_eq!(drugs.len(), 3, "{drugs:?}");
+    assert!(drugs.contains(&"ramucirumab"), "NCIt-coded: {drugs:?}");
+    assert_eq!(drugs.len(), 4, "{drugs:?}");
     // An unrecognised code is reported with the code, for the coordinator to map.
     let skipped = i
         .report
