@@ -9,7 +9,7 @@
 
 use serde::Deserialize;
 
-use crate::Grading;
+use crate::{Grading, Reasons};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -58,13 +58,13 @@ pub enum PressureSign {
 }
 
 impl PressureSign {
-    fn describe(self) -> &'static str {
+    fn describe(self) -> (&'static str, &'static str) {
         match self {
-            Self::DecerebratePosturing => "decerebrate posturing",
-            Self::DecorticatePosturing => "decorticate posturing",
-            Self::CranialNerveViPalsy => "cranial nerve VI palsy",
-            Self::Papilloedema => "papilloedema",
-            Self::CushingsTriad => "Cushing's triad",
+            Self::DecerebratePosturing => ("decerebrate posturing", "去大脑强直"),
+            Self::DecorticatePosturing => ("decorticate posturing", "去皮层强直"),
+            Self::CranialNerveViPalsy => ("cranial nerve VI palsy", "第 VI 对脑神经麻痹"),
+            Self::Papilloedema => ("papilloedema", "视乳头水肿"),
+            Self::CushingsTriad => ("Cushing's triad", "库欣三联征"),
         }
     }
 }
@@ -178,26 +178,38 @@ impl TryFrom<RawIcans> for IcansInput {
     }
 }
 
-fn ice_grade(i: &IcansInput, reasons: &mut Vec<String>) -> u8 {
+fn ice_grade(i: &IcansInput, r: &mut Reasons) -> u8 {
     if let Ice::Parts(p) = i.ice {
-        reasons.push(format!(
-            "ICE {} = orientation {}/4 + naming {}/3 + commands {}/1 + writing {}/1 + attention {}/1",
-            p.total(),
-            p.orientation,
-            p.naming,
-            p.commands,
-            p.writing,
-            p.attention
-        ));
+        r.push(
+            format!(
+                "ICE {} = orientation {}/4 + naming {}/3 + commands {}/1 + writing {}/1 + attention {}/1",
+                p.total(),
+                p.orientation,
+                p.naming,
+                p.commands,
+                p.writing,
+                p.attention
+            ),
+            format!(
+                "ICE {} = 定向力 {}/4 + 命名 {}/3 + 执行指令 {}/1 + 书写 {}/1 + 注意力 {}/1",
+                p.total(),
+                p.orientation,
+                p.naming,
+                p.commands,
+                p.writing,
+                p.attention
+            ),
+        );
     }
-    let (grade, why) = match i.ice.score() {
-        Some(10) => (0, "ICE 10: normal".to_owned()),
-        Some(s @ 7..=9) => (1, format!("ICE {s} (7–9) → 1")),
-        Some(s @ 3..=6) => (2, format!("ICE {s} (3–6) → 2")),
-        Some(s) => (3, format!("ICE {s} (0–2) → 3")),
+    let (grade, en, zh) = match i.ice.score() {
+        Some(10) => (0, "ICE 10: normal".to_owned(), "ICE 10：正常".to_owned()),
+        Some(s @ 7..=9) => (1, format!("ICE {s} (7–9) → 1"), format!("ICE {s}（7–9）→ 1")),
+        Some(s @ 3..=6) => (2, format!("ICE {s} (3–6) → 2"), format!("ICE {s}（3–6）→ 2")),
+        Some(s) => (3, format!("ICE {s} (0–2) → 3"), format!("ICE {s}（0–2）→ 3")),
         None if i.consciousness == Consciousness::Unarousable => (
             4,
             "ICE cannot be performed: patient unarousable → 4".to_owned(),
+            "无法进行 ICE 评估：患者无法唤醒 → 4".to_owned(),
         ),
         None => (
             0,
@@ -205,66 +217,114 @@ fn ice_grade(i: &IcansInput, reasons: &mut Vec<String>) -> u8 {
              without the ICE — assess now (an awake patient who scores 0, e.g. with global \
              aphasia, is grade 3)"
                 .to_owned(),
+            "患者可唤醒但无法进行 ICE 评估：没有 ICE 无法对 ICANS 分级——请立即评估（清醒患者 ICE 为 0，如完全性失语，为 3 级）"
+                .to_owned(),
         ),
     };
-    reasons.push(why);
+    r.push(en, zh);
     grade
 }
 
 /// Grades ICANS (adults) by the ASTCT 2019 consensus.
 pub fn grade_icans(i: &IcansInput) -> Grading {
-    let mut reasons = Vec::new();
+    let mut reasons = Reasons::default();
     let ice = ice_grade(i, &mut reasons);
     let (loc, loc_why) = match i.consciousness {
         Consciousness::Normal => (0, None),
         Consciousness::AwakensSpontaneously => (
             1,
-            Some("depressed consciousness, awakens spontaneously → 1"),
+            Some((
+                "depressed consciousness, awakens spontaneously → 1",
+                "意识水平下降，可自行觉醒 → 1",
+            )),
         ),
-        Consciousness::AwakensToVoice => (2, Some("depressed consciousness, awakens to voice → 2")),
-        Consciousness::AwakensToTouch => (3, Some("awakens only to tactile stimulus → 3")),
+        Consciousness::AwakensToVoice => (
+            2,
+            Some((
+                "depressed consciousness, awakens to voice → 2",
+                "意识水平下降，呼唤可醒 → 2",
+            )),
+        ),
+        Consciousness::AwakensToTouch => (
+            3,
+            Some((
+                "awakens only to tactile stimulus → 3",
+                "仅对触觉刺激有反应而醒 → 3",
+            )),
+        ),
         Consciousness::Unarousable => (
             4,
-            Some("unarousable or needs vigorous/repetitive stimuli → 4"),
+            Some((
+                "unarousable or needs vigorous/repetitive stimuli → 4",
+                "无法唤醒，或需强烈/反复刺激才能唤醒 → 4",
+            )),
         ),
     };
     let (seizure, seizure_why) = match i.seizure {
         Seizure::None => (0, None),
-        Seizure::RapidlyResolving => (3, Some("clinical seizure resolving rapidly → 3")),
+        Seizure::RapidlyResolving => (
+            3,
+            Some((
+                "clinical seizure resolving rapidly → 3",
+                "临床癫痫发作，迅速缓解 → 3",
+            )),
+        ),
         Seizure::NonconvulsiveEegResolving => (
             3,
-            Some("non-convulsive seizure on EEG resolving with intervention → 3"),
+            Some((
+                "non-convulsive seizure on EEG resolving with intervention → 3",
+                "脑电图提示非惊厥性癫痫发作，经干预缓解 → 3",
+            )),
         ),
         Seizure::ProlongedOrRepetitive => (
             4,
-            Some("prolonged (> 5 min) or repetitive seizures without return to baseline → 4"),
+            Some((
+                "prolonged (> 5 min) or repetitive seizures without return to baseline → 4",
+                "癫痫发作持续（> 5 分钟）或反复发作，其间未恢复至基线 → 4",
+            )),
         ),
     };
     let (motor, motor_why) = match i.motor_weakness {
         MotorWeakness::None => (0, None),
         MotorWeakness::DeepFocal => (
             4,
-            Some("deep focal motor weakness (hemiparesis, paraparesis) → 4"),
+            Some((
+                "deep focal motor weakness (hemiparesis, paraparesis) → 4",
+                "深部局灶性运动无力（偏瘫、截瘫）→ 4",
+            )),
         ),
     };
     let (edema, edema_why) = match i.cerebral_edema {
         CerebralEdema::None => (0, None),
-        CerebralEdema::Focal => (3, Some("focal/local oedema on neuroimaging → 3")),
-        CerebralEdema::Diffuse => (4, Some("diffuse cerebral oedema on neuroimaging → 4")),
+        CerebralEdema::Focal => (
+            3,
+            Some((
+                "focal/local oedema on neuroimaging → 3",
+                "神经影像显示局灶性水肿 → 3",
+            )),
+        ),
+        CerebralEdema::Diffuse => (
+            4,
+            Some((
+                "diffuse cerebral oedema on neuroimaging → 4",
+                "神经影像显示弥漫性脑水肿 → 4",
+            )),
+        ),
     };
-    reasons.extend(
-        [loc_why, seizure_why, motor_why, edema_why]
-            .into_iter()
-            .flatten()
-            .map(str::to_owned),
-    );
+    for (en, zh) in [loc_why, seizure_why, motor_why, edema_why]
+        .into_iter()
+        .flatten()
+    {
+        reasons.push(en, zh);
+    }
     let mut pressure = 0;
     for sign in &i.pressure_signs {
         pressure = 4;
-        reasons.push(format!(
-            "{}: raised intracranial pressure → 4",
-            sign.describe()
-        ));
+        let (en, zh) = sign.describe();
+        reasons.push(
+            format!("{en}: raised intracranial pressure → 4"),
+            format!("{zh}：颅内压升高 → 4"),
+        );
     }
     let grade = ice
         .max(loc)
@@ -273,18 +333,25 @@ pub fn grade_icans(i: &IcansInput) -> Grading {
         .max(edema)
         .max(pressure);
     let ice_missing = i.ice == Ice::NotAssessable && i.consciousness != Consciousness::Unarousable;
-    reasons.push(match (ice_missing, grade) {
-        (true, 0) => "cannot be graded without the ICE — assess now (not \"no ICANS\")".to_owned(),
-        (true, g) => format!(
-            "at least grade {g} from the other domains; cannot be fully graded without the ICE — \
-             assess now"
+    match (ice_missing, grade) {
+        (true, 0) => reasons.push(
+            "cannot be graded without the ICE — assess now (not \"no ICANS\")",
+            "没有 ICE 无法分级——请立即评估（不是“无 ICANS”）",
         ),
-        (false, 0) => "no ICANS".to_owned(),
-        (false, g) => format!("grade {g}: the most severe domain"),
-    });
-    Grading {
-        grade,
-        graded: !ice_missing,
-        reasons,
+        (true, g) => reasons.push(
+            format!(
+                "at least grade {g} from the other domains; cannot be fully graded without the ICE — \
+                 assess now"
+            ),
+            format!("依据其他项目至少为 {g} 级；没有 ICE 无法完整分级——请立即评估"),
+        ),
+        (false, 0) => reasons.push("no ICANS", "无 ICANS"),
+        (false, g) => reasons.push(
+            format!("grade {g}: the most severe domain"),
+            format!("{g} 级：取最严重的项目"),
+        ),
     }
+    let mut g = Grading::new(grade, reasons);
+    g.graded = !ice_missing;
+    g
 }

@@ -29,15 +29,41 @@ pub struct Grading {
     /// cannot be done): `grade` is then only what the other parts show, a lower bound, and
     /// the reasons say what to assess now. Never read an ungraded 0 as "none".
     pub graded: bool,
+    /// The reasons in English.
     pub reasons: Vec<String>,
+    /// The same reasons in Simplified Chinese.
+    pub reasons_zh: Vec<String>,
+}
+
+/// Reasons collected in both languages, in the order they were considered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reasons {
+    pub en: Vec<String>,
+    pub zh: Vec<String>,
+}
+
+impl Reasons {
+    pub fn push(&mut self, en: impl Into<String>, zh: impl Into<String>) {
+        self.en.push(en.into());
+        self.zh.push(zh.into());
+    }
 }
 
 impl Grading {
-    pub fn new(grade: u8, reasons: Vec<String>) -> Self {
+    pub fn new(grade: u8, reasons: Reasons) -> Self {
         Self {
             grade,
             graded: true,
-            reasons,
+            reasons: reasons.en,
+            reasons_zh: reasons.zh,
+        }
+    }
+
+    /// The reasons in a language.
+    pub fn reasons_in(&self, lang: cellpath_domain::text::Lang) -> &[String] {
+        match lang {
+            cellpath_domain::text::Lang::En => &self.reasons,
+            cellpath_domain::text::Lang::ZhCn => &self.reasons_zh,
         }
     }
 }

@@ -157,6 +157,9 @@ enum GradeCommand {
     Crs {
         /// The JSON file, or `-` for standard input.
         file: String,
+        /// The language of the reasons.
+        #[arg(long, value_enum, default_value = "en")]
+        lang: LangArg,
     },
     /// Neurotoxicity (adults). Input: {"ice_score": 6, "consciousness": "awakens-to-voice",
     /// "seizure": "none", "motor_weakness": "none", "cerebral_edema": "none"}, or "ice":
@@ -165,6 +168,9 @@ enum GradeCommand {
     Icans {
         /// The JSON file, or `-` for standard input.
         file: String,
+        /// The language of the reasons.
+        #[arg(long, value_enum, default_value = "en")]
+        lang: LangArg,
     },
 }
 
@@ -388,17 +394,25 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Grade(g) => {
-            let grading = match g {
-                GradeCommand::Crs { file } => {
-                    cellpath_care::grade_crs(&input::load_json::<cellpath_care::CrsInput>(&file)?)
-                }
-                GradeCommand::Icans { file } => {
+            let (grading, lang) = match g {
+                GradeCommand::Crs { file, lang } => (
+                    cellpath_care::grade_crs(&input::load_json::<cellpath_care::CrsInput>(&file)?),
+                    lang,
+                ),
+                GradeCommand::Icans { file, lang } => (
                     cellpath_care::grade_icans(&input::load_json::<cellpath_care::IcansInput>(
                         &file,
-                    )?)
-                }
+                    )?),
+                    lang,
+                ),
             };
-            serde_json::to_writer_pretty(&mut out, &grading)?;
+            // The documented contract: grade, graded, reasons (in the asked language).
+            let doc = serde_json::json!({
+                "grade": grading.grade,
+                "graded": grading.graded,
+                "reasons": grading.reasons_in(Lang::from(lang)),
+            });
+            serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
         Command::CatalogueCheck { dir } => {

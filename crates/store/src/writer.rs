@@ -204,7 +204,6 @@ impl Drop for Turn {
             return;
         };
         let savepoint = self.savepoint.clone();
-        let waiting = self.waiting.clone();
         let cleanup = async move {
             let Some(savepoint) = savepoint else {
                 // This change opened the transaction and nothing else is in it.
@@ -228,7 +227,10 @@ impl Drop for Turn {
             }
             // The chain head may have been extended inside the undone savepoint.
             guard.head = None;
-            if waiting.load(Ordering::SeqCst) == 0 && guard.open {
+            // A failed change flushes the group: a writer that lost a version race must see
+            // the changes it raced against committed when it reads again, or optimistic
+            // retries would chase versions that only the open transaction can see.
+            if guard.open {
                 let _ = commit_batch(&mut guard).await;
             }
         };
