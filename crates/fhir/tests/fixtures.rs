@@ -1,7 +1,7 @@
 //! Every third-party FHIR fixture kept in the repository (`tests/data/fhir/`, provenance in
 //! `tests/data/PROVENANCE.md`) imports without failing, and what is extracted from several of
-//! them is checked. The larger corpus in `../shared/data/fhir` is imported by the `corpus`
-//! example, which CI runs.
+//! them is checked. These tests read nothing outside the repository; the larger outside
+//! corpus is imported by the `corpus` example, which only CI runs.
 
 use std::path::{Path, PathBuf};
 
