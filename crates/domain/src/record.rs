@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Date, DomainError, Ecog, Intensity, LabTest, PartialDate, Percent, Unit};
+use crate::{Date, DomainError, Ecog, Intensity, LabTest, Lang, PartialDate, Percent, Unit};
 
 /// Where a fact came from: a document, an import, a person. Free text, shown as evidence.
 pub type Source = Option<String>;
@@ -726,57 +726,46 @@ impl Her2Result {
     }
 
     pub fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(ihc) = self.ihc {
-            parts.push(format!("IHC {ihc}"));
-        }
-        if let Some(ish) = self.ish {
-            parts.push(format!(
-                "ISH {}",
-                match ish {
-                    IshResult::Amplified => "amplified",
-                    IshResult::NotAmplified => "not amplified",
-                    IshResult::Equivocal => "equivocal",
-                }
-            ));
-        }
-        if parts.is_empty()
-            && let Some(i) = self.interpretation
-        {
-            parts.push(format!("reported {i:?}").to_lowercase());
-        }
-        parts.join(", ")
+        self.describe_in(Lang::En)
     }
 
     /// The result in Chinese.
     pub fn describe_zh(&self) -> String {
+        self.describe_in(Lang::ZhCn)
+    }
+
+    /// IHC, then ISH; the report's reading only when neither is given.
+    fn describe_in(&self, lang: Lang) -> String {
+        let zh = lang == Lang::ZhCn;
         let mut parts = Vec::new();
         if let Some(ihc) = self.ihc {
             parts.push(format!("IHC {ihc}"));
         }
         if let Some(ish) = self.ish {
-            parts.push(format!(
-                "ISH {}",
-                match ish {
-                    IshResult::Amplified => "扩增",
-                    IshResult::NotAmplified => "无扩增",
-                    IshResult::Equivocal => "不确定",
-                }
-            ));
+            let word = match (ish, zh) {
+                (IshResult::Amplified, false) => "amplified",
+                (IshResult::NotAmplified, false) => "not amplified",
+                (IshResult::Equivocal, false) => "equivocal",
+                (IshResult::Amplified, true) => "扩增",
+                (IshResult::NotAmplified, true) => "无扩增",
+                (IshResult::Equivocal, true) => "不确定",
+            };
+            parts.push(format!("ISH {word}"));
         }
         if parts.is_empty()
             && let Some(i) = self.interpretation
         {
-            parts.push(
-                match i {
-                    Her2Status::Positive => "报告为阳性",
-                    Her2Status::Negative => "报告为阴性",
-                    Her2Status::Equivocal => "报告为不确定",
-                }
-                .to_owned(),
-            );
+            let reported = match (i, zh) {
+                (Her2Status::Positive, false) => "reported positive",
+                (Her2Status::Negative, false) => "reported negative",
+                (Her2Status::Equivocal, false) => "reported equivocal",
+                (Her2Status::Positive, true) => "报告为阳性",
+                (Her2Status::Negative, true) => "报告为阴性",
+                (Her2Status::Equivocal, true) => "报告为不确定",
+            };
+            parts.push(reported.to_owned());
         }
-        parts.join("，")
+        parts.join(if zh { "，" } else { ", " })
     }
 }
 
