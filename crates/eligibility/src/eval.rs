@@ -652,7 +652,7 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
                 };
                 ex.say(
                     format!("HER2 {}: {en}.", r.describe()),
-                    format!("HER2 {}：{zh}。", r.describe()),
+                    format!("HER2 {}：{zh}。", r.describe_zh()),
                 );
                 if f.her2_conflict {
                     ex.say(

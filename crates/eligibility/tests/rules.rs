@@ -219,6 +219,29 @@ fn her2_ihc_2_plus_needs_ish() {
 }
 
 #[test]
+fn her2_ish_is_described_in_chinese_in_chinese_text() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let c = case("\n[[her2]]\nihc = \"2+\"\nish = \"not-amplified\"\ndate = \"2026-10-02\"\n");
+    let r = result(satri, &c, "her2-negative");
+    assert!(
+        r.explanation.zh.contains("ISH 无扩增"),
+        "{}",
+        r.explanation.zh
+    );
+    assert!(
+        !r.explanation.zh.contains("amplified"),
+        "{}",
+        r.explanation.zh
+    );
+    assert!(
+        r.explanation.en.contains("ISH not amplified"),
+        "{}",
+        r.explanation.en
+    );
+}
+
+#[test]
 fn age_on_the_birthday_and_partial_birth_dates() {
     let cat = catalogue();
     // IBI343's protocol states ≥ 18 years (its source shows it); the satri-cel label's age
