@@ -79,6 +79,10 @@ pub struct Resp {
     pub status: StatusCode,
     pub etag: Option<String>,
     pub set_cookie: Option<String>,
+    pub content_type: Option<String>,
+    /// The body as text (for answers that are not JSON, such as a calendar).
+    pub text: String,
+    /// The body as JSON; Null when it is not JSON.
     pub body: Value,
 }
 
@@ -119,21 +123,25 @@ impl App {
             None => req.body(Body::empty()),
         }
         .expect("request");
+        self.send(req).await
+    }
+
+    /// Sends a request through the real router and reads the whole answer.
+    pub async fn send(&self, req: Request<Body>) -> Resp {
         let resp = router(Arc::clone(&self.state))
             .oneshot(req)
             .await
             .expect("response");
         let status = resp.status();
-        let etag = resp
-            .headers()
-            .get(header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let set_cookie = resp
-            .headers()
-            .get(header::SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header_text = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let etag = header_text(header::ETAG);
+        let set_cookie = header_text(header::SET_COOKIE);
+        let content_type = header_text(header::CONTENT_TYPE);
         let bytes = axum::body::to_bytes(resp.into_body(), 1 << 22)
             .await
             .expect("body");
@@ -142,6 +150,8 @@ impl App {
             status,
             etag,
             set_cookie,
+            content_type,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
             body,
         }
     }
@@ -222,20 +232,7 @@ pub async fn upload(
         .header(header::CONTENT_TYPE, content_type)
         .body(Body::from(bytes))
         .expect("request");
-    let resp = router(Arc::clone(&app.state))
-        .oneshot(req)
-        .await
-        .expect("response");
-    let status = resp.status();
-    let b = axum::body::to_bytes(resp.into_body(), 1 << 22)
-        .await
-        .expect("body");
-    Resp {
-        status,
-        etag: None,
-        set_cookie: None,
-        body: serde_json::from_slice(&b).unwrap_or(Value::Null),
-    }
+    app.send(req).await
 }
 
 impl TestApp {
