@@ -533,27 +533,23 @@ impl Staining {
         }
     }
 
-    /// The staining in Chinese.
-    pub fn describe_zh(&self) -> String {
-        match self {
-            Self::Negative => "阴性（0）".to_owned(),
-            Self::AtLeast { intensity, percent } => {
-                format!("≥{intensity} 的肿瘤细胞占 {percent}")
-            }
-            Self::PerIntensity(p) => {
-                let parts: Vec<String> = Intensity::ALL
-                    .iter()
-                    .rev()
-                    .filter_map(|l| p.at(*l).map(|v| format!("{l} {v}")))
-                    .collect();
-                parts.join("，")
-            }
-        }
+    pub fn describe(&self) -> String {
+        self.describe_in(Lang::En)
     }
 
-    pub fn describe(&self) -> String {
+    /// The staining in Chinese.
+    pub fn describe_zh(&self) -> String {
+        self.describe_in(Lang::ZhCn)
+    }
+
+    fn describe_in(&self, lang: Lang) -> String {
+        let zh = lang == Lang::ZhCn;
         match self {
+            Self::Negative if zh => "阴性（0）".to_owned(),
             Self::Negative => "negative (0)".to_owned(),
+            Self::AtLeast { intensity, percent } if zh => {
+                format!("≥{intensity} 的肿瘤细胞占 {percent}")
+            }
             Self::AtLeast { intensity, percent } => {
                 format!("≥{intensity} in {percent} of tumour cells")
             }
@@ -563,7 +559,7 @@ impl Staining {
                     .rev()
                     .filter_map(|l| p.at(*l).map(|v| format!("{l} {v}")))
                     .collect();
-                parts.join(", ")
+                parts.join(if zh { "，" } else { ", " })
             }
         }
     }
