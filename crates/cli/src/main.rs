@@ -1,5 +1,6 @@
 //! The `cellpath` command.
 
+mod bulk;
 mod input;
 mod render;
 mod server;
@@ -102,6 +103,8 @@ struct ScreenArgs {
     format: Format,
     #[arg(long, value_enum, default_value = "en")]
     lang: LangArg,
+    #[command(flatten)]
+    fhir: input::FhirInput,
 }
 
 #[derive(Subcommand)]
@@ -121,6 +124,30 @@ enum CaseCommand {
         /// Print the per-resource import report to standard error.
         #[arg(long)]
         report: bool,
+        #[command(flatten)]
+        fhir: input::FhirInput,
+    },
+    /// Import a FHIR Bulk Data export (ndjson, one resource per line; a folder of `.ndjson`
+    /// files or one file) into one native case file per patient, with a summary.
+    ImportBulk {
+        /// The export folder, or one `.ndjson` file.
+        path: PathBuf,
+        /// Where to write the cases (`<patient id>.toml`); created if missing.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Refuse exports larger than this many MiB in all (default 4096).
+        #[arg(long, value_name = "MIB", default_value_t = 4096)]
+        max_input_mb: u64,
+    },
+    /// Write a case (native, or FHIR) in another form: `--to fhir` gives an mCODE STU4
+    /// bundle whose every resource carries its source.
+    Export {
+        /// The case file, or `-` for standard input.
+        file: String,
+        #[arg(long, value_enum, default_value = "fhir")]
+        to: ExportFormat,
+        #[command(flatten)]
+        fhir: input::FhirInput,
     },
     /// Print the JSON Schema of the native case format.
     Schema,
@@ -178,6 +205,12 @@ enum GradeCommand {
 enum CaseFormat {
     Toml,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// An mCODE STU4 collection bundle (FHIR R4 JSON).
+    Fhir,
 }
 
 #[derive(Subcommand)]
@@ -268,7 +301,7 @@ fn run(cli: Cli) -> Result<()> {
                     })
                 })
                 .collect::<Result<_>>()?;
-            let loaded = input::load_case(&args.file)?;
+            let loaded = input::load_case(&args.file, &args.fhir)?;
             let as_of = args.as_of.unwrap_or_else(today);
             let results = eval::screen(&catalogue, &loaded.case, as_of, &only);
             let lang = Lang::from(args.lang);
@@ -289,7 +322,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Case(CaseCommand::Validate { file }) => {
-            let loaded = input::load_case(&file)?;
+            let loaded = input::load_case(&file, &input::FhirInput::default())?;
             if loaded.fhir.is_some() {
                 bail!("{file} is a FHIR resource, not a native case: use `cellpath case import`");
             }
@@ -301,8 +334,29 @@ fn run(cli: Cli) -> Result<()> {
             )?;
             out.write_all(render::case_summary(&loaded.case, Lang::En).as_bytes())?;
         }
-        Command::Case(CaseCommand::Import { file, to, report }) => {
-            let loaded = input::load_case(&file)?;
+        Command::Case(CaseCommand::ImportBulk {
+            path,
+            out: dir,
+            max_input_mb,
+        }) => {
+            bulk::import_bulk(&path, &dir, max_input_mb, &mut out)?;
+        }
+        Command::Case(CaseCommand::Export { file, to, fhir }) => {
+            let loaded = input::load_case(&file, &fhir)?;
+            match to {
+                ExportFormat::Fhir => {
+                    serde_json::to_writer_pretty(&mut out, &cellpath_fhir::export(&loaded.case))?;
+                    writeln!(out)?;
+                }
+            }
+        }
+        Command::Case(CaseCommand::Import {
+            file,
+            to,
+            report,
+            fhir,
+        }) => {
+            let loaded = input::load_case(&file, &fhir)?;
             let Some(rep) = &loaded.fhir else {
                 bail!("{file} is a native case, not a FHIR resource");
             };

@@ -200,11 +200,22 @@ fn reads_standard_input_and_fhir() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let fhir = root().join("tests/data/fhir/mcode-ctms/patient_data.json");
+    let fhir = fhir.to_str().expect("path");
+    // The bundle names two patients: refused with the list, exit 2, until one is named.
+    let o = cellpath(&["screen", fhir, "--as-of", "2026-11-20"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("Patient/mCODEMassiveBioPatientExample1004"),
+        "{}",
+        stderr(&o)
+    );
     let o = cellpath(&[
         "screen",
-        fhir.to_str().expect("path"),
+        fhir,
         "--as-of",
         "2026-11-20",
+        "--patient",
+        "Patient/1e208b6b-77f1-4808-a32b-9f9caf1ec334",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);

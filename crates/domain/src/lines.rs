@@ -118,7 +118,11 @@ impl Group<'_> {
 
 /// Derives lines from therapies and progression dates by the rule in the module docs.
 pub fn derive(therapies: &[SystemicTherapy], progressions: &[Date]) -> LinesOfTherapy {
-    let mut sorted: Vec<&SystemicTherapy> = therapies.iter().collect();
+    // A therapy for another cancer is shown with the history but is no line of this one.
+    let mut sorted: Vec<&SystemicTherapy> = therapies
+        .iter()
+        .filter(|t| t.other_cancer.is_none())
+        .collect();
     sorted.sort_by_key(|t| (t.start.earliest(), t.drug.to_lowercase()));
 
     let mut groups: Vec<Group> = Vec::new();
@@ -301,11 +305,39 @@ mod tests {
             end: end.map(|e| PartialDate::parse(e).expect("end")),
             setting,
             reason_stopped: None,
+            other_cancer: None,
             source: None,
         }
     }
 
     use TherapySetting::{Adjuvant, Advanced};
+
+    #[test]
+    fn therapies_for_another_cancer_are_not_lines() {
+        let mut prostate = t("docetaxel", "1975-03-01", Some("1975-06-01"), Advanced);
+        prostate.other_cancer = Some("prostate cancer".into());
+        let lung = t("carboplatin", "1993-01-01", Some("1993-04-01"), Advanced);
+        let lines = derive(&[prostate, lung], &[]);
+        assert_eq!(lines.lines.len(), 1);
+        assert_eq!(lines.lines[0].drugs, vec!["carboplatin".to_owned()]);
+    }
+
+    #[test]
+    fn curative_intent_is_not_a_line_for_advanced_disease() {
+        let chemo = t(
+            "cyclophosphamide",
+            "2020-01-01",
+            Some("2020-04-01"),
+            TherapySetting::Curative,
+        );
+        let hormone = t("tamoxifen", "2020-06-01", None, Advanced);
+        let lines = derive(&[chemo, hormone], &[]);
+        assert_eq!(lines.count(), 1, "{lines:?}");
+        assert_eq!(
+            lines.last_counted().map(|l| l.drugs.clone()),
+            Some(vec!["tamoxifen".to_owned()])
+        );
+    }
 
     #[test]
     fn drugs_within_28_days_share_a_line() {

@@ -230,8 +230,46 @@ impl LabTest {
         }
     }
 
+    /// The test a LOINC code measures: the main code above, or another common code for the
+    /// same quantity (another specimen or method, or moles instead of mass).
     pub fn from_loinc(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.loinc() == code)
+        Self::ALL
+            .into_iter()
+            .find(|t| t.loinc() == code)
+            .or(match code {
+                // Neutrophils [#/volume] in Blood; … by Manual count
+                "26499-4" | "753-3" => Some(Self::Neutrophils),
+                // Platelets [#/volume] in Blood; … by Manual count
+                "26515-7" | "778-1" => Some(Self::Platelets),
+                // Hemoglobin [Mass/volume] in Blood by calculation; … in Venous blood
+                "20509-6" | "30350-3" => Some(Self::Haemoglobin),
+                // Creatinine [Mass/volume] in Blood; [Moles/volume] in Serum or Plasma
+                "38483-4" | "14682-9" => Some(Self::Creatinine),
+                // Bilirubin.total [Mass/volume] in Blood; [Moles/volume] in Serum or Plasma
+                "42719-5" | "14631-6" => Some(Self::Bilirubin),
+                // ALT with P-5'-P; ALT in Blood
+                "1743-4" | "76625-3" => Some(Self::Alt),
+                // AST with P-5'-P
+                "30239-8" => Some(Self::Ast),
+                _ => None,
+            })
+    }
+
+    /// Converts a result of this test between units, including mass to moles where the
+    /// test's molar mass makes that exact: creatinine 113.12 g/mol (1 mg/dL = 88.4 µmol/L),
+    /// total bilirubin 584.66 g/mol (1 mg/dL = 17.1 µmol/L) — molar masses from PubChem
+    /// (CID 588, CID 5280352).
+    pub fn convert(self, value: f64, from: Unit, to: Unit) -> Option<f64> {
+        let per_mg_dl = match self {
+            Self::Creatinine => Some(10_000.0 / 113.12),
+            Self::Bilirubin => Some(10_000.0 / 584.66),
+            _ => None,
+        };
+        match (from, to, per_mg_dl) {
+            (Unit::MilligramsPerDecilitre, Unit::MicromolesPerLitre, Some(k)) => Some(value * k),
+            (Unit::MicromolesPerLitre, Unit::MilligramsPerDecilitre, Some(k)) => Some(value / k),
+            _ => from.convert(value, to),
+        }
     }
 
     pub fn name(self) -> &'static str {
@@ -289,9 +327,9 @@ impl Unit {
         let u = match text.trim() {
             "10*9/L" | "10^9/L" | "x10E9/L" | "10*3/uL" | "10^3/uL" | "K/uL" => Self::PerNanoLitre,
             "g/L" => Self::GramsPerLitre,
-            "g/dL" => Self::GramsPerDecilitre,
+            "g/dL" | "g/dl" => Self::GramsPerDecilitre,
             "umol/L" | "µmol/L" => Self::MicromolesPerLitre,
-            "mg/dL" => Self::MilligramsPerDecilitre,
+            "mg/dL" | "mg/dl" => Self::MilligramsPerDecilitre,
             "U/L" | "IU/L" => Self::UnitsPerLitre,
             "U/mL" | "kU/L" => Self::UnitsPerMillilitre,
             "%" => Self::Percent,
@@ -370,5 +408,18 @@ mod tests {
             Some(90.0)
         );
         assert_eq!(Unit::UnitsPerLitre.convert(1.0, Unit::GramsPerLitre), None);
+        let creatinine = LabTest::Creatinine
+            .convert(1.0, Unit::MilligramsPerDecilitre, Unit::MicromolesPerLitre)
+            .expect("converts");
+        assert!((creatinine - 88.4).abs() < 0.1, "{creatinine}");
+        let bilirubin = LabTest::Bilirubin
+            .convert(1.0, Unit::MilligramsPerDecilitre, Unit::MicromolesPerLitre)
+            .expect("converts");
+        assert!((bilirubin - 17.1).abs() < 0.05, "{bilirubin}");
+        assert_eq!(
+            LabTest::Alt.convert(1.0, Unit::MilligramsPerDecilitre, Unit::MicromolesPerLitre),
+            None
+        );
+        assert_eq!(LabTest::from_loinc("26499-4"), Some(LabTest::Neutrophils));
     }
 }

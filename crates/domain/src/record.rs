@@ -182,7 +182,7 @@ impl Case {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Patient {
     /// Birth date; a year or year-month is enough.
@@ -190,6 +190,12 @@ pub struct Patient {
     pub birth_date: Option<PartialDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sex: Option<Sex>,
+    /// The record says the patient has died. No programme is eligible then, and every
+    /// output says so first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deceased: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deceased_date: Option<PartialDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Source,
 }
@@ -398,8 +404,40 @@ pub struct PrimaryCancer {
     pub extent: Option<Extent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnosed: Option<PartialDate>,
+    /// The clinical status as recorded; absent when not given (taken as active).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<CancerStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Source,
+}
+
+/// The clinical status of the cancer under evaluation, as FHIR `Condition.clinicalStatus`
+/// gives it. A resolved cancer is history, not a cancer under evaluation, so it has no value
+/// here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CancerStatus {
+    Active,
+    Recurrence,
+    /// In remission (FHIR `remission`, or `inactive`).
+    Remission,
+}
+
+impl CancerStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Recurrence => "recurrence",
+            Self::Remission => "in remission",
+        }
+    }
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Self::Active => "活动期",
+            Self::Recurrence => "复发",
+            Self::Remission => "缓解期",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -807,16 +845,21 @@ pub enum TherapySetting {
     Neoadjuvant,
     Adjuvant,
     Perioperative,
+    /// Given with curative intent (the mCODE procedure-intent "curative") without saying
+    /// whether before or after surgery: like (neo)adjuvant therapy, not a line for advanced
+    /// disease unless relapse follows soon.
+    Curative,
     /// For advanced (unresectable or metastatic) disease.
     Advanced,
     Unknown,
 }
 
 impl TherapySetting {
+    /// Therapy given for early disease, which counts as a line only when relapse follows soon.
     pub fn is_perioperative(self) -> bool {
         matches!(
             self,
-            Self::Neoadjuvant | Self::Adjuvant | Self::Perioperative
+            Self::Neoadjuvant | Self::Adjuvant | Self::Perioperative | Self::Curative
         )
     }
 }
@@ -842,6 +885,10 @@ pub struct SystemicTherapy {
     pub setting: TherapySetting,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_stopped: Option<StopReason>,
+    /// The therapy treated another cancer (named here), so it is shown but is not a line of
+    /// therapy of the cancer under evaluation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_cancer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Source,
 }
@@ -880,6 +927,7 @@ impl TherapySetting {
             Self::Neoadjuvant => crate::text::Bi::new("neoadjuvant", "新辅助"),
             Self::Adjuvant => crate::text::Bi::new("adjuvant", "辅助"),
             Self::Perioperative => crate::text::Bi::new("perioperative", "围手术期"),
+            Self::Curative => crate::text::Bi::new("curative intent", "根治性治疗"),
             Self::Advanced => crate::text::Bi::new("advanced disease", "晚期治疗"),
             Self::Unknown => crate::text::Bi::new("setting not recorded", "治疗阶段未记录"),
         }

@@ -41,8 +41,7 @@ fn synthetic_case(rng: &mut Rng) -> Case {
         } else {
             PartialDate::from_date(birth)
         }),
-        sex: None,
-        source: None,
+        ..Patient::default()
     });
     let sites = [
         CancerSite::Stomach,
@@ -111,6 +110,7 @@ fn synthetic_case(rng: &mut Rng) -> Case {
                 end: Some(PartialDate::from_date(base.add_days(day + 120))),
                 setting: TherapySetting::Advanced,
                 reason_stopped: None,
+                other_cancer: None,
                 source: None,
             });
         }

@@ -195,7 +195,10 @@ impl Programme {
             let c = spanned.get_ref();
             let line = line_of(spanned.span().start);
             let at = |message: String| err(line, format!("criterion `{}`: {message}", c.id));
-            if c.id == crate::eval::STATUS_CRITERION_ID || !ids.insert(c.id.as_str()) {
+            if c.id == crate::eval::STATUS_CRITERION_ID
+                || c.id == crate::eval::DECEASED_CRITERION_ID
+                || !ids.insert(c.id.as_str())
+            {
                 return Err(at("id is used twice or reserved".to_owned()));
             }
             if !source_ids.contains(c.source.as_str()) {

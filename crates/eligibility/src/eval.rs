@@ -17,6 +17,8 @@ use cellpath_domain::text::{Bi, Lang};
 
 /// The id of the criterion every result starts with: is the programme taking patients.
 pub const STATUS_CRITERION_ID: &str = "programme-status";
+/// The criterion shown first, and failed, when the record says the patient has died.
+pub const DECEASED_CRITERION_ID: &str = "patient-deceased";
 
 /// Three-valued (Kleene) logic: what a rule says of the patient.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -1162,7 +1164,7 @@ fn lab(f: &Facts, ex: Option<&mut Explain>, rule: &crate::catalogue::LabRule) ->
     let (t, en, zh) = match &rule.bound {
         LabBound::Min { value, unit } | LabBound::Max { value, unit } => {
             let is_min = matches!(rule.bound, LabBound::Min { .. });
-            match r.unit.convert(r.value, *unit) {
+            match test.convert(r.value, r.unit, *unit) {
                 None => (
                     Tri::Unknown,
                     format!(
@@ -1432,9 +1434,44 @@ fn describe_source(s: &crate::catalogue::SourceRef) -> String {
     )
 }
 
+/// The result shown first when the record says the patient has died: no programme is
+/// eligible then, whatever else the record holds.
+fn deceased_result(f: &Facts) -> Option<CriterionResult> {
+    let patient = &f.case.patient;
+    if !patient.deceased {
+        return None;
+    }
+    let source = patient.source.clone().unwrap_or_default();
+    let (en, zh) = match patient.deceased_date {
+        Some(d) => (
+            format!("The record says the patient died on {d}."),
+            format!("记录显示患者已于 {d} 去世。"),
+        ),
+        None => (
+            "The record says the patient has died.".to_owned(),
+            "记录显示患者已去世。".to_owned(),
+        ),
+    };
+    Some(CriterionResult {
+        id: DECEASED_CRITERION_ID.to_owned(),
+        kind: ResultKind::Inclusion,
+        status: Status::NotMet,
+        text: Bi::new("The patient is alive.", "患者在世。"),
+        explanation: Bi::new(
+            format!("{en} If this is wrong, correct the record first."),
+            format!("{zh}如有错误，请先更正记录。"),
+        ),
+        evidence: vec![Bi::new(en, zh)],
+        request: None,
+        source,
+        recorded: Vec::new(),
+    })
+}
+
 /// Evaluates one programme for one case, explaining every criterion.
 pub fn evaluate(p: &Programme, f: &Facts) -> ProgrammeResult {
-    let mut criteria = Vec::with_capacity(p.criteria().len() + 1);
+    let mut criteria = Vec::with_capacity(p.criteria().len() + 2);
+    criteria.extend(deceased_result(f));
     criteria.push(status_result(p, f.as_of));
     for c in p.criteria() {
         let mut ex = Explain::default();
@@ -1498,6 +1535,9 @@ pub fn evaluate(p: &Programme, f: &Facts) -> ProgrammeResult {
 
 /// The verdict alone, without explanations: the fast path for batch re-screening.
 pub fn verdict(p: &Programme, f: &Facts) -> Verdict {
+    if f.case.patient.deceased {
+        return Verdict::Ineligible;
+    }
     let status = availability_at(p, f.as_of);
     verdict_of(
         std::iter::once((ResultKind::Inclusion, status))
@@ -1525,7 +1565,14 @@ pub struct ProgrammeSummary {
 
 /// The summary of one programme for one case, on the fast path (no explanation is built).
 pub fn summarise(p: &Programme, f: &Facts) -> ProgrammeSummary {
-    let mut criteria = Vec::with_capacity(p.criteria().len() + 1);
+    let mut criteria = Vec::with_capacity(p.criteria().len() + 2);
+    if f.case.patient.deceased {
+        criteria.push(CriterionStatus {
+            id: DECEASED_CRITERION_ID.to_owned(),
+            kind: ResultKind::Inclusion,
+            status: Status::NotMet,
+        });
+    }
     criteria.push(CriterionStatus {
         id: STATUS_CRITERION_ID.to_owned(),
         kind: ResultKind::Inclusion,

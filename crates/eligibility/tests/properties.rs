@@ -100,6 +100,7 @@ fn therapies() -> impl Strategy<Value = (Vec<SystemicTherapy>, Vec<ProgressionEv
                         TherapySetting::Advanced
                     },
                     reason_stopped: None,
+                    other_cancer: None,
                     source: None,
                 })
                 .collect();
@@ -142,8 +143,7 @@ fn full_case() -> impl Strategy<Value = Case> {
             )| {
                 let mut c = Case::new(Patient {
                     birth_date: Some(birth),
-                    sex: None,
-                    source: None,
+                    ..Patient::default()
                 });
                 c.primary = Some(PrimaryCancer {
                     site: Some(SITES[site]),
@@ -156,6 +156,7 @@ fn full_case() -> impl Strategy<Value = Case> {
                         .copied()
                         .flatten(),
                     diagnosed: None,
+                    status: None,
                     source: None,
                 });
                 c.metastases = Some(if has_met {

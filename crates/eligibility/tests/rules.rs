@@ -113,6 +113,43 @@ fn the_zolbetuximab_trap_a_60_percent_tumour_fits_ct041_not_zolbetuximab() {
 }
 
 #[test]
+fn a_deceased_patient_is_eligible_for_nothing_and_it_is_said_first() {
+    let cat = catalogue();
+    let mut c = case(&cldn18(
+        "staining = { \"3+\" = 20, \"2+\" = 40, \"1+\" = 20, \"0\" = 20 }",
+    ));
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    assert_eq!(
+        evaluate(satri, &Facts::new(&c, as_of())).verdict,
+        Verdict::Eligible
+    );
+    c.patient.deceased = true;
+    c.patient.deceased_date = Some(cellpath_domain::PartialDate::parse("2026-09").expect("date"));
+    let f = Facts::new(&c, as_of());
+    let r = evaluate(satri, &f);
+    assert_eq!(r.verdict, Verdict::Ineligible);
+    assert_eq!(r.criteria[0].id, "patient-deceased");
+    assert_eq!(r.criteria[0].status, Status::NotMet);
+    assert!(r.criteria[0].explanation.en.contains("died on 2026-09"));
+    assert!(r.criteria[0].explanation.zh.contains("去世"));
+    for p in cat.programmes() {
+        assert_eq!(
+            cellpath_eligibility::eval::verdict(p, &f),
+            Verdict::Ineligible,
+            "{}",
+            p.id
+        );
+        assert_ne!(evaluate(p, &f).verdict, Verdict::Eligible, "{}", p.id);
+    }
+    let summary = cellpath_eligibility::eval::screen_summary(&cat, &c, as_of());
+    assert!(
+        summary
+            .iter()
+            .all(|s| s.verdict == Verdict::Ineligible && s.criteria[0].id == "patient-deceased")
+    );
+}
+
+#[test]
 fn cldn18_boundaries_40_and_39_percent_and_intensity() {
     let cat = catalogue();
     let satri = cat.get("satri-cel-nmpa").expect("satri");

@@ -366,6 +366,64 @@ pub fn staining_from_text(text: &str) -> Result<Staining, String> {
     ))
 }
 
+/// The first SNOMED CT code of a concept.
+pub fn snomed_code(cc: &Value) -> Option<&str> {
+    codings(cc)
+        .find(|(s, _, _)| *s == SNOMED)
+        .map(|(_, c, _)| c)
+}
+
+/// The meaning of the SNOMED CT qualifier values that results are often coded with and
+/// no display (mCODE tumour-marker examples): a word the result readers understand.
+pub fn qualifier_word(cc: &Value) -> Option<&'static str> {
+    codings(cc)
+        .filter(|(s, _, _)| *s == SNOMED)
+        .find_map(|(_, c, _)| match c {
+            "260385009" => Some("negative"),
+            "10828004" => Some("positive"),
+            "52101004" => Some("present"),
+            "2667000" => Some("absent"),
+            "280416009" => Some("indeterminate"),
+            _ => None,
+        })
+}
+
+/// SNOMED CT observables for TNM staging as mCODE STU3/STU4 codes them (the LOINC codes
+/// are the older alternatives): stage group, and the T, N and M categories.
+pub const STAGE_GROUP_CODES: &[&str] = &["399537006", "399588009", "21908-9", "21902-2", "21914-4"];
+pub const M_CATEGORY_CODES: &[&str] = &["399387003", "371497001", "21907-1", "21901-4"];
+pub const TN_CATEGORY_CODES: &[&str] = &[
+    "399504009",
+    "384625004",
+    "399534004",
+    "371494008",
+    "21905-5",
+    "21899-0",
+    "21906-3",
+    "21900-6",
+];
+
+/// Whether a concept carries one of `codes` (in any system: the lists are unambiguous).
+pub fn has_any_code(cc: &Value, codes: &[&str]) -> bool {
+    codings(cc).any(|(_, c, _)| codes.contains(&c))
+}
+
+/// The stage group in a text: `IIIC` from "American Joint Committee on Cancer stage IIIC
+/// (qualifier value)", "AJCC stage IIB", "Stage IV" or a bare "IVB".
+pub fn stage_from_text(text: &str) -> Option<String> {
+    let t = text.trim();
+    if t.len() <= 12 && cellpath_domain::stage_group(t).is_some() {
+        return Some(t.to_owned());
+    }
+    let lower = t.to_lowercase();
+    let at = lower.find("stage ")?;
+    let token: String = t[at + "stage ".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    cellpath_domain::stage_group(&token).map(|_| token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,16 +1,16 @@
 //! What each kind of resource contributes to the case.
 
 use cellpath_domain::{
-    CancerSite, Case, Cldn18Result, Ecog, EcogResult, Extent, Her2Result, Her2Status, Intensity,
-    IshResult, LabResult, LabTest, Metastasis, MsiResult, MsiStatus, PartialDate, Pdl1Result,
-    PerIntensity, Percent, PrimaryCancer, ProgressionEvent, Sex, Staining, StopReason,
+    CancerSite, CancerStatus, Case, Cldn18Result, Ecog, EcogResult, Extent, Her2Result, Her2Status,
+    Intensity, IshResult, LabResult, LabTest, Metastasis, MsiResult, MsiStatus, PartialDate,
+    Pdl1Result, PerIntensity, Percent, PrimaryCancer, ProgressionEvent, Sex, Staining, StopReason,
     SystemicTherapy, TherapySetting, Unit,
     drugs::{CodedDrug, DrugCodeSystem, recognise_anticancer, recognise_code},
-    stage_group,
 };
 use serde_json::Value;
 
 use crate::codes::{self, SNOMED, codings, concept_label, concept_text, has_code, loinc_code};
+use crate::export::Fact;
 use crate::{Entry, ImportReport, Index, Outcome, ResourceReport, date_at};
 
 const MCODE_HISTOLOGY: &str = "mcode-histology-morphology-behavior";
@@ -55,7 +55,7 @@ fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 fn source_of(e: &Entry) -> String {
     let id = e
         .full_url
-        .map(str::to_owned)
+        .clone()
         .or_else(|| e.id().map(|id| format!("{}/{id}", e.resource_type())))
         .unwrap_or_else(|| e.pointer.clone());
     format!("FHIR {} {id}", e.resource_type())
@@ -77,10 +77,35 @@ fn has_profile(v: &Value, fragment: &str) -> bool {
 /// Facts gathered across resources before they are put into the case.
 #[derive(Default)]
 struct Gathered {
-    primaries: Vec<(usize, PrimaryCancer)>,
+    primaries: Vec<Primary>,
     stages: Vec<(Option<PartialDate>, String, usize)>,
     m1: Option<usize>,
     her2: Vec<(Option<PartialDate>, Her2Part, bool, String)>,
+}
+
+/// A primary cancer condition as read, before one is chosen as the case's.
+struct Primary {
+    entry: usize,
+    cancer: PrimaryCancer,
+    /// Resolved (FHIR `resolved`, or an `abatement[x]` without remission): history.
+    resolved: bool,
+}
+
+/// A therapy as read, with the condition it names as its reason, if any.
+struct Therapy {
+    entry: usize,
+    therapy: SystemicTherapy,
+    reason: Reason,
+}
+
+enum Reason {
+    None,
+    /// Written by cellpath's export: the therapy says itself which cancer it treated.
+    Fixed,
+    /// `reasonReference` to a condition of this input.
+    Condition(usize),
+    /// `reasonCode` naming a cancer site.
+    Site(CancerSite, String),
 }
 
 enum Her2Part {
@@ -89,34 +114,146 @@ enum Her2Part {
     Interpretation(Her2Status),
 }
 
-pub(crate) fn extract(index: &Index, case: &mut Case, report: &mut ImportReport) {
+/// Takes a fact exactly as a cellpath export wrote it.
+fn apply_fact(
+    i: usize,
+    fact: Fact,
+    case: &mut Case,
+    g: &mut Gathered,
+    therapies: &mut Vec<Therapy>,
+) -> Took {
+    let detail = match fact {
+        Fact::Patient {
+            patient,
+            label,
+            lines,
+            metastases_recorded_none,
+            no_therapy,
+        } => {
+            case.patient = patient;
+            case.label = label;
+            case.lines = lines;
+            if metastases_recorded_none.is_some() {
+                case.metastases.get_or_insert_with(Vec::new);
+            }
+            if no_therapy {
+                case.therapies.get_or_insert_with(Vec::new);
+            }
+            "patient".to_owned()
+        }
+        Fact::Primary(p) => {
+            let d = format!(
+                "primary cancer: {}",
+                p.site.map(CancerSite::name).unwrap_or("site not given")
+            );
+            g.primaries.push(Primary {
+                entry: i,
+                cancer: p,
+                resolved: false,
+            });
+            d
+        }
+        Fact::Metastasis(m) => {
+            let d = format!("metastasis: {}", m.site);
+            case.metastases.get_or_insert_with(Vec::new).push(m);
+            d
+        }
+        Fact::Cldn18(r) => {
+            let d = format!("CLDN18.2 {}", r.staining.describe());
+            case.cldn18.push(r);
+            d
+        }
+        Fact::Her2(r) => {
+            case.her2.push(r);
+            "HER2".to_owned()
+        }
+        Fact::Pdl1(r) => {
+            let d = format!("PD-L1 CPS {}", r.cps);
+            case.pdl1.push(r);
+            d
+        }
+        Fact::Msi(r) => {
+            let d = format!("MSI/MMR {:?}", r.status);
+            case.msi.push(r);
+            d
+        }
+        Fact::Therapy(t) => {
+            let d = format!("{} from {}", t.drug, t.start);
+            therapies.push(Therapy {
+                entry: i,
+                therapy: t,
+                reason: Reason::Fixed,
+            });
+            d
+        }
+        Fact::Progression(p) => {
+            let d = format!("progression on {}", p.date);
+            case.progressions.push(p);
+            d
+        }
+        Fact::Ecog(r) => {
+            let d = format!("ECOG {}", r.score.score());
+            case.ecog.push(r);
+            d
+        }
+        Fact::Lab(l) => {
+            let d = format!("{} {} {}", l.test.name(), l.value, l.unit);
+            case.labs.push(l);
+            d
+        }
+    };
+    Took::Used(vec![format!("{detail} (exactly as exported by cellpath)")])
+}
+
+/// The first `modifierExtension` of a resource, whose meaning cellpath cannot know: by the
+/// FHIR rules a resource with a modifier the reader does not understand must not be used.
+fn modifier_extension(res: &Value) -> Option<String> {
+    let first = items(res, "modifierExtension").next()?;
+    Some(str_at(first, "url").unwrap_or("(no url)").to_owned())
+}
+
+pub(crate) fn extract(
+    index: &Index,
+    subjects: &[Option<String>],
+    chosen_patient: Option<&str>,
+    conflicts: &[(usize, String)],
+    case: &mut Case,
+    report: &mut ImportReport,
+) {
     let entries = index.entries;
     let mut outcomes: Vec<Option<Took>> = entries.iter().map(|_| None).collect();
     let mut g = Gathered::default();
-
-    // The first Patient is the patient; resources of any other patient are skipped.
-    let patient = entries.iter().position(|e| e.resource_type() == "Patient");
-    if let Some(p) = patient {
-        outcomes[p] = Some(read_patient(&entries[p], case));
-    }
-    let mut therapies = Vec::new();
+    let mut therapies: Vec<Therapy> = Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        if Some(i) == patient {
-            continue;
-        }
-        let res = e.res;
-        let took = if e.resource_type() == "Patient" {
-            skip("another patient: the import takes the first Patient only")
-        } else if let Some(other) = other_patient(index, res, patient) {
-            skip(format!("belongs to another patient ({other})"))
+        let res = &e.res;
+        let mine = match (&subjects[i], chosen_patient) {
+            (Some(s), Some(c)) => s == c,
+            _ => true,
+        };
+        let took = if !mine {
+            skip(format!(
+                "belongs to another patient ({})",
+                subjects[i].as_deref().unwrap_or_default()
+            ))
+        } else if let Some(url) = modifier_extension(res) {
+            skip(format!(
+                "has a modifierExtension cellpath does not understand ({url}); by the FHIR \
+                 rules the resource cannot be used safely"
+            ))
         } else if str_at(res, "status") == Some("entered-in-error") {
             skip("status entered-in-error")
+        } else if let Some(fact) = crate::export::fact_of(res) {
+            match fact {
+                Ok(fact) => apply_fact(i, fact, case, &mut g, &mut therapies),
+                Err(why) => skip(why),
+            }
         } else {
             match e.resource_type() {
+                "Patient" => read_patient(e, case),
                 "Condition" => condition(i, e, case, &mut g),
                 "Observation" => observation(index, i, e, case, &mut g),
                 "MedicationStatement" | "MedicationRequest" | "MedicationAdministration" => {
-                    medication(index, e, &mut therapies)
+                    medication(index, i, e, &mut therapies)
                 }
                 "Specimen" | "Medication" => skip("read only where another resource refers to it"),
                 other => skip(format!("{other} is not used by cellpath")),
@@ -125,24 +262,47 @@ pub(crate) fn extract(index: &Index, case: &mut Case, report: &mut ImportReport)
         outcomes[i] = Some(took);
     }
 
-    // The most recently diagnosed primary cancer is the case's; others are reported.
+    // The most recently diagnosed primary cancer that is not resolved is the case's; a
+    // resolved one is history; the others are reported.
     let chosen = g
         .primaries
         .iter()
         .enumerate()
-        .max_by_key(|(k, (_, p))| (p.diagnosed.map(PartialDate::latest), *k))
+        .filter(|(_, p)| !p.resolved)
+        .max_by_key(|(k, p)| (p.cancer.diagnosed.map(PartialDate::latest), *k))
         .map(|(k, _)| k);
-    for (k, (entry, p)) in g.primaries.iter().enumerate() {
-        if Some(k) != chosen {
-            outcomes[*entry] = Some(skip(format!(
-                "another primary cancer ({}); the case holds the most recently diagnosed one",
-                p.site_text.as_deref().unwrap_or("unnamed")
+    for (k, p) in g.primaries.iter().enumerate() {
+        let name = p.cancer.site_text.as_deref().unwrap_or("unnamed");
+        if p.resolved {
+            outcomes[p.entry] = Some(skip(format!(
+                "a resolved cancer ({name}): history, not the cancer under evaluation"
+            )));
+        } else if Some(k) != chosen {
+            outcomes[p.entry] = Some(skip(format!(
+                "another primary cancer ({name}); the case holds the most recently diagnosed one"
             )));
         }
     }
-    if let Some(k) = chosen {
-        case.primary = Some(g.primaries.swap_remove(k).1);
+    if g.primaries.iter().all(|p| p.resolved) && !g.primaries.is_empty() {
+        report.notes.push(
+            "every primary cancer in the record is resolved: no cancer under evaluation was \
+             imported; if one is active, correct the record"
+                .into(),
+        );
     }
+    let chosen_entry = chosen.map(|k| g.primaries[k].entry);
+    let chosen_site = chosen.and_then(|k| g.primaries[k].cancer.site);
+    if let Some(k) = chosen {
+        let p = g.primaries.swap_remove(k).cancer;
+        if p.status == Some(CancerStatus::Remission) {
+            report.notes.push(
+                "the cancer under evaluation is recorded as in remission; the case shows it so"
+                    .into(),
+            );
+        }
+        case.primary = Some(p);
+    }
+    let primary_entries: Vec<usize> = g.primaries.iter().map(|p| p.entry).collect();
     if let Some((_, stage, _)) = g
         .stages
         .iter()
@@ -163,14 +323,96 @@ pub(crate) fn extract(index: &Index, case: &mut Case, report: &mut ImportReport)
             ));
         }
     }
-    case.her2 = merge_her2(std::mem::take(&mut g.her2));
-    if !therapies.is_empty() {
-        case.therapies = Some(therapies);
+    let merged = merge_her2(std::mem::take(&mut g.her2));
+    case.her2.extend(merged);
+
+    // Tie each therapy to its cancer: one given for another primary is shown, not counted.
+    let mut unlinked = 0;
+    let mut out = Vec::with_capacity(therapies.len());
+    for mut t in therapies {
+        let other = match &t.reason {
+            Reason::Fixed => t.therapy.other_cancer.clone(),
+            Reason::Condition(c) if Some(*c) == chosen_entry => None,
+            Reason::Condition(c) if primary_entries.contains(c) => Some(
+                entries[*c]
+                    .res
+                    .get("code")
+                    .map(concept_label)
+                    .unwrap_or_else(|| "another cancer".into()),
+            ),
+            Reason::Site(site, text) if chosen_site.is_some_and(|s| s != *site) => {
+                Some(text.clone())
+            }
+            Reason::None if !primary_entries.is_empty() && chosen.is_some() => {
+                unlinked += 1;
+                outcomes[t.entry] = match outcomes[t.entry].take() {
+                    Some(Took::Used(mut d) | Took::Flagged(mut d)) => {
+                        d.push(
+                            "several cancers in the record and no reason given: confirm \
+                             which cancer this therapy treated"
+                                .into(),
+                        );
+                        Some(Took::Flagged(d))
+                    }
+                    other => other,
+                };
+                None
+            }
+            _ => None,
+        };
+        if let Some(name) = &other {
+            let note = format!("for another cancer ({name}): shown, not a line of this cancer");
+            outcomes[t.entry] = match outcomes[t.entry].take() {
+                Some(Took::Used(mut d)) => {
+                    d.push(note);
+                    Some(Took::Used(d))
+                }
+                Some(Took::Flagged(mut d)) => {
+                    d.push(note);
+                    Some(Took::Flagged(d))
+                }
+                other => other,
+            };
+        }
+        t.therapy.other_cancer = other;
+        out.push(t.therapy);
+    }
+    if unlinked > 0 {
+        report.notes.push(format!(
+            "{unlinked} therapies name no cancer while the record holds several: the \
+             coordinator must confirm which cancer each treated"
+        ));
+    }
+    if !out.is_empty() {
+        case.therapies = Some(out);
         report.notes.push(
             "Lines of therapy are derived from the medication resources by the documented rule \
              (docs/lines-of-therapy.md) and must be confirmed by the coordinator."
                 .into(),
         );
+    }
+    if case.patient.deceased {
+        report.notes.insert(
+            0,
+            "THE RECORD SAYS THE PATIENT HAS DIED: no programme can be eligible; if this is \
+             wrong, correct the record"
+                .into(),
+        );
+    }
+    for (first, duplicate) in conflicts {
+        outcomes[*first] = match outcomes[*first].take() {
+            Some(Took::Used(mut d) | Took::Flagged(mut d)) => {
+                d.push(format!(
+                    "another entry with the same identity ({duplicate}) differs: check the source"
+                ));
+                Some(Took::Flagged(d))
+            }
+            other => other,
+        };
+        report.notes.push(format!(
+            "{} and {duplicate} have the same identity but different content: the first is used",
+            entries[*first].pointer
+        ));
     }
 
     for (e, took) in entries.iter().zip(outcomes) {
@@ -181,7 +423,7 @@ pub(crate) fn extract(index: &Index, case: &mut Case, report: &mut ImportReport)
         };
         report.resources.push(ResourceReport {
             pointer: e.pointer.clone(),
-            full_url: e.full_url.map(str::to_owned),
+            full_url: e.full_url.clone(),
             resource_type: e.resource_type().to_owned(),
             id: e.id().map(str::to_owned),
             outcome,
@@ -190,22 +432,9 @@ pub(crate) fn extract(index: &Index, case: &mut Case, report: &mut ImportReport)
     }
 }
 
-/// The patient a resource names, when it resolves to a Patient other than the chosen one.
-fn other_patient(index: &Index, res: &Value, chosen: Option<usize>) -> Option<String> {
-    let reference = ["subject", "patient"]
-        .iter()
-        .find_map(|k| res.get(*k).and_then(|r| str_at(r, "reference")))?;
-    let target = index.resolve(res, reference)?;
-    if str_at(target, "resourceType") != Some("Patient") {
-        return None;
-    }
-    let at = index.index_of(target)?;
-    (Some(at) != chosen).then(|| reference.to_owned())
-}
-
 fn read_patient(e: &Entry, case: &mut Case) -> Took {
     let mut facts = Vec::new();
-    match str_at(e.res, "birthDate").map(PartialDate::parse) {
+    match str_at(&e.res, "birthDate").map(PartialDate::parse) {
         Some(Ok(d)) => {
             case.patient.birth_date = Some(d);
             facts.push(format!("birth date {d}"));
@@ -213,7 +442,7 @@ fn read_patient(e: &Entry, case: &mut Case) -> Took {
         Some(Err(err)) => facts.push(format!("birth date not used: {err}")),
         None => facts.push("no birth date".into()),
     }
-    case.patient.sex = match str_at(e.res, "gender") {
+    case.patient.sex = match str_at(&e.res, "gender") {
         Some("female") => Some(Sex::Female),
         Some("male") => Some(Sex::Male),
         Some("other") => Some(Sex::Other),
@@ -223,12 +452,45 @@ fn read_patient(e: &Entry, case: &mut Case) -> Took {
     if let Some(s) = case.patient.sex {
         facts.push(format!("sex {s:?}").to_lowercase());
     }
+    let deceased_date = date_at(&e.res, &["deceasedDateTime"]);
+    if e.res.get("deceasedBoolean").and_then(Value::as_bool) == Some(true)
+        || deceased_date.is_some()
+    {
+        case.patient.deceased = true;
+        case.patient.deceased_date = deceased_date;
+        facts.insert(
+            0,
+            format!(
+                "DECEASED{}",
+                deceased_date.map(|d| format!(" ({d})")).unwrap_or_default()
+            ),
+        );
+    }
     case.patient.source = Some(source_of(e));
     Took::Used(facts)
 }
 
+/// The clinical status of a condition: `None` when resolved (history).
+fn clinical_status(res: &Value) -> Result<Option<CancerStatus>, ()> {
+    let code = res
+        .get("clinicalStatus")
+        .and_then(|c| codings(c).map(|(_, c, _)| c).find(|c| !c.is_empty()));
+    let abated = res
+        .as_object()
+        .is_some_and(|o| o.keys().any(|k| k.starts_with("abatement")))
+        && res.get("abatementBoolean").and_then(Value::as_bool) != Some(false);
+    Ok(match code {
+        Some("resolved") => return Err(()),
+        Some("remission" | "inactive") => Some(CancerStatus::Remission),
+        Some("recurrence" | "relapse") => Some(CancerStatus::Recurrence),
+        Some("active") => Some(CancerStatus::Active),
+        _ if abated => return Err(()),
+        _ => None,
+    })
+}
+
 fn condition(i: usize, e: &Entry, case: &mut Case, g: &mut Gathered) -> Took {
-    let res = e.res;
+    let res = &e.res;
     if let Some(vs) = res.get("verificationStatus") {
         let refuted = codings(vs).any(|(_, c, _)| c == "refuted" || c == "entered-in-error");
         if refuted {
@@ -241,10 +503,12 @@ fn condition(i: usize, e: &Entry, case: &mut Case, g: &mut Gathered) -> Took {
     let text = concept_text(code);
     let icd = codes::icd10(code);
     let icd_cancer = icd.as_deref().and_then(codes::site_from_icd10).is_some();
-    let secondary = has_profile(res, MCODE_SECONDARY)
-        || icd.as_deref().is_some_and(codes::icd10_is_secondary)
-        || (codes::text_is_cancer(&text) && codes::text_is_secondary(&text));
+    // An mCODE profile says what the condition is; the text only when there is none.
     let primary_profile = has_profile(res, "mcode-primary-cancer-condition");
+    let secondary = has_profile(res, MCODE_SECONDARY)
+        || (!primary_profile
+            && (icd.as_deref().is_some_and(codes::icd10_is_secondary)
+                || (codes::text_is_cancer(&text) && codes::text_is_secondary(&text))));
     if !(icd_cancer || secondary || primary_profile || codes::text_is_cancer(&text)) {
         return skip(format!("not a cancer condition ({})", text.trim()));
     }
@@ -321,8 +585,8 @@ fn condition(i: usize, e: &Entry, case: &mut Case, g: &mut Gathered) -> Took {
     }
     let stage = items(res, "stage")
         .filter_map(|s| s.get("summary"))
-        .map(concept_label)
-        .find(|t| stage_group(t).is_some());
+        .find_map(|c| codes::stage_from_text(&concept_label(c)));
+    let status = clinical_status(res);
     let note = items(res, "note")
         .filter_map(|n| str_at(n, "text"))
         .collect::<Vec<_>>()
@@ -346,9 +610,16 @@ fn condition(i: usize, e: &Entry, case: &mut Case, g: &mut Gathered) -> Took {
     if histology.is_none() {
         facts.push("histology not given".into());
     }
-    g.primaries.push((
-        i,
-        PrimaryCancer {
+    match status {
+        Err(()) => facts.push("resolved".into()),
+        Ok(Some(CancerStatus::Remission)) => facts.push("in remission".into()),
+        Ok(Some(CancerStatus::Recurrence)) => facts.push("recurrence".into()),
+        _ => {}
+    }
+    g.primaries.push(Primary {
+        entry: i,
+        resolved: status.is_err(),
+        cancer: PrimaryCancer {
             site: Some(site),
             site_text: Some(concept_label(code)),
             histology,
@@ -356,9 +627,10 @@ fn condition(i: usize, e: &Entry, case: &mut Case, g: &mut Gathered) -> Took {
             stage,
             extent,
             diagnosed: onset,
+            status: status.ok().flatten(),
             source: Some(source_of(e)),
         },
-    ));
+    });
     Took::Used(facts)
 }
 
@@ -366,7 +638,13 @@ fn value_text(v: &Value) -> Option<String> {
     if let Some(s) = str_at(v, "valueString") {
         return Some(s.to_owned());
     }
-    v.get("valueCodeableConcept").map(concept_label)
+    let cc = v.get("valueCodeableConcept")?;
+    let label = concept_label(cc);
+    // A result coded only as a SNOMED CT qualifier value has no words to read: add them.
+    Some(match codes::qualifier_word(cc) {
+        Some(word) if !label.to_lowercase().contains(word) => format!("{label} ({word})"),
+        _ => label,
+    })
 }
 
 fn value_number(v: &Value) -> Option<f64> {
@@ -406,8 +684,73 @@ fn lone_score(text: &str) -> Option<Intensity> {
         .and_then(|n| Intensity::new(n).ok())
 }
 
+/// What an observation is about, from its code alone.
+#[derive(Clone, Copy)]
+enum ObsKind {
+    Cldn18,
+    Her2,
+    Ecog,
+    DiseaseStatus,
+    StageGroup,
+    MCategory,
+    TnCategory,
+    Pdl1Cps,
+    Msi,
+    Lab(LabTest),
+}
+
+fn observation_kind(code: &Value) -> Option<ObsKind> {
+    let text = concept_text(code);
+    let loinc = loinc_code(code);
+    Some(if text.contains("claudin") || text.contains("cldn18") {
+        ObsKind::Cldn18
+    } else if matches!(loinc, Some("48676-1" | "85319-2" | "85318-4"))
+        || text.contains("her2")
+        || text.contains("erbb2")
+    {
+        ObsKind::Her2
+    } else if loinc == Some("89247-1") || text.contains("ecog") {
+        ObsKind::Ecog
+    } else if loinc == Some("97509-4") || text.contains("disease status") {
+        ObsKind::DiseaseStatus
+    } else if codes::has_any_code(code, codes::STAGE_GROUP_CODES) || text.contains("stage group") {
+        ObsKind::StageGroup
+    } else if codes::has_any_code(code, codes::M_CATEGORY_CODES)
+        || text.contains("distant metastases")
+    {
+        ObsKind::MCategory
+    } else if codes::has_any_code(code, codes::TN_CATEGORY_CODES) {
+        ObsKind::TnCategory
+    } else if text.contains("pd-l1") && (text.contains("cps") || text.contains("combined positive"))
+    {
+        ObsKind::Pdl1Cps
+    } else if loinc == Some("81695-9")
+        || text.contains("microsatellite")
+        || text.contains("mismatch repair")
+    {
+        ObsKind::Msi
+    } else if let Some(test) = loinc.and_then(LabTest::from_loinc) {
+        ObsKind::Lab(test)
+    } else {
+        return None;
+    })
+}
+
+/// Why an observation is of no use to cellpath, judged from its code alone (so that it can be
+/// dropped as soon as it is read); `None` when it may be.
+pub(crate) fn unused_observation(res: &Value) -> Option<String> {
+    let code = res.get("code")?;
+    if observation_kind(code).is_some() {
+        return None;
+    }
+    let what = loinc_code(code)
+        .map(|c| format!("LOINC {c}"))
+        .unwrap_or_else(|| concept_text(code).trim().to_owned());
+    Some(format!("observation not used by cellpath ({what})"))
+}
+
 fn observation(index: &Index, i: usize, e: &Entry, case: &mut Case, g: &mut Gathered) -> Took {
-    let res = e.res;
+    let res = &e.res;
     let status = str_at(res, "status").unwrap_or("unknown");
     if matches!(status, "cancelled" | "registered") {
         return skip(format!("status {status}"));
@@ -416,32 +759,23 @@ fn observation(index: &Index, i: usize, e: &Entry, case: &mut Case, g: &mut Gath
     let Some(code) = res.get("code") else {
         return skip("observation without a code");
     };
-    let text = concept_text(code);
-    let loinc = loinc_code(code);
     let date = date_at(res, EFFECTIVE);
-    let took = if text.contains("claudin") || text.contains("cldn18") {
-        cldn18(index, e, case, preliminary)
-    } else if matches!(loinc, Some("48676-1" | "85319-2" | "85318-4"))
-        || text.contains("her2")
-        || text.contains("erbb2")
-    {
-        her2(e, g, date, preliminary)
-    } else if loinc == Some("89247-1") || text.contains("ecog") {
-        ecog(e, case, date)
-    } else if loinc == Some("97509-4") || text.contains("disease status") {
-        disease_status(e, case, date)
-    } else if matches!(loinc, Some("21908-9" | "21902-2" | "21914-4"))
-        || text.contains("stage group")
-    {
-        match value_text(res) {
-            Some(v) if stage_group(&v).is_some() => {
-                g.stages.push((date, v.trim().to_owned(), i));
-                Took::Used(vec![format!("stage group {}", v.trim())])
+    let Some(kind) = observation_kind(code) else {
+        return skip(unused_observation(res).unwrap_or_default());
+    };
+    let took = match kind {
+        ObsKind::Cldn18 => cldn18(index, e, case, preliminary),
+        ObsKind::Her2 => her2(e, g, date, preliminary),
+        ObsKind::Ecog => ecog(e, case, date),
+        ObsKind::DiseaseStatus => disease_status(e, case, date),
+        ObsKind::StageGroup => match value_text(res).and_then(|v| codes::stage_from_text(&v)) {
+            Some(v) => {
+                g.stages.push((date, v.clone(), i));
+                Took::Used(vec![format!("stage group {v}")])
             }
-            _ => skip("stage group without a readable value"),
-        }
-    } else if matches!(loinc, Some("21907-1" | "21901-4")) || text.contains("distant metastases") {
-        match value_text(res) {
+            None => skip("stage group without a readable value"),
+        },
+        ObsKind::MCategory => match value_text(res) {
             Some(v) if v.to_uppercase().contains("M1") => {
                 g.m1 = Some(i);
                 Took::Used(vec![format!("distant metastasis category {}", v.trim())])
@@ -451,10 +785,15 @@ fn observation(index: &Index, i: usize, e: &Entry, case: &mut Case, g: &mut Gath
                 v.trim()
             )]),
             None => skip("M category without a value"),
-        }
-    } else if text.contains("pd-l1") && (text.contains("cps") || text.contains("combined positive"))
-    {
-        match value_number(res) {
+        },
+        ObsKind::TnCategory => match value_text(res) {
+            Some(v) => Took::Used(vec![format!(
+                "TNM category {} (shown; the stage group and M category are what cellpath reads)",
+                v.trim()
+            )]),
+            None => skip("T or N category without a value"),
+        },
+        ObsKind::Pdl1Cps => match value_number(res) {
             Some(cps) => {
                 case.pdl1.push(Pdl1Result {
                     cps,
@@ -465,19 +804,9 @@ fn observation(index: &Index, i: usize, e: &Entry, case: &mut Case, g: &mut Gath
                 Took::Used(vec![format!("PD-L1 CPS {cps}")])
             }
             None => skip("PD-L1 CPS without a number"),
-        }
-    } else if loinc == Some("81695-9")
-        || text.contains("microsatellite")
-        || text.contains("mismatch repair")
-    {
-        msi(e, case, date)
-    } else if let Some(test) = loinc.and_then(LabTest::from_loinc) {
-        lab(e, case, test)
-    } else {
-        let what = loinc
-            .map(|c| format!("LOINC {c}"))
-            .unwrap_or_else(|| text.trim().to_owned());
-        skip(format!("observation not used by cellpath ({what})"))
+        },
+        ObsKind::Msi => msi(e, case, date),
+        ObsKind::Lab(test) => lab(e, case, test),
     };
     match took {
         Took::Used(mut d) if preliminary => {
@@ -489,7 +818,7 @@ fn observation(index: &Index, i: usize, e: &Entry, case: &mut Case, g: &mut Gath
 }
 
 fn cldn18(index: &Index, e: &Entry, case: &mut Case, preliminary: bool) -> Took {
-    let res = e.res;
+    let res = &e.res;
     let mut per = PerIntensity::default();
     let mut level: Option<Intensity> = None;
     let mut percent: Option<f64> = None;
@@ -643,7 +972,7 @@ fn her2_parts(v: &Value, code_text: &str, loinc: Option<&str>) -> Result<Option<
 }
 
 fn her2(e: &Entry, g: &mut Gathered, date: Option<PartialDate>, preliminary: bool) -> Took {
-    let res = e.res;
+    let res = &e.res;
     let mut parts = Vec::new();
     let code = res.get("code").map(concept_text).unwrap_or_default();
     let loinc = res.get("code").and_then(loinc_code);
@@ -716,7 +1045,7 @@ fn merge_her2(parts: Vec<(Option<PartialDate>, Her2Part, bool, String)>) -> Vec<
 }
 
 fn ecog(e: &Entry, case: &mut Case, date: Option<PartialDate>) -> Took {
-    let res = e.res;
+    let res = &e.res;
     let from_answer = res.get("valueCodeableConcept").and_then(|cc| {
         codings(cc).find_map(|(_, c, _)| match c {
             "LA9622-7" => Some(0),
@@ -749,7 +1078,7 @@ fn ecog(e: &Entry, case: &mut Case, date: Option<PartialDate>) -> Took {
 }
 
 fn disease_status(e: &Entry, case: &mut Case, date: Option<PartialDate>) -> Took {
-    let res = e.res;
+    let res = &e.res;
     let Some(v) = res.get("valueCodeableConcept") else {
         return skip("disease status without a value");
     };
@@ -772,7 +1101,10 @@ fn disease_status(e: &Entry, case: &mut Case, date: Option<PartialDate>) -> Took
 }
 
 fn msi(e: &Entry, case: &mut Case, date: Option<PartialDate>) -> Took {
-    let v = value_text(e.res).unwrap_or_default().to_lowercase();
+    let v = value_text(&e.res).unwrap_or_default().to_lowercase();
+    let code = e.res.get("code").map(concept_text).unwrap_or_default();
+    // "Positive" means instability on an MSI test; on a mismatch-repair panel it is ambiguous.
+    let msi_test = !code.contains("mismatch repair") || code.contains("microsatellite");
     let status = if v.contains("deficient") || v.contains("dmmr") {
         MsiStatus::Dmmr
     } else if v.contains("proficient") || v.contains("pmmr") {
@@ -782,6 +1114,10 @@ fn msi(e: &Entry, case: &mut Case, date: Option<PartialDate>) -> Took {
     } else if v.contains("low") {
         MsiStatus::MsiLow
     } else if v.contains("stable") || v.contains("mss") {
+        MsiStatus::Mss
+    } else if msi_test && v.contains("positive") {
+        MsiStatus::MsiHigh
+    } else if msi_test && v.contains("negative") {
         MsiStatus::Mss
     } else {
         return skip(format!("MSI/MMR value `{v}` not understood"));
@@ -795,7 +1131,7 @@ fn msi(e: &Entry, case: &mut Case, date: Option<PartialDate>) -> Took {
 }
 
 fn lab(e: &Entry, case: &mut Case, test: LabTest) -> Took {
-    let res = e.res;
+    let res = &e.res;
     let Some(value) = value_number(res) else {
         return skip(format!("{} without a numeric value", test.name()));
     };
@@ -831,8 +1167,55 @@ fn short_system(uri: &str) -> String {
     }
 }
 
-fn medication(index: &Index, e: &Entry, therapies: &mut Vec<SystemicTherapy>) -> Took {
-    let res = e.res;
+/// The mCODE treatment-intent / procedure-intent extension's value, lower case.
+fn intent(res: &Value) -> Option<String> {
+    items(res, "extension")
+        .filter(|x| {
+            str_at(x, "url").is_some_and(|u| {
+                u.ends_with("mcode-procedure-intent") || u.ends_with("mcode-treatment-intent")
+            })
+        })
+        .find_map(|x| x.get("valueCodeableConcept"))
+        .map(|v| {
+            let snomed = codes::snomed_code(v);
+            match snomed {
+                Some("373808002") => "curative".to_owned(),
+                Some("363676003") => "palliative".to_owned(),
+                _ => concept_text(v),
+            }
+        })
+}
+
+/// What a therapy names as its reason: a condition of this input, or a cancer site.
+fn reason_of(index: &Index, res: &Value) -> Reason {
+    for r in items(res, "reasonReference") {
+        if let Some(reference) = str_at(r, "reference")
+            && let Some(target) = index.resolve(res, reference)
+            && str_at(target, "resourceType") == Some("Condition")
+            && let Some(at) = index.index_of(target)
+        {
+            return Reason::Condition(at);
+        }
+    }
+    for c in items(res, "reasonCode") {
+        let text = concept_text(c);
+        let site = codes::icd10(c)
+            .as_deref()
+            .and_then(codes::site_from_icd10)
+            .or_else(|| {
+                codes::text_is_cancer(&text)
+                    .then(|| codes::site_from_text(&text))
+                    .flatten()
+            });
+        if let Some(site) = site.filter(|s| *s != CancerSite::Other) {
+            return Reason::Site(site, concept_label(c));
+        }
+    }
+    Reason::None
+}
+
+fn medication(index: &Index, i: usize, e: &Entry, therapies: &mut Vec<Therapy>) -> Took {
+    let res = &e.res;
     let status = str_at(res, "status").unwrap_or("unknown");
     if matches!(
         status,
@@ -943,7 +1326,12 @@ fn medication(index: &Index, e: &Entry, therapies: &mut Vec<SystemicTherapy>) ->
         .collect::<Vec<_>>()
         .join(" ");
     let all = format!("{words} {extension_text}");
-    let setting = if all.contains("neoadjuvant") || all.contains("neo-adjuvant") {
+    let intent = intent(res);
+    let setting = if intent.as_deref().is_some_and(|t| t.contains("curative")) {
+        TherapySetting::Curative
+    } else if intent.as_deref().is_some_and(|t| t.contains("palliative")) {
+        TherapySetting::Advanced
+    } else if all.contains("neoadjuvant") || all.contains("neo-adjuvant") {
         TherapySetting::Neoadjuvant
     } else if all.contains("adjuvant") {
         TherapySetting::Adjuvant
@@ -958,6 +1346,7 @@ fn medication(index: &Index, e: &Entry, therapies: &mut Vec<SystemicTherapy>) ->
         Some(StopReason::Progression)
     } else if all.contains("toxic")
         || all.contains("intoler")
+        || all.contains("not tolerated")
         || all.contains("adverse")
         || all.contains("side effect")
     {
@@ -972,13 +1361,22 @@ fn medication(index: &Index, e: &Entry, therapies: &mut Vec<SystemicTherapy>) ->
         end.map(|d| format!(" to {d}"))
             .unwrap_or_else(|| " (no end date)".into())
     );
-    therapies.push(SystemicTherapy {
-        drug,
-        start,
-        end,
-        setting,
-        reason_stopped,
-        source: Some(source_of(e)),
+    let mut detail = vec![detail];
+    if setting == TherapySetting::Curative {
+        detail.push("curative intent".into());
+    }
+    therapies.push(Therapy {
+        entry: i,
+        reason: reason_of(index, res),
+        therapy: SystemicTherapy {
+            drug,
+            start,
+            end,
+            setting,
+            reason_stopped,
+            other_cancer: None,
+            source: Some(source_of(e)),
+        },
     });
-    Took::Used(vec![detail])
+    Took::Used(detail)
 }

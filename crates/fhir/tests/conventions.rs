@@ -4,7 +4,7 @@ use cellpath_domain::{
     CancerSite, Extent, Her2Status, Histology, Intensity, LabTest, LineOutcome, MsiStatus,
     PartialDate, lines_of_therapy,
 };
-use cellpath_fhir::{ImportError, Outcome, import};
+use cellpath_fhir::{ImportError, Options, Outcome, import, import_with};
 use serde_json::{Value, json};
 
 fn bundle(kind: &str, entries: Vec<(Option<&str>, Value)>) -> Vec<u8> {
@@ -262,9 +262,34 @@ fn resources_of_another_patient_are_skipped() {
         loinc("89247-1", "ECOG"),
         json!({"valueInteger": 3, "subject": {"reference": "urn:uuid:p2"}}),
     );
-    let i = run("collection", vec![patient(), other, (None, theirs)]);
-    assert!(i.case.ecog.is_empty());
-    assert_eq!(i.case.patient.birth_date.map(|d| d.year()), Some(1961));
+    let bytes = bundle("collection", vec![patient(), other, (None, theirs)]);
+    let Err(ImportError::SeveralPatients { patients }) = import(&bytes) else {
+        panic!("two patients must be refused");
+    };
+    assert_eq!(patients, ["Patient/p1", "Patient/p2"]);
+    for wanted in ["Patient/p1", "p1", "urn:uuid:p1"] {
+        let options = Options {
+            patient: Some(wanted.into()),
+            ..Options::default()
+        };
+        let i = import_with(&bytes, &options).expect("the named patient");
+        assert!(i.case.ecog.is_empty(), "{wanted}");
+        assert_eq!(i.case.patient.birth_date.map(|d| d.year()), Some(1961));
+    }
+    let options = Options {
+        patient: Some("Patient/p2".into()),
+        ..Options::default()
+    };
+    let i = import_with(&bytes, &options).expect("the other one");
+    assert_eq!(i.case.ecog.len(), 1);
+    let options = Options {
+        patient: Some("Patient/p9".into()),
+        ..Options::default()
+    };
+    assert!(matches!(
+        import_with(&bytes, &options),
+        Err(ImportError::NoSuchPatient { .. })
+    ));
 }
 
 fn cldn18_of(o: Value) -> cellpath_domain::Cldn18Result {
@@ -627,12 +652,11 @@ fn adjuvant_therapy_with_early_relapse_counts_as_a_line() {
 fn malformed_json_names_line_and_column() {
     let err =
         import(b"{\n  \"resourceType\": \"Bundle\",\n  \"entry\": [\n}").expect_err("malformed");
-    let ImportError::Json { line, column, .. } = err;
+    let ImportError::Json { line, column, .. } = err else {
+        panic!("{err:?}");
+    };
     assert_eq!((line, column), (4, 1));
     assert!(import(b"").is_err());
-    // Valid JSON that is not FHIR is not an error: it is reported.
-    let i = import(b"[1, 2, 3]").expect("array");
-    assert_eq!(i.report.resources[0].outcome, Outcome::Skipped);
 }
 
 #[test]
