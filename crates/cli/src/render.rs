@@ -171,6 +171,23 @@ pub fn screening(
 pub fn case_summary(case: &Case, lang: Lang) -> String {
     let zh = lang == Lang::ZhCn;
     let mut s = String::new();
+    if case.patient.deceased {
+        let when = case
+            .patient
+            .deceased_date
+            .map(|d| d.to_string())
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "{}",
+            match (zh, when.is_empty()) {
+                (false, true) => "THE RECORD SAYS THE PATIENT HAS DIED — no programme can be eligible; correct the record if this is wrong.".to_owned(),
+                (false, false) => format!("THE RECORD SAYS THE PATIENT DIED ON {when} — no programme can be eligible; correct the record if this is wrong."),
+                (true, true) => "记录显示患者已去世——任何项目均不可能符合条件；如有错误，请更正记录。".to_owned(),
+                (true, false) => format!("记录显示患者已于 {when} 去世——任何项目均不可能符合条件；如有错误，请更正记录。"),
+            }
+        );
+    }
     let p = case.primary.as_ref();
     let unknown = t(lang, "unknown", "未知");
     let label = case
@@ -208,6 +225,35 @@ pub fn case_summary(case: &Case, lang: Lang) -> String {
             "Case{label}: born {born}, primary {site} / {histology}, stage {stage}, {mets} metastasis site(s)"
         )
     };
+    if let Some(status) = p.and_then(|p| p.status)
+        && status != cellpath_domain::CancerStatus::Active
+    {
+        let _ = writeln!(
+            s,
+            "  {}{}",
+            t(lang, "status: ", "状态："),
+            if zh { status.name_zh() } else { status.name() }
+        );
+    }
+    for th in case.therapies.iter().flatten() {
+        if let Some(other) = &th.other_cancer {
+            let _ = writeln!(
+                s,
+                "  {}",
+                if zh {
+                    format!(
+                        "用于另一种癌症（{other}）的治疗，不计入本癌症的治疗线：{}，{}",
+                        th.drug, th.start
+                    )
+                } else {
+                    format!(
+                        "for another cancer ({other}), not a line of this cancer: {} from {}",
+                        th.drug, th.start
+                    )
+                }
+            );
+        }
+    }
     let _ = if zh {
         writeln!(
             s,

@@ -718,3 +718,124 @@ fn chinese_output_has_no_english_beyond_names_codes_units_and_the_records_own_te
         leaks.join("\n")
     );
 }
+
+#[test]
+fn import_bulk_makes_one_case_per_patient() {
+    let out = std::env::temp_dir().join(format!("cellpath-bulk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let o = cellpath(&[
+        "case",
+        "import-bulk",
+        "tests/data/fhir-bulk/synthea-3",
+        "--out",
+        out.to_str().expect("path"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = stdout(&o);
+    assert!(
+        summary.starts_with("3 patients → 3 case files"),
+        "{summary}"
+    );
+    assert!(summary.contains("not used: Encounter 152"), "{summary}");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
+        .expect("out")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3);
+    let mut sites = Vec::new();
+    for f in &files {
+        // Each file is a valid native case of one patient.
+        let o = cellpath(&["case", "validate", f.to_str().expect("path")]);
+        assert!(o.status.success(), "{}: {}", f.display(), stderr(&o));
+        let text = std::fs::read_to_string(f).expect("read");
+        let case: toml::Value = toml::from_str(&text).expect("toml");
+        sites.push(
+            case["primary"]["site"]
+                .as_str()
+                .unwrap_or("none")
+                .to_owned(),
+        );
+    }
+    sites.sort();
+    assert_eq!(sites, ["breast", "lung", "prostate"]);
+    // Not an export: refused, exit 2, nothing written.
+    let o = cellpath(&[
+        "case",
+        "import-bulk",
+        "examples/cases",
+        "--out",
+        out.to_str().expect("path"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no .ndjson files"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn export_to_fhir_re_imports_unchanged() {
+    for example in [GASTRIC, "examples/cases/gej-needs-information.toml"] {
+        let o = cellpath(&["case", "export", example, "--to", "fhir"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let bundle: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        assert_eq!(bundle["resourceType"], "Bundle");
+        let back = with_stdin(&["case", "import", "-", "--to", "toml"], &o.stdout);
+        assert!(back.status.success(), "{}", stderr(&back));
+        // The same case: `case validate` describes both alike.
+        let again = with_stdin(&["case", "validate", "-"], &back.stdout);
+        assert!(again.status.success(), "{}", stderr(&again));
+        let original = cellpath(&["case", "validate", example]);
+        let summary = |o: &Output| stdout(o).lines().skip(1).collect::<Vec<_>>().join("\n");
+        assert_eq!(summary(&again), summary(&original), "{example}");
+    }
+}
+
+#[test]
+fn fhir_refusals_exit_2_saying_what_the_input_is() {
+    let dir = std::env::temp_dir().join(format!("cellpath-refusals-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let xml = dir.join("patient.xml");
+    std::fs::write(
+        &xml,
+        "<?xml version=\"1.0\"?>\n<Patient xmlns=\"http://hl7.org/fhir\"/>\n",
+    )
+    .expect("write");
+    let o = cellpath(&["screen", xml.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("FHIR XML"), "{}", stderr(&o));
+    let big = dir.join("big.json");
+    std::fs::write(
+        &big,
+        format!(
+            "{{\"resourceType\":\"Bundle\",\"entry\":[],\"pad\":\"{}\"}}",
+            "x".repeat(2 * 1024 * 1024)
+        ),
+    )
+    .expect("write");
+    let o = cellpath(&[
+        "case",
+        "import",
+        big.to_str().expect("path"),
+        "--max-input-mb",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("over the import limit"),
+        "{}",
+        stderr(&o)
+    );
+    let o = cellpath(&[
+        "case",
+        "import",
+        big.to_str().expect("path"),
+        "--max-input-mb",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ndjson = root().join("tests/data/fhir-bulk/synthea-3/Patient.ndjson");
+    let o = cellpath(&["case", "import", ndjson.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("import-bulk"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

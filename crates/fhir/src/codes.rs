@@ -412,16 +412,17 @@ pub fn has_any_code(cc: &Value, codes: &[&str]) -> bool {
 /// (qualifier value)", "AJCC stage IIB", "Stage IV" or a bare "IVB".
 pub fn stage_from_text(text: &str) -> Option<String> {
     let t = text.trim();
-    if t.len() <= 12 && cellpath_domain::stage_group(t).is_some() {
-        return Some(t.to_owned());
-    }
     let lower = t.to_lowercase();
-    let at = lower.find("stage ")?;
-    let token: String = t[at + "stage ".len()..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
-    cellpath_domain::stage_group(&token).map(|_| token)
+    if let Some(at) = lower.find("stage ") {
+        let token: String = t[at + "stage ".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if cellpath_domain::stage_group(&token).is_some() {
+            return Some(token);
+        }
+    }
+    (t.len() <= 12 && cellpath_domain::stage_group(t).is_some()).then(|| t.to_owned())
 }
 
 #[cfg(test)]

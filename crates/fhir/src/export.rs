@@ -325,7 +325,12 @@ fn primary(b: &mut Builder, p: &PrimaryCancer) {
         }]);
     }
     if let Some(s) = &p.stage {
-        r["stage"] = json!([{"summary": {"text": format!("Stage {s}")}}]);
+        let text = if s.to_lowercase().starts_with("stage") {
+            s.clone()
+        } else {
+            format!("Stage {s}")
+        };
+        r["stage"] = json!([{"summary": {"text": text}}]);
     }
     if matches!(p.extent, Some(Extent::LocallyAdvancedUnresectable)) {
         r["note"] = json!([{"text": "unresectable"}]);

@@ -11,7 +11,7 @@ mod export;
 mod resources;
 
 pub use bulk::{Bulk, BulkCase, BulkImport, BulkProblem};
-pub use export::export;
+pub use export::{FACT_EXTENSION, export};
 
 use std::collections::HashMap;
 
