@@ -563,19 +563,87 @@ pub async fn audit(
     })))
 }
 
-/// Imports a FHIR R4 / mCODE bundle as the case's record (If-Match, like any record write),
-/// answering with the import report: what was used, flagged and skipped per resource.
+#[derive(Deserialize)]
+pub struct ImportQuery {
+    /// The patient to import when the record holds several (`Patient/id`, fullUrl or id).
+    patient: Option<String>,
+}
+
+fn fhir_error(e: &cellpath_fhir::ImportError) -> ApiError {
+    let code = match e {
+        cellpath_fhir::ImportError::SeveralPatients { .. }
+        | cellpath_fhir::ImportError::NoSuchPatient { .. } => ErrorCode::SeveralPatients,
+        cellpath_fhir::ImportError::TooLarge { .. } => ErrorCode::TooLarge,
+        _ => ErrorCode::InvalidFhir,
+    };
+    ApiError::bad_request(code, e.to_string())
+}
+
+/// Reads a FHIR body: a bundle (or one resource), or Bulk Data ndjson when the content type
+/// says so (`application/fhir+ndjson`, `application/x-ndjson`) — one patient either way.
+fn import_body(
+    headers: &HeaderMap,
+    body: &[u8],
+    options: &cellpath_fhir::Options,
+) -> Result<cellpath_fhir::Import, ApiError> {
+    let ndjson = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.contains("ndjson"));
+    if !ndjson {
+        return cellpath_fhir::import_with(body, options).map_err(|e| fhir_error(&e));
+    }
+    let mut bulk = cellpath_fhir::Bulk::new(options.clone());
+    bulk.read("body", body).map_err(ApiError::internal)?;
+    let result = bulk.finish();
+    if let Some(p) = result.problems.first() {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidFhir,
+            format!("line {}: {}", p.line, p.message),
+        ));
+    }
+    let patients: Vec<String> = result.cases.iter().map(|c| c.patient.clone()).collect();
+    let mut cases = result.cases;
+    let index = match &options.patient {
+        Some(wanted) => cases.iter().position(|c| {
+            c.patient == *wanted || c.patient.strip_prefix("Patient/") == Some(wanted.as_str())
+        }),
+        None if cases.len() == 1 => Some(0),
+        None if cases.is_empty() => None,
+        None => {
+            return Err(fhir_error(&cellpath_fhir::ImportError::SeveralPatients {
+                patients,
+            }));
+        }
+    };
+    match index {
+        Some(i) => Ok(cases.swap_remove(i).import),
+        None => Err(fhir_error(&cellpath_fhir::ImportError::NoSuchPatient {
+            wanted: options.patient.clone().unwrap_or_default(),
+            patients,
+        })),
+    }
+}
+
+/// Imports a FHIR R4 / mCODE bundle (or one patient's Bulk Data ndjson) as the case's record
+/// (If-Match, like any record write), answering with the import report: what was used,
+/// flagged and skipped per resource. A record about several patients is refused with the
+/// list unless `?patient=` names one.
 pub async fn import_fhir(
     State(state): State<Shared>,
     actor: Actor,
     Path(id): Path<String>,
+    query: axum::extract::Query<ImportQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let case = state.authorise(&actor, &id, Action::EditRecord).await?;
     let expected = if_match(&headers)?;
-    let imported = cellpath_fhir::import(&body)
-        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidFhir, e.to_string()))?;
+    let options = cellpath_fhir::Options {
+        patient: query.0.patient,
+        max_input_bytes: state.config.max_body as u64,
+    };
+    let imported = import_body(&headers, &body, &options)?;
     let case = write_record(
         &state,
         &actor,
@@ -593,6 +661,27 @@ pub async fn import_fhir(
         Json(json!({"case": case_json(&case), "import_report": imported.report})),
     )
         .into_response())
+}
+
+/// `GET /cases/{id}/fhir`: the record as an mCODE STU4 bundle, each resource with its source.
+pub async fn export_fhir(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let case = state.authorise(&actor, &id, Action::ReadCase).await?;
+    let record = stored_record(&case)?;
+    state
+        .read(&actor, "case.record.export_fhir", Some(&id))
+        .await?;
+    let body = serde_json::to_vec(&cellpath_fhir::export(&record)).map_err(ApiError::internal)?;
+    let mut h = HeaderMap::new();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/fhir+json"),
+    );
+    h.insert(axum::http::header::ETAG, etag(case.version));
+    Ok((StatusCode::OK, h, body).into_response())
 }
 
 /// `DELETE /cases/{id}/members/{uid}`: the patient revokes a caregiver; the coordinator

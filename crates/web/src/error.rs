@@ -57,6 +57,7 @@ error_codes! {
     TooLarge = "too_large", PAYLOAD_TOO_LARGE, "The request is too large.", "请求内容过大。";
     InvalidRecord = "invalid_record", BAD_REQUEST, "The case record is not valid.", "病例记录无效。";
     InvalidFhir = "invalid_fhir", BAD_REQUEST, "The FHIR bundle could not be read.", "无法读取该 FHIR 数据包。";
+    SeveralPatients = "several_patients", BAD_REQUEST, "The record holds several patients: name the one to import (?patient=).", "该记录包含多名患者：请用 ?patient= 指明要导入哪一位。";
     InvalidDate = "invalid_date", BAD_REQUEST, "The date is not valid (YYYY-MM-DD).", "日期无效（格式为 YYYY-MM-DD）。";
     InvalidLang = "invalid_lang", BAD_REQUEST, "The language must be en or zh-CN.", "语言必须为 en 或 zh-CN。";
     InvalidOwner = "invalid_owner", BAD_REQUEST, "The case owner is not valid.", "病例所有者无效。";

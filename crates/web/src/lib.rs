@@ -511,10 +511,19 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
             r(
                 "POST",
                 "/api/v1/cases/{id}/fhir-import",
-                "Import a FHIR bundle as the record (If-Match)",
+                "Import a FHIR bundle, or one patient's Bulk Data ndjson, as the record (If-Match; ?patient= when it holds several)",
                 true,
             ),
             post(cases::import_fhir),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/fhir",
+                "The record as an mCODE STU4 bundle (application/fhir+json), each resource with its source",
+                true,
+            ),
+            get(cases::export_fhir),
         ),
         (
             r(

@@ -377,6 +377,12 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             body: None,
         },
         Step {
+            method: "GET",
+            path: "/api/v1/cases/{id}/fhir",
+            who: "patient",
+            body: None,
+        },
+        Step {
             method: "POST",
             path: "/api/v1/cases/{id}/fhir-import",
             who: "coordinator",
