@@ -7,7 +7,6 @@ use std::io::BufRead;
 
 use serde::Serialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::{Entry, Import, ImportError, Options, Walk, build, reference_tail};
 
@@ -125,21 +124,24 @@ impl Bulk {
     }
 
     fn line(&mut self, name: &str, number: u64, text: &[u8]) {
-        let raw: &RawValue = match serde_json::from_slice(text) {
-            Ok(r) => r,
-            Err(e) => {
-                self.problem(name, number, format!("column {}: {e}", e.column()));
-                return;
-            }
+        let Ok(text) = std::str::from_utf8(text) else {
+            self.problem(name, number, "not UTF-8 text".into());
+            return;
         };
-        if !raw.get().starts_with('{') {
+        if !text.starts_with('{') {
             self.problem(name, number, "not a JSON object (a resource)".into());
             return;
         }
         self.out.resources += 1;
         let pointer = format!("{name}:{number}");
-        if let Err(e) = self.walk.resource(raw, pointer, None) {
-            self.problem(name, number, e.to_string());
+        if let Err(e) = self.walk.resource(text, pointer, None) {
+            let message = match e {
+                ImportError::Json {
+                    column, message, ..
+                } => format!("column {column}: {message}"),
+                other => other.to_string(),
+            };
+            self.problem(name, number, message);
             return;
         }
         for e in std::mem::take(&mut self.walk.entries) {

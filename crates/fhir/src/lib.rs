@@ -172,7 +172,7 @@ pub fn import_with(bytes: &[u8], options: &Options) -> Result<Import, ImportErro
             what: "a JSON object without `resourceType`",
         });
     }
-    walk.resource(top, String::new(), None)?;
+    walk.resource(top.get(), String::new(), None)?;
     finish(walk, options)
 }
 
@@ -238,6 +238,8 @@ struct Head<'a> {
     entry: Option<&'a RawValue>,
     #[serde(rename = "clinicalStatus", borrow, default)]
     clinical_status: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    code: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -311,14 +313,22 @@ impl Walk {
         }
     }
 
+    /// One resource, given as its JSON text (validated here if it was not before).
     pub(crate) fn resource(
         &mut self,
-        raw: &RawValue,
+        text: &str,
         pointer: String,
         full_url: Option<String>,
     ) -> Result<(), ImportError> {
-        let head: Head = match serde_json::from_str(raw.get()) {
+        let head: Head = match serde_json::from_str(text) {
             Ok(h) => h,
+            Err(e) if e.is_syntax() || e.is_eof() => {
+                return Err(ImportError::Json {
+                    line: e.line(),
+                    column: e.column(),
+                    message: cellpath_domain::native::json_message(&e),
+                });
+            }
             Err(_) => {
                 self.skip(report_skip(
                     pointer,
@@ -365,14 +375,14 @@ impl Walk {
             let (same, first_pointer, first_index) = match first {
                 Seen::Read(i) => {
                     let e = &self.entries[*i];
-                    let parsed: Option<Value> = serde_json::from_str(raw.get()).ok();
+                    let parsed: Option<Value> = serde_json::from_str(text).ok();
                     (
                         parsed.map(strip) == Some(e.res.clone()),
                         e.pointer.clone(),
                         Some(*i),
                     )
                 }
-                Seen::Reported(p, h) => (*h == digest(raw.get()), p.clone(), None),
+                Seen::Reported(p, h) => (*h == digest(text), p.clone(), None),
             };
             let why = if same {
                 format!(
@@ -395,7 +405,7 @@ impl Walk {
         if !READ_TYPES.contains(&ty.as_str()) {
             if let Some(key) = key {
                 self.seen
-                    .insert(key, Seen::Reported(pointer.clone(), digest(raw.get())));
+                    .insert(key, Seen::Reported(pointer.clone(), digest(text)));
             }
             let why = if ty == "(none)" {
                 "a JSON object without `resourceType`".to_owned()
@@ -405,7 +415,21 @@ impl Walk {
             self.skip(report_skip(pointer, full_url, &ty, id, &why));
             return Ok(());
         }
-        let res: Value = serde_json::from_str(raw.get()).map_err(|e| ImportError::Json {
+        // An observation nobody reads (vital signs, most labs) is judged by its code alone,
+        // before its tree is built, and reported.
+        if ty == "Observation"
+            && let Some(code) = head.code
+            && let Ok(code) = serde_json::from_str::<Value>(code.get())
+            && let Some(why) = resources::unused_observation(&serde_json::json!({ "code": code }))
+        {
+            if let Some(key) = key {
+                self.seen
+                    .insert(key, Seen::Reported(pointer.clone(), digest(text)));
+            }
+            self.skip(report_skip(pointer, full_url, &ty, id, &why));
+            return Ok(());
+        }
+        let res: Value = serde_json::from_str(text).map_err(|e| ImportError::Json {
             line: e.line(),
             column: e.column(),
             message: e.to_string(),
@@ -418,7 +442,7 @@ impl Walk {
         {
             if let Some(key) = key {
                 self.seen
-                    .insert(key, Seen::Reported(pointer.clone(), digest(raw.get())));
+                    .insert(key, Seen::Reported(pointer.clone(), digest(text)));
             }
             self.skip(report_skip(pointer, full_url, &ty, id, &why));
             return Ok(());
@@ -454,7 +478,7 @@ impl Walk {
             let url = raw.as_ref().and_then(|r| raw_str(r.full_url));
             match raw.and_then(|r| r.resource) {
                 Some(r) if r.get().starts_with('{') => {
-                    self.resource(r, format!("{p}/resource"), url)?;
+                    self.resource(r.get(), format!("{p}/resource"), url)?;
                 }
                 _ => self.skip(report_skip(
                     p,
