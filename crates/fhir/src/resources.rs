@@ -900,15 +900,30 @@ fn cldn18(index: &Index, e: &Entry, case: &mut Case, preliminary: bool) -> Took 
             .map(|d| format!(", specimen {d}"))
             .unwrap_or_default()
     );
-    case.cldn18.push(Cldn18Result {
+    let result = Cldn18Result {
         staining,
         clone: clone.map(|c| c.trim().to_owned()),
         specimen: None,
         specimen_date,
         preliminary,
         source: Some(source_of(e)),
-    });
+    };
+    if let Some(why) = refused_by_record(&result) {
+        return skip(format!("CLDN18.2 result not usable: {why}"));
+    }
+    case.cldn18.push(result);
     Took::Used(vec![detail])
+}
+
+/// Why the record format refuses a fact built from FHIR (e.g. CLDN18.2 percentages adding up
+/// past 100 %), so that the import never holds what a case file could not.
+fn refused_by_record<T: serde::Serialize + serde::de::DeserializeOwned>(
+    fact: &T,
+) -> Option<String> {
+    let value = serde_json::to_value(fact).ok()?;
+    serde_json::from_value::<T>(value)
+        .err()
+        .map(|e| e.to_string())
 }
 
 fn her2_parts(v: &Value, code_text: &str, loinc: Option<&str>) -> Result<Option<Her2Part>, String> {

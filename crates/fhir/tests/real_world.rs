@@ -330,3 +330,29 @@ fn refusals_say_what_the_input_is() {
         }
     );
 }
+
+/// Found by the fuzz target (export → import must give the same case): per-intensity
+/// percentages adding past 100 % were imported although the record format refuses them.
+#[test]
+fn cldn18_percentages_past_100_are_skipped_with_the_reason() {
+    let pct = |label: &str, v: f64| {
+        serde_json::json!({"code": {"text": format!("Tumour cells with {label} membranous staining")},
+            "valueQuantity": {"value": v, "unit": "%", "code": "%"}})
+    };
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient", "id": "p"}},
+        {"resource": {"resourceType": "Observation", "status": "final",
+            "code": {"text": "Claudin 18.2 IHC"}, "subject": {"reference": "urn:uuid:p"},
+            "component": [pct("3+", 20.0), pct("2+", 85.0), pct("1+", 25.0)]}}
+    ]});
+    let i = cellpath_fhir::import_value(&bundle).expect("imports");
+    assert!(i.case.cldn18.is_empty());
+    assert!(
+        i.report
+            .resources
+            .iter()
+            .any(|r| r.detail.iter().any(|d| d.contains("more than 100%"))),
+        "{:#?}",
+        i.report
+    );
+}
