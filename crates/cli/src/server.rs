@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// [default: 120, mainland China].
     #[arg(long, env = "CELLPATH_EMERGENCY_NUMBER", value_name = "NUMBER")]
     pub emergency_number: Option<String>,
+    /// The largest FHIR import the server reads, in MiB, refused before it is read
+    /// [default: 64].
+    #[arg(long, env = "CELLPATH_FHIR_MAX_INPUT_MB", value_name = "MIB")]
+    pub fhir_max_input_mb: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -358,6 +362,7 @@ struct ConfigFile {
     /// A file holding the document key (64 hex digits), kept out of the configuration.
     document_key_file: Option<PathBuf>,
     emergency_number: Option<String>,
+    fhir_max_input_mb: Option<u64>,
 }
 
 /// Settings after precedence: flags > environment > configuration file > defaults. Clap
@@ -371,6 +376,7 @@ struct Settings {
     secure_cookies: bool,
     document_key: Option<cellpath_web::Secret<String>>,
     emergency_number: String,
+    fhir_max_input_mb: u64,
 }
 
 fn resolve(args: &ServeArgs, file: ConfigFile) -> Result<Settings> {
@@ -417,6 +423,10 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> Result<Settings> {
         secure_cookies: args.secure_cookies.or(file.secure_cookies).unwrap_or(false),
         document_key: document_key.map(cellpath_web::Secret::new),
         emergency_number,
+        fhir_max_input_mb: args
+            .fhir_max_input_mb
+            .or(file.fhir_max_input_mb)
+            .unwrap_or(DEFAULT_FHIR_MAX_INPUT_MB),
     })
 }
 
@@ -436,6 +446,7 @@ fn read_config(path: Option<&std::path::Path>) -> Result<ConfigFile> {
 
 const DEFAULT_DATA_DIR: &str = "data";
 const DEFAULT_BIND: &str = "127.0.0.1:8080";
+const DEFAULT_FHIR_MAX_INPUT_MB: u64 = 64;
 
 /// Logs to standard error: the access log and errors, never personal or clinical data
 /// (`RUST_LOG` adjusts the level; default `info`).
@@ -485,6 +496,8 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
                 emergency: cellpath_care::diary::Emergency {
                     number: settings.emergency_number.clone(),
                 },
+                max_fhir: usize::try_from(settings.fhir_max_input_mb.saturating_mul(1024 * 1024))
+                    .unwrap_or(usize::MAX),
                 ..cellpath_web::Config::default()
             },
         });
@@ -529,6 +542,7 @@ mod tests {
             secure_cookies: Some(true),
             document_key_file: None,
             emergency_number: None,
+            fhir_max_input_mb: Some(8),
         }
     }
 
@@ -553,6 +567,20 @@ mod tests {
         assert_eq!(s.bind, DEFAULT_BIND);
         assert_eq!(s.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
         assert!(!s.secure_cookies);
+        assert_eq!(s.fhir_max_input_mb, DEFAULT_FHIR_MAX_INPUT_MB);
+        assert_eq!(
+            resolve(&cli.serve, file())
+                .expect("resolve")
+                .fhir_max_input_mb,
+            8
+        );
+        let cli = Cli::try_parse_from(["x", "--fhir-max-input-mb", "2"]).expect("parse");
+        assert_eq!(
+            resolve(&cli.serve, file())
+                .expect("resolve")
+                .fhir_max_input_mb,
+            2
+        );
     }
 
     #[test]

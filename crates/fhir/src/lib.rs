@@ -33,7 +33,8 @@ pub enum ImportError {
     },
     #[error(
         "the input is {size} bytes, over the import limit of {limit} bytes; raise the limit \
-         (--max-input-mb, or `fhir_max_input_mb` in the configuration) or split the record"
+         (--max-input-mb or CELLPATH_FHIR_MAX_INPUT_MB; on a server, `fhir_max_input_mb`) or \
+         split the record"
     )]
     TooLarge { size: u64, limit: u64 },
     #[error(

@@ -635,13 +635,23 @@ pub async fn import_fhir(
     Path(id): Path<String>,
     query: axum::extract::Query<ImportQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let case = state.authorise(&actor, &id, Action::EditRecord).await?;
     let expected = if_match(&headers)?;
+    let limit = state.config.max_fhir;
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "FHIR imports are limited to {} MiB (the server's fhir_max_input_mb)",
+                limit / (1024 * 1024)
+            ),
+        )
+    })?;
     let options = cellpath_fhir::Options {
         patient: query.0.patient,
-        max_input_bytes: state.config.max_body as u64,
+        max_input_bytes: limit as u64,
     };
     let imported = import_body(&headers, &body, &options)?;
     let case = write_record(

@@ -59,6 +59,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Largest accepted JSON request body, bytes.
     pub max_body: usize,
+    /// The largest FHIR import (`…/fhir-import`) read, refused with 413 before more is read.
+    pub max_fhir: usize,
     /// Largest accepted document, bytes.
     pub max_document: usize,
     /// Where encrypted documents are kept.
@@ -116,6 +118,7 @@ impl Default for Config {
         Self {
             secure_cookies: false,
             max_body: 16 * 1024 * 1024,
+            max_fhir: 64 * 1024 * 1024,
             max_document: 50 * 1024 * 1024,
             documents_dir: std::path::PathBuf::from("data/documents"),
             document_key: None,
@@ -848,9 +851,12 @@ pub fn router(state: Shared) -> Router {
     let max_body = state.config.max_body;
     let mut router = Router::new();
     for (route, handler) in table() {
-        // Documents read their own body up to their own limit, answering 413 in the API's
-        // error shape.
-        let handler = if route.path.ends_with("/documents") && route.method == "POST" {
+        // Documents and FHIR imports read their own body up to their own limit, answering
+        // 413 in the API's error shape.
+        let handler = if (route.path.ends_with("/documents")
+            || route.path.ends_with("/fhir-import"))
+            && route.method == "POST"
+        {
             handler.layer(axum::extract::DefaultBodyLimit::disable())
         } else {
             handler

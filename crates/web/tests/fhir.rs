@@ -148,3 +148,25 @@ async fn the_record_exports_as_mcode_and_re_imports_unchanged() {
             .any(|e| e.action == "case.record.export_fhir")
     );
 }
+
+#[tokio::test]
+async fn an_import_over_the_limit_is_refused_before_it_is_read() {
+    let app = common::app_with(|c| c.max_fhir = 1024).await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    let id = app.case_of(&patient, common::example("gastric")).await;
+    let bundle = String::from_utf8(fixture("fhir/realistic/coded-values.json")).expect("utf8");
+    assert!(bundle.len() > 1024);
+    let r = app
+        .call_raw(
+            "POST",
+            &format!("/api/v1/cases/{id}/fhir-import"),
+            Some(&patient),
+            Some(bundle),
+            &[("if-match", "*")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], "too_large");
+    let now = app.get(&format!("/api/v1/cases/{id}"), &patient).await;
+    assert_eq!(now.etag.as_deref(), Some("\"v1\""), "nothing changed");
+}
