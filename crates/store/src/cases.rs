@@ -366,8 +366,14 @@ impl Tx {
         inserted(r)
     }
 
+    /// Removes a member; a specialist leaves the MDT team too (their opinions stay).
     pub async fn remove_member(&mut self, case_id: &str, user_id: &str) -> Result<()> {
         sqlx::query("DELETE FROM case_members WHERE case_id = $1 AND user_id = $2")
+            .bind(case_id)
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("DELETE FROM mdt_assignments WHERE case_id = $1 AND user_id = $2")
             .bind(case_id)
             .bind(user_id)
             .execute(&mut *self.tx)

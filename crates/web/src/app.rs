@@ -22,6 +22,30 @@ pub fn consents_for(action: Action) -> &'static [ConsentKind] {
     }
 }
 
+/// The consents of the patient that anyone in this relation needs for any access to the
+/// case (`docs/security.md`): withdrawing one ends that access at once.
+///
+/// - `health-data-processing`: everyone but the patient; without it the case is frozen —
+///   the patient may still read and export it, nobody may change it ([`frozen_allows`]).
+/// - `caregiver-access`: caregivers.
+/// - `mdt-sharing` and `transfer-abroad`: specialists (the MDT sits in the treating
+///   country, so sharing with it is a transfer abroad); their signed opinions stay, sealed.
+pub fn consents_for_relation(relation: Relation) -> &'static [ConsentKind] {
+    use ConsentKind::*;
+    match relation {
+        Relation::Owner | Relation::None => &[],
+        Relation::Caregiver { .. } => &[HealthDataProcessing, CaregiverAccess],
+        Relation::AssignedCoordinator => &[HealthDataProcessing],
+        Relation::AssignedSpecialist => &[HealthDataProcessing, MdtSharing, TransferAbroad],
+    }
+}
+
+/// What the patient may still change on a frozen case (no `health-data-processing`
+/// consent): removing people from it.
+pub fn frozen_allows(action: Action) -> bool {
+    matches!(action, Action::RemoveMember)
+}
+
 /// What the actor is to the case, given their membership row.
 pub fn relation_of(
     actor: &Actor,
@@ -71,8 +95,15 @@ impl AppState {
                 "your role may not do this on this case ({action:?})"
             )));
         }
-        self.require_consents(&case.owner_id, consents_for(action))
-            .await?;
+        let mut needs: Vec<ConsentKind> = consents_for(action).to_vec();
+        needs.extend(consents_for_relation(rel).iter().copied());
+        // A frozen case: the patient reads and exports; only removals remain possible.
+        if actor.writes && !(rel == Relation::Owner && frozen_allows(action)) {
+            needs.push(ConsentKind::HealthDataProcessing);
+        }
+        needs.sort_by_key(|k| k.as_str());
+        needs.dedup();
+        self.require_consents(&case.owner_id, &needs).await?;
         Ok(case)
     }
 

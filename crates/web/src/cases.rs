@@ -694,25 +694,23 @@ pub async fn export_fhir(
     Ok((StatusCode::OK, h, body).into_response())
 }
 
-/// `DELETE /cases/{id}/members/{uid}`: the patient revokes a caregiver; the coordinator
-/// ends a specialist's or coordinator's assignment. Access ends at once.
+/// `DELETE /cases/{id}/members/{uid}`: the patient removes anyone — a caregiver, a
+/// coordinator, a specialist; an assigned coordinator removes coordinators and specialists.
+/// Access ends at once, and a specialist leaves the MDT team (their signed opinions stay).
 pub async fn remove_member(
     State(state): State<Shared>,
     actor: Actor,
     Path((id, uid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    state.authorise(&actor, &id, Action::ReadCase).await?;
+    let case = state.authorise(&actor, &id, Action::RemoveMember).await?;
     let member = state
         .store
         .member(&id, &uid)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let action = if member.role == MemberRole::Caregiver {
-        Action::GrantCaregiver
-    } else {
-        Action::AssignTeam
-    };
-    state.authorise(&actor, &id, action).await?;
+    if member.role == MemberRole::Caregiver && case.owner_id != actor.id {
+        return Err(ApiError::forbidden("only the patient removes a caregiver"));
+    }
     let mut tx = state
         .change(
             &actor,

@@ -160,6 +160,9 @@ pub struct Actor {
     pub role: Role,
     pub specialty: Option<String>,
     pub request_id: String,
+    /// The request changes something (any method but GET, HEAD, OPTIONS): a frozen case
+    /// refuses it.
+    pub writes: bool,
 }
 
 impl FromRequestParts<Shared> for Actor {
@@ -225,6 +228,7 @@ impl FromRequestParts<Shared> for Actor {
             role,
             specialty: user.specialty,
             request_id: ctx.map_or_else(|| auth::random_hex(8), |c| c.id.clone()),
+            writes: !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS),
         })
     }
 }

@@ -66,8 +66,10 @@ pub enum Action {
     Transition,
     /// Assign coordinators and specialists.
     AssignTeam,
-    /// Grant or revoke a caregiver's access.
+    /// Grant a caregiver access.
     GrantCaregiver,
+    /// Remove someone from the case: the patient anyone, a coordinator the team.
+    RemoveMember,
     /// See who accessed the case.
     ReadAudit,
     /// Enter post-infusion monitoring (the treating team).
@@ -94,6 +96,7 @@ pub fn allows(role: Role, relation: Relation, action: Action) -> bool {
         _ => match (relation, action) {
             (None, _) => false,
             (Owner, AssignTeam | Monitor | DecideSupport) => false,
+            (AssignedCoordinator, RemoveMember) => true,
             (Owner, _) => true,
             (Caregiver { .. }, ReadCase | Diary) => true,
             (Caregiver { acts: true }, EditRecord | Screen | RequestSupport) => true,
