@@ -29,6 +29,9 @@ pub struct DiaryRow {
     pub at: String,
 }
 
+/// How long a calendar link lives (`docs/security.md`).
+pub const CALENDAR_TOKEN_DAYS: u64 = 180;
+
 /// A calendar subscription link (the token itself is never stored, only its hash).
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct CalendarToken {
@@ -83,15 +86,33 @@ impl Store {
         row.map(|r| Ok(r.try_get("input")?)).transpose()
     }
 
-    /// The case of a live calendar token.
-    pub async fn calendar_case(&self, token_hash: &str) -> Result<Option<String>> {
-        let row = sqlx::query(
-            "SELECT case_id FROM calendar_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    /// A live calendar link by its token's hash: not revoked, and made less than
+    /// [`CALENDAR_TOKEN_DAYS`] days ago.
+    pub async fn calendar_token(&self, token_hash: &str) -> Result<Option<CalendarToken>> {
+        let cutoff = crate::rfc3339(
+            self.clock()
+                .now_secs()
+                .saturating_sub(CALENDAR_TOKEN_DAYS * 86_400),
+        );
+        Ok(sqlx::query_as(
+            "SELECT id, case_id, created_by, created_at, revoked_at FROM calendar_tokens \
+             WHERE token_hash = $1 AND revoked_at IS NULL AND created_at > $2",
         )
         .bind(token_hash)
+        .bind(cutoff)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok(r.try_get("case_id")?)).transpose()
+        .await?)
+    }
+
+    /// Every calendar link of a case, newest first (revoked ones too, for the record).
+    pub async fn calendar_tokens(&self, case_id: &str) -> Result<Vec<CalendarToken>> {
+        Ok(sqlx::query_as(
+            "SELECT id, case_id, created_by, created_at, revoked_at FROM calendar_tokens \
+             WHERE case_id = $1 ORDER BY created_at DESC, id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// A case's monitoring entries, oldest first.

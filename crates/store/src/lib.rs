@@ -28,7 +28,7 @@ mod writer;
 
 pub use accounts::{ApiTokenRow, Session, User};
 pub use audit::{AuditEntry, audit_hash};
-pub use care::{CalendarToken, DiaryRow, MonitoringRow, SupportiveRow};
+pub use care::{CALENDAR_TOKEN_DAYS, CalendarToken, DiaryRow, MonitoringRow, SupportiveRow};
 pub use cases::{CaseRow, Member, NewCase, RecordVersion, Screening};
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock, rfc3339};
 pub use consent::LiveConsent;

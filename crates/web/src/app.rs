@@ -41,9 +41,9 @@ pub fn consents_for_relation(relation: Relation) -> &'static [ConsentKind] {
 }
 
 /// What the patient may still change on a frozen case (no `health-data-processing`
-/// consent): removing people from it.
+/// consent): removing people from it and ending calendar links.
 pub fn frozen_allows(action: Action) -> bool {
-    matches!(action, Action::RemoveMember)
+    matches!(action, Action::RemoveMember | Action::RevokeCalendar)
 }
 
 /// What the actor is to the case, given their membership row.

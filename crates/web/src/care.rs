@@ -125,12 +125,23 @@ pub async fn create_calendar_token(
         .into_response())
 }
 
+/// `DELETE /cases/{id}/calendar-tokens/{cid}`: the patient revokes any link on the case;
+/// others their own.
 pub async fn revoke_calendar_token(
     State(state): State<Shared>,
     actor: Actor,
     Path((id, tid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    state.authorise(&actor, &id, Action::PlanJourney).await?;
+    let case = state.authorise(&actor, &id, Action::RevokeCalendar).await?;
+    let mine = state
+        .store
+        .calendar_tokens(&id)
+        .await?
+        .iter()
+        .any(|t| t.id == tid && t.created_by == actor.id);
+    if case.owner_id != actor.id && !mine {
+        return Err(ApiError::not_found());
+    }
     let mut tx = state
         .change(&actor, "journey.calendar_token.revoke", Some(&id))
         .await?;
@@ -141,27 +152,77 @@ pub async fn revoke_calendar_token(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /calendar/{token}.ics`: the subscription itself, authorised by its secret alone.
+/// `GET /cases/{id}/calendar-tokens`: the case's calendar links — every one for the patient,
+/// one's own for others — with who made each, when it expires and whether it is revoked.
+pub async fn list_calendar_tokens(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let case = state.authorise(&actor, &id, Action::ReadCase).await?;
+    let tokens = state.store.calendar_tokens(&id).await?;
+    state
+        .read(&actor, "journey.calendar_token.list", Some(&id))
+        .await?;
+    let days = cellpath_store::CALENDAR_TOKEN_DAYS;
+    let links: Vec<Value> = tokens
+        .iter()
+        .filter(|t| case.owner_id == actor.id || t.created_by == actor.id)
+        .map(|t| {
+            let made = cellpath_domain::Date::parse(t.created_at.get(..10).unwrap_or_default());
+            json!({
+                "id": t.id, "created_by": t.created_by, "created_at": t.created_at,
+                "expires_on": made.map(|d| d.add_days(days as i64).to_string()).ok(),
+                "revoked_at": t.revoked_at,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({"calendar_tokens": links, "lifetime_days": days}),
+    ))
+}
+
+/// `GET /calendar/{token}.ics`: the subscription itself, authorised by its secret and by its
+/// creator's access today — a link dies with the creator's access to the case, with the
+/// consent that access needs, when revoked, and after 180 days.
 pub async fn calendar_feed(
     State(state): State<Shared>,
     Path(file): Path<String>,
 ) -> Result<Response, ApiError> {
     let token = file.strip_suffix(".ics").ok_or_else(ApiError::not_found)?;
-    let case_id = state
+    let link = state
         .store
-        .calendar_case(&auth::sha256_hex(token))
+        .calendar_token(&auth::sha256_hex(token))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let (t, plan) = load_plan(&state, &case_id)
+    let creator = state
+        .store
+        .user(&link.created_by)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let request_id = auth::random_hex(8);
+    let as_creator = Actor {
+        id: creator.id.clone(),
+        role: creator.role.parse().map_err(ApiError::internal)?,
+        specialty: creator.specialty.clone(),
+        request_id: request_id.clone(),
+        writes: false,
+    };
+    // The one door, as the creator: no access or consent today, no feed (and no hint why).
+    state
+        .authorise(&as_creator, &link.case_id, Action::ReadCase)
+        .await
+        .map_err(|_| ApiError::not_found())?;
+    let (t, plan) = load_plan(&state, &link.case_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     state
         .store
         .audit(
-            "calendar-subscription",
+            &format!("calendar-link:{}", link.id),
             "journey.calendar.feed",
-            Some(&case_id),
-            &auth::random_hex(8),
+            Some(&link.case_id),
+            &request_id,
         )
         .await?;
     ics_response(&t, &plan, Lang::En, state.today()?)

@@ -661,6 +661,15 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
         (
             r(
                 "GET",
+                "/api/v1/cases/{id}/calendar-tokens",
+                "The case's calendar links (all for the patient, one's own for others), with expiry",
+                true,
+            ),
+            get(care::list_calendar_tokens),
+        ),
+        (
+            r(
+                "GET",
                 "/calendar/{file}",
                 "A calendar subscription (the secret token in the URL)",
                 false,

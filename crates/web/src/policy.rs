@@ -70,6 +70,8 @@ pub enum Action {
     GrantCaregiver,
     /// Remove someone from the case: the patient anyone, a coordinator the team.
     RemoveMember,
+    /// Revoke a calendar link: the patient any on the case, others their own.
+    RevokeCalendar,
     /// See who accessed the case.
     ReadAudit,
     /// Enter post-infusion monitoring (the treating team).
@@ -97,6 +99,7 @@ pub fn allows(role: Role, relation: Relation, action: Action) -> bool {
             (None, _) => false,
             (Owner, AssignTeam | Monitor | DecideSupport) => false,
             (AssignedCoordinator, RemoveMember) => true,
+            (Caregiver { .. } | AssignedSpecialist, RevokeCalendar) => true,
             (Owner, _) => true,
             (Caregiver { .. }, ReadCase | Diary) => true,
             (Caregiver { acts: true }, EditRecord | Screen | RequestSupport) => true,

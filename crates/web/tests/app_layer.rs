@@ -464,6 +464,12 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             body: Some(json!({})),
         },
         Step {
+            method: "GET",
+            path: "/api/v1/cases/{id}/calendar-tokens",
+            who: "patient",
+            body: None,
+        },
+        Step {
             method: "DELETE",
             path: "/api/v1/cases/{id}/calendar-tokens/{cid}",
             who: "patient",
@@ -644,7 +650,7 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             "/api/v1/cases/{id}/documents" if step.method == "POST" => {
                 did = body["id"].as_str().expect("did").to_owned()
             }
-            "/api/v1/cases/{id}/calendar-tokens" => {
+            "/api/v1/cases/{id}/calendar-tokens" if step.method == "POST" => {
                 cid = body["id"].as_str().expect("cid").to_owned()
             }
             "/api/v1/cases/{id}/supportive" if step.method == "POST" => {

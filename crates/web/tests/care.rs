@@ -33,18 +33,6 @@ async fn raw(
     (r.status, r.text, r.content_type)
 }
 
-fn plan_json(actual_leukapheresis: Option<&str>) -> Value {
-    let mut text = include_str!("../../../examples/plans/satri-cel-example.toml").to_owned();
-    if let Some(day) = actual_leukapheresis {
-        text = text.replace(
-            "# leukapheresis = { start = \"2026-12-09\", end = \"2026-12-10\" }",
-            &format!("leukapheresis = {{ start = \"{day}\" }}"),
-        );
-    }
-    let v: toml::Value = toml::from_str(&text).expect("plan");
-    serde_json::to_value(v).expect("json")
-}
-
 fn entry(temp: f64, vasopressors: u8) -> Value {
     json!({
         "crs": {"temperature_c": temp, "antipyretics_or_anticytokine_given": false,
@@ -145,7 +133,7 @@ async fn journey_monitoring_diary_and_supportive_care() {
         "PUT",
         &format!("{case}/journey"),
         Some(&coordinator),
-        Some(plan_json(None)),
+        Some(common::plan_json(None)),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{plan}");
@@ -164,7 +152,7 @@ async fn journey_monitoring_diary_and_supportive_care() {
         "PUT",
         &format!("{case}/journey"),
         Some(&patient),
-        Some(plan_json(Some("2026-12-20"))),
+        Some(common::plan_json(Some("2026-12-20"))),
     )
     .await;
     assert_ne!(
@@ -178,7 +166,7 @@ async fn journey_monitoring_diary_and_supportive_care() {
             "PUT",
             &format!("{case}/journey"),
             Some(&oncologist),
-            Some(plan_json(None))
+            Some(common::plan_json(None))
         )
         .await
         .0,

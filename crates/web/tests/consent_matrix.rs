@@ -23,7 +23,9 @@ enum Who {
 
 /// The independent statement of what each consent gates.
 fn denied(kind: &str, who: Who, method: &str, path: &str) -> bool {
-    let removal = method == "DELETE" && path.ends_with("/members/{uid}");
+    // What the patient may still do on a frozen case: remove people, end calendar links.
+    let removal = method == "DELETE"
+        && (path.ends_with("/members/{uid}") || path.ends_with("/calendar-tokens/{cid}"));
     match kind {
         "health-data-processing" => who != Who::Patient || (method != "GET" && !removal),
         "caregiver-access" => who == Who::Caregiver,

@@ -329,3 +329,16 @@ pub async fn heal(app: &TestApp, table: &'static str) {
     };
     store.execute_raw(sql).await.expect("heal");
 }
+
+/// The worked journey plan as JSON, optionally with an actual leukapheresis date.
+pub fn plan_json(actual_leukapheresis: Option<&str>) -> Value {
+    let mut text = include_str!("../../../../examples/plans/satri-cel-example.toml").to_owned();
+    if let Some(day) = actual_leukapheresis {
+        text = text.replace(
+            "# leukapheresis = { start = \"2026-12-09\", end = \"2026-12-10\" }",
+            &format!("leukapheresis = {{ start = \"{day}\" }}"),
+        );
+    }
+    let v: toml::Value = toml::from_str(&text).expect("plan");
+    serde_json::to_value(v).expect("json")
+}
