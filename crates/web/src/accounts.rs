@@ -155,6 +155,7 @@ pub async fn create_token(
     actor: Actor,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    actor.refuse_token("create API tokens")?;
     let req: NewToken = parse_json(&body)?;
     if !matches!(req.scope.as_str(), "read" | "write") {
         return Err(

@@ -109,6 +109,7 @@ pub async fn create_calendar_token(
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    actor.refuse_token("create calendar links")?;
     state.authorise(&actor, &id, Action::PlanJourney).await?;
     let token = auth::random_hex(24);
     let tid = format!("cal-{}", auth::random_hex(6));
@@ -207,6 +208,7 @@ pub async fn calendar_feed(
         specialty: creator.specialty.clone(),
         request_id: request_id.clone(),
         writes: false,
+        by_token: false,
     };
     // The one door, as the creator: no access or consent today, no feed (and no hint why).
     state

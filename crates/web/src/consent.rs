@@ -73,6 +73,7 @@ pub async fn accept(
     actor: Actor,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    actor.refuse_token("give consent")?;
     if actor.role != Role::Patient {
         return Err(ApiError::forbidden("only the patient gives consent"));
     }
@@ -106,6 +107,7 @@ pub async fn withdraw(
     actor: Actor,
     Path(kind): Path<String>,
 ) -> Result<Response, ApiError> {
+    actor.refuse_token("withdraw consent")?;
     let Some(text) = kind.parse().ok().and_then(current) else {
         return Err(ApiError::not_found());
     };

@@ -163,6 +163,22 @@ pub struct Actor {
     /// The request changes something (any method but GET, HEAD, OPTIONS): a frozen case
     /// refuses it.
     pub writes: bool,
+    /// Signed in with an API token rather than a session: such a caller may not mint
+    /// credentials (API tokens, calendar links) or change consents ([`Actor::refuse_token`]).
+    pub by_token: bool,
+}
+
+impl Actor {
+    /// Refuses what only a person signed in may do: mint credentials, change consents. So
+    /// a leaked token cannot outlive its revocation through what it made.
+    pub fn refuse_token(&self, what: &str) -> Result<(), ApiError> {
+        if self.by_token {
+            return Err(ApiError::forbidden(format!(
+                "an API token cannot {what}; sign in to do it"
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl FromRequestParts<Shared> for Actor {
@@ -179,6 +195,7 @@ impl FromRequestParts<Shared> for Actor {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
+        let by_token = bearer.is_some();
         let user = if let Some(token) = bearer {
             // API tokens: no cookie, so no CSRF; a read token may only read.
             let (user, scope) = state
@@ -229,6 +246,7 @@ impl FromRequestParts<Shared> for Actor {
             specialty: user.specialty,
             request_id: ctx.map_or_else(|| auth::random_hex(8), |c| c.id.clone()),
             writes: !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS),
+            by_token,
         })
     }
 }
