@@ -894,9 +894,13 @@ pub fn router(state: Shared) -> Router {
         };
         router = router.route(route.path, handler);
     }
+    let hsts = state.config.secure_cookies;
     router
         .fallback(fallback)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            request::security_headers(hsts, req, next)
+        }))
         .layer(axum::middleware::from_fn(request::layer))
         .with_state(state)
 }

@@ -82,3 +82,49 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
     });
     response
 }
+
+/// Headers every answer carries (`docs/security.md`): no inline script or framing, no
+/// sniffing, no referrer, nothing personal kept in caches, HSTS behind TLS. A 413 from a body
+/// limit becomes the API's error shape.
+pub async fn security_headers(hsts: bool, req: Request, next: Next) -> Response {
+    use axum::http::{HeaderValue, StatusCode, header};
+    let mut response = next.run(req).await;
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
+        response = ApiError::new(
+            crate::error::ErrorCode::TooLarge,
+            "the request body is over the limit",
+        )
+        .into_response();
+    }
+    let h = response.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, name: header::HeaderName, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    // Everything the server answers is personal or about a person's care, but for the
+    // health checks; an answer that chose its own caching keeps it.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, header::CACHE_CONTROL, "no-store");
+    }
+    if hsts {
+        set(
+            h,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    response
+}

@@ -67,3 +67,53 @@ async fn a_write_token_cannot_mint_credentials_or_change_consents() {
         .await;
     assert_eq!(read.status, StatusCode::OK);
 }
+
+/// Responses carried no security headers, and the 413 for oversized JSON was plain text.
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_413_speaks_json() {
+    let app = common::app_with(|c| {
+        c.max_body = 1024;
+        c.secure_cookies = true;
+    })
+    .await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    let req = axum::http::Request::builder()
+        .uri("/api/v1/me")
+        .header(axum::http::header::COOKIE, &patient.cookie)
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let router = cellpath_web::router(std::sync::Arc::clone(&app.state));
+    let resp = tower::ServiceExt::oneshot(router, req)
+        .await
+        .expect("response");
+    let h = resp.headers();
+    let get = |name: &str| {
+        h.get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(get("content-security-policy").contains("frame-ancestors 'none'"));
+    assert!(!get("content-security-policy").contains("unsafe-inline"));
+    assert_eq!(get("x-content-type-options"), "nosniff");
+    assert_eq!(get("referrer-policy"), "no-referrer");
+    assert_eq!(get("cache-control"), "no-store");
+    assert!(get("strict-transport-security").starts_with("max-age="));
+    // An error answer too.
+    let r = app
+        .call("GET", "/api/v1/nothing-here", None, None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let big = "x".repeat(4096);
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/cases",
+            Some(&patient),
+            Some(json!({"record": {"label": big}})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], "too_large", "{}", r.text);
+}
