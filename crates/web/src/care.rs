@@ -264,23 +264,10 @@ pub async fn monitor(
         i32::from(grades.icans.grade),
     )
     .await?;
-    for a in &alerts {
-        crate::messages::notify_case(
-            &state,
-            &mut tx,
-            &id,
-            &actor.id,
-            "safety-alert",
-            &format!(
-                "Safety alert ({}): {}",
-                serde_json::to_value(a.rule)
-                    .unwrap_or_default()
-                    .as_str()
-                    .unwrap_or(""),
-                a.message
-            ),
-        )
-        .await?;
+    // One notice per entry that raised any alert: the alerts themselves (rule and grade) are
+    // on the case, for those who may open it.
+    if !alerts.is_empty() {
+        crate::messages::notify_case(&state, &mut tx, &id, &actor.id, "safety-alert").await?;
     }
     tx.commit().await?;
     Ok((
@@ -339,15 +326,7 @@ pub async fn diary(
     tx.add_diary(&did, &id, &actor.id, text, answer.call_now)
         .await?;
     if answer.call_now {
-        crate::messages::notify_case(
-            &state,
-            &mut tx,
-            &id,
-            &actor.id,
-            "diary-warning",
-            "The home diary records a warning sign: contact the family",
-        )
-        .await?;
+        crate::messages::notify_case(&state, &mut tx, &id, &actor.id, "diary-warning").await?;
     }
     tx.commit().await?;
     Ok((

@@ -152,7 +152,7 @@ pub async fn assign(
         &req.user_id,
         Some(&id),
         "mdt-assignment",
-        &format!("You are asked for an MDT opinion, due {due}"),
+        &crate::messages::notice("mdt-assignment").en,
     )
     .await?;
     tx.commit().await?;
@@ -231,15 +231,7 @@ pub async fn consensus(
         .mdt_add_consensus(&id, &actor.id, &text, case.record_version)
         .await?;
     tx.set_action(format!("mdt.consensus.v{version}"));
-    crate::messages::notify_case(
-        &state,
-        &mut tx,
-        &id,
-        &actor.id,
-        "mdt-consensus",
-        &format!("MDT consensus version {version} is ready to sign"),
-    )
-    .await?;
+    crate::messages::notify_case(&state, &mut tx, &id, &actor.id, "mdt-consensus").await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,

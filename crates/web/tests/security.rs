@@ -117,3 +117,79 @@ async fn every_answer_carries_the_security_headers_and_413_speaks_json() {
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
     assert_eq!(r.body["error"]["code"], "too_large", "{}", r.text);
 }
+
+/// Notifications copied clinical text ("Safety alert (crs-present): CRS grade 1") to the
+/// patient and caregiver, and stayed readable after access was revoked.
+#[tokio::test]
+async fn notifications_say_only_that_something_needs_attention() {
+    use cellpath_store::{Access, MemberRole};
+    let app = common::app().await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    let caregiver = app.user("g@example.org", Role::Caregiver, None).await;
+    let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
+    let id = app.case_of(&patient, common::example("gastric")).await;
+    let mut tx = app.setup().await;
+    tx.add_member(&id, &caregiver.id, MemberRole::Caregiver, Access::View)
+        .await
+        .expect("member");
+    tx.add_member(&id, &coordinator.id, MemberRole::Coordinator, Access::Act)
+        .await
+        .expect("member");
+    tx.commit().await.expect("commit");
+    let fever = json!({
+        "crs": {"temperature_c": 38.6, "antipyretics_or_anticytokine_given": false,
+                "hypotension": false, "vasopressors": 0, "oxygen": {"device": "none"}},
+        "icans": {"ice_score": 10, "consciousness": "normal", "seizure": "none",
+                  "motor_weakness": "none", "cerebral_edema": "none"}
+    });
+    let r = app
+        .post(
+            &format!("/api/v1/cases/{id}/monitoring"),
+            &coordinator,
+            fever,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(!r.body["alerts"].as_array().expect("alerts").is_empty());
+    let list = app.get("/api/v1/notifications", &caregiver).await;
+    let notes = list.body["notifications"].as_array().expect("list").clone();
+    assert_eq!(notes.len(), 1, "{}", list.text);
+    let text = notes[0]["text"].as_str().expect("text");
+    assert!(text.contains("needs your attention"), "{text}");
+    for clinical in ["CRS", "crs", "grade", "38.6"] {
+        assert!(!text.contains(clinical), "{clinical} in {text}");
+    }
+    assert_eq!(notes[0]["link"], format!("/api/v1/cases/{id}"));
+    let zh = app
+        .call(
+            "GET",
+            "/api/v1/notifications",
+            Some(&caregiver),
+            None,
+            &[("accept-language", "zh-CN")],
+        )
+        .await;
+    assert!(
+        zh.body["notifications"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("关注"))
+    );
+    // Revoked: the notice goes with the access.
+    let r = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/cases/{id}/members/{}", caregiver.id),
+            Some(&patient),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let list = app.get("/api/v1/notifications", &caregiver).await;
+    assert_eq!(
+        list.body["notifications"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        list.text
+    );
+}
