@@ -17,6 +17,8 @@ pub struct User {
     pub locked_until: Option<String>,
     /// `en` or `zh-CN`.
     pub lang: String,
+    /// The name others see (the access list); absent until given.
+    pub display_name: Option<String>,
 }
 
 fn user_from(r: &AnyRow) -> Result<User> {
@@ -29,6 +31,7 @@ fn user_from(r: &AnyRow) -> Result<User> {
         failed_logins: i64::from(r.try_get::<i32, _>("failed_logins")?),
         locked_until: r.try_get("locked_until")?,
         lang: r.try_get("lang")?,
+        display_name: r.try_get("display_name")?,
     })
 }
 
@@ -162,6 +165,15 @@ impl Tx {
         .execute(&mut *self.tx)
         .await;
         inserted(r)
+    }
+
+    pub async fn set_display_name(&mut self, id: &str, name: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     /// Records a failed sign-in; after `limit` failures the account is locked until `until`.

@@ -29,6 +29,28 @@ struct NewUser {
     role: String,
     #[serde(default)]
     specialty: Option<String>,
+    /// The name others on a case see (1–100 characters).
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+/// A display name as given: trimmed, 1–100 characters, no control or bidi characters.
+pub fn display_name(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let name = raw.trim();
+    let bad = name.chars().any(|c| {
+        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    });
+    if name.is_empty() || name.chars().count() > 100 || bad {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidName,
+            "a display name has 1–100 characters, without control or direction marks",
+        )
+        .at("/display_name"));
+    }
+    Ok(Some(name.to_owned()))
 }
 
 const SPECIALTIES: [&str; 5] = [
@@ -49,6 +71,7 @@ pub async fn create_user(
         return Err(ApiError::forbidden("only an admin manages accounts"));
     }
     let req: NewUser = parse_json(&body)?;
+    let shown = display_name(req.display_name.as_deref())?;
     let email = req.email.trim().to_lowercase();
     if !email.contains('@') || email.len() > 254 {
         return Err(
@@ -86,6 +109,9 @@ pub async fn create_user(
     let mut tx = state.change(&actor, "account.create", None).await?;
     tx.create_user(&id, &email, &hash, role.as_str(), req.specialty.as_deref())
         .await?;
+    if shown.is_some() {
+        tx.set_display_name(&id, shown.as_deref()).await?;
+    }
     tx.create_password_link(&auth::sha256_hex(&token), &id, &in_secs(&state, LINK_SECS))
         .await?;
     tx.commit().await?;

@@ -548,6 +548,8 @@ pub async fn screenings(
     })))
 }
 
+/// `GET /cases/{id}/audit`: who did what, when — each person by name and role (the
+/// account's display name, else its e-mail), each calendar link by who made it.
 pub async fn audit(
     State(state): State<Shared>,
     actor: Actor,
@@ -556,11 +558,43 @@ pub async fn audit(
     state.authorise(&actor, &id, Action::ReadAudit).await?;
     state.read(&actor, "case.audit.read", Some(&id)).await?;
     let entries = state.store.audit_entries(Some(&id)).await?;
-    Ok(Json(json!({
-        "entries": entries.iter().map(|e| json!({
-            "seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "request_id": e.request_id,
-        })).collect::<Vec<_>>()
-    })))
+    let links = state.store.calendar_tokens(&id).await?;
+    let mut people: std::collections::HashMap<String, Value> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for e in &entries {
+        let (user_id, via) = match e.actor.strip_prefix("calendar-link:") {
+            Some(link) => (
+                links
+                    .iter()
+                    .find(|l| l.id == link)
+                    .map(|l| l.created_by.clone())
+                    .unwrap_or_default(),
+                Some(link.to_owned()),
+            ),
+            None => (e.actor.clone(), None),
+        };
+        let person = match people.get(&user_id).cloned() {
+            Some(p) => p,
+            None => {
+                let p = match state.store.user(&user_id).await? {
+                    Some(u) => json!({
+                        "name": u.display_name.clone().unwrap_or_else(|| u.email.clone()),
+                        "role": u.role,
+                    }),
+                    None => json!({"name": "cellpath", "role": "system"}),
+                };
+                people.insert(user_id.clone(), p.clone());
+                p
+            }
+        };
+        out.push(json!({
+            "seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
+            "request_id": e.request_id,
+            "who": person,
+            "calendar_link": via,
+        }));
+    }
+    Ok(Json(json!({ "entries": out })))
 }
 
 #[derive(Deserialize)]

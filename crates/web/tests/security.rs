@@ -193,3 +193,69 @@ async fn notifications_say_only_that_something_needs_attention() {
         list.text
     );
 }
+
+/// The patient's access list showed opaque `u-…` ids and did not say which calendar link
+/// read the feed.
+#[tokio::test]
+async fn the_access_list_names_people_and_calendar_links() {
+    use cellpath_store::{Access, MemberRole};
+    let app = common::app().await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
+    let mut tx = app.setup().await;
+    tx.set_display_name(&coordinator.id, Some("Li Wei (coordinator)"))
+        .await
+        .expect("name");
+    tx.commit().await.expect("commit");
+    let id = app.case_of(&patient, common::example("gastric")).await;
+    let mut tx = app.setup().await;
+    tx.add_member(&id, &coordinator.id, MemberRole::Coordinator, Access::Act)
+        .await
+        .expect("member");
+    tx.commit().await.expect("commit");
+    let r = app
+        .call(
+            "PUT",
+            &format!("/api/v1/cases/{id}/journey"),
+            Some(&coordinator),
+            Some(common::plan_json(None)),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .post(
+            &format!("/api/v1/cases/{id}/calendar-tokens"),
+            &coordinator,
+            json!({}),
+        )
+        .await;
+    let link = r.body["id"].as_str().expect("id").to_owned();
+    let url = r.body["url"].as_str().expect("url").to_owned();
+    assert_eq!(
+        app.call("GET", &url, None, None, &[]).await.status,
+        StatusCode::OK
+    );
+    let log = app
+        .get(&format!("/api/v1/cases/{id}/audit"), &patient)
+        .await;
+    let entries = log.body["entries"].as_array().expect("entries");
+    let by_coordinator = entries
+        .iter()
+        .find(|e| e["action"] == "journey.update")
+        .unwrap_or_else(|| panic!("{}", log.text));
+    assert_eq!(by_coordinator["who"]["name"], "Li Wei (coordinator)");
+    assert_eq!(by_coordinator["who"]["role"], "coordinator");
+    let feed = entries
+        .iter()
+        .find(|e| e["action"] == "journey.calendar.feed")
+        .expect("feed read");
+    assert_eq!(feed["calendar_link"], link);
+    assert_eq!(feed["who"]["name"], "Li Wei (coordinator)");
+    // Without a display name, the e-mail.
+    let own = entries
+        .iter()
+        .find(|e| e["action"] == "case.create")
+        .expect("created");
+    assert_eq!(own["who"]["name"], "p@example.org");
+}
