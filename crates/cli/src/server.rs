@@ -32,9 +32,23 @@ impl DbArgs {
             return Ok(u.clone());
         }
         let dir = self.data_dir();
-        std::fs::create_dir_all(&dir)
+        cellpath_web::private_fs::dir(&dir)
             .with_context(|| format!("cannot create the data folder {}", dir.display()))?;
-        Ok(format!("sqlite://{}", dir.join("cellpath.db").display()))
+        // The owner's alone before SQLite opens it; its WAL and shm files follow its mode.
+        let db = dir.join("cellpath.db");
+        cellpath_web::private_fs::file(&db)
+            .with_context(|| format!("cannot create {}", db.display()))?;
+        for side in ["cellpath.db-wal", "cellpath.db-shm", "demo-document.key"] {
+            let p = dir.join(side);
+            if p.exists() {
+                cellpath_web::private_fs::file(&p)
+                    .with_context(|| format!("cannot protect {}", p.display()))?;
+            }
+        }
+        if dir.join("documents").exists() {
+            cellpath_web::private_fs::dir(&dir.join("documents"))?;
+        }
+        Ok(format!("sqlite://{}", db.display()))
     }
 }
 
@@ -148,7 +162,7 @@ fn copy_documents(from: &std::path::Path, to: &std::path::Path) -> Result<usize>
     if !from.exists() {
         return Ok(0);
     }
-    std::fs::create_dir_all(to)?;
+    cellpath_web::private_fs::dir(to)?;
     let mut n = 0;
     for entry in std::fs::read_dir(from)? {
         let path = entry?.path();
@@ -175,7 +189,7 @@ pub fn backup(args: BackupArgs, out: &mut impl Write) -> Result<()> {
     }
     runtime()?.block_on(async {
         let store = open(&args.db).await?;
-        std::fs::create_dir_all(&args.to)
+        cellpath_web::private_fs::dir(&args.to)
             .with_context(|| format!("cannot create {}", args.to.display()))?;
         let db = args.to.join("cellpath.db");
         store.backup_sqlite(&db).await.map_err(|e| anyhow!("{e}"))?;
@@ -235,7 +249,7 @@ pub fn restore(args: RestoreArgs, out: &mut impl Write) -> Result<()> {
             .await
             .map_err(|e| anyhow!("the backup does not verify: {e}"))?;
         copy.close().await;
-        std::fs::create_dir_all(&args.data_dir)?;
+        cellpath_web::private_fs::dir(&args.data_dir)?;
         let restored_docs = match &docs {
             Some(d) => copy_documents(d, &args.data_dir.join("documents"))?,
             None => 0,
@@ -258,14 +272,17 @@ pub fn restore(args: RestoreArgs, out: &mut impl Write) -> Result<()> {
 
 /// Demo mode only: a document key kept beside the demo database (never do this with real
 /// data — give the key through the environment from a secret store).
+/// The demo's document key: made at the first demo start in the data folder (0600), never
+/// shipped with the code.
 fn demo_key(data_dir: &std::path::Path) -> Result<[u8; 32]> {
-    std::fs::create_dir_all(data_dir)?;
+    cellpath_web::private_fs::dir(data_dir)?;
     let path = data_dir.join("demo-document.key");
     let hex = match std::fs::read_to_string(&path) {
         Ok(h) => h,
         Err(_) => {
             let h = cellpath_web::auth::random_hex(32);
-            std::fs::write(&path, &h).context("writing the demo document key")?;
+            cellpath_web::private_fs::write(&path, h.as_bytes())
+                .context("writing the demo document key")?;
             h
         }
     };
@@ -496,6 +513,7 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
                 emergency: cellpath_care::diary::Emergency {
                     number: settings.emergency_number.clone(),
                 },
+                demo: args.demo,
                 max_fhir: usize::try_from(settings.fhir_max_input_mb.saturating_mul(1024 * 1024))
                     .unwrap_or(usize::MAX),
                 ..cellpath_web::Config::default()

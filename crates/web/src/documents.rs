@@ -149,9 +149,15 @@ pub async fn upload(
         // row commits last, so a row always has its file.
         let final_path = path_of(&state, &did);
         let tmp = final_path.with_extension("part");
+        let dir = state.config.documents_dir.clone();
+        let (tmp2, stored2) = (tmp.clone(), stored.clone());
         let write = async {
-            tokio::fs::create_dir_all(&state.config.documents_dir).await?;
-            tokio::fs::write(&tmp, &stored).await?;
+            tokio::task::spawn_blocking(move || {
+                crate::private_fs::dir(&dir)?;
+                crate::private_fs::write(&tmp2, &stored2)
+            })
+            .await
+            .map_err(std::io::Error::other)??;
             tokio::fs::rename(&tmp, &final_path).await
         };
         if let Err(e) = write.await {

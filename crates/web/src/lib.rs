@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 mod care;
 mod cases;
+pub mod private_fs;
 pub use cases::rescreen_stale;
 pub mod consent;
 pub mod documents;
@@ -61,6 +62,8 @@ pub struct Config {
     pub max_body: usize,
     /// The largest FHIR import (`…/fhir-import`) read, refused with 413 before more is read.
     pub max_fhir: usize,
+    /// Started with `--demo`: only then do the demo accounts (`@demo.cellpath`) work.
+    pub demo: bool,
     /// Largest accepted document, bytes.
     pub max_document: usize,
     /// Where encrypted documents are kept.
@@ -119,6 +122,7 @@ impl Default for Config {
             secure_cookies: false,
             max_body: 16 * 1024 * 1024,
             max_fhir: 64 * 1024 * 1024,
+            demo: false,
             max_document: 50 * 1024 * 1024,
             documents_dir: std::path::PathBuf::from("data/documents"),
             document_key: None,
@@ -236,6 +240,9 @@ impl FromRequestParts<Shared> for Actor {
             }
             user
         };
+        if demo_account_off(state, &user.email) {
+            return Err(ApiError::unauthenticated());
+        }
         let role = user.role.parse().map_err(ApiError::internal)?;
         if let (Some(ctx), Some(lang)) = (&ctx, lang::Lang::parse(&user.lang)) {
             let _ = ctx.account.set(lang);
@@ -299,6 +306,12 @@ async fn sign_in(
         user.as_ref().map(|u| u.password_hash.clone()),
     )
     .await;
+    let demo_off = user
+        .as_ref()
+        .is_some_and(|u| demo_account_off(&state, &u.email));
+    if ok && demo_off {
+        return Err(ApiError::of(ErrorCode::InvalidCredentials));
+    }
     let Some(user) = user.filter(|_| ok) else {
         if let Some(u) = state
             .store
@@ -875,6 +888,14 @@ pub fn openapi() -> serde_json::Value {
 
 async fn openapi_json() -> axum::Json<serde_json::Value> {
     axum::Json(openapi())
+}
+
+/// The e-mail domain of the demo accounts, which work only while the server runs `--demo`.
+pub const DEMO_DOMAIN: &str = "@demo.cellpath";
+
+/// A demo account on a server not started `--demo`: it cannot sign in or act.
+fn demo_account_off(state: &AppState, email: &str) -> bool {
+    !state.config.demo && email.ends_with(DEMO_DOMAIN)
 }
 
 /// The application router.

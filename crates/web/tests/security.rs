@@ -259,3 +259,34 @@ async fn the_access_list_names_people_and_calendar_links() {
         .expect("created");
     assert_eq!(own["who"]["name"], "p@example.org");
 }
+
+/// Documents were written world-readable (0644).
+#[cfg(unix)]
+#[tokio::test]
+async fn documents_are_written_for_the_owner_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = common::app().await;
+    if app.state.config.documents_in_database {
+        return; // PostgreSQL keeps documents in the database.
+    }
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    let id = app.case_of(&patient, common::example("gastric")).await;
+    let r = common::upload(
+        &app,
+        &patient,
+        &format!("/api/v1/cases/{id}").replace("/api/v1/cases/", ""),
+        "report.pdf",
+        "application/pdf",
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n".to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let dir = &app.state.config.documents_dir;
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(dir), 0o700);
+    for f in std::fs::read_dir(dir).expect("dir") {
+        let f = f.expect("entry").path();
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+}
