@@ -55,6 +55,7 @@ error_codes! {
     SpecialtyRequired = "specialty_required", FORBIDDEN, "This is decided by another specialty.", "此事项须由其他专科决定。";
     InvalidBody = "invalid_body", BAD_REQUEST, "The request body is not valid.", "请求内容无效。";
     TooLarge = "too_large", PAYLOAD_TOO_LARGE, "The request is too large.", "请求内容过大。";
+    RequestTimeout = "request_timeout", REQUEST_TIMEOUT, "The request took too long.", "请求超时。";
     InvalidRecord = "invalid_record", BAD_REQUEST, "The case record is not valid.", "病例记录无效。";
     InvalidFhir = "invalid_fhir", BAD_REQUEST, "The FHIR bundle could not be read.", "无法读取该 FHIR 数据包。";
     SeveralPatients = "several_patients", BAD_REQUEST, "The record holds several patients: name the one to import (?patient=).", "该记录包含多名患者：请用 ?patient= 指明要导入哪一位。";

@@ -64,6 +64,12 @@ pub struct Config {
     pub max_fhir: usize,
     /// Started with `--demo`: only then do the demo accounts (`@demo.cellpath`) work.
     pub demo: bool,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: std::time::Duration,
+    /// How long a request (reading its body included) may take before a 408.
+    pub request_timeout: std::time::Duration,
+    /// Connections served at once; more are closed at once.
+    pub max_connections: usize,
     /// Largest accepted document, bytes.
     pub max_document: usize,
     /// Where encrypted documents are kept.
@@ -123,6 +129,9 @@ impl Default for Config {
             max_body: 16 * 1024 * 1024,
             max_fhir: 64 * 1024 * 1024,
             demo: false,
+            header_timeout: std::time::Duration::from_secs(10),
+            request_timeout: std::time::Duration::from_secs(120),
+            max_connections: 1024,
             max_document: 50 * 1024 * 1024,
             documents_dir: std::path::PathBuf::from("data/documents"),
             document_key: None,
@@ -916,9 +925,13 @@ pub fn router(state: Shared) -> Router {
         router = router.route(route.path, handler);
     }
     let hsts = state.config.secure_cookies;
+    let request_timeout = state.config.request_timeout;
     router
         .fallback(fallback)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            request::timeout(request_timeout, req, next)
+        }))
         .layer(axum::middleware::from_fn(move |req, next| {
             request::security_headers(hsts, req, next)
         }))
@@ -946,14 +959,63 @@ pub async fn create_user(
     Ok(id)
 }
 
-/// Serves on an already-bound listener until the process is stopped.
+/// Serves on an already-bound listener until the process is stopped (Ctrl-C / SIGINT), then
+/// lets open requests finish for up to 10 s.
+///
+/// Every connection is bounded (`docs/security.md`): headers must arrive within
+/// [`Config::header_timeout`], a request (body included) must be answered within
+/// [`Config::request_timeout`] (408 otherwise, in the request layer), and at most
+/// [`Config::max_connections`] connections are served at once — a further one is closed at
+/// once, so a flood cannot starve the server of memory or file descriptors.
 pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let header_timeout = state.config.header_timeout;
+    let slots = Arc::new(tokio::sync::Semaphore::new(state.config.max_connections));
+    let app = router(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // A client that vanished between SYN and accept, or no descriptors left for
+                // a moment: keep serving the others.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            tracing::warn!("connection limit reached: closing a new connection");
+            drop(stream);
+            continue;
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                let app = app.clone();
+                async move { tower::ServiceExt::oneshot(app, req.map(axum::body::Body::new)).await }
+            },
+        );
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(slot);
+        });
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(std::time::Duration::from_secs(10)) => {}
+    }
+    Ok(())
 }

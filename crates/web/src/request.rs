@@ -128,3 +128,16 @@ pub async fn security_headers(hsts: bool, req: Request, next: Next) -> Response 
     }
     response
 }
+
+/// A request (reading its body included) that takes longer than `limit` is answered 408, so
+/// a body that trickles in cannot hold a connection and a worker for ever.
+pub async fn timeout(limit: std::time::Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            crate::error::ErrorCode::RequestTimeout,
+            format!("the request took longer than {} s", limit.as_secs()),
+        )
+        .into_response(),
+    }
+}

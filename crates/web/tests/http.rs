@@ -96,3 +96,103 @@ async fn serves_over_tcp() {
     );
     server.abort();
 }
+
+async fn server_with(
+    adjust: impl FnOnce(&mut cellpath_web::Config),
+) -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+    cellpath_store::testing::TestDb,
+) {
+    let db = cellpath_store::testing::fresh().await;
+    let store = cellpath_store::Store::connect(&db.url)
+        .await
+        .expect("connect");
+    let mut config = cellpath_web::Config::default();
+    adjust(&mut config);
+    let state = std::sync::Arc::new(cellpath_web::AppState {
+        store,
+        catalogue: cellpath_eligibility::shipped().expect("catalogue"),
+        config,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    (addr, tokio::spawn(cellpath_web::serve(listener, state)), db)
+}
+
+/// Reads until the server closes the connection, or `within` passes (None then).
+async fn closed_within(
+    s: &mut tokio::net::TcpStream,
+    within: std::time::Duration,
+) -> Option<String> {
+    let mut out = Vec::new();
+    match tokio::time::timeout(within, s.read_to_end(&mut out)).await {
+        Ok(_) => Some(String::from_utf8_lossy(&out).into_owned()),
+        Err(_) => None,
+    }
+}
+
+/// Headers or a body that trickle in held a connection open 40 s or more.
+#[tokio::test]
+async fn trickling_headers_and_bodies_are_cut_off() {
+    let (addr, server, _db) = server_with(|c| {
+        c.header_timeout = std::time::Duration::from_millis(500);
+        c.request_timeout = std::time::Duration::from_millis(800);
+    })
+    .await;
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHo")
+        .await
+        .expect("write");
+    let answer = closed_within(&mut s, std::time::Duration::from_secs(5)).await;
+    assert!(
+        answer.is_some(),
+        "the connection stays open without its headers"
+    );
+
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    s.write_all(
+        b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"email\":",
+    )
+    .await
+    .expect("write");
+    let answer = closed_within(&mut s, std::time::Duration::from_secs(5))
+        .await
+        .expect("answered");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+    server.abort();
+}
+
+/// There was no limit on connections served at once.
+#[tokio::test]
+async fn connections_beyond_the_limit_are_closed_at_once() {
+    let (addr, server, _db) = server_with(|c| {
+        c.max_connections = 2;
+        c.header_timeout = std::time::Duration::from_secs(30);
+    })
+    .await;
+    let _a = tokio::net::TcpStream::connect(addr).await.expect("a");
+    let _b = tokio::net::TcpStream::connect(addr).await.expect("b");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut c = tokio::net::TcpStream::connect(addr).await.expect("c");
+    let _ = c
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let answer = closed_within(&mut c, std::time::Duration::from_secs(2))
+        .await
+        .expect("closed at once");
+    assert!(!answer.contains("200"), "{answer}");
+    drop((_a, _b));
+    // Once they are gone, the server serves again.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let ok = request(
+        addr,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into(),
+    )
+    .await;
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    server.abort();
+}
