@@ -81,6 +81,15 @@ pub struct ServeArgs {
     /// [default: 64].
     #[arg(long, env = "CELLPATH_FHIR_MAX_INPUT_MB", value_name = "MIB")]
     pub fhir_max_input_mb: Option<u64>,
+    /// A reverse proxy whose X-Forwarded-For is believed for the client's address (sign-in
+    /// throttling); repeat, or separate with commas [default: none].
+    #[arg(
+        long = "trusted-proxy",
+        env = "CELLPATH_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "IP"
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Subcommand)]
@@ -380,6 +389,8 @@ struct ConfigFile {
     document_key_file: Option<PathBuf>,
     emergency_number: Option<String>,
     fhir_max_input_mb: Option<u64>,
+    #[serde(default)]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Settings after precedence: flags > environment > configuration file > defaults. Clap
@@ -394,6 +405,7 @@ struct Settings {
     document_key: Option<cellpath_web::Secret<String>>,
     emergency_number: String,
     fhir_max_input_mb: u64,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 fn resolve(args: &ServeArgs, file: ConfigFile) -> Result<Settings> {
@@ -444,6 +456,11 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> Result<Settings> {
             .fhir_max_input_mb
             .or(file.fhir_max_input_mb)
             .unwrap_or(DEFAULT_FHIR_MAX_INPUT_MB),
+        trusted_proxies: if args.trusted_proxies.is_empty() {
+            file.trusted_proxies
+        } else {
+            args.trusted_proxies.clone()
+        },
     })
 }
 
@@ -514,6 +531,7 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
                     number: settings.emergency_number.clone(),
                 },
                 demo: args.demo,
+                trusted_proxies: settings.trusted_proxies.clone(),
                 max_fhir: usize::try_from(settings.fhir_max_input_mb.saturating_mul(1024 * 1024))
                     .unwrap_or(usize::MAX),
                 ..cellpath_web::Config::default()
@@ -561,6 +579,7 @@ mod tests {
             document_key_file: None,
             emergency_number: None,
             fhir_max_input_mb: Some(8),
+            trusted_proxies: vec!["10.0.0.2".parse().expect("ip")],
         }
     }
 

@@ -19,6 +19,19 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+fn entry_from(r: &sqlx::any::AnyRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        case_id: r.try_get("case_id")?,
+        request_id: r.try_get("request_id")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The hash of an audit entry: SHA-256 over the previous hash and the entry's canonical
@@ -230,6 +243,20 @@ impl Store {
         answer.await.map_err(|_| broken())?
     }
 
+    /// The events of an account (sign-ins, failed and throttled sign-ins, account changes),
+    /// newest first, at most `limit`.
+    pub async fn account_events(&self, user_id: &str, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit WHERE actor = $1 AND case_id IS NULL \
+             AND (action LIKE 'session.%' OR action LIKE 'account.%') ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(entry_from).collect()
+    }
+
     pub async fn audit_entries(&self, case_id: Option<&str>) -> Result<Vec<AuditEntry>> {
         let rows = match case_id {
             Some(c) => {
@@ -244,20 +271,7 @@ impl Store {
                     .await?
             }
         };
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    seq: r.try_get("seq")?,
-                    at: r.try_get("at")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    case_id: r.try_get("case_id")?,
-                    request_id: r.try_get("request_id")?,
-                    prev_hash: r.try_get("prev_hash")?,
-                    hash: r.try_get("hash")?,
-                })
-            })
-            .collect()
+        rows.iter().map(entry_from).collect()
     }
 
     /// Checks the whole chain: sequence without gaps, each entry linked to the previous

@@ -100,8 +100,7 @@ error_codes! {
     InvalidScope = "invalid_scope", BAD_REQUEST, "The scope must be read or write.", "权限范围必须为 read 或 write。";
     InvalidExpiry = "invalid_expiry", BAD_REQUEST, "The expiry is not valid.", "有效期无效。";
     InvalidCredentials = "invalid_credentials", UNAUTHORIZED, "Wrong e-mail or password.", "电子邮件或密码错误。";
-    TooManyAttempts = "too_many_attempts", TOO_MANY_REQUESTS, "Too many sign-in attempts: wait a minute.", "登录尝试次数过多：请稍等一分钟。";
-    AccountLocked = "account_locked", TOO_MANY_REQUESTS, "Too many failed sign-ins: try again later.", "登录失败次数过多：请稍后再试。";
+    TooManyAttempts = "too_many_attempts", TOO_MANY_REQUESTS, "Too many sign-in attempts: wait a little (Retry-After says how long).", "登录尝试次数过多：请稍候再试（Retry-After 标明需等待的时间）。";
     Unavailable = "unavailable", SERVICE_UNAVAILABLE, "The service is not available right now.", "服务暂时不可用。";
     Internal = "internal", INTERNAL_SERVER_ERROR, "Something went wrong on our side.", "我们这边出了问题。";
 }
@@ -113,6 +112,8 @@ pub struct ApiError {
     pub detail: Option<String>,
     /// JSON pointers at fault.
     pub fields: Vec<String>,
+    /// Seconds to wait before trying again (a `Retry-After` header).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -121,6 +122,7 @@ impl ApiError {
             code,
             detail: None,
             fields: Vec::new(),
+            retry_after: None,
         }
     }
     /// An error with the detail of this occurrence.
@@ -207,6 +209,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = self.body(Lang::En, None);
         let mut r = (self.status(), Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         r.extensions_mut().insert(self);
         r
     }

@@ -9,6 +9,7 @@ pub mod auth;
 mod care;
 mod cases;
 pub mod private_fs;
+pub mod throttle;
 pub use cases::rescreen_stale;
 pub mod consent;
 pub mod documents;
@@ -83,6 +84,10 @@ pub struct Config {
     pub emergency: cellpath_care::diary::Emergency,
     /// Sign-in attempts per client address.
     pub sign_in_limiter: std::sync::Arc<RateLimiter>,
+    /// Failed sign-ins per account and client address (`throttle`).
+    pub sign_in_throttle: std::sync::Arc<throttle::SignInThrottle>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed for the client's address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// A fixed-window limit per client address (sign-in throttling). The peer address is the
@@ -141,6 +146,8 @@ impl Default for Config {
                 20,
                 std::time::Duration::from_secs(60),
             )),
+            sign_in_throttle: std::sync::Arc::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -267,6 +274,20 @@ impl FromRequestParts<Shared> for Actor {
     }
 }
 
+/// `GET /me/events`: what happened to one's account — every sign-in, failed and throttled
+/// sign-in (with when), and account change — so an owner sees an attack on their account.
+async fn account_events(
+    State(state): State<Shared>,
+    actor: Actor,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let events = state.store.account_events(&actor.id, 200).await?;
+    Ok(axum::Json(serde_json::json!({
+        "events": events.iter().map(|e| serde_json::json!({
+            "at": e.at, "event": e.action, "request_id": e.request_id,
+        })).collect::<Vec<_>>()
+    })))
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
@@ -289,32 +310,43 @@ async fn sign_in(
     State(state): State<Shared>,
     peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     ctx: Option<axum::Extension<Arc<request::RequestCtx>>>,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let request_id = ctx.map_or_else(|| auth::random_hex(8), |c| c.0.id.clone());
-    if let Some(axum::Extension(axum::extract::ConnectInfo(addr))) = peer
-        && !state.config.sign_in_limiter.allow(addr.ip())
+    let ip = throttle::client_ip(
+        peer.map(|axum::Extension(axum::extract::ConnectInfo(a))| a),
+        headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()),
+        &state.config.trusted_proxies,
+    );
+    if let Some(ip) = ip
+        && !state.config.sign_in_limiter.allow(throttle::bucket(ip))
     {
         return Err(ApiError::of(ErrorCode::TooManyAttempts));
     }
     let form: SignIn = cases::parse_json(&body)?;
-    let user = state
-        .store
-        .user_by_email(&form.email.trim().to_lowercase())
-        .await?;
-    let now = state.store.now();
-    if let Some(u) = &user
-        && u.locked_until
-            .as_deref()
-            .is_some_and(|until| until > now.as_str())
-    {
-        return Err(ApiError::of(ErrorCode::AccountLocked));
-    }
+    let email = form.email.trim().to_lowercase();
+    let user = state.store.user_by_email(&email).await?;
+    let now = state.store.clock().now_secs();
+    let waiting = state.config.sign_in_throttle.check(&email, ip, now);
+    // The password is checked whatever happens next, so every answer costs the same.
     let ok = auth::verify_password(
         form.password,
         user.as_ref().map(|u| u.password_hash.clone()),
     )
     .await;
+    if let Err(wait) = waiting {
+        if let Some(u) = &user {
+            state
+                .change_as(&u.id, &request_id, "session.sign_in_throttled", None)
+                .await?
+                .commit()
+                .await?;
+        }
+        let mut err = ApiError::of(ErrorCode::TooManyAttempts);
+        err.retry_after = Some(wait);
+        return Err(err);
+    }
     let demo_off = user
         .as_ref()
         .is_some_and(|u| demo_account_off(&state, &u.email));
@@ -322,28 +354,23 @@ async fn sign_in(
         return Err(ApiError::of(ErrorCode::InvalidCredentials));
     }
     let Some(user) = user.filter(|_| ok) else {
-        if let Some(u) = state
-            .store
-            .user_by_email(&form.email.trim().to_lowercase())
-            .await?
-        {
-            let until =
-                cellpath_store::rfc3339(state.store.clock().now_secs() + auth::LOCKOUT_SECS);
-            let mut tx = state
+        state.config.sign_in_throttle.failed(&email, ip, now);
+        if let Some(u) = state.store.user_by_email(&email).await? {
+            state
                 .change_as(&u.id, &request_id, "session.sign_in_failed", None)
+                .await?
+                .commit()
                 .await?;
-            tx.login_failed(&u.id, auth::MAX_FAILURES, &until).await?;
-            tx.commit().await?;
         }
         return Err(ApiError::of(ErrorCode::InvalidCredentials));
     };
+    state.config.sign_in_throttle.succeeded(&email, ip);
     let token = auth::random_hex(32);
     let csrf = auth::random_hex(16);
     let expires = cellpath_store::rfc3339(state.store.clock().now_secs() + auth::SESSION_SECS);
     let mut tx = state
         .change_as(&user.id, &request_id, "session.sign_in", None)
         .await?;
-    tx.login_succeeded(&user.id).await?;
     tx.create_session(&auth::sha256_hex(&token), &user.id, &csrf, &expires)
         .await?;
     tx.commit().await?;
@@ -447,6 +474,15 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
                 true,
             ),
             post(accounts::create_user),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/me/events",
+                "One's account events, newest first: sign-ins, failed and throttled sign-ins, account changes",
+                true,
+            ),
+            get(account_events),
         ),
         (
             r(

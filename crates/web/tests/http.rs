@@ -74,10 +74,11 @@ async fn serves_over_tcp() {
         "{me}"
     );
 
-    // Sign-in is throttled per client address (20 a minute), before any password check.
+    // Sign-in is throttled per client address (20 a minute), before any password check —
+    // whichever accounts are tried (each e-mail here is new, so no per-account wait applies).
     let mut statuses = Vec::new();
-    for _ in 0..22 {
-        let body = r#"{"email":"nobody@example.org","password":"guess"}"#;
+    for i in 0..22 {
+        let body = format!(r#"{{"email":"nobody{i}@example.org","password":"guess"}}"#);
         let r = request(
             addr,
             format!(

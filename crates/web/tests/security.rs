@@ -290,3 +290,126 @@ async fn documents_are_written_for_the_owner_alone() {
         assert_eq!(mode(&f), 0o600, "{}", f.display());
     }
 }
+
+fn sign_in_from(ip: &str, email: &str, password: &str) -> axum::http::Request<axum::body::Body> {
+    let mut req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/v1/sessions")
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(
+            json!({"email": email, "password": password}).to_string(),
+        ))
+        .expect("request");
+    let addr: std::net::SocketAddr = format!("{ip}:50000").parse().expect("addr");
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    req
+}
+
+/// Five wrong passwords locked the account even for its owner, a wrong attempt every 15
+/// minutes kept it locked for ever, and "locked" answered fast and only for real accounts.
+#[tokio::test]
+async fn failed_sign_ins_slow_the_attacker_not_the_owner() {
+    let app = common::app_at(1_800_000_000).await;
+    let owner = app.user("p@example.org", Role::Patient, None).await;
+    let attacker = "203.0.113.7";
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(
+            app.send(sign_in_from(attacker, "p@example.org", "wrong"))
+                .await
+                .status,
+        );
+    }
+    assert_eq!(&statuses[..5], [StatusCode::UNAUTHORIZED; 5]);
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
+    // Even the right password waits, from the attacker's address…
+    let r = app
+        .send(sign_in_from(
+            attacker,
+            "p@example.org",
+            "correct horse battery",
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // …but the owner, elsewhere, signs in at once: nobody is locked out.
+    let r = app
+        .send(sign_in_from(
+            "198.51.100.20",
+            "p@example.org",
+            "correct horse battery",
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // An unknown e-mail gets exactly the same answers.
+    let mut unknown = Vec::new();
+    for _ in 0..6 {
+        unknown.push(
+            app.send(sign_in_from(attacker, "nobody@example.org", "wrong"))
+                .await
+                .status,
+        );
+    }
+    assert_eq!(unknown, statuses);
+    // The wait is said, and grows; after it, attempts are counted again.
+    let r = app
+        .send(sign_in_from(attacker, "p@example.org", "wrong"))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    let clock = app.clock.as_ref().expect("clock");
+    clock.advance(31);
+    let r = app
+        .send(sign_in_from(attacker, "p@example.org", "wrong"))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "after 30 s one more try"
+    );
+    clock.advance(31);
+    let r = app
+        .send(sign_in_from(attacker, "p@example.org", "wrong"))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "now 60 s");
+    // The owner sees the attack on their account.
+    let events = app.get("/api/v1/me/events", &owner).await;
+    let kinds: Vec<&str> = events.body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert!(
+        kinds
+            .iter()
+            .filter(|k| **k == "session.sign_in_failed")
+            .count()
+            >= 5,
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"session.sign_in_throttled"), "{kinds:?}");
+    assert!(kinds.contains(&"session.sign_in"), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn a_throttled_answer_says_how_long_to_wait() {
+    let app = common::app().await;
+    app.user("p@example.org", Role::Patient, None).await;
+    for _ in 0..5 {
+        app.send(sign_in_from("192.0.2.1", "p@example.org", "wrong"))
+            .await;
+    }
+    let req = sign_in_from("192.0.2.1", "p@example.org", "wrong");
+    let resp =
+        tower::ServiceExt::oneshot(cellpath_web::router(std::sync::Arc::clone(&app.state)), req)
+            .await
+            .expect("response");
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=30).contains(&wait), "{wait}");
+}
