@@ -66,10 +66,32 @@ pub fn wait_secs(failures: u32) -> u64 {
     (FIRST_WAIT_SECS << doublings).min(MAX_WAIT_SECS)
 }
 
+/// Whose attempts are counted together: an e-mail (as typed, lower case) from an address's
+/// bucket.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Attempts {
+    email: String,
+    from: Option<IpAddr>,
+}
+
+/// The failures counted for one [`Attempts`].
+#[derive(Clone, Copy, Debug)]
+struct Failures {
+    count: u32,
+    /// When the last one happened, seconds since the epoch.
+    last: u64,
+}
+
 #[derive(Debug, Default)]
 pub struct SignInThrottle {
-    /// (e-mail as typed, lower case; the address's bucket) → (failures, last failure, s).
-    seen: Mutex<HashMap<(String, Option<IpAddr>), (u32, u64)>>,
+    seen: Mutex<HashMap<Attempts, Failures>>,
+}
+
+fn key(email: &str, ip: Option<IpAddr>) -> Attempts {
+    Attempts {
+        email: email.to_owned(),
+        from: ip.map(bucket),
+    }
 }
 
 impl SignInThrottle {
@@ -108,7 +130,7 @@ impl SignInThrottle {
 
     pub fn succeeded(&self, email: &str, ip: Option<IpAddr>) {
         if let Ok(mut seen) = self.seen.lock() {
-            seen.remove(&(email.to_owned(), ip.map(bucket)));
+            seen.remove(&key(email, ip));
         }
     }
 }
