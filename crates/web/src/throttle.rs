@@ -100,9 +100,9 @@ impl SignInThrottle {
         let Ok(seen) = self.seen.lock() else {
             return Ok(());
         };
-        match seen.get(&(email.to_owned(), ip.map(bucket))) {
-            Some((failures, last)) => {
-                let until = last + wait_secs(*failures);
+        match seen.get(&key(email, ip)) {
+            Some(f) => {
+                let until = f.last + wait_secs(f.count);
                 if now < until {
                     Err(until - now)
                 } else {
@@ -119,13 +119,14 @@ impl SignInThrottle {
         };
         // Forget pairs idle for longer than the longest wait, so the map stays small.
         if seen.len() > 100_000 {
-            seen.retain(|_, (_, last)| now.saturating_sub(*last) < MAX_WAIT_SECS);
+            seen.retain(|_, f| now.saturating_sub(f.last) < MAX_WAIT_SECS);
         }
-        let e = seen
-            .entry((email.to_owned(), ip.map(bucket)))
-            .or_insert((0, now));
-        e.0 = e.0.saturating_add(1);
-        e.1 = now;
+        let f = seen.entry(key(email, ip)).or_insert(Failures {
+            count: 0,
+            last: now,
+        });
+        f.count = f.count.saturating_add(1);
+        f.last = now;
     }
 
     pub fn succeeded(&self, email: &str, ip: Option<IpAddr>) {
