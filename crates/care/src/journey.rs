@@ -288,7 +288,82 @@ fn add(d: Date, days: u32) -> Date {
 
 /// Plans a journey. Unknown step ids in the input are errors, so a typo cannot silently
 /// leave a date out.
+/// The bounds on a plan (`docs/security.md`): what a real journey needs, many times over,
+/// and no more — so a stored plan can never make planning expensive.
+pub const MAX_CAREGIVER_PERIODS: usize = 50;
+pub const MAX_LAB_WINDOWS: usize = 50;
+/// Longest duration, caregiver period or lab age, and furthest date from the start, in days.
+pub const MAX_SPAN_DAYS: u32 = 1_000;
+/// Longest label, role or test name, in characters.
+pub const MAX_TEXT: usize = 100;
+
+/// Checks a plan against the bounds, naming the first one exceeded.
+pub fn check_limits(input: &PlanInput) -> Result<(), String> {
+    if input.caregivers.len() > MAX_CAREGIVER_PERIODS {
+        return Err(format!(
+            "{} caregiver periods: at most {MAX_CAREGIVER_PERIODS}",
+            input.caregivers.len()
+        ));
+    }
+    if input.labs.len() > MAX_LAB_WINDOWS {
+        return Err(format!(
+            "{} lab windows: at most {MAX_LAB_WINDOWS}",
+            input.labs.len()
+        ));
+    }
+    let far = |d: Date| input.start.days_until(d).unsigned_abs() > u64::from(MAX_SPAN_DAYS);
+    for (id, d) in &input.durations {
+        if d.max > MAX_SPAN_DAYS {
+            return Err(format!("duration of `{id}`: at most {MAX_SPAN_DAYS} days"));
+        }
+    }
+    let mut dates: Vec<(String, Date)> = Vec::new();
+    if let Some(v) = input.visa_end {
+        dates.push(("visa_end".into(), v));
+    }
+    for (id, a) in &input.actual {
+        dates.push((format!("actual `{id}`"), a.start));
+        if let Some(e) = a.end {
+            dates.push((format!("actual `{id}`"), e));
+        }
+    }
+    for c in &input.caregivers {
+        if c.role.chars().count() > MAX_TEXT {
+            return Err(format!("a caregiver role is over {MAX_TEXT} characters"));
+        }
+        dates.push((format!("caregiver `{}`", c.role), c.from));
+        dates.push((format!("caregiver `{}`", c.role), c.to));
+    }
+    for l in &input.labs {
+        if l.test.chars().count() > MAX_TEXT {
+            return Err(format!("a lab test name is over {MAX_TEXT} characters"));
+        }
+        if l.max_age_days > MAX_SPAN_DAYS {
+            return Err(format!(
+                "lab `{}` age: at most {MAX_SPAN_DAYS} days",
+                l.test
+            ));
+        }
+        dates.push((format!("lab `{}`", l.test), l.date));
+    }
+    for a in &input.additional_infusions {
+        dates.push(("additional infusion".into(), a.lymphodepletion));
+        dates.push(("additional infusion".into(), a.infusion));
+    }
+    if let Some((what, d)) = dates.into_iter().find(|(_, d)| far(*d)) {
+        return Err(format!(
+            "{what}: {d} is more than {MAX_SPAN_DAYS} days from the start ({})",
+            input.start
+        ));
+    }
+    if input.case.chars().count() > MAX_TEXT {
+        return Err(format!("the case label is over {MAX_TEXT} characters"));
+    }
+    Ok(())
+}
+
 pub fn plan(t: &Template, input: &PlanInput) -> Result<Plan, String> {
+    check_limits(input)?;
     for id in input
         .durations
         .keys()

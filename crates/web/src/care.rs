@@ -33,17 +33,64 @@ fn template(programme: &str) -> Result<Template, ApiError> {
         .map_err(ApiError::internal)
 }
 
-async fn load_plan(state: &Shared, case_id: &str) -> Result<Option<(Template, Plan)>, ApiError> {
+/// Plans on a blocking thread (planning is CPU work the async workers must not do), from
+/// the cache when the same stored plan was planned before.
+async fn planned(state: &Shared, case_id: &str, text: String) -> Result<PlanPair, ApiError> {
+    let key = (case_id.to_owned(), crate::auth::sha256_hex(&text));
+    if let Some(hit) = state.config.plans.get(&key) {
+        return Ok(hit);
+    }
+    let pair = tokio::task::spawn_blocking(move || -> Result<(Template, Plan), ApiError> {
+        let input: PlanInput = serde_json::from_str(&text).map_err(ApiError::internal)?;
+        cellpath_care::journey::check_limits(&input)
+            .map_err(|e| ApiError::bad_request(ErrorCode::PlanTooLarge, e))?;
+        let t = template(&input.programme)?;
+        let plan = cellpath_care::journey::plan(&t, &input).map_err(ApiError::internal)?;
+        Ok((t, plan))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let pair = std::sync::Arc::new(pair);
+    state.config.plans.put(key, std::sync::Arc::clone(&pair));
+    Ok(pair)
+}
+
+/// A stored plan and what was planned from it.
+pub type PlanPair = std::sync::Arc<(Template, Plan)>;
+
+/// Plans already computed, by case and the stored plan's hash (so a new plan is a new
+/// key); bounded, and emptied when full.
+#[derive(Debug, Default)]
+pub struct PlanCache {
+    map: std::sync::Mutex<std::collections::HashMap<(String, String), PlanPair>>,
+}
+
+impl PlanCache {
+    const CAPACITY: usize = 1024;
+
+    fn get(&self, key: &(String, String)) -> Option<PlanPair> {
+        self.map.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: (String, String), value: PlanPair) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= Self::CAPACITY {
+                map.clear();
+            }
+            map.insert(key, value);
+        }
+    }
+}
+
+async fn load_plan(state: &Shared, case_id: &str) -> Result<Option<PlanPair>, ApiError> {
     let Some(text) = state.store.journey(case_id).await? else {
         return Ok(None);
     };
-    let input: PlanInput = serde_json::from_str(&text).map_err(ApiError::internal)?;
-    let t = template(&input.programme)?;
-    let plan = cellpath_care::journey::plan(&t, &input).map_err(ApiError::internal)?;
-    Ok(Some((t, plan)))
+    planned(state, case_id, text).await.map(Some)
 }
 
-/// `PUT /cases/{id}/journey`: the plan file (docs/journey.md) as JSON.
+/// `PUT /cases/{id}/journey`: the plan file (docs/journey.md) as JSON; a plan over its
+/// limits is refused with 422 before anything is planned.
 pub async fn put_journey(
     State(state): State<Shared>,
     actor: Actor,
@@ -52,8 +99,12 @@ pub async fn put_journey(
 ) -> Result<Json<Value>, ApiError> {
     state.authorise(&actor, &id, Action::PlanJourney).await?;
     let input: PlanInput = parse_json(&body)?;
+    cellpath_care::journey::check_limits(&input)
+        .map_err(|e| ApiError::bad_request(ErrorCode::PlanTooLarge, e))?;
     let t = template(&input.programme)?;
-    let plan = cellpath_care::journey::plan(&t, &input)
+    let plan = tokio::task::spawn_blocking(move || cellpath_care::journey::plan(&t, &input))
+        .await
+        .map_err(ApiError::internal)?
         .map_err(|e| ApiError::bad_request(ErrorCode::InvalidPlan, e))?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request(ErrorCode::InvalidBody, "not UTF-8"))?;
@@ -71,9 +122,10 @@ pub async fn get_journey(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     state.authorise(&actor, &id, Action::ReadCase).await?;
-    let (_, plan) = load_plan(&state, &id)
+    let pair = load_plan(&state, &id)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    let plan = &pair.1;
     state.read(&actor, "journey.read", Some(&id)).await?;
     Ok(Json(
         serde_json::to_value(plan).map_err(ApiError::internal)?,
@@ -96,11 +148,11 @@ pub async fn journey_ics(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     state.authorise(&actor, &id, Action::ReadCase).await?;
-    let (t, plan) = load_plan(&state, &id)
+    let pair = load_plan(&state, &id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     state.read(&actor, "journey.calendar", Some(&id)).await?;
-    ics_response(&t, &plan, Lang::En, state.today()?)
+    ics_response(&pair.0, &pair.1, Lang::En, state.today()?)
 }
 
 /// `POST /cases/{id}/calendar-tokens`: a secret subscription URL for calendar programs.
@@ -215,7 +267,7 @@ pub async fn calendar_feed(
         .authorise(&as_creator, &link.case_id, Action::ReadCase)
         .await
         .map_err(|_| ApiError::not_found())?;
-    let (t, plan) = load_plan(&state, &link.case_id)
+    let pair = load_plan(&state, &link.case_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     state
@@ -227,7 +279,7 @@ pub async fn calendar_feed(
             &request_id,
         )
         .await?;
-    ics_response(&t, &plan, Lang::En, state.today()?)
+    ics_response(&pair.0, &pair.1, Lang::En, state.today()?)
 }
 
 /// `POST /cases/{id}/monitoring`: an entry by the treating team, graded on entry; any CRS

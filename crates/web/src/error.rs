@@ -80,6 +80,7 @@ error_codes! {
     UnknownConsent = "unknown_consent", BAD_REQUEST, "No such consent.", "没有该同意书。";
     StaleConsentVersion = "stale_consent_version", BAD_REQUEST, "That is not the current version of the consent.", "这不是同意书的当前版本。";
     InvalidPlan = "invalid_plan", BAD_REQUEST, "The journey plan is not valid.", "治疗行程计划无效。";
+    PlanTooLarge = "plan_too_large", UNPROCESSABLE_ENTITY, "The journey plan is over its limits (docs/security.md).", "治疗行程计划超出限制（见 docs/security.md）。";
     InvalidMessage = "invalid_message", BAD_REQUEST, "The message is empty or too long.", "消息为空或过长。";
     EmptyDetails = "empty_details", BAD_REQUEST, "Say what is asked for.", "请说明所需内容。";
     EmptyAnswer = "empty_answer", BAD_REQUEST, "Every question needs an answer.", "每个问题都需要回答。";

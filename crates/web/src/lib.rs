@@ -88,6 +88,8 @@ pub struct Config {
     pub sign_in_throttle: std::sync::Arc<throttle::SignInThrottle>,
     /// Reverse proxies whose `X-Forwarded-For` is believed for the client's address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Journey plans already computed (`care::PlanCache`).
+    pub plans: std::sync::Arc<care::PlanCache>,
 }
 
 /// A fixed-window limit per client address (sign-in throttling). The peer address is the
@@ -148,6 +150,7 @@ impl Default for Config {
             )),
             sign_in_throttle: std::sync::Arc::default(),
             trusted_proxies: Vec::new(),
+            plans: std::sync::Arc::default(),
         }
     }
 }

@@ -413,3 +413,53 @@ async fn a_throttled_answer_says_how_long_to_wait() {
         .expect("Retry-After");
     assert!((1..=30).contains(&wait), "{wait}");
 }
+
+/// A stored plan with 100,000 caregiver periods and an absurd duration took 2.4 s to plan on
+/// every read of the journey, the calendar and the anonymous feed.
+#[tokio::test]
+async fn journey_plans_are_bounded() {
+    let app = common::app().await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    let id = app.case_of(&patient, common::example("gastric")).await;
+    let uri = format!("/api/v1/cases/{id}/journey");
+    let mut huge = common::plan_json(None);
+    let periods: Vec<_> = (0..100_000)
+        .map(|_| json!({"role": "daughter", "from": "2026-12-01", "to": "2026-12-31"}))
+        .collect();
+    huge["caregivers"] = json!(periods);
+    let r = app
+        .call("PUT", &uri, Some(&patient), Some(huge.clone()), &[])
+        .await;
+    // Over the body limit already, or over the plan's limits: never planned.
+    assert!(
+        r.status == StatusCode::UNPROCESSABLE_ENTITY || r.status == StatusCode::PAYLOAD_TOO_LARGE,
+        "{} {}",
+        r.status,
+        r.text
+    );
+    let mut many = common::plan_json(None);
+    let periods: Vec<_> = (0..51)
+        .map(|_| json!({"role": "daughter", "from": "2026-12-01", "to": "2026-12-31"}))
+        .collect();
+    many["caregivers"] = json!(periods);
+    let r = app.call("PUT", &uri, Some(&patient), Some(many), &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.body["error"]["code"], "plan_too_large");
+    let mut long = common::plan_json(None);
+    long["durations"] = json!({"manufacturing": [1, 5_000]});
+    let r = app.call("PUT", &uri, Some(&patient), Some(long), &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+
+    // A plan stored before the limits existed is refused on read, not planned.
+    let mut tx = app.setup().await;
+    tx.put_journey(&id, &huge.to_string()).await.expect("store");
+    tx.commit().await.expect("commit");
+    let started = std::time::Instant::now();
+    let r = app.get(&uri, &patient).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+}
