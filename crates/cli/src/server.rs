@@ -367,6 +367,9 @@ async fn demo(state: &cellpath_web::AppState) -> Result<()> {
         .await?;
     tx.put_journey(case_id, &serde_json::to_string(&plan)?)
         .await?;
+    // The demo patient has invited the coordinator, who may open further cases for them.
+    tx.add_relation("rel-demo-coordinator", &ids[0], &ids[2], "active", &ids[0])
+        .await?;
     tx.commit().await?;
     for ((email, role, _), (password, _)) in users.iter().zip(&passwords) {
         eprintln!("  {:<28} {:<12} password {password}", email, role.as_str());

@@ -21,6 +21,7 @@ mod consent;
 mod documents;
 mod mdt;
 mod messages;
+mod relations;
 #[doc(hidden)]
 pub mod testing;
 pub mod types;
@@ -35,6 +36,7 @@ pub use consent::LiveConsent;
 pub use documents::Document;
 pub use mdt::{Assignment, ConsensusRow, OpinionRow, Signature};
 pub use messages::{MessageRow, NotificationRow};
+pub use relations::RelationRow;
 pub use types::{Access, CaseId, ConsentKind, MemberRole, SupportiveState, UserId};
 
 #[derive(Debug, thiserror::Error)]

@@ -195,11 +195,13 @@ pub async fn create(
     let owner = match (actor.role, req.owner_id) {
         (Role::Patient, None) => actor.id.clone(),
         (Role::Coordinator | Role::Caregiver, Some(owner)) => {
-            let u = state.store.user(&owner).await?;
-            if u.as_ref().map(|u| u.role.as_str()) != Some("patient") {
+            // Only with the patient's grant (or an admin-approved coordinator relation); the
+            // answer is the same whether or not the patient exists.
+            if !state.store.relation_active(&owner, &actor.id).await? {
                 return Err(ApiError::bad_request(
                     ErrorCode::InvalidOwner,
-                    "owner_id must name a patient",
+                    "you may open a case only for a patient who has invited you (or accepted \
+                     your request): POST /api/v1/relations",
                 )
                 .at("/owner_id"));
             }

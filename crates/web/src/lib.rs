@@ -9,6 +9,7 @@ pub mod auth;
 mod care;
 mod cases;
 pub mod private_fs;
+pub mod relations;
 pub mod throttle;
 pub use cases::rescreen_stale;
 pub mod consent;
@@ -486,6 +487,37 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
                 true,
             ),
             get(account_events),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/relations",
+                "A care relation: a patient invites (user_id), a caregiver or coordinator asks (patient_id), an admin approves a coordinator (both)",
+                true,
+            ),
+            post(relations::create),
+        ),
+        (
+            r("GET", "/api/v1/relations", "One's care relations", true),
+            get(relations::list),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/relations/{rid}/accept",
+                "The patient accepts a caregiver's or coordinator's request",
+                true,
+            ),
+            post(relations::accept),
+        ),
+        (
+            r(
+                "DELETE",
+                "/api/v1/relations/{rid}",
+                "End a care relation (the patient, the other party or an admin)",
+                true,
+            ),
+            axum::routing::delete(relations::revoke),
         ),
         (
             r(

@@ -86,6 +86,7 @@ async fn a_failed_later_write_rolls_back_the_earlier_ones() {
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
     consent_all(&app, &patient.id).await;
+    common::relate(&app, &patient.id, &coordinator.id).await;
     let entries_before = app.audit().await.len();
 
     // Creating a case for a patient writes the case, then the coordinator's membership:
@@ -121,6 +122,7 @@ async fn the_record_keeps_its_history_and_the_consensus_knows_its_version() {
         .user("o@example.org", Role::Specialist, Some("medical-oncology"))
         .await;
     consent_all(&app, &patient.id).await;
+    common::relate(&app, &patient.id, &coordinator.id).await;
     let r = app
         .post(
             "/api/v1/cases",
@@ -329,6 +331,7 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
         .await;
     let caregiver = app.user("g@example.org", Role::Caregiver, None).await;
     consent_all(&app, &patient.id).await;
+    common::relate(&app, &patient.id, &coordinator.id).await;
     let r = app
         .post(
             "/api/v1/cases",

@@ -55,6 +55,7 @@ async fn journey_monitoring_diary_and_supportive_care() {
         .user("r@example.org", Role::Specialist, Some("radiology"))
         .await;
     common::consent_all(&t, &patient.id).await;
+    common::relate(&t, &patient.id, &coordinator.id).await;
     let record = serde_json::to_value(
         cellpath_domain::native::from_toml(include_str!(
             "../../../examples/cases/gastric-cldn18-eligible.toml"

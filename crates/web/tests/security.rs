@@ -463,3 +463,121 @@ async fn journey_plans_are_bounded() {
         started.elapsed()
     );
 }
+
+/// Anyone could open a case in a patient's name (a revoked or unrelated caregiver, any
+/// coordinator), and it appeared in the patient's list.
+#[tokio::test]
+async fn a_case_in_a_patients_name_needs_the_patients_grant() {
+    let app = common::app().await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    common::consent_all(&app, &patient.id).await;
+    let caregiver = app.user("g@example.org", Role::Caregiver, None).await;
+    let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
+    let admin = app.user("a@example.org", Role::Admin, None).await;
+    let open = |who: common::Client| {
+        let app = &app;
+        let owner = patient.id.clone();
+        async move {
+            app.post(
+                "/api/v1/cases",
+                &who,
+                json!({"record": common::example("gastric"), "owner_id": owner}),
+            )
+            .await
+        }
+    };
+    for who in [&caregiver, &coordinator] {
+        let r = open(who.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+        assert_eq!(r.body["error"]["code"], "invalid_owner");
+    }
+    let mine = app.get("/api/v1/cases", &patient).await;
+    assert_eq!(
+        mine.body["cases"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        mine.text
+    );
+
+    // The coordinator asks; nothing until the patient accepts.
+    let r = app
+        .post(
+            "/api/v1/relations",
+            &coordinator,
+            json!({"patient_id": patient.id}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["status"], "requested");
+    let rid = r.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        open(coordinator.clone()).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    // Only the patient accepts.
+    let r = app
+        .post(
+            &format!("/api/v1/relations/{rid}/accept"),
+            &coordinator,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app
+        .post(
+            &format!("/api/v1/relations/{rid}/accept"),
+            &patient,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(open(coordinator.clone()).await.status, StatusCode::CREATED);
+
+    // The patient invites the caregiver, then ends it: the caregiver can no longer open one.
+    let r = app
+        .post(
+            "/api/v1/relations",
+            &patient,
+            json!({"user_id": caregiver.id}),
+        )
+        .await;
+    assert_eq!(r.body["status"], "active");
+    let rid = r.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(open(caregiver.clone()).await.status, StatusCode::CREATED);
+    let r = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/relations/{rid}"),
+            Some(&patient),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        open(caregiver.clone()).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // An admin may approve a coordinator, never a caregiver.
+    let other = app.user("c2@example.org", Role::Coordinator, None).await;
+    let r = app
+        .post(
+            "/api/v1/relations",
+            &admin,
+            json!({"patient_id": patient.id, "user_id": caregiver.id}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = app
+        .post(
+            "/api/v1/relations",
+            &admin,
+            json!({"patient_id": patient.id, "user_id": other.id}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(open(other.clone()).await.status, StatusCode::CREATED);
+    let rel = app.get("/api/v1/relations", &patient).await;
+    assert_eq!(rel.body["relations"].as_array().map(Vec::len), Some(3));
+}

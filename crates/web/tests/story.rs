@@ -55,6 +55,17 @@ impl Story {
         let caregiver = app.user("carer@example.org", Role::Caregiver, None).await;
         let stranger = app.user("other@example.org", Role::Patient, None).await;
         let admin = app.user("admin@example.org", Role::Admin, None).await;
+        // The patient invites the coordinator, who may then open cases in their name.
+        let r = app
+            .call(
+                "POST",
+                "/api/v1/relations",
+                Some(&patient),
+                Some(json!({"user_id": coordinator.id})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         Self {
             app,
             patient,

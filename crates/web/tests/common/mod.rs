@@ -342,3 +342,26 @@ pub fn plan_json(actual_leukapheresis: Option<&str>) -> Value {
     let v: toml::Value = toml::from_str(&text).expect("plan");
     serde_json::to_value(v).expect("json")
 }
+
+/// An active care relation: `user` may open cases in `patient`'s name (as if the patient
+/// had invited them).
+pub async fn relate(app: &App, patient: &str, user: &str) {
+    let mut tx = app
+        .state
+        .store
+        .begin(cellpath_store::NewAudit::new(
+            "setup", "setup", None, "setup",
+        ))
+        .await
+        .expect("begin");
+    tx.add_relation(
+        &format!("rel-{patient}-{user}"),
+        patient,
+        user,
+        "active",
+        patient,
+    )
+    .await
+    .expect("relation");
+    tx.commit().await.expect("commit");
+}
