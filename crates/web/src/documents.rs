@@ -33,13 +33,28 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// A file name safe to store and to send back: no directories, no control characters, no
-/// quotes, at most 200 characters; never empty.
+/// Characters that change how text is displayed without being seen: direction overrides
+/// and isolates (U+202E makes `scan\u{202E}gnp.exe` show as `scanexe.png`), zero-width
+/// characters and the byte-order mark.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+    )
+}
+
+/// A file name safe to store and to send back: no directories, no control, direction or
+/// invisible characters, no quotes, at most 200 characters; never empty.
 pub fn safe_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':'))
+        .filter(|c| {
+            !c.is_control()
+                && !invisible(*c)
+                && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':')
+        })
         .take(200)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
@@ -47,6 +62,26 @@ pub fn safe_filename(name: &str) -> String {
         "document".to_owned()
     } else {
         cleaned
+    }
+}
+
+/// The name with the extension of what the file is: `report.html` holding a PDF is stored
+/// as `report.pdf`, so that nothing downstream opens it as a web page.
+pub fn with_true_extension(name: &str, sniffed: &str) -> String {
+    let (good, ext): (&[&str], &str) = match sniffed {
+        "application/pdf" => (&["pdf"], "pdf"),
+        "image/png" => (&["png"], "png"),
+        "image/jpeg" => (&["jpg", "jpeg"], "jpg"),
+        "application/zip" => (&["zip"], "zip"),
+        _ => (&[], "bin"),
+    };
+    let (stem, current) = match name.rsplit_once('.') {
+        Some((stem, e)) if !stem.is_empty() => (stem, Some(e.to_ascii_lowercase())),
+        _ => (name, None),
+    };
+    match current {
+        Some(e) if good.contains(&e.as_str()) => name.to_owned(),
+        _ => format!("{stem}.{ext}"),
     }
 }
 
@@ -119,6 +154,37 @@ pub async fn upload(
             format!("declared {d}, but the file is {sniffed}"),
         ));
     }
+    if sniffed == "application/zip" {
+        let max = (state.config.max_document as u64).saturating_mul(8);
+        let zip = bytes.clone();
+        tokio::task::spawn_blocking(move || crate::zipcheck::check_dicom_zip(&zip, max))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::UnsupportedType,
+                    format!("the ZIP is refused: {e}"),
+                )
+            })?;
+    }
+    // A per-case quota: one case cannot fill the disk.
+    let used: i64 = state
+        .store
+        .documents(&id)
+        .await?
+        .iter()
+        .map(|d| d.size)
+        .sum();
+    let quota = state.config.case_quota as i64;
+    if used.saturating_add(bytes.len() as i64) > quota {
+        return Err(ApiError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "the case's documents are limited to {} MB in all",
+                quota / 1_000_000
+            ),
+        ));
+    }
     let did = crate::auth::sortable_id("d");
     let mut nonce = [0u8; 12];
     getrandom::fill(&mut nonce).map_err(ApiError::internal)?;
@@ -127,7 +193,10 @@ pub async fn upload(
         .map_err(ApiError::internal)?;
     let mut stored = nonce.to_vec();
     stored.extend_from_slice(&sealed);
-    let filename = safe_filename(q.name.as_deref().unwrap_or_default());
+    let filename = with_true_extension(
+        &safe_filename(q.name.as_deref().unwrap_or_default()),
+        sniffed,
+    );
     let size = i64::try_from(bytes.len()).map_err(ApiError::internal)?;
     let mut tx = state.change(&actor, "document.upload", Some(&id)).await?;
     tx.add_document(

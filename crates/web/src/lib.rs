@@ -11,6 +11,7 @@ mod cases;
 pub mod private_fs;
 pub mod relations;
 pub mod throttle;
+pub mod zipcheck;
 pub use cases::rescreen_stale;
 pub mod consent;
 pub mod documents;
@@ -89,6 +90,8 @@ pub struct Config {
     pub sign_in_throttle: std::sync::Arc<throttle::SignInThrottle>,
     /// Reverse proxies whose `X-Forwarded-For` is believed for the client's address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// All documents of one case together, bytes.
+    pub case_quota: usize,
     /// Journey plans already computed (`care::PlanCache`).
     pub plans: std::sync::Arc<care::PlanCache>,
 }
@@ -152,6 +155,7 @@ impl Default for Config {
             sign_in_throttle: std::sync::Arc::default(),
             trusted_proxies: Vec::new(),
             plans: std::sync::Arc::default(),
+            case_quota: 1024 * 1024 * 1024,
         }
     }
 }

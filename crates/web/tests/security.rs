@@ -581,3 +581,140 @@ async fn a_case_in_a_patients_name_needs_the_patients_grant() {
     let rel = app.get("/api/v1/relations", &patient).await;
     assert_eq!(rel.body["relations"].as_array().map(Vec::len), Some(3));
 }
+
+/// A ZIP archive: (name, bytes as stored, method 0 stored / 8 deflate, declared size).
+fn zip(entries: &[(&str, Vec<u8>, u16, u32)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data, method, declared) in entries {
+        let offset = out.len() as u32;
+        let header = |sig: &[u8], central: bool| {
+            let mut h = sig.to_vec();
+            if central {
+                h.extend_from_slice(&20u16.to_le_bytes());
+            }
+            h.extend_from_slice(&20u16.to_le_bytes());
+            h.extend_from_slice(&0u16.to_le_bytes());
+            h.extend_from_slice(&method.to_le_bytes());
+            h.extend_from_slice(&[0; 4]);
+            h.extend_from_slice(&0u32.to_le_bytes());
+            h.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            h.extend_from_slice(&declared.to_le_bytes());
+            h.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            h.extend_from_slice(&0u16.to_le_bytes());
+            if central {
+                h.extend_from_slice(&[0; 8]);
+                h.extend_from_slice(&[0; 2]);
+                h.extend_from_slice(&offset.to_le_bytes());
+            }
+            h.extend_from_slice(name.as_bytes());
+            h
+        };
+        out.extend(header(b"PK\x03\x04", false));
+        out.extend_from_slice(data);
+        central.extend(header(b"PK\x01\x02", true));
+    }
+    let at = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(b"PK\x05\x06");
+    out.extend_from_slice(&[0; 4]);
+    let n = entries.len() as u16;
+    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&at.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+fn dicom(body: &[u8]) -> Vec<u8> {
+    let mut d = vec![0u8; 128];
+    d.extend_from_slice(b"DICM");
+    d.extend_from_slice(body);
+    d
+}
+
+/// A PDF named `.html` downloaded as `.html`; a U+202E name displayed as `scanexe.png`; any
+/// ZIP was accepted (a bomb, or `PK` and then HTML).
+#[tokio::test]
+async fn uploads_are_what_they_say_and_zips_hold_dicom_only() {
+    let app = common::app_with(|c| c.max_document = 64 * 1024).await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    let id = app.case_of(&patient, common::example("gastric")).await;
+    let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n".to_vec();
+    let up = |name: &'static str, ct: &'static str, bytes: Vec<u8>| {
+        let app = &app;
+        let patient = patient.clone();
+        let id = id.clone();
+        async move { common::upload(app, &patient, &id, name, ct, bytes).await }
+    };
+    let r = up("report.html", "application/pdf", pdf.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = up("scan%E2%80%AEgnp.exe", "application/pdf", pdf.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let list = app
+        .get(&format!("/api/v1/cases/{id}/documents"), &patient)
+        .await;
+    let names: Vec<&str> = list.body["documents"]
+        .as_array()
+        .expect("docs")
+        .iter()
+        .filter_map(|d| d["filename"].as_str())
+        .collect();
+    assert!(names.contains(&"report.pdf"), "{names:?}");
+    assert!(names.contains(&"scangnp.pdf"), "{names:?}");
+    assert!(!list.text.contains('\u{202e}'));
+
+    let study = zip(&[
+        ("DICOMDIR", dicom(b"dir"), 0, 135),
+        ("IM0001", dicom(&[7; 300]), 0, 432),
+    ]);
+    let r = up("study.zip", "application/zip", study).await;
+    assert_eq!(r.status, StatusCode::CREATED, "a real study: {}", r.text);
+    let deflated = miniz_oxide::deflate::compress_to_vec(&dicom(&[0; 4000]), 6);
+    let r = up(
+        "study2.zip",
+        "application/zip",
+        zip(&[("IM1", deflated.clone(), 8, 4132)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "deflated: {}", r.text);
+
+    for (what, bytes) in [
+        (
+            "an HTML page behind PK",
+            b"PK\x03\x04<html><script>alert(1)</script></html>".to_vec(),
+        ),
+        (
+            "an HTML entry",
+            zip(&[("index.html", b"<html></html>".to_vec(), 0, 13)]),
+        ),
+        // Declared far past the limit: refused without expanding anything.
+        ("a bomb", zip(&[("IM1", deflated.clone(), 8, 1 << 30)])),
+        // Declaring less than it holds: caught while expanding, at the declared size.
+        ("a lying entry", zip(&[("IM1", deflated, 8, 200)])),
+    ] {
+        let r = up("x.zip", "application/zip", bytes).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{what}: {}",
+            r.text
+        );
+    }
+}
+
+/// One case could fill the disk.
+#[tokio::test]
+async fn a_case_has_a_document_quota() {
+    let app = common::app_with(|c| c.case_quota = 100).await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    let id = app.case_of(&patient, common::example("gastric")).await;
+    let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n".to_vec();
+    let r = common::upload(&app, &patient, &id, "a.pdf", "application/pdf", pdf.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = common::upload(&app, &patient, &id, "b.pdf", "application/pdf", pdf.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = common::upload(&app, &patient, &id, "c.pdf", "application/pdf", pdf).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+}
