@@ -1,6 +1,7 @@
 //! The `cellpath` command.
 
 mod bulk;
+mod checkpoint;
 mod input;
 mod render;
 mod server;

@@ -81,6 +81,11 @@ pub struct ServeArgs {
     /// [default: 64].
     #[arg(long, env = "CELLPATH_FHIR_MAX_INPUT_MB", value_name = "MIB")]
     pub fhir_max_input_mb: Option<u64>,
+    #[command(flatten)]
+    pub checkpoints: CheckpointArgs,
+    /// Seconds between audit checkpoints (one is also written at start and at shutdown).
+    #[arg(long, env = "CELLPATH_CHECKPOINT_SECS", default_value_t = 60)]
+    pub checkpoint_secs: u64,
     /// A reverse proxy whose X-Forwarded-For is believed for the client's address (sign-in
     /// throttling); repeat, or separate with commas [default: none].
     #[arg(
@@ -123,12 +128,41 @@ pub struct RestoreArgs {
     /// Replace an existing database.
     #[arg(long)]
     pub force: bool,
+    /// Restore even a copy older than the last signed audit checkpoint (it loses the entries
+    /// since, and the checkpoints will say so).
+    #[arg(long)]
+    pub allow_older: bool,
+    #[command(flatten)]
+    pub checkpoints: CheckpointArgs,
 }
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Check the audit log's hash chain from the first entry to the last.
-    Verify(DbArgs),
+    /// Check the audit log's hash chain from the first entry to the last, and against the
+    /// signed checkpoints of its head (truncation or rewriting is reported with the entries
+    /// that disagree).
+    Verify(VerifyArgs),
+}
+
+/// Where the audit checkpoints and their signing key are.
+#[derive(Args, Clone, Debug, Default)]
+pub struct CheckpointArgs {
+    /// The Ed25519 key that signs the audit checkpoints (64 hex digits; made on first start)
+    /// [default: audit-signing.key in the data folder]. Keep it off the database's disk.
+    #[arg(long, env = "CELLPATH_AUDIT_KEY_FILE", value_name = "FILE")]
+    pub audit_key: Option<PathBuf>,
+    /// The append-only file of signed checkpoints [default: audit-checkpoints.jsonl in the
+    /// data folder]. Keep it off the database's disk, or ship it to a log host.
+    #[arg(long, env = "CELLPATH_AUDIT_CHECKPOINTS", value_name = "FILE")]
+    pub audit_checkpoints: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub checkpoints: CheckpointArgs,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -159,11 +193,68 @@ pub fn db(cmd: DbCommand, out: &mut impl Write) -> Result<()> {
 pub fn audit(cmd: AuditCommand, out: &mut impl Write) -> Result<()> {
     let AuditCommand::Verify(args) = cmd;
     runtime()?.block_on(async {
-        let store = open(&args).await?;
+        let store = open(&args.db).await?;
         let n = store.verify_audit().await.map_err(|e| anyhow!("{e}"))?;
         writeln!(out, "audit chain verified: {n} entries")?;
-        Ok(())
+        let places = crate::checkpoint::Places::new(
+            &args.db.data_dir(),
+            args.checkpoints.audit_key.clone(),
+            args.checkpoints.audit_checkpoints.clone(),
+        );
+        let checkpoints = crate::checkpoint::read(&places.log)?;
+        if checkpoints.is_empty() {
+            writeln!(
+                out,
+                "no signed checkpoints in {}: truncation or rewriting cannot be ruled out",
+                places.log.display()
+            )?;
+            return Ok(());
+        }
+        let public = crate::checkpoint::public_key(&places.key)?;
+        let entries = store.audit_entries(None).await.map_err(|e| anyhow!("{e}"))?;
+        let last = entries.last().map_or(0, |e| e.seq);
+        let hash_at = |seq: i64| {
+            entries
+                .iter()
+                .find(|e| e.seq == seq)
+                .map(|e| e.hash.clone())
+        };
+        match crate::checkpoint::compare(&checkpoints, &public, last, hash_at)? {
+            crate::checkpoint::Agreement::Agrees { checkpoints, last_seq } => {
+                writeln!(
+                    out,
+                    "agrees with {checkpoints} signed checkpoints (the chain has {last_seq} entries)"
+                )?;
+                Ok(())
+            }
+            crate::checkpoint::Agreement::Truncated { last_seq, checkpoint_seq, at } => Err(anyhow!(
+                "the audit log was truncated: it ends at entry {last_seq}, but the checkpoint of {at} signed entry {checkpoint_seq}"
+            )),
+            crate::checkpoint::Agreement::Rewritten { since, seq, at } => Err(anyhow!(
+                "the audit log was rewritten: entry {seq} differs from the checkpoint of {at}; entries {} to {seq} disagree (entry {since} and before agree)",
+                since + 1
+            )),
+        }
     })
+}
+
+/// Signs and appends a checkpoint of the chain's head, unless it is the one last written.
+async fn checkpoint_now(
+    store: &Store,
+    key: &ed25519_dalek::SigningKey,
+    log: &std::path::Path,
+    last: &mut Option<i64>,
+) -> Result<()> {
+    let Some(head) = store.audit_head().await.map_err(|e| anyhow!("{e}"))? else {
+        return Ok(());
+    };
+    if *last == Some(head.seq) {
+        return Ok(());
+    }
+    let c = crate::checkpoint::Checkpoint::sign(key, head.seq, &head.hash, &store.now());
+    crate::checkpoint::append(log, &c)?;
+    *last = Some(head.seq);
+    Ok(())
 }
 
 /// Copies the documents folder (encrypted files, never changed once written).
@@ -257,6 +348,31 @@ pub fn restore(args: RestoreArgs, out: &mut impl Write) -> Result<()> {
             .verify_audit()
             .await
             .map_err(|e| anyhow!("the backup does not verify: {e}"))?;
+        // A copy older than the last signed checkpoint would silently drop audit entries.
+        let places = crate::checkpoint::Places::new(
+            &args.data_dir,
+            args.checkpoints.audit_key.clone(),
+            args.checkpoints.audit_checkpoints.clone(),
+        );
+        let checkpoints = crate::checkpoint::read(&places.log)?;
+        if !checkpoints.is_empty() && places.key.exists() {
+            let public = crate::checkpoint::public_key(&places.key)?;
+            let entries = copy.audit_entries(None).await.map_err(|e| anyhow!("{e}"))?;
+            let last = entries.last().map_or(0, |e| e.seq);
+            let hash_at = |seq: i64| {
+                entries
+                    .iter()
+                    .find(|e| e.seq == seq)
+                    .map(|e| e.hash.clone())
+            };
+            let agreement = crate::checkpoint::compare(&checkpoints, &public, last, hash_at)?;
+            if !matches!(agreement, crate::checkpoint::Agreement::Agrees { .. }) && !args.allow_older {
+                copy.close().await;
+                return Err(anyhow!(
+                    "the backup disagrees with the signed audit checkpoints ({agreement:?}): it is older than the last checkpoint or was altered; pass --allow-older to restore it anyway"
+                ));
+            }
+        }
         copy.close().await;
         cellpath_web::private_fs::dir(&args.data_dir)?;
         let restored_docs = match &docs {
@@ -552,12 +668,39 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
                 state.catalogue.version()
             );
         }
+        // Signed checkpoints of the audit chain's head: now, at an interval, and at shutdown.
+        let places = crate::checkpoint::Places::new(
+            &settings.data_dir,
+            args.checkpoints.audit_key.clone(),
+            args.checkpoints.audit_checkpoints.clone(),
+        );
+        let key = crate::checkpoint::signing_key(&places.key)?;
+        let mut last = None;
+        checkpoint_now(&state.store, &key, &places.log, &mut last).await?;
+        let ticker = {
+            let state = Arc::clone(&state);
+            let key = key.clone();
+            let log = places.log.clone();
+            let every = std::time::Duration::from_secs(args.checkpoint_secs.max(1));
+            tokio::spawn(async move {
+                let mut last = last;
+                loop {
+                    tokio::time::sleep(every).await;
+                    if let Err(e) = checkpoint_now(&state.store, &key, &log, &mut last).await {
+                        tracing::error!(error = %e, "audit checkpoint failed");
+                    }
+                }
+            })
+        };
         // Last line before serving: scripts wait for it.
         eprintln!(
             "cellpath serving on http://{addr} ({:?}); health at /healthz, API under /api/v1",
             state.store.backend()
         );
-        cellpath_web::serve(listener, state).await?;
+        cellpath_web::serve(listener, Arc::clone(&state)).await?;
+        ticker.abort();
+        let mut last = None;
+        checkpoint_now(&state.store, &key, &places.log, &mut last).await?;
         Ok(())
     })
 }

@@ -36,7 +36,7 @@ fn files_are_private_and_demo_accounts_need_demo_mode() {
     drop(server);
 
     // Without --demo, the demo accounts cannot sign in, and their sessions end.
-    let server = common::start_with(&data, None, false);
+    let server = common::start_with(&data, None, false, &[]);
     let body = format!("{{\"email\":\"{email}\",\"password\":\"{password}\"}}");
     let r = common::http(
         &server.addr,

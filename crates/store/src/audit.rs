@@ -257,6 +257,14 @@ impl Store {
         rows.iter().map(entry_from).collect()
     }
 
+    /// The last entry of the chain, if any.
+    pub async fn audit_head(&self) -> Result<Option<AuditEntry>> {
+        let row = sqlx::query("SELECT * FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(entry_from).transpose()
+    }
+
     pub async fn audit_entries(&self, case_id: Option<&str>) -> Result<Vec<AuditEntry>> {
         let rows = match case_id {
             Some(c) => {

@@ -34,18 +34,19 @@ impl Drop for Server {
 // The child is handed to `Server`, whose Drop kills and waits for it.
 #[allow(clippy::zombie_processes)]
 pub fn start(data: &Path, database_url: Option<&str>) -> Server {
-    start_with(data, database_url, true)
+    start_with(data, database_url, true, &[])
 }
 
-/// As [`start`], with or without `--demo`.
+/// As [`start`], with or without `--demo`, and with further arguments.
 #[allow(clippy::zombie_processes)]
-pub fn start_with(data: &Path, database_url: Option<&str>, demo: bool) -> Server {
+pub fn start_with(data: &Path, database_url: Option<&str>, demo: bool, extra: &[&str]) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cellpath"));
     if demo {
         command.args(["serve", "--demo", "--bind", "127.0.0.1:0"]);
     } else {
         command.args(["serve", "--bind", "127.0.0.1:0"]);
     }
+    command.args(extra);
     command
         .args(["--document-key", KEY, "--data-dir"])
         .arg(data)
