@@ -43,6 +43,9 @@ enum Command {
     /// Audit log maintenance.
     #[command(subcommand)]
     Audit(server::AuditCommand),
+    /// Work with the stored documents: `rekey` re-encrypts them all under a new key.
+    #[command(subcommand)]
+    Documents(server::DocumentsCommand),
     /// Print the server's OpenAPI document (also served at /api/openapi.json).
     Openapi,
     /// Screen a case (native TOML/JSON or a FHIR R4 bundle) against the programmes.
@@ -288,6 +291,7 @@ fn run(cli: Cli) -> Result<()> {
             writeln!(out)?;
         }
         Command::Audit(cmd) => server::audit(cmd, &mut out)?,
+        Command::Documents(cmd) => server::documents(cmd, &mut out)?,
         Command::Screen(args) => {
             let catalogue = load_catalogue(cli.catalogue.as_deref())?;
             let only: Vec<&Programme> = args

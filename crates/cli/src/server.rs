@@ -144,6 +144,82 @@ pub enum AuditCommand {
     Verify(VerifyArgs),
 }
 
+#[derive(Subcommand)]
+pub enum DocumentsCommand {
+    /// Re-encrypt every stored document under a new key (stop the server first). Each
+    /// document is decrypted with the old key, checked against its SHA-256, encrypted with
+    /// the new key and replaced atomically; then start the server with the new key.
+    Rekey(RekeyArgs),
+}
+
+#[derive(Args)]
+pub struct RekeyArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// A file holding the current key (64 hex digits).
+    #[arg(long, value_name = "FILE")]
+    pub old_key_file: PathBuf,
+    /// A file holding the new key (64 hex digits).
+    #[arg(long, value_name = "FILE")]
+    pub new_key_file: PathBuf,
+}
+
+fn key_from(path: &std::path::Path) -> Result<[u8; 32]> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the key file {}", path.display()))?;
+    cellpath_web::parse_key(text.trim()).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+pub fn documents(cmd: DocumentsCommand, out: &mut impl Write) -> Result<()> {
+    let DocumentsCommand::Rekey(args) = cmd;
+    use cellpath_web::documents::{cipher_for, seal, unseal};
+    let old = cipher_for(&key_from(&args.old_key_file)?).map_err(|e| anyhow!("{e}"))?;
+    let new = cipher_for(&key_from(&args.new_key_file)?).map_err(|e| anyhow!("{e}"))?;
+    runtime()?.block_on(async {
+        let store = open(&args.db).await?;
+        let folder = args.db.data_dir().join("documents");
+        let ids = store.document_ids().await.map_err(|e| anyhow!("{e}"))?;
+        let mut n = 0;
+        for id in &ids {
+            let in_db = store.document_bytes(id).await.map_err(|e| anyhow!("{e}"))?;
+            let path = folder.join(format!("{id}.enc"));
+            let stored = match &in_db {
+                Some(b) => b.clone(),
+                None => std::fs::read(&path)
+                    .with_context(|| format!("document {id}: {}", path.display()))?,
+            };
+            let plain = unseal(&old, &stored).map_err(|e| anyhow!("document {id}: {e}"))?;
+            let resealed = seal(&new, &plain).map_err(|e| anyhow!("document {id}: {e}"))?;
+            if in_db.is_some() {
+                let mut tx = store
+                    .begin(cellpath_store::NewAudit::new(
+                        "system",
+                        "document.rekey",
+                        None,
+                        "rekey",
+                    ))
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?;
+                tx.replace_document_bytes(id, &resealed)
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?;
+                tx.commit().await.map_err(|e| anyhow!("{e}"))?;
+            } else {
+                // Write beside, then rename: a crash leaves the old file or the new, never half.
+                let tmp = path.with_extension("rekey");
+                cellpath_web::private_fs::write(&tmp, &resealed)?;
+                std::fs::rename(&tmp, &path)?;
+            }
+            n += 1;
+        }
+        writeln!(
+            out,
+            "{n} documents re-encrypted under the new key; start the server with it"
+        )?;
+        Ok(())
+    })
+}
+
 /// Where the audit checkpoints and their signing key are.
 #[derive(Args, Clone, Debug, Default)]
 pub struct CheckpointArgs {

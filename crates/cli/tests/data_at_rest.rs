@@ -72,3 +72,72 @@ fn no_document_key_is_shipped() {
         "a key file is tracked: {files}"
     );
 }
+
+/// `docs/operations.md` says how to rotate the document key: `cellpath documents rekey`.
+#[test]
+fn documents_rekey_under_a_new_key() {
+    let data = std::env::temp_dir().join(format!("cellpath-rekey-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let server = common::start(&data, None);
+    let (email, password) = server
+        .passwords
+        .iter()
+        .find(|(e, _)| e.starts_with("patient@"))
+        .cloned()
+        .expect("demo patient");
+    let (cookie, csrf) = common::sign_in(&server.addr, &email, &password);
+    let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+    let r = common::http(
+        &server.addr,
+        "POST",
+        "/api/v1/cases/c-demo-1/documents?name=a.pdf",
+        &[
+            ("Cookie", &cookie),
+            ("x-csrf-token", &csrf),
+            ("Content-Type", "application/pdf"),
+        ],
+        pdf,
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    drop(server);
+    let old = data.join("old.key");
+    let new = data.join("new.key");
+    std::fs::write(&old, common::KEY).expect("old");
+    let new_key = "f".repeat(64);
+    std::fs::write(&new, &new_key).expect("new");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cellpath"))
+        .args(["documents", "rekey", "--data-dir"])
+        .arg(&data)
+        .arg("--old-key-file")
+        .arg(&old)
+        .arg("--new-key-file")
+        .arg(&new)
+        .env_remove("CELLPATH_DATABASE_URL")
+        .output()
+        .expect("rekey");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("1 documents re-encrypted"));
+    let file = std::fs::read_dir(data.join("documents"))
+        .expect("documents")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "enc"))
+        .expect("a document");
+    let stored = std::fs::read(&file).expect("read");
+    let key = cellpath_web::parse_key(&new_key).expect("key");
+    let plain = cellpath_web::documents::unseal(
+        &cellpath_web::documents::cipher_for(&key).expect("cipher"),
+        &stored,
+    )
+    .expect("opens with the new key");
+    assert_eq!(plain, pdf);
+    let old_key = cellpath_web::parse_key(common::KEY).expect("key");
+    assert!(
+        cellpath_web::documents::unseal(
+            &cellpath_web::documents::cipher_for(&old_key).expect("cipher"),
+            &stored
+        )
+        .is_err(),
+        "the old key no longer opens it"
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -87,6 +87,16 @@ pub const CHUNK: usize = 1024 * 1024;
 impl Store {
     /// A document's encrypted bytes kept in the database, reassembled; `None` when the
     /// database holds no chunk of it (it lives in a folder).
+    /// Every document's id (for re-encrypting them all under a new key).
+    pub async fn document_ids(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM documents ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(sqlx::Row::try_get::<String, _>(r, "id")?))
+            .collect()
+    }
+
     pub async fn document_bytes(&self, document_id: &str) -> Result<Option<Vec<u8>>> {
         let rows =
             sqlx::query("SELECT bytes FROM document_chunks WHERE document_id = $1 ORDER BY seq")
@@ -107,6 +117,15 @@ impl Store {
 impl Tx {
     /// Keeps a document's encrypted bytes in the database, in chunks, inside the same
     /// transaction as its row.
+    /// Replaces a document's stored bytes (re-encryption under a new key).
+    pub async fn replace_document_bytes(&mut self, document_id: &str, bytes: &[u8]) -> Result<()> {
+        sqlx::query("DELETE FROM document_chunks WHERE document_id = $1")
+            .bind(document_id)
+            .execute(&mut *self.tx)
+            .await?;
+        self.put_document_bytes(document_id, bytes).await
+    }
+
     pub async fn put_document_bytes(&mut self, document_id: &str, bytes: &[u8]) -> Result<()> {
         for (seq, chunk) in bytes.chunks(CHUNK).enumerate() {
             sqlx::query(

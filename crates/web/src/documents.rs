@@ -92,6 +92,35 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Encrypts a document: a random 12-byte nonce, then AES-256-GCM of the bytes.
+pub fn seal(cipher: &Aes256Gcm, plain: &[u8]) -> Result<Vec<u8>, String> {
+    let mut nonce = [0u8; 12];
+    getrandom::fill(&mut nonce).map_err(|e| e.to_string())?;
+    let sealed = cipher
+        .encrypt(&Nonce::from(nonce), plain)
+        .map_err(|e| e.to_string())?;
+    let mut stored = nonce.to_vec();
+    stored.extend_from_slice(&sealed);
+    Ok(stored)
+}
+
+/// Decrypts what [`seal`] stored; fails on a wrong key or altered bytes.
+pub fn unseal(cipher: &Aes256Gcm, stored: &[u8]) -> Result<Vec<u8>, String> {
+    if stored.len() < 12 {
+        return Err("stored document shorter than its nonce".into());
+    }
+    let (nonce, sealed) = stored.split_at(12);
+    let nonce: [u8; 12] = nonce.try_into().map_err(|_| "nonce".to_owned())?;
+    cipher
+        .decrypt(&Nonce::from(nonce), sealed)
+        .map_err(|_| "cannot decrypt: a wrong key, or altered bytes".to_owned())
+}
+
+/// The cipher for a 32-byte key.
+pub fn cipher_for(key: &[u8; 32]) -> Result<Aes256Gcm, String> {
+    Aes256Gcm::new_from_slice(key).map_err(|e| e.to_string())
+}
+
 fn cipher(state: &Shared) -> Result<Aes256Gcm, ApiError> {
     let key = state.config.document_key.as_ref().ok_or_else(|| {
         ApiError::new(
@@ -186,13 +215,7 @@ pub async fn upload(
         ));
     }
     let did = crate::auth::sortable_id("d");
-    let mut nonce = [0u8; 12];
-    getrandom::fill(&mut nonce).map_err(ApiError::internal)?;
-    let sealed = cipher
-        .encrypt(&Nonce::from(nonce), bytes.as_ref())
-        .map_err(ApiError::internal)?;
-    let mut stored = nonce.to_vec();
-    stored.extend_from_slice(&sealed);
+    let stored = seal(&cipher, &bytes).map_err(ApiError::internal)?;
     let filename = with_true_extension(
         &safe_filename(q.name.as_deref().unwrap_or_default()),
         sniffed,
@@ -282,14 +305,7 @@ pub async fn download(
             .await
             .map_err(ApiError::internal)?,
     };
-    if stored.len() < 12 {
-        return Err(ApiError::internal("stored document shorter than its nonce"));
-    }
-    let (nonce, sealed) = stored.split_at(12);
-    let nonce: [u8; 12] = nonce.try_into().map_err(ApiError::internal)?;
-    let plain = cipher
-        .decrypt(&Nonce::from(nonce), sealed)
-        .map_err(ApiError::internal)?;
+    let plain = unseal(&cipher, &stored).map_err(ApiError::internal)?;
     if sha256_hex(&plain) != doc.sha256 {
         return Err(ApiError::internal("nonce"));
     }
