@@ -277,25 +277,15 @@ pub fn audit(cmd: AuditCommand, out: &mut impl Write) -> Result<()> {
             args.checkpoints.audit_key.clone(),
             args.checkpoints.audit_checkpoints.clone(),
         );
-        let checkpoints = crate::checkpoint::read(&places.log)?;
-        if checkpoints.is_empty() {
+        let Some(agreement) = against_checkpoints(&store, &places).await? else {
             writeln!(
                 out,
                 "no signed checkpoints in {}: truncation or rewriting cannot be ruled out",
                 places.log.display()
             )?;
             return Ok(());
-        }
-        let public = crate::checkpoint::public_key(&places.key)?;
-        let entries = store.audit_entries(None).await.map_err(|e| anyhow!("{e}"))?;
-        let last = entries.last().map_or(0, |e| e.seq);
-        let hash_at = |seq: i64| {
-            entries
-                .iter()
-                .find(|e| e.seq == seq)
-                .map(|e| e.hash.clone())
         };
-        match crate::checkpoint::compare(&checkpoints, &public, last, hash_at)? {
+        match agreement {
             crate::checkpoint::Agreement::Agrees { checkpoints, last_seq } => {
                 writeln!(
                     out,
@@ -312,6 +302,31 @@ pub fn audit(cmd: AuditCommand, out: &mut impl Write) -> Result<()> {
             )),
         }
     })
+}
+
+/// How a database's audit chain compares with the signed checkpoints at `places`; None when
+/// there are no checkpoints (or no key) to compare with.
+async fn against_checkpoints(
+    store: &Store,
+    places: &crate::checkpoint::Places,
+) -> Result<Option<crate::checkpoint::Agreement>> {
+    let checkpoints = crate::checkpoint::read(&places.log)?;
+    if checkpoints.is_empty() || !places.key.exists() {
+        return Ok(None);
+    }
+    let public = crate::checkpoint::public_key(&places.key)?;
+    let entries = store
+        .audit_entries(None)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let last = entries.last().map_or(0, |e| e.seq);
+    let hash_at = |seq: i64| {
+        entries
+            .iter()
+            .find(|e| e.seq == seq)
+            .map(|e| e.hash.clone())
+    };
+    crate::checkpoint::compare(&checkpoints, &public, last, hash_at).map(Some)
 }
 
 /// Signs and appends a checkpoint of the chain's head, unless it is the one last written.
@@ -430,24 +445,14 @@ pub fn restore(args: RestoreArgs, out: &mut impl Write) -> Result<()> {
             args.checkpoints.audit_key.clone(),
             args.checkpoints.audit_checkpoints.clone(),
         );
-        let checkpoints = crate::checkpoint::read(&places.log)?;
-        if !checkpoints.is_empty() && places.key.exists() {
-            let public = crate::checkpoint::public_key(&places.key)?;
-            let entries = copy.audit_entries(None).await.map_err(|e| anyhow!("{e}"))?;
-            let last = entries.last().map_or(0, |e| e.seq);
-            let hash_at = |seq: i64| {
-                entries
-                    .iter()
-                    .find(|e| e.seq == seq)
-                    .map(|e| e.hash.clone())
-            };
-            let agreement = crate::checkpoint::compare(&checkpoints, &public, last, hash_at)?;
-            if !matches!(agreement, crate::checkpoint::Agreement::Agrees { .. }) && !args.allow_older {
-                copy.close().await;
-                return Err(anyhow!(
-                    "the backup disagrees with the signed audit checkpoints ({agreement:?}): it is older than the last checkpoint or was altered; pass --allow-older to restore it anyway"
-                ));
-            }
+        if let Some(agreement) = against_checkpoints(&copy, &places).await?
+            && !matches!(agreement, crate::checkpoint::Agreement::Agrees { .. })
+            && !args.allow_older
+        {
+            copy.close().await;
+            return Err(anyhow!(
+                "the backup disagrees with the signed audit checkpoints ({agreement:?}): it is older than the last checkpoint or was altered; pass --allow-older to restore it anyway"
+            ));
         }
         copy.close().await;
         cellpath_web::private_fs::dir(&args.data_dir)?;

@@ -20,14 +20,9 @@ fn cellpath(args: &[&str]) -> Output {
 /// demo patient (whose password the first start prints); returns that password.
 fn run_server(data: &Path, password: Option<String>) -> String {
     let server = common::start_with(data, None, true, &["--checkpoint-secs", "1"]);
-    let password = password.unwrap_or_else(|| {
-        server
-            .passwords
-            .iter()
-            .find(|(e, _)| e.starts_with("patient@"))
-            .map(|(_, p)| p.clone())
-            .expect("demo patient")
-    });
+    let password = password
+        .or_else(|| server.password_of("patient@"))
+        .expect("demo patient");
     let (cookie, _) = common::sign_in(&server.addr, "patient@demo.cellpath", &password);
     for _ in 0..10 {
         let r = common::http(
@@ -49,6 +44,22 @@ fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// A consistent copy of the data folder's database (`cellpath backup`), with its
+/// checkpoints and key, to tamper with.
+fn copy_of(data: &Path, to: &Path) {
+    let o = cellpath(&[
+        "backup",
+        "--data-dir",
+        &data.to_string_lossy(),
+        "--to",
+        &to.to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for f in ["audit-checkpoints.jsonl", "audit-signing.key"] {
+        std::fs::copy(data.join(f), to.join(f)).expect("copy");
+    }
 }
 
 async fn tamper(db: &Path, sql: &[&'static str]) {
@@ -99,14 +110,7 @@ async fn truncation_rewriting_and_old_restores_are_caught() {
     // Truncation: the last entries deleted (the triggers dropped first, as an attacker with
     // the file would), and the chain still links.
     let copy = root.join("truncated");
-    std::fs::create_dir_all(&copy).expect("dir");
-    for f in [
-        "cellpath.db",
-        "audit-checkpoints.jsonl",
-        "audit-signing.key",
-    ] {
-        std::fs::copy(data.join(f), copy.join(f)).expect("copy");
-    }
+    copy_of(&data, &copy);
     tamper(
         &copy.join("cellpath.db"),
         &[
@@ -122,14 +126,7 @@ async fn truncation_rewriting_and_old_restores_are_caught() {
 
     // Rewriting: one entry changed and every later hash recomputed, so the chain verifies.
     let copy = root.join("rewritten");
-    std::fs::create_dir_all(&copy).expect("dir");
-    for f in [
-        "cellpath.db",
-        "audit-checkpoints.jsonl",
-        "audit-signing.key",
-    ] {
-        std::fs::copy(data.join(f), copy.join(f)).expect("copy");
-    }
+    copy_of(&data, &copy);
     let db = copy.join("cellpath.db");
     let store = cellpath_store::Store::connect(&format!("sqlite://{}", db.display()))
         .await

@@ -20,13 +20,9 @@ fn files_are_private_and_demo_accounts_need_demo_mode() {
     let data = std::env::temp_dir().join(format!("cellpath-at-rest-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let server = common::start(&data, None);
-    let (email, password) = server
-        .passwords
-        .iter()
-        .find(|(e, _)| e.starts_with("patient@"))
-        .cloned()
-        .expect("demo patient");
-    let (cookie, _) = common::sign_in(&server.addr, &email, &password);
+    let email = "patient@demo.cellpath";
+    let password = server.password_of("patient@").expect("demo patient");
+    let (cookie, _) = common::sign_in(&server.addr, email, &password);
     assert_eq!(mode(&data), 0o700, "the data folder");
     assert_eq!(mode(&data.join("cellpath.db")), 0o600, "the database");
     let wal = data.join("cellpath.db-wal");
@@ -79,13 +75,9 @@ fn documents_rekey_under_a_new_key() {
     let data = std::env::temp_dir().join(format!("cellpath-rekey-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let server = common::start(&data, None);
-    let (email, password) = server
-        .passwords
-        .iter()
-        .find(|(e, _)| e.starts_with("patient@"))
-        .cloned()
-        .expect("demo patient");
-    let (cookie, csrf) = common::sign_in(&server.addr, &email, &password);
+    let email = "patient@demo.cellpath";
+    let password = server.password_of("patient@").expect("demo patient");
+    let (cookie, csrf) = common::sign_in(&server.addr, email, &password);
     let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
     let r = common::http(
         &server.addr,

@@ -5,7 +5,6 @@
 mod common;
 
 use axum::http::StatusCode;
-use cellpath_store::{Access, MemberRole};
 use cellpath_web::policy::Role;
 use serde_json::json;
 
@@ -16,22 +15,7 @@ async fn links_die_with_access_consent_revocation_and_age() {
     let app = common::app_at(1_800_000_000).await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
-    let mut tx = app.setup().await;
-    tx.add_member(&id, &coordinator.id, MemberRole::Coordinator, Access::Act)
-        .await
-        .expect("member");
-    tx.commit().await.expect("commit");
-    let r = app
-        .call(
-            "PUT",
-            &format!("/api/v1/cases/{id}/journey"),
-            Some(&patient),
-            Some(common::plan_json(None)),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let id = common::case_with_coordinator_and_plan(&app, &patient, &coordinator).await;
     let tokens = format!("/api/v1/cases/{id}/calendar-tokens");
     let make = |who: common::Client| {
         let app = &app;
@@ -114,22 +98,7 @@ async fn a_coordinators_link_dies_with_the_processing_consent() {
     let app = common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
-    let mut tx = app.setup().await;
-    tx.add_member(&id, &coordinator.id, MemberRole::Coordinator, Access::Act)
-        .await
-        .expect("member");
-    tx.commit().await.expect("commit");
-    let r = app
-        .call(
-            "PUT",
-            &format!("/api/v1/cases/{id}/journey"),
-            Some(&patient),
-            Some(common::plan_json(None)),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let id = common::case_with_coordinator_and_plan(&app, &patient, &coordinator).await;
     let r = app
         .post(
             &format!("/api/v1/cases/{id}/calendar-tokens"),

@@ -198,7 +198,6 @@ async fn notifications_say_only_that_something_needs_attention() {
 /// read the feed.
 #[tokio::test]
 async fn the_access_list_names_people_and_calendar_links() {
-    use cellpath_store::{Access, MemberRole};
     let app = common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
@@ -207,22 +206,7 @@ async fn the_access_list_names_people_and_calendar_links() {
         .await
         .expect("name");
     tx.commit().await.expect("commit");
-    let id = app.case_of(&patient, common::example("gastric")).await;
-    let mut tx = app.setup().await;
-    tx.add_member(&id, &coordinator.id, MemberRole::Coordinator, Access::Act)
-        .await
-        .expect("member");
-    tx.commit().await.expect("commit");
-    let r = app
-        .call(
-            "PUT",
-            &format!("/api/v1/cases/{id}/journey"),
-            Some(&coordinator),
-            Some(common::plan_json(None)),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let id = common::case_with_coordinator_and_plan(&app, &patient, &coordinator).await;
     let r = app
         .post(
             &format!("/api/v1/cases/{id}/calendar-tokens"),

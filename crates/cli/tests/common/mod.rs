@@ -22,6 +22,17 @@ pub struct Server {
     pub passwords: Vec<(String, String)>,
 }
 
+impl Server {
+    /// The password printed for the demo account whose e-mail starts with `who` (first start
+    /// only).
+    pub fn password_of(&self, who: &str) -> Option<String> {
+        self.passwords
+            .iter()
+            .find(|(e, _)| e.starts_with(who))
+            .map(|(_, p)| p.clone())
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

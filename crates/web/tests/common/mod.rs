@@ -201,14 +201,7 @@ impl App {
 
 pub async fn consent_all(app: &App, user_id: &str) {
     for (i, t) in cellpath_web::consent::texts().iter().enumerate() {
-        let mut tx = app
-            .state
-            .store
-            .begin(cellpath_store::NewAudit::new(
-                "setup", "setup", None, "setup",
-            ))
-            .await
-            .expect("begin");
+        let mut tx = app.setup().await;
         tx.accept_consent(&format!("k-{user_id}-{i}"), user_id, t.kind, &t.version)
             .await
             .expect("consent");
@@ -346,14 +339,7 @@ pub fn plan_json(actual_leukapheresis: Option<&str>) -> Value {
 /// An active care relation: `user` may open cases in `patient`'s name (as if the patient
 /// had invited them).
 pub async fn relate(app: &App, patient: &str, user: &str) {
-    let mut tx = app
-        .state
-        .store
-        .begin(cellpath_store::NewAudit::new(
-            "setup", "setup", None, "setup",
-        ))
-        .await
-        .expect("begin");
+    let mut tx = app.setup().await;
     tx.add_relation(
         &format!("rel-{patient}-{user}"),
         patient,
@@ -364,4 +350,35 @@ pub async fn relate(app: &App, patient: &str, user: &str) {
     .await
     .expect("relation");
     tx.commit().await.expect("commit");
+}
+
+/// A gastric case of `patient` with `coordinator` assigned and the worked journey plan in
+/// place; returns the case id.
+pub async fn case_with_coordinator_and_plan(
+    app: &App,
+    patient: &Client,
+    coordinator: &Client,
+) -> String {
+    let id = app.case_of(patient, example("gastric")).await;
+    let mut tx = app.setup().await;
+    tx.add_member(
+        &id,
+        &coordinator.id,
+        cellpath_store::MemberRole::Coordinator,
+        cellpath_store::Access::Act,
+    )
+    .await
+    .expect("member");
+    tx.commit().await.expect("commit");
+    let r = app
+        .call(
+            "PUT",
+            &format!("/api/v1/cases/{id}/journey"),
+            Some(coordinator),
+            Some(plan_json(None)),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    id
 }
