@@ -61,12 +61,9 @@ async fn links_die_with_access_consent_revocation_and_age() {
 
     // Removing the coordinator kills their link at once.
     let r = app
-        .call(
-            "DELETE",
+        .delete(
             &format!("/api/v1/cases/{id}/members/{}", coordinator.id),
-            Some(&patient),
-            None,
-            &[],
+            &patient,
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
@@ -76,15 +73,7 @@ async fn links_die_with_access_consent_revocation_and_age() {
     // The patient's own link: withdrawing health-data-processing does not end the
     // patient's access, so it still reads; a revoked one does not.
     let (link2, url2) = make(patient.clone()).await;
-    let r = app
-        .call(
-            "DELETE",
-            &format!("{tokens}/{link2}"),
-            Some(&patient),
-            None,
-            &[],
-        )
-        .await;
+    let r = app.delete(&format!("{tokens}/{link2}"), &patient).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(feed(url2).await, StatusCode::NOT_FOUND);
 
@@ -112,13 +101,7 @@ async fn a_coordinators_link_dies_with_the_processing_consent() {
         StatusCode::OK
     );
     let r = app
-        .call(
-            "DELETE",
-            "/api/v1/consents/health-data-processing",
-            Some(&patient),
-            None,
-            &[],
-        )
+        .delete("/api/v1/consents/health-data-processing", &patient)
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(

@@ -176,12 +176,9 @@ async fn notifications_say_only_that_something_needs_attention() {
     );
     // Revoked: the notice goes with the access.
     let r = app
-        .call(
-            "DELETE",
+        .delete(
             &format!("/api/v1/cases/{id}/members/{}", caregiver.id),
-            Some(&patient),
-            None,
-            &[],
+            &patient,
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
@@ -529,13 +526,7 @@ async fn a_case_in_a_patients_name_needs_the_patients_grant() {
     let rid = r.body["id"].as_str().expect("id").to_owned();
     assert_eq!(open(caregiver.clone()).await.status, StatusCode::CREATED);
     let r = app
-        .call(
-            "DELETE",
-            &format!("/api/v1/relations/{rid}"),
-            Some(&patient),
-            None,
-            &[],
-        )
+        .delete(&format!("/api/v1/relations/{rid}"), &patient)
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(

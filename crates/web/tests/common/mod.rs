@@ -249,6 +249,10 @@ impl TestApp {
         self.call("GET", uri, Some(who), None, &[]).await
     }
 
+    pub async fn delete(&self, uri: &str, who: &Client) -> Resp {
+        self.call("DELETE", uri, Some(who), None, &[]).await
+    }
+
     pub async fn post(&self, uri: &str, who: &Client, body: Value) -> Resp {
         self.call("POST", uri, Some(who), Some(body), &[]).await
     }
