@@ -172,7 +172,7 @@ fn key_from(path: &std::path::Path) -> Result<[u8; 32]> {
 
 pub fn documents(cmd: DocumentsCommand, out: &mut impl Write) -> Result<()> {
     let DocumentsCommand::Rekey(args) = cmd;
-    use cellpath_web::documents::{cipher_for, seal, unseal};
+    use cellpath_web::documents::{cipher_for, open_stored, seal_chunked};
     let old = cipher_for(&key_from(&args.old_key_file)?).map_err(|e| anyhow!("{e}"))?;
     let new = cipher_for(&key_from(&args.new_key_file)?).map_err(|e| anyhow!("{e}"))?;
     runtime()?.block_on(async {
@@ -188,8 +188,8 @@ pub fn documents(cmd: DocumentsCommand, out: &mut impl Write) -> Result<()> {
                 None => std::fs::read(&path)
                     .with_context(|| format!("document {id}: {}", path.display()))?,
             };
-            let plain = unseal(&old, &stored).map_err(|e| anyhow!("document {id}: {e}"))?;
-            let resealed = seal(&new, &plain).map_err(|e| anyhow!("document {id}: {e}"))?;
+            let plain = open_stored(&old, &stored).map_err(|e| anyhow!("document {id}: {e}"))?;
+            let resealed = seal_chunked(&new, &plain).map_err(|e| anyhow!("document {id}: {e}"))?;
             if in_db.is_some() {
                 let mut tx = store
                     .begin(cellpath_store::NewAudit::new(

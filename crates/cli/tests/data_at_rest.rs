@@ -116,7 +116,7 @@ fn documents_rekey_under_a_new_key() {
         .expect("a document");
     let stored = std::fs::read(&file).expect("read");
     let key = cellpath_web::parse_key(&new_key).expect("key");
-    let plain = cellpath_web::documents::unseal(
+    let plain = cellpath_web::documents::open_stored(
         &cellpath_web::documents::cipher_for(&key).expect("cipher"),
         &stored,
     )
@@ -124,7 +124,7 @@ fn documents_rekey_under_a_new_key() {
     assert_eq!(plain, pdf);
     let old_key = cellpath_web::parse_key(common::KEY).expect("key");
     assert!(
-        cellpath_web::documents::unseal(
+        cellpath_web::documents::open_stored(
             &cellpath_web::documents::cipher_for(&old_key).expect("cipher"),
             &stored
         )

@@ -117,6 +117,22 @@ impl Store {
 impl Tx {
     /// Keeps a document's encrypted bytes in the database, in chunks, inside the same
     /// transaction as its row.
+    /// One chunk of a document's stored bytes, in order from 0.
+    pub async fn put_document_chunk(
+        &mut self,
+        document_id: &str,
+        seq: i64,
+        bytes: &[u8],
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO document_chunks (document_id, seq, bytes) VALUES ($1, $2, $3)")
+            .bind(document_id)
+            .bind(seq)
+            .bind(bytes.to_vec())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// Replaces a document's stored bytes (re-encryption under a new key).
     pub async fn replace_document_bytes(&mut self, document_id: &str, bytes: &[u8]) -> Result<()> {
         sqlx::query("DELETE FROM document_chunks WHERE document_id = $1")

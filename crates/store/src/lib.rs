@@ -33,7 +33,7 @@ pub use care::{CALENDAR_TOKEN_DAYS, CalendarToken, DiaryRow, MonitoringRow, Supp
 pub use cases::{CaseRow, Member, NewCase, RecordVersion, Screening};
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock, rfc3339};
 pub use consent::LiveConsent;
-pub use documents::Document;
+pub use documents::{CHUNK as DOCUMENT_CHUNK, Document};
 pub use mdt::{Assignment, ConsensusRow, OpinionRow, Signature};
 pub use messages::{MessageRow, NotificationRow};
 pub use relations::RelationRow;

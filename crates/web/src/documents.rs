@@ -92,20 +92,27 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Encrypts a document: a random 12-byte nonce, then AES-256-GCM of the bytes.
-pub fn seal(cipher: &Aes256Gcm, plain: &[u8]) -> Result<Vec<u8>, String> {
-    let mut nonce = [0u8; 12];
-    getrandom::fill(&mut nonce).map_err(|e| e.to_string())?;
-    let sealed = cipher
-        .encrypt(&Nonce::from(nonce), plain)
-        .map_err(|e| e.to_string())?;
-    let mut stored = nonce.to_vec();
-    stored.extend_from_slice(&sealed);
-    Ok(stored)
+/// Decrypts a stored document of either format: chunked (`sealed`), or the older single
+/// piece (a 12-byte nonce, then AES-256-GCM of the whole); fails on a wrong key or altered
+/// bytes.
+pub fn open_stored(cipher: &Aes256Gcm, stored: &[u8]) -> Result<Vec<u8>, String> {
+    if crate::sealed::is_chunked(stored) {
+        return crate::sealed::Reader::new(stored, cipher.clone())
+            .and_then(crate::sealed::Reader::read_all)
+            .map_err(|e| e.to_string());
+    }
+    unseal(cipher, stored)
 }
 
-/// Decrypts what [`seal`] stored; fails on a wrong key or altered bytes.
-pub fn unseal(cipher: &Aes256Gcm, stored: &[u8]) -> Result<Vec<u8>, String> {
+/// Seals a whole document in the chunked format (for tools that hold it anyway).
+pub fn seal_chunked(cipher: &Aes256Gcm, plain: &[u8]) -> Result<Vec<u8>, String> {
+    let mut w =
+        crate::sealed::Writer::new(Vec::new(), cipher.clone()).map_err(|e| e.to_string())?;
+    w.push(plain).map_err(|e| e.to_string())?;
+    w.finish().map_err(|e| e.to_string())
+}
+
+fn unseal(cipher: &Aes256Gcm, stored: &[u8]) -> Result<Vec<u8>, String> {
     if stored.len() < 12 {
         return Err("stored document shorter than its nonce".into());
     }
@@ -142,6 +149,78 @@ pub struct UploadQuery {
     name: Option<String>,
 }
 
+/// What an upload turned out to be, once received.
+struct Received {
+    sniffed: &'static str,
+    size: u64,
+    sha256: String,
+}
+
+/// Receives an upload into `tmp`, sealed chunk by chunk as it arrives: neither the plain
+/// document nor its ciphertext is ever held whole in memory.
+async fn receive(
+    body: Body,
+    tmp: &std::path::Path,
+    cipher: Aes256Gcm,
+    max: usize,
+) -> Result<Received, ApiError> {
+    use futures_util::StreamExt;
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::TooLarge,
+            format!("documents are limited to {} MB", max / (1024 * 1024)),
+        )
+    };
+    let file = crate::private_fs::create(tmp).map_err(ApiError::internal)?;
+    let mut writer = crate::sealed::Writer::new(std::io::BufWriter::new(file), cipher)
+        .map_err(ApiError::internal)?;
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    let mut head: Vec<u8> = Vec::with_capacity(16);
+    let mut stream = body.into_data_stream();
+    while let Some(piece) = stream.next().await {
+        let piece = piece.map_err(|_| {
+            ApiError::new(
+                ErrorCode::InvalidBody,
+                "the upload broke off or was too large",
+            )
+        })?;
+        size += piece.len() as u64;
+        if size > max as u64 {
+            return Err(too_large());
+        }
+        if head.len() < 16 {
+            let take = (16 - head.len()).min(piece.len());
+            head.extend_from_slice(&piece[..take]);
+        }
+        hasher.update(&piece);
+        writer.push(&piece).map_err(ApiError::internal)?;
+    }
+    let sniffed = sniff(&head).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::UnsupportedType,
+            "send a PDF, a PNG or JPEG image, or a zipped DICOM study",
+        )
+    })?;
+    let out = writer.finish().map_err(ApiError::internal)?;
+    out.into_inner()
+        .map_err(|e| ApiError::internal(e.error().to_string()))?
+        .sync_all()
+        .map_err(ApiError::internal)?;
+    Ok(Received {
+        sniffed,
+        size,
+        sha256: hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    })
+}
+
+/// `POST /cases/{id}/documents`: streamed to disk encrypted in chunks as it arrives; then
+/// its type is checked (a ZIP inspected record by record), the case's quota applied, and the
+/// row written with its audit entry.
 pub async fn upload(
     State(state): State<Shared>,
     actor: Actor,
@@ -153,18 +232,38 @@ pub async fn upload(
     state.authorise(&actor, &id, Action::EditRecord).await?;
     let cipher = cipher(&state)?;
     let max = state.config.max_document;
-    let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
-        ApiError::new(
-            ErrorCode::TooLarge,
-            format!("documents are limited to {} MB", max / (1024 * 1024)),
-        )
-    })?;
-    let sniffed = sniff(&bytes).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::UnsupportedType,
-            "send a PDF, a PNG or JPEG image, or a zipped DICOM study",
-        )
-    })?;
+    let did = crate::auth::sortable_id("d");
+    let dir = state.config.documents_dir.clone();
+    let dir2 = dir.clone();
+    tokio::task::spawn_blocking(move || crate::private_fs::dir(&dir2))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    // The scratch file sits beside the documents, so that the final rename is atomic.
+    let tmp = dir.join(format!("{did}.part"));
+    let result = accept_upload(
+        &state, &actor, &id, &q, &headers, body, &tmp, &did, cipher, max,
+    )
+    .await;
+    let _ = tokio::fs::remove_file(&tmp).await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn accept_upload(
+    state: &Shared,
+    actor: &Actor,
+    id: &str,
+    q: &UploadQuery,
+    headers: &HeaderMap,
+    body: Body,
+    tmp: &std::path::Path,
+    did: &str,
+    cipher: Aes256Gcm,
+    max: usize,
+) -> Result<Response, ApiError> {
+    let got = receive(body, tmp, cipher.clone(), max).await?;
+    let sniffed = got.sniffed;
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -184,28 +283,36 @@ pub async fn upload(
         ));
     }
     if sniffed == "application/zip" {
-        let max = (state.config.max_document as u64).saturating_mul(8);
-        let zip = bytes.clone();
-        tokio::task::spawn_blocking(move || crate::zipcheck::check_dicom_zip(&zip, max))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(|e| {
-                ApiError::new(
-                    ErrorCode::UnsupportedType,
-                    format!("the ZIP is refused: {e}"),
-                )
-            })?;
+        let limit = (max as u64).saturating_mul(8);
+        let (path, key, size) = (tmp.to_owned(), cipher.clone(), got.size);
+        tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::open(&path)
+                .map_err(|_| crate::zipcheck::ZipError::Malformed("unreadable"))?;
+            let mut src =
+                crate::sealed::RandomAccess::new(std::io::BufReader::new(file), key, size)
+                    .map_err(|_| crate::zipcheck::ZipError::Malformed("unreadable"))?;
+            crate::zipcheck::check_dicom_zip(&mut src, limit)
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| {
+            ApiError::new(
+                ErrorCode::UnsupportedType,
+                format!("the ZIP is refused: {e}"),
+            )
+        })?;
     }
     // A per-case quota: one case cannot fill the disk.
     let used: i64 = state
         .store
-        .documents(&id)
+        .documents(id)
         .await?
         .iter()
         .map(|d| d.size)
         .sum();
     let quota = state.config.case_quota as i64;
-    if used.saturating_add(bytes.len() as i64) > quota {
+    let size = i64::try_from(got.size).map_err(ApiError::internal)?;
+    if used.saturating_add(size) > quota {
         return Err(ApiError::new(
             ErrorCode::TooLarge,
             format!(
@@ -214,48 +321,47 @@ pub async fn upload(
             ),
         ));
     }
-    let did = crate::auth::sortable_id("d");
-    let stored = seal(&cipher, &bytes).map_err(ApiError::internal)?;
     let filename = with_true_extension(
         &safe_filename(q.name.as_deref().unwrap_or_default()),
         sniffed,
     );
-    let size = i64::try_from(bytes.len()).map_err(ApiError::internal)?;
-    let mut tx = state.change(&actor, "document.upload", Some(&id)).await?;
-    tx.add_document(
-        &did,
-        &id,
-        &actor.id,
-        &filename,
-        sniffed,
-        size,
-        &sha256_hex(&bytes),
-    )
-    .await?;
+    let mut tx = state.change(actor, "document.upload", Some(id)).await?;
+    tx.add_document(did, id, &actor.id, &filename, sniffed, size, &got.sha256)
+        .await?;
     if state.config.documents_in_database {
-        // The bytes commit with the row and its audit entry, readable by every replica.
-        tx.put_document_bytes(&did, &stored).await?;
+        // The sealed bytes commit with the row and its audit entry, readable by every
+        // replica, a database chunk at a time.
+        let mut file = tokio::fs::File::open(tmp)
+            .await
+            .map_err(ApiError::internal)?;
+        let mut seq = 0i64;
+        loop {
+            let mut buf = vec![0u8; cellpath_store::DOCUMENT_CHUNK];
+            let mut filled = 0;
+            while filled < buf.len() {
+                let n = tokio::io::AsyncReadExt::read(&mut file, &mut buf[filled..])
+                    .await
+                    .map_err(ApiError::internal)?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            if filled == 0 {
+                break;
+            }
+            buf.truncate(filled);
+            tx.put_document_chunk(did, seq, &buf).await?;
+            seq += 1;
+        }
         tx.commit().await?;
     } else {
-        // Write then rename, so that a crash never leaves a half-written file in place; the
-        // row commits last, so a row always has its file.
-        let final_path = path_of(&state, &did);
-        let tmp = final_path.with_extension("part");
-        let dir = state.config.documents_dir.clone();
-        let (tmp2, stored2) = (tmp.clone(), stored.clone());
-        let write = async {
-            tokio::task::spawn_blocking(move || {
-                crate::private_fs::dir(&dir)?;
-                crate::private_fs::write(&tmp2, &stored2)
-            })
+        // Rename into place, then commit: a row always has its file; a crash before the
+        // commit leaves an orphan file, never a row without one.
+        let final_path = path_of(state, did);
+        tokio::fs::rename(tmp, &final_path)
             .await
-            .map_err(std::io::Error::other)??;
-            tokio::fs::rename(&tmp, &final_path).await
-        };
-        if let Err(e) = write.await {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(ApiError::internal(e));
-        }
+            .map_err(ApiError::internal)?;
         if let Err(e) = tx.commit().await {
             let _ = tokio::fs::remove_file(&final_path).await;
             return Err(e.into());
@@ -287,6 +393,64 @@ pub async fn list(
     })))
 }
 
+/// The document's plain bytes as a response body: a chunked document from its file is
+/// decrypted record by record on a blocking thread and streamed (each record is
+/// authenticated, and a cut document fails at its end); an older single-piece document, or
+/// one kept in the database, is decrypted whole and checked against its SHA-256.
+async fn plain_body(
+    state: &Shared,
+    did: &str,
+    cipher: Aes256Gcm,
+    sha256: &str,
+) -> Result<Body, ApiError> {
+    let in_db = state.store.document_bytes(did).await?;
+    let path = path_of(state, did);
+    if in_db.is_none() {
+        let mut head = [0u8; 4];
+        let chunked = {
+            use tokio::io::AsyncReadExt;
+            let mut f = tokio::fs::File::open(&path)
+                .await
+                .map_err(ApiError::internal)?;
+            f.read_exact(&mut head).await.is_ok() && crate::sealed::is_chunked(&head)
+        };
+        if chunked {
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+            tokio::task::spawn_blocking(move || {
+                let run = || -> std::io::Result<()> {
+                    let file = std::io::BufReader::new(std::fs::File::open(&path)?);
+                    let mut reader = crate::sealed::Reader::new(file, cipher)?;
+                    while let Some(chunk) = reader.next_chunk()? {
+                        if tx.blocking_send(Ok(chunk)).is_err() {
+                            return Ok(()); // the client went away
+                        }
+                    }
+                    Ok(())
+                };
+                if let Err(e) = run() {
+                    tracing::error!(error = %e, "document could not be read");
+                    let _ = tx.blocking_send(Err(e));
+                }
+            });
+            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            });
+            return Ok(Body::from_stream(stream));
+        }
+    }
+    let stored = match in_db {
+        Some(bytes) => bytes,
+        None => tokio::fs::read(&path).await.map_err(ApiError::internal)?,
+    };
+    let plain = open_stored(&cipher, &stored).map_err(ApiError::internal)?;
+    if sha256_hex(&plain) != sha256 {
+        return Err(ApiError::internal(
+            "a stored document does not match its SHA-256",
+        ));
+    }
+    Ok(Body::from(plain))
+}
+
 pub async fn download(
     State(state): State<Shared>,
     actor: Actor,
@@ -299,25 +463,21 @@ pub async fn download(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let cipher = cipher(&state)?;
-    let stored = match state.store.document_bytes(&did).await? {
-        Some(bytes) => bytes,
-        None => tokio::fs::read(path_of(&state, &did))
-            .await
-            .map_err(ApiError::internal)?,
-    };
-    let plain = unseal(&cipher, &stored).map_err(ApiError::internal)?;
-    if sha256_hex(&plain) != doc.sha256 {
-        return Err(ApiError::internal("nonce"));
-    }
+    let body = plain_body(&state, &did, cipher, &doc.sha256).await?;
     state
         .store
         .audit(&actor.id, "document.download", Some(&id), &actor.request_id)
         .await?;
     let mut h = HeaderMap::new();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(sniff(&plain).unwrap_or("application/octet-stream")),
-    );
+    // The type sniffed at upload, stored with the row.
+    let content_type = match doc.content_type.as_str() {
+        "application/pdf" => "application/pdf",
+        "image/png" => "image/png",
+        "image/jpeg" => "image/jpeg",
+        "application/zip" => "application/zip",
+        _ => "application/octet-stream",
+    };
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
@@ -349,7 +509,7 @@ pub async fn download(
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok((StatusCode::OK, h, plain).into_response())
+    Ok((StatusCode::OK, h, body).into_response())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod care;
 mod cases;
 pub mod private_fs;
 pub mod relations;
+pub mod sealed;
 pub mod throttle;
 pub mod zipcheck;
 pub use cases::rescreen_stale;

@@ -51,9 +51,8 @@ pub fn file(file: &Path) -> io::Result<()> {
     }
 }
 
-/// Writes `bytes` to a new file that only the owner can read.
-pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
+/// Creates (or truncates) a file that only the owner can read.
+pub fn create(path: &Path) -> io::Result<std::fs::File> {
     let mut o = std::fs::OpenOptions::new();
     o.create(true).write(true).truncate(true);
     #[cfg(unix)]
@@ -61,5 +60,11 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         o.mode(0o600);
     }
-    o.open(path)?.write_all(bytes)
+    o.open(path)
+}
+
+/// Writes `bytes` to a new file that only the owner can read.
+pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    create(path)?.write_all(bytes)
 }

@@ -33,43 +33,85 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// Checks a ZIP that must hold a DICOM study, expanding at most `max_expanded` bytes in all.
-pub fn check_dicom_zip(zip: &[u8], max_expanded: u64) -> Result<usize, ZipError> {
+/// Where the ZIP's bytes are read from: memory, or a sealed file read one record at a time.
+pub trait Source {
+    /// Bytes in all.
+    fn size(&self) -> u64;
+    /// Up to `len` bytes from `at`.
+    fn read(&mut self, at: u64, len: usize) -> Result<Vec<u8>, ZipError>;
+}
+
+impl Source for &[u8] {
+    fn size(&self) -> u64 {
+        <[u8]>::len(self) as u64
+    }
+    fn read(&mut self, at: u64, len: usize) -> Result<Vec<u8>, ZipError> {
+        let at = usize::try_from(at).map_err(|_| ZipError::Malformed("offset"))?;
+        Ok(self
+            .get(at..at.saturating_add(len).min(<[u8]>::len(self)))
+            .unwrap_or_default()
+            .to_vec())
+    }
+}
+
+impl<F: std::io::Read + std::io::Seek> Source for crate::sealed::RandomAccess<F> {
+    fn size(&self) -> u64 {
+        crate::sealed::RandomAccess::len(self)
+    }
+    fn read(&mut self, at: u64, len: usize) -> Result<Vec<u8>, ZipError> {
+        crate::sealed::RandomAccess::read(self, at, len)
+            .map_err(|_| ZipError::Malformed("unreadable bytes"))
+    }
+}
+
+/// Largest central directory read.
+const MAX_DIRECTORY: usize = 16 * 1024 * 1024;
+/// Compressed bytes read at a time while expanding an entry.
+const PIECE: usize = 64 * 1024;
+
+/// Checks a ZIP that must hold a DICOM study, expanding at most `max_expanded` bytes in all,
+/// holding at most a piece of it in memory at a time; returns the number of files.
+pub fn check_dicom_zip<S: Source>(src: &mut S, max_expanded: u64) -> Result<usize, ZipError> {
     use ZipError::*;
+    let total = src.size();
     // The end-of-central-directory record: within the last 64 KiB + 22 bytes.
-    let tail_from = zip.len().saturating_sub(65_535 + 22);
-    let eocd = (tail_from..zip.len().saturating_sub(21))
+    let tail_at = total.saturating_sub(65_535 + 22);
+    let tail = src.read(tail_at, (total - tail_at) as usize)?;
+    let eocd = (0..tail.len().saturating_sub(21))
         .rev()
-        .find(|&i| zip[i..].starts_with(b"PK\x05\x06"))
+        .find(|&i| tail[i..].starts_with(b"PK\x05\x06"))
         .ok_or(Malformed("no end of central directory"))?;
-    let entries = usize::from(u16_at(zip, eocd + 10).ok_or(Malformed("short record"))?);
-    let dir_size = u32_at(zip, eocd + 12).ok_or(Malformed("short record"))? as usize;
-    let dir_at = u32_at(zip, eocd + 16).ok_or(Malformed("short record"))? as usize;
+    let entries = usize::from(u16_at(&tail, eocd + 10).ok_or(Malformed("short record"))?);
+    let dir_size = u32_at(&tail, eocd + 12).ok_or(Malformed("short record"))? as usize;
+    let dir_at = u64::from(u32_at(&tail, eocd + 16).ok_or(Malformed("short record"))?);
     if entries == 0xFFFF || dir_at == 0xFFFF_FFFF {
         return Err(Malformed("ZIP64 archives are not accepted"));
     }
     if entries > MAX_ENTRIES {
         return Err(TooManyEntries(entries));
     }
-    if dir_at.checked_add(dir_size).is_none_or(|end| end > eocd) {
+    if dir_size > MAX_DIRECTORY || dir_at + dir_size as u64 > tail_at + eocd as u64 {
         return Err(Malformed("central directory out of bounds"));
     }
-    let mut at = dir_at;
+    let dir = src.read(dir_at, dir_size)?;
+    let mut at = 0usize;
     let mut expanded: u64 = 0;
     let mut files = 0;
     for _ in 0..entries {
-        if !zip.get(at..).is_some_and(|b| b.starts_with(b"PK\x01\x02")) {
+        if !dir.get(at..).is_some_and(|b| b.starts_with(b"PK\x01\x02")) {
             return Err(Malformed("bad central directory entry"));
         }
-        let flags = u16_at(zip, at + 8).ok_or(Malformed("short entry"))?;
-        let method = u16_at(zip, at + 10).ok_or(Malformed("short entry"))?;
-        let packed = u32_at(zip, at + 20).ok_or(Malformed("short entry"))? as usize;
-        let size = u64::from(u32_at(zip, at + 24).ok_or(Malformed("short entry"))?);
-        let name_len = usize::from(u16_at(zip, at + 28).ok_or(Malformed("short entry"))?);
-        let extra_len = usize::from(u16_at(zip, at + 30).ok_or(Malformed("short entry"))?);
-        let comment_len = usize::from(u16_at(zip, at + 32).ok_or(Malformed("short entry"))?);
-        let local = u32_at(zip, at + 42).ok_or(Malformed("short entry"))? as usize;
-        let name_bytes = zip
+        let field16 = |o: usize| u16_at(&dir, at + o).ok_or(Malformed("short entry"));
+        let field32 = |o: usize| u32_at(&dir, at + o).ok_or(Malformed("short entry"));
+        let flags = field16(8)?;
+        let method = field16(10)?;
+        let packed = u64::from(field32(20)?);
+        let size = u64::from(field32(24)?);
+        let name_len = usize::from(field16(28)?);
+        let extra_len = usize::from(field16(30)?);
+        let comment_len = usize::from(field16(32)?);
+        let local = u64::from(field32(42)?);
+        let name_bytes = dir
             .get(at + 46..at + 46 + name_len)
             .ok_or(Malformed("short name"))?;
         let name: String = String::from_utf8_lossy(name_bytes)
@@ -89,38 +131,27 @@ pub fn check_dicom_zip(zip: &[u8], max_expanded: u64) -> Result<usize, ZipError>
             return Err(TooLarge(max_expanded / 1_000_000));
         }
         // The entry's data follows its local header.
-        if !zip
-            .get(local..)
-            .is_some_and(|b| b.starts_with(b"PK\x03\x04"))
-        {
+        let head = src.read(local, 30)?;
+        if !head.starts_with(b"PK\x03\x04") {
             return Err(Malformed("bad local header"));
         }
-        let lname = usize::from(u16_at(zip, local + 26).ok_or(Malformed("short header"))?);
-        let lextra = usize::from(u16_at(zip, local + 28).ok_or(Malformed("short header"))?);
+        let lname = u64::from(u16_at(&head, 26).ok_or(Malformed("short header"))?);
+        let lextra = u64::from(u16_at(&head, 28).ok_or(Malformed("short header"))?);
         let data_at = local + 30 + lname + lextra;
-        let data = zip
-            .get(data_at..data_at.saturating_add(packed))
-            .ok_or(Malformed("entry data out of bounds"))?;
-        let limit = usize::try_from(size).map_err(|_| TooLarge(max_expanded / 1_000_000))?;
-        let content: std::borrow::Cow<[u8]> = match method {
+        if data_at + packed > total {
+            return Err(Malformed("entry data out of bounds"));
+        }
+        let first = match method {
             0 => {
-                if data.len() as u64 != size {
+                if packed != size {
                     return Err(SizeMismatch(name));
                 }
-                std::borrow::Cow::Borrowed(data)
+                src.read(data_at, 132)?
             }
-            8 => {
-                // Expanded with the declared size as the limit: a lying entry fails here.
-                let out = miniz_oxide::inflate::decompress_to_vec_with_limit(data, limit)
-                    .map_err(|_| SizeMismatch(name.clone()))?;
-                if out.len() as u64 != size {
-                    return Err(SizeMismatch(name));
-                }
-                std::borrow::Cow::Owned(out)
-            }
+            8 => expand(src, data_at, packed, size).map_err(|_| SizeMismatch(name.clone()))?,
             _ => return Err(Compression(name)),
         };
-        if content.get(128..132) != Some(b"DICM".as_slice()) {
+        if first.get(128..132) != Some(b"DICM".as_slice()) {
             return Err(NotDicom(name));
         }
         files += 1;
@@ -129,4 +160,59 @@ pub fn check_dicom_zip(zip: &[u8], max_expanded: u64) -> Result<usize, ZipError>
         return Err(Malformed("no files"));
     }
     Ok(files)
+}
+
+/// Expands a deflated entry piece by piece, checking that it yields exactly `size` bytes;
+/// returns its first 132 bytes.
+fn expand<S: Source>(src: &mut S, at: u64, packed: u64, size: u64) -> Result<Vec<u8>, ()> {
+    use miniz_oxide::inflate::stream::{InflateState, inflate};
+    use miniz_oxide::{DataFormat, MZFlush, MZStatus};
+    let mut state = InflateState::new_boxed(DataFormat::Raw);
+    let mut out = vec![0u8; PIECE];
+    let mut first = Vec::with_capacity(132);
+    let mut produced: u64 = 0;
+    let mut read: u64 = 0;
+    let mut input: Vec<u8> = Vec::new();
+    let mut used = 0usize;
+    loop {
+        if used == input.len() && read < packed {
+            input = src
+                .read(at + read, PIECE.min((packed - read) as usize))
+                .map_err(|_| ())?;
+            read += input.len() as u64;
+            used = 0;
+            if input.is_empty() {
+                return Err(());
+            }
+        }
+        let flush = if read == packed {
+            MZFlush::Finish
+        } else {
+            MZFlush::None
+        };
+        let r = inflate(&mut state, &input[used..], &mut out, flush);
+        used += r.bytes_consumed;
+        if first.len() < 132 {
+            let take = (132 - first.len()).min(r.bytes_written);
+            first.extend_from_slice(&out[..take]);
+        }
+        produced += r.bytes_written as u64;
+        if produced > size {
+            return Err(());
+        }
+        match r.status {
+            Ok(MZStatus::StreamEnd) => break,
+            Ok(_) => {
+                if r.bytes_consumed == 0
+                    && r.bytes_written == 0
+                    && read == packed
+                    && used == input.len()
+                {
+                    return Err(());
+                }
+            }
+            Err(_) => return Err(()),
+        }
+    }
+    if produced == size { Ok(first) } else { Err(()) }
 }
