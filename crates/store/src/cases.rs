@@ -27,6 +27,42 @@ pub struct CaseRow {
     pub updated_at: String,
 }
 
+impl Store {
+    /// Whether the patient lets caregivers with `act` access remove members of the case.
+    pub async fn caregivers_manage_members(&self, case_id: &str) -> Result<bool> {
+        let row =
+            sqlx::query("SELECT caregivers_manage_members FROM case_settings WHERE case_id = $1")
+                .bind(case_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<i32, _>("caregivers_manage_members")? != 0,
+            None => false,
+        })
+    }
+}
+
+impl Tx {
+    pub async fn set_caregivers_manage_members(
+        &mut self,
+        case_id: &str,
+        allow: bool,
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM case_settings WHERE case_id = $1")
+            .bind(case_id)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO case_settings (case_id, caregivers_manage_members) VALUES ($1, $2)",
+        )
+        .bind(case_id)
+        .bind(i32::from(allow))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+}
+
 fn case_from(r: &AnyRow) -> Result<CaseRow> {
     Ok(CaseRow {
         id: r.try_get("id")?,

@@ -730,8 +730,36 @@ pub async fn export_fhir(
     Ok((StatusCode::OK, h, body).into_response())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    caregivers_manage_members: bool,
+}
+
+/// `PUT /cases/{id}/settings` (the patient): what the patient allows on the case — whether
+/// caregivers with `act` access may remove members for them.
+pub async fn put_settings(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let case = state.authorise(&actor, &id, Action::GrantCaregiver).await?;
+    if case.owner_id != actor.id {
+        return Err(ApiError::forbidden("only the patient sets what is allowed"));
+    }
+    let s: Settings = parse_json(&body)?;
+    let mut tx = state.change(&actor, "case.settings", Some(&id)).await?;
+    tx.set_caregivers_manage_members(&id, s.caregivers_manage_members)
+        .await?;
+    tx.commit().await?;
+    Ok(Json(json!({"caregivers_manage_members": s.caregivers_manage_members})).into_response())
+}
+
 /// `DELETE /cases/{id}/members/{uid}`: the patient removes anyone — a caregiver, a
-/// coordinator, a specialist; an assigned coordinator removes coordinators and specialists.
+/// coordinator, a specialist — and so may a caregiver with `act` access where the patient
+/// allows it (`PUT …/settings`); an assigned coordinator removes coordinators and
+/// specialists.
 /// Access ends at once, and a specialist leaves the MDT team (their signed opinions stay).
 pub async fn remove_member(
     State(state): State<Shared>,
@@ -744,8 +772,16 @@ pub async fn remove_member(
         .member(&id, &uid)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if member.role == MemberRole::Caregiver && case.owner_id != actor.id {
-        return Err(ApiError::forbidden("only the patient removes a caregiver"));
+    let caregiver = actor.role == Role::Caregiver;
+    if caregiver && !state.store.caregivers_manage_members(&id).await? {
+        return Err(ApiError::forbidden(
+            "the patient has not allowed caregivers to remove members",
+        ));
+    }
+    if member.role == MemberRole::Caregiver && case.owner_id != actor.id && !caregiver {
+        return Err(ApiError::forbidden(
+            "only the patient (or a caregiver they allow) removes a caregiver",
+        ));
     }
     let mut tx = state
         .change(

@@ -785,6 +785,15 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
         ),
         (
             r(
+                "PUT",
+                "/api/v1/cases/{id}/settings",
+                "What the patient allows on the case: {\"caregivers_manage_members\": bool}",
+                true,
+            ),
+            put(cases::put_settings),
+        ),
+        (
+            r(
                 "GET",
                 "/calendar/{file}",
                 "A calendar subscription (the secret token in the URL)",

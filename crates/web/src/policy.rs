@@ -100,6 +100,8 @@ pub fn allows(role: Role, relation: Relation, action: Action) -> bool {
             (Owner, AssignTeam | Monitor | DecideSupport) => false,
             (AssignedCoordinator, RemoveMember) => true,
             (Caregiver { .. } | AssignedSpecialist, RevokeCalendar) => true,
+            // Only where the patient allows it (checked by the handler: a case setting).
+            (Caregiver { acts: true }, RemoveMember) => true,
             (Owner, _) => true,
             (Caregiver { .. }, ReadCase | Diary) => true,
             (Caregiver { acts: true }, EditRecord | Screen | RequestSupport) => true,

@@ -473,6 +473,12 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             body: None,
         },
         Step {
+            method: "PUT",
+            path: "/api/v1/cases/{id}/settings",
+            who: "patient",
+            body: Some(json!({"caregivers_manage_members": false})),
+        },
+        Step {
             method: "DELETE",
             path: "/api/v1/cases/{id}/calendar-tokens/{cid}",
             who: "patient",

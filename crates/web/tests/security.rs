@@ -775,3 +775,72 @@ async fn uploads_stream_to_disk_in_encrypted_chunks() {
     assert!(bytes.starts_with(b"%PDF-1.7"));
     assert_eq!(bytes[65_536 * 7 + 5], 7);
 }
+
+/// The patient could not remove team members, nor let a trusted caregiver do it for them.
+#[tokio::test]
+async fn the_patient_and_an_allowed_caregiver_remove_members() {
+    use cellpath_store::{Access, MemberRole};
+    let app = common::app().await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    let carer = app.user("g@example.org", Role::Caregiver, None).await;
+    let viewer = app.user("v@example.org", Role::Caregiver, None).await;
+    let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
+    let specialist = app
+        .user("s@example.org", Role::Specialist, Some("medical-oncology"))
+        .await;
+    let id = app.case_of(&patient, common::example("gastric")).await;
+    let mut tx = app.setup().await;
+    for (u, role, access) in [
+        (&carer, MemberRole::Caregiver, Access::Act),
+        (&viewer, MemberRole::Caregiver, Access::View),
+        (&coordinator, MemberRole::Coordinator, Access::Act),
+        (&specialist, MemberRole::Specialist, Access::Act),
+    ] {
+        tx.add_member(&id, &u.id, role, access)
+            .await
+            .expect("member");
+    }
+    tx.commit().await.expect("commit");
+    let member = |u: &common::Client| format!("/api/v1/cases/{id}/members/{}", u.id);
+    // Not until the patient allows it.
+    let r = app.delete(&member(&coordinator), &carer).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = app
+        .call(
+            "PUT",
+            &format!("/api/v1/cases/{id}/settings"),
+            Some(&carer),
+            Some(json!({"caregivers_manage_members": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "only the patient sets it");
+    let r = app
+        .call(
+            "PUT",
+            &format!("/api/v1/cases/{id}/settings"),
+            Some(&patient),
+            Some(json!({"caregivers_manage_members": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A viewing caregiver still cannot; the acting one can.
+    assert_eq!(
+        app.delete(&member(&coordinator), &viewer).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.delete(&member(&coordinator), &carer).await.status,
+        StatusCode::NO_CONTENT
+    );
+    // The patient removes the specialist, who leaves the MDT team too.
+    assert_eq!(
+        app.delete(&member(&specialist), &patient).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let mdt = app.state.store.mdt_assignments(&id).await.expect("team");
+    assert!(mdt.iter().all(|a| a.user_id != specialist.id));
+    let r = app.get(&format!("/api/v1/cases/{id}"), &specialist).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "access ends at once");
+}
