@@ -56,17 +56,16 @@ async fn every_case_route_every_member_every_consent_state() {
         .user("s@example.org", Role::Specialist, Some("medical-oncology"))
         .await;
     let id = app.case_of(&patient, common::example("gastric")).await;
-    let mut tx = app.setup().await;
-    for (user, role, access) in [
-        (&caregiver, MemberRole::Caregiver, Access::Act),
-        (&coordinator, MemberRole::Coordinator, Access::Act),
-        (&specialist, MemberRole::Specialist, Access::Act),
-    ] {
-        tx.add_member(&id, &user.id, role, access)
-            .await
-            .expect("member");
-    }
-    tx.commit().await.expect("commit");
+    common::add_members(
+        &app,
+        &id,
+        &[
+            (&caregiver, MemberRole::Caregiver, Access::Act),
+            (&coordinator, MemberRole::Coordinator, Access::Act),
+            (&specialist, MemberRole::Specialist, Access::Act),
+        ],
+    )
+    .await;
     let people = [
         (Who::Patient, &patient),
         (Who::Caregiver, &caregiver),

@@ -128,14 +128,15 @@ async fn notifications_say_only_that_something_needs_attention() {
     let caregiver = app.user("g@example.org", Role::Caregiver, None).await;
     let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
     let id = app.case_of(&patient, common::example("gastric")).await;
-    let mut tx = app.setup().await;
-    tx.add_member(&id, &caregiver.id, MemberRole::Caregiver, Access::View)
-        .await
-        .expect("member");
-    tx.add_member(&id, &coordinator.id, MemberRole::Coordinator, Access::Act)
-        .await
-        .expect("member");
-    tx.commit().await.expect("commit");
+    common::add_members(
+        &app,
+        &id,
+        &[
+            (&caregiver, MemberRole::Caregiver, Access::View),
+            (&coordinator, MemberRole::Coordinator, Access::Act),
+        ],
+    )
+    .await;
     let fever = json!({
         "crs": {"temperature_c": 38.6, "antipyretics_or_anticytokine_given": false,
                 "hypotension": false, "vasopressors": 0, "oxygen": {"device": "none"}},
@@ -707,18 +708,17 @@ async fn the_patient_and_an_allowed_caregiver_remove_members() {
         .user("s@example.org", Role::Specialist, Some("medical-oncology"))
         .await;
     let id = app.case_of(&patient, common::example("gastric")).await;
-    let mut tx = app.setup().await;
-    for (u, role, access) in [
-        (&carer, MemberRole::Caregiver, Access::Act),
-        (&viewer, MemberRole::Caregiver, Access::View),
-        (&coordinator, MemberRole::Coordinator, Access::Act),
-        (&specialist, MemberRole::Specialist, Access::Act),
-    ] {
-        tx.add_member(&id, &u.id, role, access)
-            .await
-            .expect("member");
-    }
-    tx.commit().await.expect("commit");
+    common::add_members(
+        &app,
+        &id,
+        &[
+            (&carer, MemberRole::Caregiver, Access::Act),
+            (&viewer, MemberRole::Caregiver, Access::View),
+            (&coordinator, MemberRole::Coordinator, Access::Act),
+            (&specialist, MemberRole::Specialist, Access::Act),
+        ],
+    )
+    .await;
     let member = |u: &common::Client| format!("/api/v1/cases/{id}/members/{}", u.id);
     // Not until the patient allows it.
     let r = app.delete(&member(&coordinator), &carer).await;

@@ -386,3 +386,18 @@ pub async fn case_with_coordinator_and_plan(
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     id
 }
+
+/// Adds members to a case directly, as an assignment made earlier would have.
+pub async fn add_members(
+    app: &App,
+    case: &str,
+    members: &[(&Client, cellpath_store::MemberRole, cellpath_store::Access)],
+) {
+    let mut tx = app.setup().await;
+    for (user, role, access) in members {
+        tx.add_member(case, &user.id, *role, *access)
+            .await
+            .expect("member");
+    }
+    tx.commit().await.expect("commit");
+}
