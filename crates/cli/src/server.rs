@@ -775,10 +775,10 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
         };
         // Last line before serving: scripts wait for it.
         eprintln!(
-            "cellpath serving on http://{addr} ({:?}); health at /healthz, API under /api/v1",
+            "cellpath serving on http://{addr} ({:?}); open it in a browser; health at /healthz, API under /api/v1",
             state.store.backend()
         );
-        cellpath_web::serve(listener, Arc::clone(&state)).await?;
+        cellpath_web::serve_with(listener, Arc::clone(&state), Some(cellpath_pages::pages())).await?;
         ticker.abort();
         let mut last = None;
         checkpoint_now(&state.store, &key, &places.log, &mut last).await?;

@@ -70,6 +70,16 @@ impl Store {
         row.as_ref().map(user_from).transpose()
     }
 
+    /// Accounts in order of e-mail, `limit` from `offset` (the admin's list).
+    pub async fn users(&self, offset: i64, limit: i64) -> Result<Vec<User>> {
+        let rows = sqlx::query("SELECT * FROM users ORDER BY email LIMIT $1 OFFSET $2")
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_from).collect()
+    }
+
     /// (user, scope) of a live API token.
     pub async fn api_token(&self, token_hash: &str, now: &str) -> Result<Option<(String, String)>> {
         let row = sqlx::query(
@@ -170,6 +180,16 @@ impl Tx {
     pub async fn set_display_name(&mut self, id: &str, name: Option<&str>) -> Result<()> {
         sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
             .bind(name)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The account's language (`en` or `zh-CN`), chosen on the pages' language switch.
+    pub async fn set_lang(&mut self, id: &str, lang: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET lang = $1 WHERE id = $2")
+            .bind(lang)
             .bind(id)
             .execute(&mut *self.tx)
             .await?;

@@ -53,6 +53,8 @@ pub struct SupportiveRow {
     pub requested_for: String,
     pub state: SupportiveState,
     pub reason: Option<String>,
+    /// The reason in Chinese (absent on requests held before it was kept).
+    pub reason_zh: Option<String>,
     pub held_until: Option<String>,
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
@@ -69,6 +71,7 @@ fn supportive_from(r: &AnyRow) -> Result<SupportiveRow> {
         requested_for: r.try_get("requested_for")?,
         state: SupportiveState::from_stored(&r.try_get::<String, _>("state")?)?,
         reason: r.try_get("reason")?,
+        reason_zh: r.try_get("reason_zh")?,
         held_until: r.try_get("held_until")?,
         decided_by: r.try_get("decided_by")?,
         decided_at: r.try_get("decided_at")?,
@@ -263,12 +266,12 @@ impl Tx {
         details: &str,
         requested_for: &str,
         state: &str,
-        reason: Option<&str>,
+        reason: Option<(&str, &str)>,
         held_until: Option<&str>,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO supportive_requests (id, case_id, requester_id, kind, details, requested_for, state, reason, held_until, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO supportive_requests (id, case_id, requester_id, kind, details, requested_for, state, reason, reason_zh, held_until, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(id)
         .bind(case_id)
@@ -277,7 +280,8 @@ impl Tx {
         .bind(details)
         .bind(requested_for)
         .bind(state)
-        .bind(reason)
+        .bind(reason.map(|r| r.0))
+        .bind(reason.map(|r| r.1))
         .bind(held_until)
         .bind(&self.now)
         .execute(&mut *self.tx)

@@ -53,7 +53,7 @@ pub fn display_name(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     Ok(Some(name.to_owned()))
 }
 
-const SPECIALTIES: [&str; 5] = [
+pub const SPECIALTIES: [&str; 5] = [
     "medical-oncology",
     "cell-therapy",
     "pathology",
@@ -131,11 +131,21 @@ pub async fn create_user(
 struct SetPassword {
     token: String,
     password: String,
+    /// The language the person set their password in (`en` or `zh-CN`): the account's
+    /// language from then on.
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 /// `POST /api/v1/password`: set one's password with a one-time link.
 pub async fn set_password(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let req: SetPassword = parse_json(&body)?;
+    let lang = match req.lang.as_deref() {
+        None => None,
+        Some(l) => Some(crate::lang::Lang::parse(l).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidLang, "en or zh-CN").at("/lang")
+        })?),
+    };
     if req.password.chars().count() < MIN_PASSWORD {
         return Err(ApiError::bad_request(
             ErrorCode::WeakPassword,
@@ -161,6 +171,9 @@ pub async fn set_password(State(state): State<Shared>, body: Bytes) -> Result<Re
             )
         })?;
     tx.set_password(&user, &hash).await?;
+    if let Some(lang) = lang {
+        tx.set_lang(&user, lang.code()).await?;
+    }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

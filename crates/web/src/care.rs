@@ -82,7 +82,7 @@ impl PlanCache {
     }
 }
 
-async fn load_plan(state: &Shared, case_id: &str) -> Result<Option<PlanPair>, ApiError> {
+pub async fn load_plan(state: &Shared, case_id: &str) -> Result<Option<PlanPair>, ApiError> {
     let Some(text) = state.store.journey(case_id).await? else {
         return Ok(None);
     };
@@ -455,7 +455,7 @@ pub async fn request_support(
         Triage::AwaitingApproval => ("awaiting-approval", None, None),
         Triage::Held { until, reason } => (
             "held",
-            Some(reason.en.clone()),
+            Some((reason.en.as_str(), reason.zh.as_str())),
             until.map(|u| u.to_string()),
         ),
     };
@@ -476,7 +476,7 @@ pub async fn request_support(
         req.details.trim(),
         &when.to_string(),
         state_name,
-        reason.as_deref(),
+        reason,
         until.as_deref(),
     )
     .await?;

@@ -146,7 +146,7 @@ fn path_of(state: &Shared, id: &str) -> std::path::PathBuf {
 #[derive(Deserialize)]
 pub struct UploadQuery {
     #[serde(default)]
-    name: Option<String>,
+    pub name: Option<String>,
 }
 
 /// What an upload turned out to be, once received.

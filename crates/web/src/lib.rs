@@ -3,11 +3,11 @@
 //! and write of a case. Handlers only orchestrate: rules live in `domain`, `eligibility` and
 //! `policy`, persistence in `store`.
 
-mod accounts;
+pub mod accounts;
 pub mod app;
 pub mod auth;
-mod care;
-mod cases;
+pub mod care;
+pub mod cases;
 pub mod private_fs;
 pub mod relations;
 pub mod sealed;
@@ -19,7 +19,7 @@ pub mod documents;
 pub mod error;
 pub mod lang;
 pub mod mdt;
-mod messages;
+pub mod messages;
 pub mod policy;
 pub mod request;
 
@@ -283,6 +283,80 @@ impl FromRequestParts<Shared> for Actor {
     }
 }
 
+/// A person signed in on a page: the actor, their session's CSRF token (pages carry it in a
+/// hidden form field) and their account.
+#[derive(Clone, Debug)]
+pub struct PageSession {
+    pub actor: Actor,
+    pub csrf: String,
+    pub user: cellpath_store::User,
+}
+
+impl PageSession {
+    /// Refuses a form whose hidden CSRF field is not this session's token.
+    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), ApiError> {
+        let ok = sent.is_some_and(|s| {
+            s.len() == self.csrf.len()
+                && s.bytes()
+                    .zip(self.csrf.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        });
+        if ok {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("missing or wrong CSRF token (_csrf)"))
+        }
+    }
+}
+
+/// The session behind a page request, from the cookie alone (pages take no API tokens);
+/// `None` when signed out. The page checks its form's CSRF field itself
+/// ([`PageSession::check_csrf`]) before it calls a use case that changes something.
+pub async fn page_session(
+    state: &AppState,
+    parts: &Parts,
+) -> Result<Option<PageSession>, ApiError> {
+    let now = state.store.now();
+    let cookie = parts
+        .headers
+        .get(axum::http::header::COOKIE)
+        .and_then(|v| v.to_str().ok());
+    let Some(token) = auth::session_token(cookie) else {
+        return Ok(None);
+    };
+    let Some((session, user)) = state
+        .store
+        .session_user(&auth::sha256_hex(&token), &now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if demo_account_off(state, &user.email) {
+        return Ok(None);
+    }
+    let role = user.role.parse().map_err(ApiError::internal)?;
+    let ctx = parts
+        .extensions
+        .get::<std::sync::Arc<request::RequestCtx>>()
+        .cloned();
+    if let (Some(ctx), Some(lang)) = (&ctx, lang::Lang::parse(&user.lang)) {
+        let _ = ctx.account.set(lang);
+    }
+    Ok(Some(PageSession {
+        actor: Actor {
+            id: user.id.clone(),
+            role,
+            specialty: user.specialty.clone(),
+            request_id: ctx.map_or_else(|| auth::random_hex(8), |c| c.id.clone()),
+            writes: !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS),
+            by_token: false,
+        },
+        csrf: session.csrf_token,
+        user,
+    }))
+}
+
 /// `GET /me/events`: what happened to one's account — every sign-in, failed and throttled
 /// sign-in (with when), and account change — so an owner sees an attack on their account.
 async fn account_events(
@@ -315,7 +389,7 @@ struct SignIn {
     password: String,
 }
 
-async fn sign_in(
+pub async fn sign_in(
     State(state): State<Shared>,
     peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     ctx: Option<axum::Extension<Arc<request::RequestCtx>>>,
@@ -394,7 +468,7 @@ async fn sign_in(
     Ok((StatusCode::OK, headers, axum::Json(body)).into_response())
 }
 
-async fn sign_out(
+pub async fn sign_out(
     State(state): State<Shared>,
     headers: HeaderMap,
     actor: Actor,
@@ -992,8 +1066,21 @@ fn demo_account_off(state: &AppState, email: &str) -> bool {
     !state.config.demo && email.ends_with(DEMO_DOMAIN)
 }
 
-/// The application router.
+/// The web pages served beside the API (`cellpath-pages`): their routes, and the answer to
+/// an unknown address outside `/api/` (a page, not JSON).
+pub struct Pages {
+    pub routes: Router<Shared>,
+    pub not_found: fn(&axum::http::HeaderMap) -> Response,
+}
+
+/// The application router: the API alone.
 pub fn router(state: Shared) -> Router {
+    router_with(state, None)
+}
+
+/// The application router with the web pages, behind the same request, security-header
+/// and timeout layers as the API.
+pub fn router_with(state: Shared, pages: Option<Pages>) -> Router {
     let max_body = state.config.max_body;
     let mut router = Router::new();
     for (route, handler) in table() {
@@ -1011,8 +1098,22 @@ pub fn router(state: Shared) -> Router {
     }
     let hsts = state.config.secure_cookies;
     let request_timeout = state.config.request_timeout;
+    let router = match pages {
+        Some(pages) => {
+            let not_found = pages.not_found;
+            router
+                .merge(pages.routes)
+                .fallback(move |req: axum::extract::Request| async move {
+                    if req.uri().path().starts_with("/api/") {
+                        ApiError::not_found().into_response()
+                    } else {
+                        not_found(req.headers())
+                    }
+                })
+        }
+        None => router.fallback(fallback),
+    };
     router
-        .fallback(fallback)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(move |req, next| {
             request::timeout(request_timeout, req, next)
@@ -1053,10 +1154,19 @@ pub async fn create_user(
 /// [`Config::max_connections`] connections are served at once — a further one is closed at
 /// once, so a flood cannot starve the server of memory or file descriptors.
 pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io::Result<()> {
+    serve_with(listener, state, None).await
+}
+
+/// [`serve`], with the web pages beside the API.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: Shared,
+    pages: Option<Pages>,
+) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let header_timeout = state.config.header_timeout;
     let slots = Arc::new(tokio::sync::Semaphore::new(state.config.max_connections));
-    let app = router(state);
+    let app = router_with(state, pages);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);

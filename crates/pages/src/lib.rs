@@ -1,0 +1,117 @@
+//! The web pages people use: server-rendered HTML (askama templates compiled into the
+//! binary) in English and Simplified Chinese (Fluent files under `locales/`), working
+//! without JavaScript; htmx (vendored) and one small first-party script only enhance.
+//!
+//! Pages hold no rules of their own: every read goes through the application layer's door
+//! (`AppState::authorise` and its audit), and every change calls the same use case as the
+//! JSON API — so access, consent and audit are the same whichever way a person comes in.
+
+// A page's error is the page that says so: handlers pass `Response`s back as errors.
+#![allow(clippy::result_large_err)]
+
+pub mod account;
+pub mod admin;
+pub mod assets;
+pub mod frame;
+pub mod i18n;
+pub mod patient;
+pub mod svg;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{MethodRouter, get, post};
+use cellpath_web::Shared;
+
+/// The pages, to be served beside the API (`cellpath_web::serve_with`).
+pub fn pages() -> cellpath_web::Pages {
+    let mut routes = Router::new();
+    for (_, path, handler) in table() {
+        routes = routes.route(path, handler);
+    }
+    cellpath_web::Pages {
+        routes,
+        not_found: frame::not_found,
+    }
+}
+
+/// Every page route as (method, path): the router is built from the same table, so the
+/// authorisation tests that walk this list reach every page.
+pub fn page_routes() -> Vec<(&'static str, &'static str)> {
+    table()
+        .into_iter()
+        .flat_map(|(methods, path, _)| methods.iter().map(move |m| (*m, path)))
+        .collect()
+}
+
+type Entry = (&'static [&'static str], &'static str, MethodRouter<Shared>);
+
+fn table() -> Vec<Entry> {
+    const G: &[&str] = &["GET"];
+    const P: &[&str] = &["POST"];
+    const GP: &[&str] = &["GET", "POST"];
+    vec![
+        (G, "/", get(account::home)),
+        (
+            GP,
+            "/sign-in",
+            get(account::sign_in_page).post(account::sign_in),
+        ),
+        (P, "/sign-out", post(account::sign_out)),
+        (
+            GP,
+            "/set-password",
+            get(account::set_password_page).post(account::set_password),
+        ),
+        (P, "/language", post(account::language)),
+        (G, "/about", get(account::about)),
+        (G, "/cases", get(patient::cases)),
+        (
+            GP,
+            "/consents",
+            get(patient::consents).post(patient::consents_post),
+        ),
+        (G, "/notifications", get(patient::notifications)),
+        (G, "/cases/{id}", get(patient::my_case)),
+        (
+            GP,
+            "/cases/{id}/records",
+            // Each file is limited by the upload use case as it streams, not by the body.
+            get(patient::records)
+                .post(patient::records_post)
+                .layer(DefaultBodyLimit::disable()),
+        ),
+        (G, "/cases/{id}/records/{did}", get(patient::download)),
+        (
+            GP,
+            "/cases/{id}/prescreen",
+            get(patient::prescreen).post(patient::prescreen_post),
+        ),
+        (
+            GP,
+            "/cases/{id}/team",
+            get(patient::team).post(patient::team_post),
+        ),
+        (
+            GP,
+            "/cases/{id}/journey",
+            get(patient::journey).post(patient::journey_post),
+        ),
+        (
+            GP,
+            "/cases/{id}/diary",
+            get(patient::diary).post(patient::diary_post),
+        ),
+        (
+            GP,
+            "/cases/{id}/support",
+            get(patient::support).post(patient::support_post),
+        ),
+        (
+            GP,
+            "/cases/{id}/messages",
+            get(patient::messages).post(patient::messages_post),
+        ),
+        (GP, "/admin", get(admin::admin).post(admin::admin_post)),
+        (G, "/static/{hash}/{name}", get(assets::serve)),
+    ]
+}

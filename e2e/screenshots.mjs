@@ -1,0 +1,52 @@
+// Saves a PNG of every page, in both languages, at 390 px and 1280 px wide, for review:
+// `scripts/screenshots.sh` (it builds cellpath and starts the demo).
+import { chromium } from "@playwright/test";
+import { mkdirSync } from "node:fs";
+import { startDemo, CHROMIUM_ARGS } from "./demo.mjs";
+
+const bin = process.env.CELLPATH_BIN || "../target/release/cellpath";
+const out = process.env.SCREENSHOTS || "../screenshots";
+mkdirSync(out, { recursive: true });
+const demo = await startDemo({ bin, port: 18480 });
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: CHROMIUM_ARGS });
+const who = {
+  patient: ["/cases/c-demo-1", "/cases/c-demo-1/records", "/cases/c-demo-1/prescreen", "/cases/c-demo-1/journey",
+    "/cases/c-demo-1/diary", "/cases/c-demo-1/support", "/cases/c-demo-1/messages", "/cases/c-demo-1/team",
+    "/consents", "/notifications", "/cases", "/about"],
+  caregiver: ["/cases/c-demo-1", "/cases/c-demo-1/diary"],
+  admin: ["/admin"],
+};
+let n = 0;
+try {
+  for (const width of [390, 1280]) {
+    for (const lang of ["en", "zh-CN"]) {
+      for (const [role, pages] of Object.entries(who)) {
+        const ctx = await browser.newContext({ viewport: { width, height: 900 }, locale: lang });
+        const page = await ctx.newPage();
+        await page.goto(`${demo.base}/sign-in`);
+        await page.screenshot({ path: `${out}/sign-in-${lang}-${width}.png`, fullPage: true });
+        await page.fill("#email", `${role}@demo.cellpath`);
+        await page.fill("#password", demo.passwords[`${role}@demo.cellpath`]);
+        await page.click("button.primary");
+        await page.waitForLoadState();
+        // The account's language rules once signed in: switch it to the one wanted.
+        const want = lang === "en" ? "en" : "zh-Hans";
+        if ((await page.getAttribute("html", "lang")) !== want) {
+          await page.click("form[action='/language'] button");
+          await page.waitForLoadState();
+        }
+        for (const path of pages) {
+          await page.goto(`${demo.base}${path}`);
+          const name = `${role}${path.replaceAll("/", "-").replace("-cases-c-demo-1", "")}`.replace(/-$/, "") || role;
+          await page.screenshot({ path: `${out}/${name}-${lang}-${width}.png`, fullPage: true });
+          n++;
+        }
+        await ctx.close();
+      }
+    }
+  }
+} finally {
+  await browser.close();
+  demo.child.kill("SIGINT");
+}
+console.log(`${n} screenshots in ${out}`);
