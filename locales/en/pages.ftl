@@ -336,6 +336,7 @@ support-from = From
 support-until = Until (if it lasts)
 support-until-hint = Leave empty for a single day.
 support-send = Send request
+support-not-allowed = You can read the requests on this case; the patient can let you make them (read and act access).
 support-list = Your requests
 support-none = No requests yet.
 support-why = Why:

@@ -335,6 +335,7 @@ support-from = 开始日期
 support-until = 结束日期（如需持续）
 support-until-hint = 如只需一天，请留空。
 support-send = 提交申请
+support-not-allowed = 您可以查看此病例的申请；患者可以授权您代为提交（查看并操作权限）。
 support-list = 您的申请
 support-none = 暂无申请。
 support-why = 原因：

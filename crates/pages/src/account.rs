@@ -249,12 +249,8 @@ struct AboutPage {
 }
 
 pub async fn about(State(state): State<Shared>, v: Visit) -> Response {
-    let mut f = Frame::visitor(&v, "about-title");
-    if let Some(s) = &v.session {
-        f.csrf = s.csrf.clone();
-    }
     page(&AboutPage {
-        f,
+        f: Frame::visitor(&v, "about-title"),
         catalogue: state.catalogue.version().to_owned(),
     })
 }

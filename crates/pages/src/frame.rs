@@ -212,7 +212,14 @@ impl Frame {
                 .as_ref()
                 .map(|s| s.csrf.clone())
                 .unwrap_or_default(),
-            who: None,
+            who: v.session.as_ref().map(|s| Who {
+                name: s
+                    .user
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| s.user.email.clone()),
+                role: s.actor.role,
+            }),
             path: v.path.clone(),
             title: tr(v.lang, title_key, &[]),
             nav: Vec::new(),

@@ -390,8 +390,18 @@ pub async fn records_post(
     State(state): State<Shared>,
     s: Signed,
     Path(id): Path<String>,
-    mut form: Multipart,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
+    // Strangers learn nothing, whatever they send.
+    if let Err(e) = state.authorise(s.actor(), &id, Action::ReadCase).await {
+        return s.fail(e);
+    }
+    let Ok(mut form) = form else {
+        return s.fail(ApiError::bad_request(
+            cellpath_web::ErrorCode::InvalidBody,
+            "send the files as a multipart form",
+        ));
+    };
     let mut errors = Vec::new();
     let mut checked = false;
     let mut count = 0usize;
@@ -804,7 +814,7 @@ pub async fn consents(State(state): State<Shared>, s: Signed) -> Response {
         .collect();
     let events = state
         .store
-        .account_events(&s.actor().id, 200)
+        .consent_events(&s.actor().id, 200)
         .await
         .unwrap_or_default();
     let history = events
@@ -1555,6 +1565,7 @@ struct SupportPage {
     lines: Vec<SupportLine>,
     error: String,
     today: String,
+    can_request: bool,
 }
 
 const KINDS: &[&str] = &[
@@ -1619,6 +1630,17 @@ async fn support_page(state: &Shared, s: &Signed, id: &str, error: String) -> Re
         .map(|k| ((*k).to_owned(), tr(lang, &format!("kind-{k}"), &[])))
         .collect();
     let today = state.today().map(|d| d.to_string()).unwrap_or_default();
+    let can_request = state
+        .authorise(
+            &cellpath_web::Actor {
+                writes: true,
+                ..s.actor().clone()
+            },
+            id,
+            Action::RequestSupport,
+        )
+        .await
+        .is_ok();
     let status = if error.is_empty() {
         StatusCode::OK
     } else {
@@ -1637,6 +1659,7 @@ async fn support_page(state: &Shared, s: &Signed, id: &str, error: String) -> Re
             lines,
             error,
             today,
+            can_request,
         },
     )
 }

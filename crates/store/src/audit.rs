@@ -257,6 +257,19 @@ impl Store {
         rows.iter().map(entry_from).collect()
     }
 
+    /// One's consents given and withdrawn, newest first (the consents page's history).
+    pub async fn consent_events(&self, user_id: &str, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit WHERE actor = $1 AND case_id IS NULL \
+             AND action LIKE 'consent.%' ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(entry_from).collect()
+    }
+
     /// The last entry of the chain, if any.
     pub async fn audit_head(&self) -> Result<Option<AuditEntry>> {
         let row = sqlx::query("SELECT * FROM audit ORDER BY seq DESC LIMIT 1")

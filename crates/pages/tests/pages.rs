@@ -1,0 +1,942 @@
+//! The pages through the real router (API and pages together, the same layers as `serve`),
+//! on SQLite or — with `CELLPATH_TEST_POSTGRES` — PostgreSQL: who may open which page,
+//! CSRF on every form, both languages, and the flows the patient and caregiver walk.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use cellpath_store::{Access, MemberRole};
+use cellpath_web::policy::Role;
+use cellpath_web::{AppState, Config, create_user, router_with};
+use tower::ServiceExt;
+
+struct App {
+    state: Arc<AppState>,
+    _db: cellpath_store::testing::TestDb,
+}
+
+struct Resp {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookie: Option<String>,
+    text: String,
+}
+
+/// A signed-in browser: its session cookie (and language cookie, once chosen).
+#[derive(Clone)]
+struct Browser {
+    cookie: String,
+    id: String,
+}
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn app() -> App {
+    let db = cellpath_store::testing::fresh().await;
+    let store = cellpath_store::Store::connect(&db.url)
+        .await
+        .expect("connect");
+    let config = Config {
+        documents_dir: std::env::temp_dir().join(format!(
+            "cellpath-pages-docs-{}",
+            cellpath_web::auth::random_hex(6)
+        )),
+        document_key: Some(cellpath_web::Secret::new([9u8; 32])),
+        ..Config::default()
+    };
+    let state = Arc::new(AppState {
+        store,
+        catalogue: cellpath_eligibility::shipped().expect("catalogue"),
+        config,
+    });
+    App { state, _db: db }
+}
+
+impl App {
+    async fn send(&self, req: Request<Body>) -> Resp {
+        let resp = router_with(Arc::clone(&self.state), Some(cellpath_pages::pages()))
+            .oneshot(req)
+            .await
+            .expect("response");
+        let status = resp.status();
+        let location = resp
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let set_cookie = resp
+            .headers()
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
+            .await
+            .expect("body");
+        Resp {
+            status,
+            location,
+            set_cookie,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&self, uri: &str, who: Option<&Browser>) -> Resp {
+        let mut req = Request::builder().uri(uri);
+        if let Some(b) = who {
+            req = req.header(header::COOKIE, &b.cookie);
+        }
+        self.send(req.body(Body::empty()).expect("request")).await
+    }
+
+    /// Sends a form as a browser would (urlencoded).
+    async fn form(&self, uri: &str, who: Option<&Browser>, fields: &[(&str, &str)]) -> Resp {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let mut req = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(b) = who {
+            req = req.header(header::COOKIE, &b.cookie);
+        }
+        self.send(req.body(Body::from(body)).expect("request"))
+            .await
+    }
+
+    /// A form with the CSRF token the page carries.
+    async fn post(&self, uri: &str, who: &Browser, fields: &[(&str, &str)]) -> Resp {
+        let csrf = self.csrf(who).await;
+        let mut all = vec![("_csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.form(uri, Some(who), &all).await
+    }
+
+    async fn csrf(&self, who: &Browser) -> String {
+        let page = self.get("/about", Some(who)).await;
+        hidden(&page.text, "_csrf").expect("a CSRF field on the page")
+    }
+
+    async fn user(&self, email: &str, role: Role) -> Browser {
+        create_user(&self.state, "setup", email, PASSWORD, role, None)
+            .await
+            .expect("user");
+        let r = self
+            .form(
+                "/sign-in",
+                None,
+                &[("email", email), ("password", PASSWORD), ("next", "/cases")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+        assert_eq!(r.location.as_deref(), Some("/cases"));
+        let id = self
+            .state
+            .store
+            .user_by_email(email)
+            .await
+            .expect("user")
+            .expect("exists")
+            .id;
+        Browser {
+            cookie: session_cookie(&r).expect("a session cookie"),
+            id,
+        }
+    }
+
+    async fn setup(&self) -> cellpath_store::Tx {
+        self.state
+            .store
+            .begin(cellpath_store::NewAudit::new(
+                "setup", "setup", None, "setup",
+            ))
+            .await
+            .expect("begin")
+    }
+
+    /// A patient with every consent, their case (the shipped eligible example), and a
+    /// caregiver on it with `access`.
+    async fn case(&self, access: Access) -> (Browser, Browser, String) {
+        let patient = self.user("p@example.org", Role::Patient).await;
+        let carer = self.user("c@example.org", Role::Caregiver).await;
+        let mut tx = self.setup().await;
+        for (i, t) in cellpath_web::consent::texts().iter().enumerate() {
+            tx.accept_consent(&format!("k-{i}"), &patient.id, t.kind, &t.version)
+                .await
+                .expect("consent");
+        }
+        let case = cellpath_domain::native::from_toml(include_str!(
+            "../../../examples/cases/gastric-cldn18-eligible.toml"
+        ))
+        .expect("example");
+        tx.create_case(cellpath_store::NewCase {
+            id: "c-pages-1",
+            owner_id: &patient.id,
+            created_by: &patient.id,
+            state: "inquiry",
+            record: &serde_json::to_string(&case).expect("json"),
+        })
+        .await
+        .expect("case");
+        tx.add_member("c-pages-1", &carer.id, MemberRole::Caregiver, access)
+            .await
+            .expect("member");
+        tx.put_journey(
+            "c-pages-1",
+            &serde_json::to_string(
+                &toml::from_str::<toml::Value>(include_str!(
+                    "../../../examples/plans/satri-cel-example.toml"
+                ))
+                .expect("plan"),
+            )
+            .expect("json"),
+        )
+        .await
+        .expect("plan");
+        tx.commit().await.expect("commit");
+        (patient, carer, "c-pages-1".to_owned())
+    }
+}
+
+/// The `name=value` part of the cookie an answer sets.
+fn session_cookie(r: &Resp) -> Option<String> {
+    r.set_cookie
+        .as_deref()
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+/// The value of a hidden field on a page.
+fn hidden(page: &str, name: &str) -> Option<String> {
+    let at = page.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &page[at + name.len() + 15..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+/// The page routes with `{id}` filled with a case, `{did}` with a document and the rest
+/// with something plausible.
+fn fill(path: &str, case: &str) -> String {
+    path.replace("{id}", case)
+        .replace("{did}", "d-nothing")
+        .replace("{hash}", "0")
+        .replace("{name}", "cellpath.css")
+}
+
+/// Pages anyone may open, signed in or not.
+const PUBLIC: &[&str] = &[
+    "/sign-in",
+    "/set-password",
+    "/about",
+    "/static/{hash}/{name}",
+];
+
+#[tokio::test]
+async fn signed_out_every_page_sends_to_sign_in_and_back() {
+    let app = app().await;
+    let (_, _, case) = app.case(Access::View).await;
+    let routes = cellpath_pages::page_routes();
+    assert!(routes.len() > 25, "{} routes", routes.len());
+    for (method, path) in routes {
+        if PUBLIC.contains(&path) || (method, path) == ("POST", "/language") {
+            continue;
+        }
+        let uri = fill(path, &case);
+        let r = match method {
+            "GET" => app.get(&uri, None).await,
+            _ => app.form(&uri, None, &[("_csrf", "x")]).await,
+        };
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{method} {uri}");
+        let to = r.location.unwrap_or_default();
+        if method == "GET" && path != "/" {
+            assert_eq!(
+                to,
+                format!("/sign-in?next={uri}"),
+                "{method} {uri} goes to sign in and comes back"
+            );
+        } else {
+            assert!(to.starts_with("/sign-in"), "{method} {uri} → {to}");
+        }
+    }
+    // And back: signing in with `next` lands on the page asked for.
+    create_user(
+        &app.state,
+        "setup",
+        "x@example.org",
+        PASSWORD,
+        Role::Patient,
+        None,
+    )
+    .await
+    .expect("user");
+    let r = app
+        .form(
+            "/sign-in",
+            None,
+            &[
+                ("email", "x@example.org"),
+                ("password", PASSWORD),
+                ("next", "/consents"),
+            ],
+        )
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/consents"));
+    // A `next` off this site is not followed.
+    let r = app
+        .form(
+            "/sign-in",
+            None,
+            &[
+                ("email", "x@example.org"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/"));
+}
+
+#[tokio::test]
+async fn someone_elses_case_is_not_found_on_every_page() {
+    let app = app().await;
+    let (_, _, case) = app.case(Access::Act).await;
+    let stranger = app.user("s@example.org", Role::Patient).await;
+    let other_carer = app.user("oc@example.org", Role::Caregiver).await;
+    for who in [&stranger, &other_carer] {
+        for (method, path) in cellpath_pages::page_routes() {
+            if !path.contains("{id}") {
+                continue;
+            }
+            let uri = fill(path, &case);
+            let r = match method {
+                "GET" => app.get(&uri, Some(who)).await,
+                _ => {
+                    app.post(&uri, who, &[("do", "remove"), ("body", "hi")])
+                        .await
+                }
+            };
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{method} {uri}");
+            assert!(r.text.contains("<html lang=\"en\">"), "an HTML page");
+            assert!(!r.text.contains("gastric"), "nothing of the case shows");
+        }
+    }
+    // Nothing was written by the attempts.
+    assert!(
+        app.state
+            .store
+            .messages(&case)
+            .await
+            .expect("messages")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn every_form_needs_the_csrf_token_and_changes_nothing_without_it() {
+    let app = app().await;
+    let (patient, _, case) = app.case(Access::Act).await;
+    let forms = cellpath_pages::page_routes()
+        .into_iter()
+        .filter(|(m, p)| *m == "POST" && !["/sign-in", "/set-password", "/language"].contains(p));
+    let before = app
+        .state
+        .store
+        .audit_entries(None)
+        .await
+        .expect("audit")
+        .len();
+    for (_, path) in forms {
+        let uri = fill(path, &case);
+        for token in [None, Some("0000")] {
+            let mut fields = vec![("withdraw", "caregiver-access"), ("body", "hello")];
+            if let Some(t) = token {
+                fields.push(("_csrf", t));
+            }
+            let r = if path.ends_with("/records") {
+                let mut body = String::new();
+                if let Some(t) = token {
+                    body.push_str(&format!(
+                        "--B\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{t}\r\n"
+                    ));
+                }
+                body.push_str(
+                    "--B\r\nContent-Disposition: form-data; name=\"files\"; \
+                     filename=\"a.pdf\"\r\n\r\n%PDF-1.4\r\n--B--\r\n",
+                );
+                let req = Request::builder()
+                    .method("POST")
+                    .uri(&uri)
+                    .header(header::COOKIE, &patient.cookie)
+                    .header(header::CONTENT_TYPE, "multipart/form-data; boundary=B")
+                    .body(Body::from(body))
+                    .expect("request");
+                app.send(req).await
+            } else {
+                app.form(&uri, Some(&patient), &fields).await
+            };
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "POST {uri} with {token:?}");
+        }
+    }
+    let live = app
+        .state
+        .store
+        .live_consents(&patient.id)
+        .await
+        .expect("consents");
+    assert_eq!(live.len(), cellpath_web::consent::texts().len());
+    let after = app
+        .state
+        .store
+        .audit_entries(None)
+        .await
+        .expect("audit")
+        .len();
+    // Reads of the /about page for nothing else: no change was audited.
+    assert_eq!(before, after, "no change was made");
+}
+
+#[tokio::test]
+async fn every_page_renders_in_both_languages_without_raw_keys() {
+    let app = app().await;
+    let (patient, carer, case) = app.case(Access::Act).await;
+    let admin = app.user("a@example.org", Role::Admin).await;
+    let pages = [
+        "/cases",
+        "/cases/{id}",
+        "/cases/{id}/records",
+        "/cases/{id}/prescreen",
+        "/cases/{id}/team",
+        "/cases/{id}/journey",
+        "/cases/{id}/diary",
+        "/cases/{id}/support",
+        "/cases/{id}/messages",
+        "/notifications",
+        "/about",
+    ];
+    for (lang, html_lang, word) in [("en", "en", "Sign out"), ("zh-CN", "zh-Hans", "退出登录")]
+    {
+        for who in [&patient, &carer] {
+            let r = app
+                .post("/language", who, &[("lang", lang), ("next", "/")])
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let mut list: Vec<&str> = pages.to_vec();
+            if who.id == patient.id {
+                list.push("/consents");
+            }
+            for p in list {
+                let uri = fill(p, &case);
+                let r = app.get(&uri, Some(who)).await;
+                assert_eq!(r.status, StatusCode::OK, "{uri} in {lang}: {}", r.text);
+                assert!(
+                    r.text.contains(&format!("<html lang=\"{html_lang}\">")),
+                    "{uri} in {lang}"
+                );
+                assert!(r.text.contains(word), "{uri} in {lang}");
+                assert!(!r.text.contains('⟦'), "a raw key on {uri} in {lang}");
+                assert!(r.text.len() < 100_000, "{uri} is {} bytes", r.text.len());
+            }
+        }
+        let r = app
+            .post("/language", &admin, &[("lang", lang), ("next", "/")])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        let r = app.get("/admin", Some(&admin)).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(!r.text.contains('⟦'));
+        let r = app.get("/sign-in", None).await;
+        assert!(!r.text.contains('⟦'));
+    }
+    // The choice is kept on the account, audited.
+    let u = app
+        .state
+        .store
+        .user(&patient.id)
+        .await
+        .expect("user")
+        .expect("exists");
+    assert_eq!(u.lang, "zh-CN");
+    assert!(
+        app.state
+            .store
+            .audit_entries(None)
+            .await
+            .expect("audit")
+            .iter()
+            .any(|e| e.action == "account.language" && e.actor == patient.id)
+    );
+}
+
+#[tokio::test]
+async fn signed_out_language_follows_the_browser_then_the_switch() {
+    let app = app().await;
+    let req = Request::builder()
+        .uri("/sign-in")
+        .header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9,en;q=0.5")
+        .body(Body::empty())
+        .expect("request");
+    let r = app.send(req).await;
+    assert!(r.text.contains("<html lang=\"zh-Hans\">"));
+    assert!(r.text.contains("登录"));
+    let r = app
+        .form("/language", None, &[("lang", "en"), ("next", "/sign-in")])
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/sign-in"));
+    let cookie = session_cookie(&r).expect("a language cookie");
+    let req = Request::builder()
+        .uri("/sign-in")
+        .header(header::ACCEPT_LANGUAGE, "zh-CN")
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .expect("request");
+    assert!(app.send(req).await.text.contains("<html lang=\"en\">"));
+    let r = app.form("/language", None, &[("lang", "fr")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn wrong_password_says_so_in_the_page_language_and_sets_no_cookie() {
+    let app = app().await;
+    create_user(
+        &app.state,
+        "setup",
+        "w@example.org",
+        PASSWORD,
+        Role::Patient,
+        None,
+    )
+    .await
+    .expect("user");
+    let req = Request::builder()
+        .method("POST")
+        .uri("/sign-in")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT_LANGUAGE, "zh-CN")
+        .body(Body::from("email=w%40example.org&password=nope&next=%2F"))
+        .expect("request");
+    let r = app.send(req).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.set_cookie.is_none());
+    assert!(r.text.contains("role=\"alert\""), "{}", r.text);
+    assert!(
+        r.text.contains("w@example.org"),
+        "the e-mail stays filled in"
+    );
+    assert!(!r.text.contains("Invalid"), "no English in a Chinese page");
+}
+
+#[tokio::test]
+async fn withdrawing_caregiver_consent_on_the_page_ends_the_caregivers_access() {
+    let app = app().await;
+    let (patient, carer, case) = app.case(Access::Act).await;
+    assert_eq!(
+        app.get(&format!("/cases/{case}"), Some(&carer))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = app
+        .post("/consents", &patient, &[("withdraw", "caregiver-access")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(
+        r.location.as_deref(),
+        Some("/consents?done=consent-withdrawn")
+    );
+    let page = app
+        .get("/consents?done=consent-withdrawn", Some(&patient))
+        .await;
+    assert!(page.text.contains("Your consent is withdrawn"));
+    assert!(
+        page.text.contains("Withdrawn: Access by my caregivers"),
+        "history"
+    );
+    let r = app.get(&format!("/cases/{case}"), Some(&carer)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // Given again: the caregiver is back.
+    let version = cellpath_web::consent::texts()
+        .iter()
+        .find(|t| t.kind.as_str() == "caregiver-access")
+        .expect("text")
+        .version
+        .clone();
+    let r = app
+        .post(
+            "/consents",
+            &patient,
+            &[("give", "caregiver-access"), ("version", &version)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(
+        app.get(&format!("/cases/{case}"), Some(&carer))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn diary_warning_sign_answers_call_now_with_the_number_and_alerts_the_team() {
+    let app = app().await;
+    let (patient, carer, case) = app.case(Access::Act).await;
+    let uri = format!("/cases/{case}/diary");
+    let r = app
+        .post(
+            &uri,
+            &carer,
+            &[("confusion", "yes"), ("temperature", "38,9")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("class=\"answer urgent\""), "{}", r.text);
+    // Someone who cannot be woken: the emergency number, to tap.
+    let r = app.post(&uri, &carer, &[("unresponsive", "yes")]).await;
+    assert!(r.text.contains("href=\"tel:120\""), "{}", r.text);
+    let notes = app
+        .state
+        .store
+        .notifications(&patient.id)
+        .await
+        .expect("notes");
+    assert!(notes.iter().any(|n| n.kind == "diary-warning"));
+    // The history shows it, with the sign in words.
+    let page = app.get(&uri, Some(&patient)).await;
+    assert!(page.text.contains("Confused or not making sense"));
+    assert!(page.text.contains("38.9 °C"));
+    // A temperature that cannot be is refused, saying so, and nothing is written.
+    let before = app.state.store.diary(&case).await.expect("diary").len();
+    let r = app.post(&uri, &carer, &[("temperature", "98.6")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("between 34 and 43"));
+    assert_eq!(
+        app.state.store.diary(&case).await.expect("diary").len(),
+        before
+    );
+}
+
+#[tokio::test]
+async fn a_caregiver_with_view_access_writes_the_diary_but_cannot_ask_for_support() {
+    let app = app().await;
+    let (_, carer, case) = app.case(Access::View).await;
+    let r = app
+        .post(
+            &format!("/cases/{case}/diary"),
+            &carer,
+            &[("dizziness", "yes")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(app.state.store.diary(&case).await.expect("diary").len(), 1);
+    let uri = format!("/cases/{case}/support");
+    let page = app.get(&uri, Some(&carer)).await;
+    assert!(!page.text.contains("name=\"details\""), "no form offered");
+    let r = app
+        .post(
+            &uri,
+            &carer,
+            &[("kind", "sleep"), ("details", "x"), ("from", "2027-01-20")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        app.state
+            .store
+            .supportive(&case)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn supportive_request_for_herbs_is_held_with_the_reason_in_chinese() {
+    let app = app().await;
+    let (patient, _, case) = app.case(Access::Act).await;
+    app.post("/language", &patient, &[("lang", "zh-CN")]).await;
+    let uri = format!("/cases/{case}/support");
+    // Inside the plan's risk window (the example infuses in January 2027).
+    let r = app
+        .post(
+            &uri,
+            &patient,
+            &[
+                ("kind", "tcm-herbal"),
+                ("details", "黄芪"),
+                ("from", "2027-01-20"),
+                ("until", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = app.get(&uri, Some(&patient)).await;
+    assert!(page.text.contains("暂缓"), "{}", page.text);
+    assert!(page.text.contains("暂缓至"), "held until a date");
+    // Without details: the field is named, in Chinese, and nothing is written.
+    let before = app.state.store.supportive(&case).await.expect("list").len();
+    let r = app
+        .post(
+            &uri,
+            &patient,
+            &[("kind", "sleep"), ("details", " "), ("from", "2027-01-20")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("需要什么帮助"), "the field is named");
+    assert_eq!(
+        app.state.store.supportive(&case).await.expect("list").len(),
+        before
+    );
+}
+
+#[tokio::test]
+async fn patient_invites_and_removes_a_caregiver_by_email() {
+    let app = app().await;
+    let (patient, _, case) = app.case(Access::View).await;
+    let newcomer = app.user("n@example.org", Role::Caregiver).await;
+    assert_eq!(
+        app.get(&format!("/cases/{case}"), Some(&newcomer))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let uri = format!("/cases/{case}/team");
+    let r = app
+        .post(
+            &uri,
+            &patient,
+            &[
+                ("do", "invite"),
+                ("email", "N@example.org"),
+                ("access", "act"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(
+        app.get(&format!("/cases/{case}"), Some(&newcomer))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let page = app.get(&uri, Some(&patient)).await;
+    assert!(page.text.contains("n@example.org"));
+    assert!(
+        page.text.contains("added someone to the case"),
+        "access list"
+    );
+    // An address with no caregiver account: said so, nothing changes.
+    let r = app
+        .post(
+            &uri,
+            &patient,
+            &[("do", "invite"), ("email", "nobody@example.org")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("no caregiver account"));
+    let r = app
+        .post(&uri, &patient, &[("do", "remove"), ("user", &newcomer.id)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(
+        app.get(&format!("/cases/{case}"), Some(&newcomer))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn upload_through_the_page_form_is_listed_and_downloads() {
+    let app = app().await;
+    let (patient, carer, case) = app.case(Access::Act).await;
+    let csrf = app.csrf(&patient).await;
+    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+    let boundary = "XyZ";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n")
+            .as_bytes(),
+    );
+    for (name, bytes, ct) in [
+        ("pathology.pdf", pdf.clone(), "application/pdf"),
+        ("notes.txt", b"plain words".to_vec(), "text/plain"),
+    ] {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: {ct}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let req = Request::builder()
+        .method("POST")
+        .uri(format!("/cases/{case}/records"))
+        .header(header::COOKIE, &patient.cookie)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .expect("request");
+    let r = app.send(req).await;
+    // The text file is refused by name; the PDF went in.
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("notes.txt:"), "{}", r.text);
+    let docs = app.state.store.documents(&case).await.expect("docs");
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].filename, "pathology.pdf");
+    let page = app
+        .get(&format!("/cases/{case}/records"), Some(&carer))
+        .await;
+    assert!(page.text.contains("pathology.pdf"));
+    assert!(page.text.contains("p@example.org"), "who uploaded");
+    let r = app
+        .get(
+            &format!("/cases/{case}/records/{}", docs[0].id),
+            Some(&carer),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.text.as_bytes(), pdf.as_slice());
+}
+
+#[tokio::test]
+async fn prescreen_page_explains_each_programme_and_draws_the_cldn18_bar() {
+    let app = app().await;
+    let (patient, _, case) = app.case(Access::View).await;
+    let r = app
+        .get(&format!("/cases/{case}/prescreen"), Some(&patient))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("<svg class=\"cldn\""));
+    assert!(r.text.contains("≥40 %"), "the threshold line is labelled");
+    assert!(r.text.contains("What it does not mean:"));
+    assert!(r.text.contains("Technical view"));
+    assert!(r.text.contains("Not medical advice"));
+    // Every programme in the catalogue is shown.
+    for p in app.state.catalogue.programmes() {
+        assert!(
+            r.text
+                .contains(&askama_escape(p.name.get(cellpath_domain::text::Lang::En))),
+            "{}",
+            p.id
+        );
+    }
+}
+
+#[tokio::test]
+async fn messages_from_the_page_reach_the_team_and_are_listed() {
+    let app = app().await;
+    let (patient, carer, case) = app.case(Access::Act).await;
+    let uri = format!("/cases/{case}/messages");
+    let r = app
+        .post(&uri, &carer, &[("body", "Is Tuesday fine?")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let my_case = app.get(&format!("/cases/{case}"), Some(&patient)).await;
+    assert!(my_case.text.contains("1 unread"), "{}", my_case.text);
+    let page = app.get(&uri, Some(&patient)).await;
+    assert!(page.text.contains("Is Tuesday fine?"));
+    let my_case = app.get(&format!("/cases/{case}"), Some(&patient)).await;
+    assert!(
+        my_case.text.contains("No unread messages"),
+        "opening read them"
+    );
+    let r = app.post(&uri, &carer, &[("body", "   ")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn admin_creates_an_account_whose_link_sets_the_password_and_language() {
+    let app = app().await;
+    let admin = app.user("admin@example.org", Role::Admin).await;
+    let r = app
+        .post(
+            "/admin",
+            &admin,
+            &[
+                ("do", "create-user"),
+                ("email", "new@example.org"),
+                ("role", "caregiver"),
+                ("display_name", "Wang Fang"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let link = hidden_value_of_input(&r.text, "pw-link").expect("the link is shown");
+    let token = link.split("token=").nth(1).expect("token").to_owned();
+    let req = Request::builder()
+        .method("POST")
+        .uri("/set-password")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT_LANGUAGE, "zh-CN")
+        .body(Body::from(format!(
+            "token={token}&password=a+long+enough+one&again=a+long+enough+one"
+        )))
+        .expect("request");
+    let r = app.send(req).await;
+    assert_eq!(r.location.as_deref(), Some("/sign-in?done=password-set"));
+    let u = app
+        .state
+        .store
+        .user_by_email("new@example.org")
+        .await
+        .expect("user")
+        .expect("exists");
+    assert_eq!(u.lang, "zh-CN", "the language the password was set in");
+    // The link works once.
+    let r = app
+        .form(
+            "/set-password",
+            None,
+            &[
+                ("token", &token),
+                ("password", "another long one"),
+                ("again", "another long one"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::GONE);
+    assert!(r.text.contains("role=\"alert\""));
+    // Not an admin: no admin page.
+    let (patient, _, _) = app.case(Access::View).await;
+    assert_eq!(
+        app.get("/admin", Some(&patient)).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn static_files_are_cached_by_content_and_unknown_pages_are_pages() {
+    let app = app().await;
+    let css = cellpath_pages::assets::href("cellpath.css");
+    let r = app.get(&css, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains(":focus-visible"));
+    let r = app.get("/no/such/page", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.text.contains("<html"));
+    let r = app.get("/api/v1/no-such", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.text.starts_with('{'), "the API answers JSON");
+}
+
+fn askama_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+/// The value of the input with this id.
+fn hidden_value_of_input(page: &str, id: &str) -> Option<String> {
+    let at = page.find(&format!("id=\"{id}\" readonly value=\""))?;
+    let rest = &page[at + id.len() + 23..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
