@@ -7,7 +7,7 @@ import { startDemo, CHROMIUM_ARGS } from "./demo.mjs";
 const bin = process.env.CELLPATH_BIN || "../target/release/cellpath";
 const out = process.env.SCREENSHOTS || "../screenshots";
 mkdirSync(out, { recursive: true });
-const demo = await startDemo({ bin, port: 18480 });
+const demo = await startDemo({ bin });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: CHROMIUM_ARGS });
 const who = {
   patient: ["/cases/c-demo-1", "/cases/c-demo-1/records", "/cases/c-demo-1/prescreen", "/cases/c-demo-1/journey",
