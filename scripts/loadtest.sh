@@ -6,7 +6,8 @@
 #
 # Needs oha (`cargo install oha --locked`). For each backend it measures, on one running
 # server: /healthz (the floor: routing and HTTP only), reading a case (session lookup, access
-# decision, audit append, JSON), and updating a record (If-Match: *), each at full speed with
+# decision, audit append, JSON), the patient's "My case" page (the same door, the live
+# pre-screen, the plan, notices, the HTML), and updating a record (If-Match: *), each at full speed with
 # 32 connections, then reading at a fixed 500 and 1,000 requests per second for the latency
 # goals.
 # Traffic goes only to 127.0.0.1. ONLY_UPDATE=1 skips the floor and full-speed read runs.
@@ -48,6 +49,12 @@ curl -sf -D "$tmp/headers" -H 'content-type: application/json' \
 cookie=$(grep -i '^set-cookie:' "$tmp/headers" | sed 's/^[^:]*: //; s/;.*//' | tr -d '\r')
 csrf=$(jq -r .csrf_token "$tmp/signin.json")
 curl -sf -H "Cookie: $cookie" "http://127.0.0.1:$port/api/v1/cases/c-demo-1" | jq -c .record >"$tmp/record.json"
+# The patient, for the pages.
+ppw=$(awk '/patient@demo.cellpath/ {print $4}' "$tmp/serve.log")
+curl -sf -D "$tmp/pheaders" -H 'content-type: application/json' \
+  -d "{\"email\":\"patient@demo.cellpath\",\"password\":\"$ppw\"}" \
+  "http://127.0.0.1:$port/api/v1/sessions" >/dev/null
+pcookie=$(grep -i '^set-cookie:' "$tmp/pheaders" | sed 's/^[^:]*: //; s/;.*//' | tr -d '\r')
 
 run() { # label, then oha arguments
   local label=$1; shift
@@ -60,6 +67,7 @@ printf 'backend\tworkload\treq/s\tp50 ms\tp99 ms\tstatus codes\n'
 url="http://127.0.0.1:$port"
 [ -n "${ONLY_UPDATE:-}" ] || run "healthz (floor), 32 conns" -z "$duration" -c 32 "$url/healthz"
 [ -n "${ONLY_UPDATE:-}" ] || run "read case, 32 conns" -z "$duration" -c 32 -H "Cookie: $cookie" "$url/api/v1/cases/c-demo-1"
+[ -n "${ONLY_UPDATE:-}" ] || run "page: My case (patient), 32 conns" -z "$duration" -c 32 -H "Cookie: $pcookie" "$url/cases/c-demo-1"
 run "update record, 32 conns" -z "$duration" -c 32 -m PUT -H "Cookie: $cookie" -H "x-csrf-token: $csrf" \
   -H 'If-Match: *' -H 'content-type: application/json' -D "$tmp/record.json" "$url/api/v1/cases/c-demo-1/record"
 run "read case at 500/s" -z "$duration" -c 16 -q 500 -H "Cookie: $cookie" "$url/api/v1/cases/c-demo-1"
