@@ -105,10 +105,6 @@ async fn open(
     Ok(case)
 }
 
-fn record_of(case: &CaseRow) -> Result<cellpath_domain::Case, ApiError> {
-    serde_json::from_str(&case.record).map_err(ApiError::internal)
-}
-
 /// A person's name as others see it: the display name, else the e-mail.
 async fn name_of(state: &Shared, user_id: &str) -> String {
     match state.store.user(user_id).await {
@@ -185,7 +181,7 @@ struct MyCasePage {
     state_lay: String,
     missing: Vec<String>,
     next: Vec<NextDate>,
-    unread: usize,
+    unread: i64,
     deceased: bool,
 }
 
@@ -210,18 +206,13 @@ fn requests(results: &[ProgrammeResult], lang: Lang) -> Vec<String> {
 async fn screen_now(
     state: &Shared,
     case: &CaseRow,
-) -> Result<(Vec<ProgrammeResult>, Date, bool), ApiError> {
-    let record = record_of(case)?;
-    let latest = state.store.screenings(&case.id).await?;
-    let latest = latest.last();
-    let as_of = match latest {
-        Some(l) => Date::parse(&l.as_of).map_err(ApiError::internal)?,
+) -> Result<(std::sync::Arc<cellpath_web::app::ScreenedRecord>, Date, bool), ApiError> {
+    let latest = state.store.latest_screening_as_of(&case.id).await?;
+    let as_of = match &latest {
+        Some(d) => Date::parse(d).map_err(ApiError::internal)?,
         None => state.today()?,
     };
-    let screened = latest.is_some();
-    let catalogue = &state.catalogue;
-    let results = cellpath_eligibility::screen(catalogue, &record, as_of, &[]);
-    Ok((results, as_of, screened))
+    Ok((state.screened(case, as_of)?, as_of, latest.is_some()))
 }
 
 pub async fn my_case(State(state): State<Shared>, s: Signed, Path(id): Path<String>) -> Response {
@@ -243,14 +234,20 @@ pub async fn my_case(State(state): State<Shared>, s: Signed, Path(id): Path<Stri
             done: here.is_some_and(|h| i < h),
         })
         .collect();
-    let (results, _, _) = match screen_now(&state, &case).await {
+    // The three reads do not depend on each other.
+    let (screened, plan, unread) = tokio::join!(
+        screen_now(&state, &case),
+        cellpath_web::care::load_plan(&state, &id),
+        state.store.unread_count(&s.actor().id, &id),
+    );
+    let (screened, _, _) = match screened {
         Ok(r) => r,
         Err(e) => return s.fail(e),
     };
-    let deceased = record_of(&case).is_ok_and(|r| r.patient.deceased);
+    let deceased = screened.record.patient.deceased;
     let today = state.today().unwrap_or_else(|_| Date::from_days(0));
     let mut next = Vec::new();
-    if let Ok(Some(pair)) = cellpath_web::care::load_plan(&state, &id).await {
+    if let Ok(Some(pair)) = plan {
         for step in &pair.1.steps {
             if let Some(w) = step.window
                 && w.start.1 >= today
@@ -263,16 +260,7 @@ pub async fn my_case(State(state): State<Shared>, s: Signed, Path(id): Path<Stri
             }
         }
     }
-    let unread = state
-        .store
-        .notifications(&s.actor().id)
-        .await
-        .map(|n| {
-            n.iter()
-                .filter(|n| n.read_at.is_none() && n.case_id.as_deref() == Some(id.as_str()))
-                .count()
-        })
-        .unwrap_or(0);
+    let unread = unread.unwrap_or(0);
     let f = s.frame(
         "my-case-title",
         case_nav(lang, &id, s.actor().role, "nav-my-case"),
@@ -280,7 +268,7 @@ pub async fn my_case(State(state): State<Shared>, s: Signed, Path(id): Path<Stri
     let state_key = format!("state-{}-lay", case.state);
     page(&MyCasePage {
         state_lay: tr(lang, &state_key, &[]),
-        missing: requests(&results, lang),
+        missing: requests(&screened.results, lang),
         f,
         id,
         stages,
@@ -633,10 +621,11 @@ pub async fn prescreen(State(state): State<Shared>, s: Signed, Path(id): Path<St
         Err(r) => return r,
     };
     let lang = s.lang;
-    let (results, as_of, screened) = match screen_now(&state, &case).await {
+    let (done, as_of, screened) = match screen_now(&state, &case).await {
         Ok(r) => r,
         Err(e) => return s.fail(e),
     };
+    let (record, results) = (&done.record, &done.results);
     let programmes = results
         .iter()
         .map(|r| {
@@ -671,10 +660,6 @@ pub async fn prescreen(State(state): State<Shared>, s: Signed, Path(id): Path<St
             }
         })
         .collect();
-    let record = match record_of(&case) {
-        Ok(r) => r,
-        Err(e) => return s.fail(e),
-    };
     let limits = thresholds(&state, lang);
     let (cldn_svg, cldn_rows, cldn_detail, cldn_thresholds) = match record.cldn18.last() {
         Some(r) => {

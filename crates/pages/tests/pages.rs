@@ -940,3 +940,24 @@ fn hidden_value_of_input(page: &str, id: &str) -> Option<String> {
     let rest = &page[at + id.len() + 23..];
     Some(rest[..rest.find('"')?].to_owned())
 }
+
+#[tokio::test]
+async fn a_new_record_version_is_screened_again_not_served_from_the_cache() {
+    let app = app().await;
+    let (patient, _, case) = app.case(Access::View).await;
+    let uri = format!("/cases/{case}/prescreen");
+    assert!(app.get(&uri, Some(&patient)).await.text.contains("<svg class=\"cldn\""));
+    // The same record without its CLDN18.2 result.
+    let row = app.state.store.case(&case).await.expect("case").expect("exists");
+    let mut record: serde_json::Value = serde_json::from_str(&row.record).expect("json");
+    record["cldn18"] = serde_json::json!([]);
+    let mut tx = app.setup().await;
+    tx.update_record(&case, None, &record.to_string())
+        .await
+        .expect("update");
+    tx.commit().await.expect("commit");
+    let page = app.get(&uri, Some(&patient)).await;
+    assert!(!page.text.contains("<svg class=\"cldn\""), "the cached screening was shown");
+    let my_case = app.get(&format!("/cases/{case}"), Some(&patient)).await;
+    assert!(my_case.text.contains("CLDN18.2"), "the CLDN18.2 test is now asked for");
+}

@@ -248,6 +248,19 @@ impl Store {
         row.map(|r| version_from(&r, true)).transpose()
     }
 
+    /// The date the latest screening of a case was made as of, if any (without reading the
+    /// results of every screening).
+    pub async fn latest_screening_as_of(&self, case_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT as_of FROM screenings WHERE case_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(case_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("as_of")).transpose()?)
+    }
+
     pub async fn screenings(&self, case_id: &str) -> Result<Vec<Screening>> {
         let rows = sqlx::query(
             "SELECT id, case_version, catalogue_version, as_of, results, created_at FROM screenings \

@@ -2,6 +2,7 @@
 
 #[allow(unused_imports)]
 use crate::{Result, Store, StoreError, Tx, inserted, is_unique_violation};
+use sqlx::Row;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct MessageRow {
@@ -34,6 +35,19 @@ impl Store {
     }
 
     /// A user's notifications, newest first.
+    /// How many of one's notifications about a case are unread.
+    pub async fn unread_count(&self, user_id: &str, case_id: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM notifications \
+             WHERE user_id = $1 AND case_id = $2 AND read_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(case_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
     pub async fn notifications(&self, user_id: &str) -> Result<Vec<NotificationRow>> {
         Ok(sqlx::query_as(
             "SELECT id, case_id, kind, text, created_at, read_at FROM notifications \

@@ -179,3 +179,53 @@ impl AppState {
         cellpath_domain::Date::parse(&self.store.clock().today()).map_err(ApiError::internal)
     }
 }
+
+/// A record version as a page shows it: the parsed record and its screening against the
+/// catalogue as of a date, with every explanation.
+#[derive(Debug)]
+pub struct ScreenedRecord {
+    pub record: cellpath_domain::Case,
+    pub results: Vec<cellpath_eligibility::eval::ProgrammeResult>,
+}
+
+/// Screenings already computed, by case, record version and date (the catalogue is fixed
+/// for the process), so that a page shown again costs no parse and no evaluation; bounded,
+/// and emptied when full.
+#[derive(Debug, Default)]
+pub struct ScreenCache {
+    map: std::sync::Mutex<
+        std::collections::HashMap<(String, i64, cellpath_domain::Date), std::sync::Arc<ScreenedRecord>>,
+    >,
+}
+
+impl ScreenCache {
+    const CAPACITY: usize = 1024;
+}
+
+impl AppState {
+    /// The case's current record and its screening as of `as_of`, from the cache when the
+    /// same record version was screened for that date before. Call after [`Self::authorise`].
+    pub fn screened(
+        &self,
+        case: &CaseRow,
+        as_of: cellpath_domain::Date,
+    ) -> Result<std::sync::Arc<ScreenedRecord>, ApiError> {
+        let key = (case.id.clone(), case.record_version, as_of);
+        let cache = &self.config.screens;
+        if let Some(hit) = cache.map.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(hit);
+        }
+        let record: cellpath_domain::Case =
+            serde_json::from_str(&case.record).map_err(ApiError::internal)?;
+        let results = cellpath_eligibility::screen(&self.catalogue, &record, as_of, &[]);
+        let value = std::sync::Arc::new(ScreenedRecord { record, results });
+        if let Ok(mut m) = cache.map.lock() {
+            if m.len() >= ScreenCache::CAPACITY {
+                m.clear();
+            }
+            m.insert(key, std::sync::Arc::clone(&value));
+        }
+        Ok(value)
+    }
+}
+

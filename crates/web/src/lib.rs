@@ -95,6 +95,8 @@ pub struct Config {
     pub case_quota: usize,
     /// Journey plans already computed (`care::PlanCache`).
     pub plans: std::sync::Arc<care::PlanCache>,
+    /// Screenings already computed for pages (`app::ScreenCache`).
+    pub screens: std::sync::Arc<app::ScreenCache>,
 }
 
 /// A fixed-window limit per client address (sign-in throttling). The peer address is the
@@ -156,6 +158,7 @@ impl Default for Config {
             sign_in_throttle: std::sync::Arc::default(),
             trusted_proxies: Vec::new(),
             plans: std::sync::Arc::default(),
+            screens: std::sync::Arc::default(),
             case_quota: 1024 * 1024 * 1024,
         }
     }
