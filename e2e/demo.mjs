@@ -17,7 +17,8 @@ export async function startDemo({ bin, port = 0, extra = [] }) {
     child.stderr.on("data", (chunk) => {
       log += chunk.toString();
       for (const m of log.matchAll(/^\s+(\S+@demo\.cellpath)\s+\S+\s+password (\S+)$/gm)) passwords[m[1]] = m[2];
-      const m = log.match(/cellpath serving on (http:\/\/\S+)/);
+      // The whole line: a chunk may end in the middle of the address.
+      const m = log.match(/cellpath serving on (http:\/\/\S+) \(/);
       if (m) { base = m[1]; clearTimeout(timer); resolve(); }
     });
     child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`the server exited (${code}):\n${log}`)); });

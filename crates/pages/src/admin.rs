@@ -15,6 +15,7 @@ use crate::i18n::{self, tr};
 use crate::patient::home_nav;
 
 struct UserLine {
+    id: String,
     email: String,
     name: String,
     role: String,
@@ -73,6 +74,7 @@ async fn admin_page(
             role: tr(lang, &format!("role-{}", u.role), &[]),
             name: u.display_name.unwrap_or_default(),
             email: u.email,
+            id: u.id,
         })
         .collect();
     let tokens = state
@@ -172,6 +174,20 @@ pub async fn admin_post(State(state): State<Shared>, s: Signed, body: Bytes) -> 
                 Err(e) => Err(fail(e)),
             }
         }
+        Some("new-link") => match cellpath_web::accounts::new_password_link(
+            State(state.clone()),
+            actor,
+            axum::extract::Path(form.text("user")),
+        )
+        .await
+        {
+            Ok(r) => {
+                let v = json_of(r).await;
+                let token = v["set_password_token"].as_str().unwrap_or_default();
+                Ok((format!("/set-password?token={token}"), String::new()))
+            }
+            Err(e) => Err(fail(e)),
+        },
         Some("create-token") => {
             let json = serde_json::json!({
                 "name": form.text("name"),

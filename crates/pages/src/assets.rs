@@ -42,7 +42,12 @@ fn compressed(name: &str) -> Option<&'static [u8]> {
     Z.get_or_init(|| {
         ASSETS
             .iter()
-            .map(|a| (a.name, miniz_oxide::deflate::compress_to_vec_zlib(a.body, 9)))
+            .map(|a| {
+                (
+                    a.name,
+                    miniz_oxide::deflate::compress_to_vec_zlib(a.body, 9),
+                )
+            })
             .collect()
     })
     .iter()
@@ -98,7 +103,10 @@ pub async fn serve(
     let mut r = zipped.unwrap_or(asset.body).into_response();
     let h = r.headers_mut();
     if zipped.is_some() {
-        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("deflate"));
+        h.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static("deflate"),
+        );
     }
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     h.insert(

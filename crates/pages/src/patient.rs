@@ -206,7 +206,14 @@ fn requests(results: &[ProgrammeResult], lang: Lang) -> Vec<String> {
 async fn screen_now(
     state: &Shared,
     case: &CaseRow,
-) -> Result<(std::sync::Arc<cellpath_web::app::ScreenedRecord>, Date, bool), ApiError> {
+) -> Result<
+    (
+        std::sync::Arc<cellpath_web::app::ScreenedRecord>,
+        Date,
+        bool,
+    ),
+    ApiError,
+> {
     let latest = state.store.latest_screening_as_of(&case.id).await?;
     let as_of = match &latest {
         Some(d) => Date::parse(d).map_err(ApiError::internal)?,
@@ -1221,6 +1228,7 @@ struct JourneyPage {
     conflicts: Vec<String>,
     new_link: String,
     sources: Vec<(String, String)>,
+    can_link: bool,
 }
 
 async fn journey_page(state: &Shared, s: &Signed, id: &str, new_link: String) -> Response {
@@ -1301,11 +1309,23 @@ async fn journey_page(state: &Shared, s: &Signed, id: &str, new_link: String) ->
         }
         None => (String::new(), Vec::new(), Vec::new(), Vec::new()),
     };
+    let can_link = state
+        .authorise(
+            &cellpath_web::Actor {
+                writes: true,
+                ..s.actor().clone()
+            },
+            id,
+            Action::PlanJourney,
+        )
+        .await
+        .is_ok();
     let f = s.frame(
         "journey-title",
         case_nav(lang, id, s.actor().role, "nav-journey"),
     );
     page(&JourneyPage {
+        can_link,
         f,
         id: id.to_owned(),
         has_plan: pair.is_some(),

@@ -903,6 +903,26 @@ async fn admin_creates_an_account_whose_link_sets_the_password_and_language() {
         .await;
     assert_eq!(r.status, StatusCode::GONE);
     assert!(r.text.contains("role=\"alert\""));
+    // A new link for the same account, from the list (a forgotten password).
+    let r = app
+        .post("/admin", &admin, &[("do", "new-link"), ("user", &u.id)])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let again = hidden_value_of_input(&r.text, "pw-link").expect("a new link");
+    assert_ne!(again, link);
+    let token = again.split("token=").nth(1).expect("token").to_owned();
+    let r = app
+        .form(
+            "/set-password",
+            None,
+            &[
+                ("token", &token),
+                ("password", "a newer long one"),
+                ("again", "a newer long one"),
+            ],
+        )
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/sign-in?done=password-set"));
     // Not an admin: no admin page.
     let (patient, _, _) = app.case(Access::View).await;
     assert_eq!(
@@ -946,9 +966,20 @@ async fn a_new_record_version_is_screened_again_not_served_from_the_cache() {
     let app = app().await;
     let (patient, _, case) = app.case(Access::View).await;
     let uri = format!("/cases/{case}/prescreen");
-    assert!(app.get(&uri, Some(&patient)).await.text.contains("<svg class=\"cldn\""));
+    assert!(
+        app.get(&uri, Some(&patient))
+            .await
+            .text
+            .contains("<svg class=\"cldn\"")
+    );
     // The same record without its CLDN18.2 result.
-    let row = app.state.store.case(&case).await.expect("case").expect("exists");
+    let row = app
+        .state
+        .store
+        .case(&case)
+        .await
+        .expect("case")
+        .expect("exists");
     let mut record: serde_json::Value = serde_json::from_str(&row.record).expect("json");
     record["cldn18"] = serde_json::json!([]);
     let mut tx = app.setup().await;
@@ -957,7 +988,13 @@ async fn a_new_record_version_is_screened_again_not_served_from_the_cache() {
         .expect("update");
     tx.commit().await.expect("commit");
     let page = app.get(&uri, Some(&patient)).await;
-    assert!(!page.text.contains("<svg class=\"cldn\""), "the cached screening was shown");
+    assert!(
+        !page.text.contains("<svg class=\"cldn\""),
+        "the cached screening was shown"
+    );
     let my_case = app.get(&format!("/cases/{case}"), Some(&patient)).await;
-    assert!(my_case.text.contains("CLDN18.2"), "the CLDN18.2 test is now asked for");
+    assert!(
+        my_case.text.contains("CLDN18.2"),
+        "the CLDN18.2 test is now asked for"
+    );
 }

@@ -126,6 +126,43 @@ pub async fn create_user(
         .into_response())
 }
 
+/// `POST /api/v1/users/{uid}/password-link` (admin): a new one-time set-password link for
+/// an existing account — a forgotten password, or a locked account (setting the password
+/// unlocks it). Earlier links stay valid until used or expired.
+pub async fn new_password_link(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(uid): Path<String>,
+) -> Result<Response, ApiError> {
+    if actor.role != Role::Admin {
+        return Err(ApiError::forbidden("only an admin manages accounts"));
+    }
+    actor.refuse_token("make set-password links")?;
+    let user = state
+        .store
+        .user(&uid)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let token = auth::random_hex(32);
+    let mut tx = state.change(&actor, "account.password.link", None).await?;
+    tx.create_password_link(
+        &auth::sha256_hex(&token),
+        &user.id,
+        &in_secs(&state, LINK_SECS),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "user_id": user.id,
+            "set_password_token": token,
+            "expires_in_hours": LINK_SECS / 3600,
+        })),
+    )
+        .into_response())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SetPassword {

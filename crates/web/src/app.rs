@@ -194,7 +194,10 @@ pub struct ScreenedRecord {
 #[derive(Debug, Default)]
 pub struct ScreenCache {
     map: std::sync::Mutex<
-        std::collections::HashMap<(String, i64, cellpath_domain::Date), std::sync::Arc<ScreenedRecord>>,
+        std::collections::HashMap<
+            (String, i64, cellpath_domain::Date),
+            std::sync::Arc<ScreenedRecord>,
+        >,
     >,
 }
 
@@ -228,4 +231,3 @@ impl AppState {
         Ok(value)
     }
 }
-

@@ -142,17 +142,33 @@ fn ics_response(t: &Template, plan: &Plan, lang: Lang, today: Date) -> Result<Re
     Ok((StatusCode::OK, h, body).into_response())
 }
 
+#[derive(Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+/// `GET /cases/{id}/journey.ics[?lang=en|zh-CN]`: the calendar in the language asked for,
+/// else the reader's (`Accept-Language`, else the account's).
 pub async fn journey_ics(
     State(state): State<Shared>,
     actor: Actor,
+    ctx: Option<axum::Extension<std::sync::Arc<crate::request::RequestCtx>>>,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<LangQuery>,
 ) -> Result<Response, ApiError> {
+    let asked = match q.lang.as_deref() {
+        None => None,
+        Some(l) => Some(Lang::parse(l).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidLang, "lang must be en or zh-CN").at("lang")
+        })?),
+    };
     state.authorise(&actor, &id, Action::ReadCase).await?;
     let pair = load_plan(&state, &id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     state.read(&actor, "journey.calendar", Some(&id)).await?;
-    ics_response(&pair.0, &pair.1, Lang::En, state.today()?)
+    let lang = asked.unwrap_or_else(|| ctx.map_or(Lang::En, |c| c.0.lang()));
+    ics_response(&pair.0, &pair.1, lang, state.today()?)
 }
 
 /// `POST /cases/{id}/calendar-tokens`: a secret subscription URL for calendar programs.
@@ -279,7 +295,9 @@ pub async fn calendar_feed(
             &request_id,
         )
         .await?;
-    ics_response(&pair.0, &pair.1, Lang::En, state.today()?)
+    // In the language of the person who made the link.
+    let lang = Lang::parse(&creator.lang).unwrap_or_default();
+    ics_response(&pair.0, &pair.1, lang, state.today()?)
 }
 
 /// `POST /cases/{id}/monitoring`: an entry by the treating team, graded on entry; any CRS

@@ -563,6 +563,15 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
         ),
         (
             r(
+                "POST",
+                "/api/v1/users/{uid}/password-link",
+                "A new one-time set-password link for an account: forgotten password or locked account (admin)",
+                true,
+            ),
+            post(accounts::new_password_link),
+        ),
+        (
+            r(
                 "GET",
                 "/api/v1/me/events",
                 "One's account events, newest first: sign-ins, failed and throttled sign-ins, account changes",

@@ -184,6 +184,27 @@ async fn journey_monitoring_diary_and_supportive_care() {
     assert_eq!(s, StatusCode::OK);
     assert!(ct.is_some_and(|c| c.starts_with("text/calendar")));
     assert!(text.contains("UID:example-gastric-1-infusion@cellpath"));
+    assert!(!text.contains("回输"), "English unless asked otherwise");
+    // In the language asked for (the pages ask for the reader's).
+    let (s, zh, _) = raw(
+        &t,
+        "GET",
+        &format!("{case}/journey.ics?lang=zh-CN"),
+        Some(&caregiver),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(zh.contains("回输"), "{zh}");
+    let (s, _, _) = raw(
+        &t,
+        "GET",
+        &format!("{case}/journey.ics?lang=fr"),
+        Some(&caregiver),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, tok) = call(
         &t,
         "POST",
