@@ -75,7 +75,7 @@ for (const lang of ["en", "zh-CN"]) {
     await page.click("form:has(#invite-email) button.primary");
     await expect(page.locator(".flash")).toContainText(w.invited);
     expect((await helper.goto(casePage(demo))).status()).toBe(200);
-    await page.locator(`tr:has-text("helper-${lang}@example.org") button.danger`).click();
+    await page.locator(`ul.people li:has-text("helper-${lang}@example.org") button.danger`).click();
     await expect(page.locator(".flash")).toContainText(w.removed);
     expect((await helper.goto(casePage(demo))).status()).toBe(404);
 

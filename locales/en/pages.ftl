@@ -225,6 +225,7 @@ team-role = Role
 team-access = Access
 team-actions = Actions
 team-remove = Remove { $name }
+team-remove-short = Remove
 team-requests = Asking to join
 team-accept = Accept { $name }
 team-invite = Invite a caregiver

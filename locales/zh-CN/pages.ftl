@@ -224,6 +224,7 @@ team-role = 角色
 team-access = 权限
 team-actions = 操作
 team-remove = 移除 { $name }
+team-remove-short = 移除
 team-requests = 申请加入
 team-accept = 接受 { $name }
 team-invite = 邀请照护者

@@ -112,7 +112,11 @@ async fn admin_page(
             audit_entries,
             audit_error,
             catalogue: state.catalogue.version().to_owned(),
-            database: format!("{:?}", state.store.backend()),
+            database: match state.store.backend() {
+                cellpath_store::Backend::Sqlite => "SQLite",
+                cellpath_store::Backend::Postgres => "PostgreSQL",
+            }
+            .to_owned(),
             healthy,
             new_link,
             new_token,
