@@ -96,11 +96,7 @@ async fn admin_page(
         Err(e) => (false, 0, e.to_string()),
     };
     let healthy = state.store.ping().await.is_ok();
-    let status = if error.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = crate::frame::status_for(&error);
     let f = s.frame("admin-title", home_nav(lang, Role::Admin, "nav-admin"));
     page_with(
         status,
@@ -129,6 +125,13 @@ async fn admin_page(
     )
 }
 
+/// The set-password page's address for the link a use case made.
+async fn link_of(r: Response) -> String {
+    let v = json_of(r).await;
+    let token = v["set_password_token"].as_str().unwrap_or_default();
+    format!("/set-password?token={token}")
+}
+
 pub async fn admin(State(state): State<Shared>, s: Signed) -> Response {
     admin_page(&state, &s, String::new(), String::new(), String::new()).await
 }
@@ -140,13 +143,9 @@ pub async fn admin_post(State(state): State<Shared>, s: Signed, body: Bytes) -> 
     if let Err(r) = form.check(&s) {
         return r;
     }
-    let mut actor = s.actor().clone();
-    actor.writes = true;
+    let actor = s.writer();
     let fail = |e: ApiError| {
-        let msg = e.body(s.lang, None)["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let msg = s.message(&e);
         (e.status(), msg)
     };
     let result: Result<(String, String), (StatusCode, String)> = match form.get("do") {
@@ -170,11 +169,7 @@ pub async fn admin_post(State(state): State<Shared>, s: Signed, body: Bytes) -> 
             )
             .await
             {
-                Ok(r) => {
-                    let v = json_of(r).await;
-                    let token = v["set_password_token"].as_str().unwrap_or_default();
-                    Ok((format!("/set-password?token={token}"), String::new()))
-                }
+                Ok(r) => Ok((link_of(r).await, String::new())),
                 Err(e) => Err(fail(e)),
             }
         }
@@ -185,11 +180,7 @@ pub async fn admin_post(State(state): State<Shared>, s: Signed, body: Bytes) -> 
         )
         .await
         {
-            Ok(r) => {
-                let v = json_of(r).await;
-                let token = v["set_password_token"].as_str().unwrap_or_default();
-                Ok((format!("/set-password?token={token}"), String::new()))
-            }
+            Ok(r) => Ok((link_of(r).await, String::new())),
             Err(e) => Err(fail(e)),
         },
         Some("create-token") => {

@@ -150,6 +150,45 @@ impl Signed {
     pub fn fail(&self, e: ApiError) -> Response {
         error_page(self.lang, &self.request_id, &e)
     }
+
+    /// An error's message in the reader's language (for a form sent back with it).
+    pub fn message(&self, e: &ApiError) -> String {
+        e.body(self.lang, None)["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The actor as it is when it changes something (a form was sent).
+    pub fn writer(&self) -> cellpath_web::Actor {
+        cellpath_web::Actor {
+            writes: true,
+            ..self.s.actor.clone()
+        }
+    }
+
+    /// Whether the visitor may change this case in this way (a form worth offering): the
+    /// door's own answer, asked as a change.
+    pub async fn may(
+        &self,
+        state: &Shared,
+        case_id: &str,
+        action: cellpath_web::policy::Action,
+    ) -> bool {
+        state
+            .authorise(&self.writer(), case_id, action)
+            .await
+            .is_ok()
+    }
+}
+
+/// A page sent back with a form's error answers 400; without, 200.
+pub fn status_for(error: &str) -> StatusCode {
+    if error.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    }
 }
 
 /// Percent-encodes a value for a query string.

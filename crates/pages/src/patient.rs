@@ -332,18 +332,8 @@ async fn records_page(
             id: d.id,
         });
     }
-    let can_upload = state.config.document_key.is_some()
-        && state
-            .authorise(
-                &cellpath_web::Actor {
-                    writes: true,
-                    ..s.actor().clone()
-                },
-                id,
-                Action::EditRecord,
-            )
-            .await
-            .is_ok();
+    let can_upload =
+        state.config.document_key.is_some() && s.may(state, id, Action::EditRecord).await;
     let f = s.frame(
         "records-title",
         case_nav(s.lang, id, s.actor().role, "nav-records"),
@@ -464,8 +454,7 @@ pub async fn records_post(
                 let q = cellpath_web::documents::UploadQuery {
                     name: Some(name.clone()),
                 };
-                let mut actor = s.actor().clone();
-                actor.writes = true;
+                let actor = s.writer();
                 let upload = cellpath_web::documents::upload(
                     State(state.clone()),
                     actor,
@@ -476,10 +465,7 @@ pub async fn records_post(
                 );
                 let ((), result) = tokio::join!(pump, upload);
                 if let Err(e) = result {
-                    let msg = e.body(s.lang, Some(&s.request_id))["error"]["message"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned();
+                    let msg = s.message(&e);
                     errors.push(format!("{name}: {msg}"));
                 }
             }
@@ -849,8 +835,7 @@ pub async fn consents_post(State(state): State<Shared>, s: Signed, body: Bytes) 
     if let Err(r) = form.check(&s) {
         return r;
     }
-    let mut actor = s.actor().clone();
-    actor.writes = true;
+    let actor = s.writer();
     let result = if let Some(kind) = form.get("give") {
         let json = serde_json::json!({"kind": kind, "version": form.text("version")});
         cellpath_web::consent::accept(State(state), actor, Bytes::from(json.to_string()))
@@ -943,12 +928,7 @@ async fn team_page(state: &Shared, s: &Signed, id: &str, error: String) -> Respo
             user_id: m.user_id.clone(),
         });
     }
-    let mut writer = s.actor().clone();
-    writer.writes = true;
-    let can_invite = state
-        .authorise(&writer, id, Action::GrantCaregiver)
-        .await
-        .is_ok();
+    let can_invite = s.may(state, id, Action::GrantCaregiver).await;
     let can_audit = state
         .authorise(s.actor(), id, Action::ReadAudit)
         .await
@@ -1038,11 +1018,7 @@ async fn team_page(state: &Shared, s: &Signed, id: &str, error: String) -> Respo
     }
     let owner = name_of(state, &case.owner_id).await;
     let f = s.frame("team-title", case_nav(lang, id, s.actor().role, "nav-team"));
-    let status = if error.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = crate::frame::status_for(&error);
     page_with(
         status,
         &TeamPage {
@@ -1111,8 +1087,7 @@ pub async fn team_post(
     if let Err(r) = form.check(&s) {
         return r;
     }
-    let mut actor = s.actor().clone();
-    actor.writes = true;
+    let actor = s.writer();
     let back = format!("/cases/{id}/team");
     let result: Result<&str, ApiError> = match form.get("do") {
         Some("invite") => invite(&state, &actor, &id, &form).await,
@@ -1147,10 +1122,7 @@ pub async fn team_post(
         Ok("member-removed") if form.text("user") == s.actor().id => done("/cases", "left-case"),
         Ok(key) => done(&back, key),
         Err(e) if e.status() == StatusCode::BAD_REQUEST => {
-            let msg = e.body(s.lang, None)["error"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
+            let msg = s.message(&e);
             team_page(&state, &s, &id, msg).await
         }
         Err(e) => s.fail(e),
@@ -1309,17 +1281,7 @@ async fn journey_page(state: &Shared, s: &Signed, id: &str, new_link: String) ->
         }
         None => (String::new(), Vec::new(), Vec::new(), Vec::new()),
     };
-    let can_link = state
-        .authorise(
-            &cellpath_web::Actor {
-                writes: true,
-                ..s.actor().clone()
-            },
-            id,
-            Action::PlanJourney,
-        )
-        .await
-        .is_ok();
+    let can_link = s.may(state, id, Action::PlanJourney).await;
     let f = s.frame(
         "journey-title",
         case_nav(lang, id, s.actor().role, "nav-journey"),
@@ -1353,8 +1315,7 @@ pub async fn journey_post(
     if let Err(r) = Fields::parse(&body).check(&s) {
         return r;
     }
-    let mut actor = s.actor().clone();
-    actor.writes = true;
+    let actor = s.writer();
     match cellpath_web::care::create_calendar_token(State(state.clone()), actor, Path(id.clone()))
         .await
     {
@@ -1459,11 +1420,7 @@ async fn diary_page(
             call_now: r.call_now != 0,
         });
     }
-    let status = if error.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = crate::frame::status_for(&error);
     let f = s.frame(
         "diary-title",
         case_nav(lang, id, s.actor().role, "nav-diary"),
@@ -1522,8 +1479,7 @@ pub async fn diary_post(
         }
     }
     let json = serde_json::json!({"entry": entry, "lang": s.lang.code()});
-    let mut actor = s.actor().clone();
-    actor.writes = true;
+    let actor = s.writer();
     match cellpath_web::care::diary(
         State(state.clone()),
         actor,
@@ -1539,10 +1495,7 @@ pub async fn diary_post(
             diary_page(&state, &s, &id, answer, String::new(), String::new()).await
         }
         Err(e) if e.status() == StatusCode::BAD_REQUEST => {
-            let msg = e.body(s.lang, None)["error"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
+            let msg = s.message(&e);
             diary_page(&state, &s, &id, None, msg, raw_t).await
         }
         Err(e) => s.fail(e),
@@ -1635,22 +1588,8 @@ async fn support_page(state: &Shared, s: &Signed, id: &str, error: String) -> Re
         .map(|k| ((*k).to_owned(), tr(lang, &format!("kind-{k}"), &[])))
         .collect();
     let today = state.today().map(|d| d.to_string()).unwrap_or_default();
-    let can_request = state
-        .authorise(
-            &cellpath_web::Actor {
-                writes: true,
-                ..s.actor().clone()
-            },
-            id,
-            Action::RequestSupport,
-        )
-        .await
-        .is_ok();
-    let status = if error.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let can_request = s.may(state, id, Action::RequestSupport).await;
+    let status = crate::frame::status_for(&error);
     let f = s.frame(
         "support-title",
         case_nav(lang, id, s.actor().role, "nav-support"),
@@ -1694,8 +1633,7 @@ pub async fn support_post(
     if !until.is_empty() {
         json["requested_until"] = until.into();
     }
-    let mut actor = s.actor().clone();
-    actor.writes = true;
+    let actor = s.writer();
     match cellpath_web::care::request_support(
         State(state.clone()),
         actor,
@@ -1713,10 +1651,7 @@ pub async fn support_post(
                 Some("/kind") => tr(s.lang, "support-kind", &[]),
                 _ => String::new(),
             };
-            let msg = e.body(s.lang, None)["error"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
+            let msg = s.message(&e);
             let msg = if field.is_empty() {
                 msg
             } else {
@@ -1767,20 +1702,13 @@ async fn messages_page(state: &Shared, s: &Signed, id: &str, error: String) -> R
         }) {
             let _ = cellpath_web::messages::mark_read(
                 State(state.clone()),
-                cellpath_web::Actor {
-                    writes: true,
-                    ..s.actor().clone()
-                },
+                s.writer(),
                 Path(n.id.clone()),
             )
             .await;
         }
     }
-    let status = if error.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = crate::frame::status_for(&error);
     let f = s.frame(
         "messages-title",
         case_nav(s.lang, id, s.actor().role, "nav-messages"),
@@ -1811,8 +1739,7 @@ pub async fn messages_post(
         return r;
     }
     let json = serde_json::json!({"body": form.get("body").unwrap_or_default()});
-    let mut actor = s.actor().clone();
-    actor.writes = true;
+    let actor = s.writer();
     match cellpath_web::messages::post(
         State(state.clone()),
         actor,
@@ -1823,10 +1750,7 @@ pub async fn messages_post(
     {
         Ok(_) => done(&format!("/cases/{id}/messages"), "message-sent"),
         Err(e) if e.status() == StatusCode::BAD_REQUEST => {
-            let msg = e.body(s.lang, None)["error"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
+            let msg = s.message(&e);
             messages_page(&state, &s, &id, msg).await
         }
         Err(e) => s.fail(e),

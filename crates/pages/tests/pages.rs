@@ -113,6 +113,11 @@ impl App {
         self.form(uri, Some(who), &all).await
     }
 
+    /// What opening the case's page answers this person.
+    async fn case_status(&self, case: &str, who: &Browser) -> StatusCode {
+        self.get(&format!("/cases/{case}"), Some(who)).await.status
+    }
+
     async fn csrf(&self, who: &Browser) -> String {
         let page = self.get("/about", Some(who)).await;
         hidden(&page.text, "_csrf").expect("a CSRF field on the page")
@@ -529,12 +534,7 @@ async fn wrong_password_says_so_in_the_page_language_and_sets_no_cookie() {
 async fn withdrawing_caregiver_consent_on_the_page_ends_the_caregivers_access() {
     let app = app().await;
     let (patient, carer, case) = app.case(Access::Act).await;
-    assert_eq!(
-        app.get(&format!("/cases/{case}"), Some(&carer))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.case_status(&case, &carer).await, StatusCode::OK);
     let r = app
         .post("/consents", &patient, &[("withdraw", "caregiver-access")])
         .await;
@@ -568,12 +568,7 @@ async fn withdrawing_caregiver_consent_on_the_page_ends_the_caregivers_access() 
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    assert_eq!(
-        app.get(&format!("/cases/{case}"), Some(&carer))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.case_status(&case, &carer).await, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -695,9 +690,7 @@ async fn patient_invites_and_removes_a_caregiver_by_email() {
     let (patient, _, case) = app.case(Access::View).await;
     let newcomer = app.user("n@example.org", Role::Caregiver).await;
     assert_eq!(
-        app.get(&format!("/cases/{case}"), Some(&newcomer))
-            .await
-            .status,
+        app.case_status(&case, &newcomer).await,
         StatusCode::NOT_FOUND
     );
     let uri = format!("/cases/{case}/team");
@@ -713,12 +706,7 @@ async fn patient_invites_and_removes_a_caregiver_by_email() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
-    assert_eq!(
-        app.get(&format!("/cases/{case}"), Some(&newcomer))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.case_status(&case, &newcomer).await, StatusCode::OK);
     let page = app.get(&uri, Some(&patient)).await;
     assert!(page.text.contains("n@example.org"));
     assert!(
@@ -740,9 +728,7 @@ async fn patient_invites_and_removes_a_caregiver_by_email() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert_eq!(
-        app.get(&format!("/cases/{case}"), Some(&newcomer))
-            .await
-            .status,
+        app.case_status(&case, &newcomer).await,
         StatusCode::NOT_FOUND
     );
 }
