@@ -24,6 +24,7 @@ nav-diary = Diary
 nav-support = Support
 nav-messages = Messages
 nav-team = Who can see my case
+nav-team-other = Who can see the case
 nav-consents = Consents
 nav-cases = Cases
 nav-notifications = Notifications
@@ -219,6 +220,7 @@ done-consent-withdrawn = Your consent is withdrawn. Access that needed it has en
 
 ## Team and access
 team-title = Who can see my case
+team-title-other = Who can see the case
 team-who = The people on this case
 team-name = Name
 team-role = Role

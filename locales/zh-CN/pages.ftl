@@ -23,6 +23,7 @@ nav-diary = 居家日记
 nav-support = 支持性照护
 nav-messages = 消息
 nav-team = 谁能查看我的病例
+nav-team-other = 谁能查看此病例
 nav-consents = 知情同意
 nav-cases = 病例
 nav-notifications = 通知
@@ -218,6 +219,7 @@ done-consent-withdrawn = 您的同意已撤回，依赖此项的访问已终止�
 
 ## Team and access
 team-title = 谁能查看我的病例
+team-title-other = 谁能查看此病例
 team-who = 此病例的相关人员
 team-name = 姓名
 team-role = 角色

@@ -48,7 +48,14 @@ pub fn case_nav(lang: Lang, id: &str, role: Role, current: &str) -> Vec<Nav> {
         (format!("/cases/{id}/diary"), "nav-diary"),
         (format!("/cases/{id}/support"), "nav-support"),
         (format!("/cases/{id}/messages"), "nav-messages"),
-        (format!("/cases/{id}/team"), "nav-team"),
+        (
+            format!("/cases/{id}/team"),
+            if role == Role::Patient {
+                "nav-team"
+            } else {
+                "nav-team-other"
+            },
+        ),
     ];
     if role == Role::Patient {
         items.push(("/consents".to_owned(), "nav-consents"));
@@ -1017,7 +1024,12 @@ async fn team_page(state: &Shared, s: &Signed, id: &str, error: String) -> Respo
         }
     }
     let owner = name_of(state, &case.owner_id).await;
-    let f = s.frame("team-title", case_nav(lang, id, s.actor().role, "nav-team"));
+    let (title, nav) = if s.actor().role == Role::Patient {
+        ("team-title", "nav-team")
+    } else {
+        ("team-title-other", "nav-team-other")
+    };
+    let f = s.frame(title, case_nav(lang, id, s.actor().role, nav));
     let status = crate::frame::status_for(&error);
     page_with(
         status,

@@ -249,9 +249,15 @@ pub fn timeline(plan: &Plan, lang: Lang, today: Date) -> String {
     for (i, step) in plan.steps.iter().enumerate() {
         let y = 26.0 + ROW * i as f64;
         let name = step.name.get(lang);
+        // A name longer than the row is squeezed to fit rather than cut off.
+        let fit = if label_width(name) > BAR_W {
+            format!(r#" textLength="{BAR_W}" lengthAdjust="spacingAndGlyphs""#)
+        } else {
+            String::new()
+        };
         let _ = write!(
             s,
-            r#"<text x="{X0}" y="{:.1}" class="steplabel">{}</text>"#,
+            r#"<text x="{X0}" y="{:.1}" class="steplabel"{fit}>{}</text>"#,
             y + 14.0,
             esc(name)
         );
@@ -311,9 +317,24 @@ pub fn timeline(plan: &Plan, lang: Lang, today: Date) -> String {
     s
 }
 
+/// About how wide a step's name is at the timeline's 14 px: CJK characters are square,
+/// Latin ones a little over half as wide (a generous estimate, so nothing is cut off).
+fn label_width(text: &str) -> f64 {
+    text.chars()
+        .map(|c| if c.is_ascii() { 8.0 } else { 14.5 })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_step_names_are_fitted_to_the_row() {
+        assert!(label_width("Manufacturing of the CAR-T cells, with bridging therapy") > 392.0);
+        assert!(label_width("Return home") < 392.0);
+        assert!(label_width("CAR-T 细胞制备期（桥接治疗）") < 392.0);
+    }
 
     #[test]
     fn text_is_escaped() {
