@@ -70,6 +70,9 @@ pub async fn sign_in(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(refused) = crate::frame::from_another_site(&v, &headers) {
+        return refused;
+    }
     let form = Fields::parse(&body);
     let next = safe_next(form.get("next"));
     let email = form.text("email");
@@ -155,7 +158,15 @@ pub async fn set_password_page(v: Visit, Query(q): Query<TokenQuery>) -> Respons
 }
 
 /// `POST /set-password`: the API's use case; the two entries must agree first.
-pub async fn set_password(State(state): State<Shared>, v: Visit, body: Bytes) -> Response {
+pub async fn set_password(
+    State(state): State<Shared>,
+    v: Visit,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = crate::frame::from_another_site(&v, &headers) {
+        return refused;
+    }
     let form = Fields::parse(&body);
     let token = form.text("token");
     let fail = |status: StatusCode, error: String| {
@@ -196,7 +207,15 @@ pub async fn set_password(State(state): State<Shared>, v: Visit, body: Bytes) ->
 
 /// `POST /language`: remembered on the account when signed in (audited), and in a cookie
 /// for the visitor's next pages either way.
-pub async fn language(State(state): State<Shared>, v: Visit, body: Bytes) -> Response {
+pub async fn language(
+    State(state): State<Shared>,
+    v: Visit,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = crate::frame::from_another_site(&v, &headers) {
+        return refused;
+    }
     let form = Fields::parse(&body);
     let next = safe_next(form.get("next"));
     let Some(lang) = form.get("lang").and_then(Lang::parse) else {

@@ -204,11 +204,60 @@ pub fn encode(s: &str) -> String {
     out
 }
 
-/// Where to go after signing in or switching language: only a path of this site.
+/// Where to go after signing in or switching language: only a path of this site. Browsers
+/// drop tabs and line breaks inside addresses and read `\\` as `/`, so a path holding any of
+/// them, or starting `//`, is refused.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
+    }
+}
+
+/// A form sent from another site (the browser says so in `Sec-Fetch-Site`). Forms that work
+/// without a session — signing in, setting a password, the language — have no CSRF token to
+/// check, so another site must not be able to send them (a login CSRF would sign a person
+/// into someone else's account).
+pub fn from_another_site(v: &Visit, headers: &HeaderMap) -> Option<Response> {
+    let cross = headers
+        .get("sec-fetch-site")
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| h.eq_ignore_ascii_case("cross-site"));
+    cross.then(|| {
+        error_page(
+            v.lang,
+            &v.request_id,
+            &ApiError::forbidden("a form from another site"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_a_path_of_this_site_only() {
+        assert_eq!(safe_next(Some("/cases/c-1?x=1")), "/cases/c-1?x=1");
+        for bad in [
+            "//evil.example/",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }
 

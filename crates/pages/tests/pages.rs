@@ -473,6 +473,43 @@ async fn every_page_renders_in_both_languages_without_raw_keys() {
 }
 
 #[tokio::test]
+async fn forms_without_a_session_refuse_other_sites() {
+    let app = app().await;
+    create_user(
+        &app.state,
+        "setup",
+        "v@example.org",
+        PASSWORD,
+        Role::Patient,
+        None,
+    )
+    .await
+    .expect("user");
+    for (uri, body) in [
+        (
+            "/sign-in",
+            "email=v%40example.org&password=correct+horse+battery",
+        ),
+        (
+            "/set-password",
+            "token=x&password=a+long+password&again=a+long+password",
+        ),
+        ("/language", "lang=zh-CN&next=%2F"),
+    ] {
+        let req = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "cross-site")
+            .body(Body::from(body))
+            .expect("request");
+        let r = app.send(req).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}");
+        assert!(r.set_cookie.is_none(), "{uri} set a cookie");
+    }
+}
+
+#[tokio::test]
 async fn signed_out_language_follows_the_browser_then_the_switch() {
     let app = app().await;
     let req = Request::builder()
