@@ -252,7 +252,7 @@ pub async fn my_case(State(state): State<Shared>, s: Signed, Path(id): Path<Stri
     let (screened, plan, unread) = tokio::join!(
         screen_now(&state, &case),
         cellpath_web::care::load_plan(&state, &id),
-        state.store.unread_count(&s.actor().id, &id),
+        state.store.unread_messages(&s.actor().id, &id),
     );
     let (screened, _, _) = match screened {
         Ok(r) => r,

@@ -861,6 +861,13 @@ async fn messages_from_the_page_reach_the_team_and_are_listed() {
         .post(&uri, &carer, &[("body", "Is Tuesday fine?")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    // A diary warning is a notice too, but not a message.
+    app.post(
+        &format!("/cases/{case}/diary"),
+        &carer,
+        &[("seizure", "yes")],
+    )
+    .await;
     let my_case = app.get(&format!("/cases/{case}"), Some(&patient)).await;
     assert!(my_case.text.contains("1 unread"), "{}", my_case.text);
     let page = app.get(&uri, Some(&patient)).await;

@@ -35,11 +35,11 @@ impl Store {
     }
 
     /// A user's notifications, newest first.
-    /// How many of one's notifications about a case are unread.
-    pub async fn unread_count(&self, user_id: &str, case_id: &str) -> Result<i64> {
+    /// How many of one's notices of new messages on a case are unread.
+    pub async fn unread_messages(&self, user_id: &str, case_id: &str) -> Result<i64> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM notifications \
-             WHERE user_id = $1 AND case_id = $2 AND read_at IS NULL",
+             WHERE user_id = $1 AND case_id = $2 AND kind = 'message' AND read_at IS NULL",
         )
         .bind(user_id)
         .bind(case_id)
