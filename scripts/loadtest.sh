@@ -40,7 +40,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
 pw=$(awk '/coordinator@demo.cellpath/ {print $4}' "$tmp/serve.log")
 curl -sf -D "$tmp/headers" -H 'content-type: application/json' \
