@@ -10,6 +10,16 @@
 //! Also the journey planner and its calendar, the monitoring alert rules, the caregiver's
 //! symptom diary and the supportive-care risk window: the rules the server applies.
 
+/// The grading rules' source, as every output that grades cites it (a citation, the same in
+/// both languages).
+pub const SOURCE: &str = "Lee DW et al., ASTCT consensus grading for cytokine release \
+     syndrome and neurologic toxicity associated with immune effector cells, Biol Blood Marrow \
+     Transplant 2019;25:625–638";
+/// Where the tables can be read (a peer-reviewed re-publication, open access).
+pub const SOURCE_URL: &str = "https://pmc.ncbi.nlm.nih.gov/articles/PMC8021214/";
+/// The consensus's date: the year it was published, the as-of date of every grade.
+pub const SOURCE_AS_OF: &str = "2019";
+
 pub mod crs;
 pub mod diary;
 pub mod icans;

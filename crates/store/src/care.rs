@@ -17,6 +17,22 @@ pub struct MonitoringRow {
     pub crs_grade: i32,
     pub icans_grade: i32,
     pub at: String,
+    /// How many alerts it raised (unknown for entries older than the count).
+    pub alerts: Option<i32>,
+}
+
+/// A monitoring entry to record, graded and assessed.
+#[derive(Clone, Copy, Debug)]
+pub struct NewMonitoring<'a> {
+    pub id: &'a str,
+    pub case_id: &'a str,
+    pub author: &'a str,
+    /// The entry as JSON.
+    pub entry: &'a str,
+    pub crs: i32,
+    pub icans: i32,
+    /// How many alerts it raised.
+    pub alerts: i32,
 }
 
 /// A caregiver diary entry.
@@ -121,7 +137,7 @@ impl Store {
     /// A case's monitoring entries, oldest first.
     pub async fn monitoring(&self, case_id: &str) -> Result<Vec<MonitoringRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, author_id, entry, crs_grade, icans_grade, at FROM monitoring \
+            "SELECT id, author_id, entry, crs_grade, icans_grade, at, alerts FROM monitoring \
              WHERE case_id = $1 ORDER BY at, id",
         )
         .bind(case_id)
@@ -212,25 +228,18 @@ impl Tx {
             == 1)
     }
 
-    pub async fn add_monitoring(
-        &mut self,
-        id: &str,
-        case_id: &str,
-        author: &str,
-        entry: &str,
-        crs: i32,
-        icans: i32,
-    ) -> Result<()> {
+    pub async fn add_monitoring(&mut self, m: NewMonitoring<'_>) -> Result<()> {
         sqlx::query(
-            "INSERT INTO monitoring (id, case_id, author_id, entry, crs_grade, icans_grade, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO monitoring (id, case_id, author_id, entry, crs_grade, icans_grade, at, alerts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(id)
-        .bind(case_id)
-        .bind(author)
-        .bind(entry)
-        .bind(crs)
-        .bind(icans)
+        .bind(m.id)
+        .bind(m.case_id)
+        .bind(m.author)
+        .bind(m.entry)
+        .bind(m.crs)
+        .bind(m.icans)
         .bind(&self.now)
+        .bind(m.alerts)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -25,11 +25,14 @@ mod relations;
 #[doc(hidden)]
 pub mod testing;
 pub mod types;
+mod work;
 mod writer;
 
 pub use accounts::{ApiTokenRow, Session, User};
 pub use audit::{AuditEntry, audit_hash};
-pub use care::{CALENDAR_TOKEN_DAYS, CalendarToken, DiaryRow, MonitoringRow, SupportiveRow};
+pub use care::{
+    CALENDAR_TOKEN_DAYS, CalendarToken, DiaryRow, MonitoringRow, NewMonitoring, SupportiveRow,
+};
 pub use cases::{CaseRow, Member, NewCase, RecordVersion, Screening};
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock, rfc3339};
 pub use consent::LiveConsent;
@@ -38,6 +41,7 @@ pub use mdt::{Assignment, ConsensusRow, OpinionRow, Signature};
 pub use messages::{MessageRow, NotificationRow};
 pub use relations::RelationRow;
 pub use types::{Access, CaseId, ConsentKind, MemberRole, SupportiveState, UserId};
+pub use work::{AckRow, QueuePage, QueueQuery, QueueRow, QueueSort};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -325,14 +325,15 @@ pub async fn monitor(
     let mid = auth::sortable_id("mon");
     let text = std::str::from_utf8(&body).map_err(ApiError::internal)?;
     let mut tx = state.change(&actor, "monitoring.entry", Some(&id)).await?;
-    tx.add_monitoring(
-        &mid,
-        &id,
-        &actor.id,
-        text,
-        i32::from(grades.crs.grade),
-        i32::from(grades.icans.grade),
-    )
+    tx.add_monitoring(cellpath_store::NewMonitoring {
+        id: &mid,
+        case_id: &id,
+        author: &actor.id,
+        entry: text,
+        crs: i32::from(grades.crs.grade),
+        icans: i32::from(grades.icans.grade),
+        alerts: i32::try_from(alerts.len()).unwrap_or(i32::MAX),
+    })
     .await?;
     // One notice per entry that raised any alert: the alerts themselves (rule and grade) are
     // on the case, for those who may open it.
@@ -347,20 +348,95 @@ pub async fn monitor(
         .into_response())
 }
 
+/// A monitoring entry as read back: its grades and the alerts it raised, assessed again
+/// from the history by the rules that graded it on entry, and who acknowledged them.
+#[derive(Clone, Debug)]
+pub struct Assessed {
+    pub row: cellpath_store::MonitoringRow,
+    pub entry: cellpath_care::monitoring::Entry,
+    pub grades: cellpath_care::monitoring::Grades,
+    pub alerts: Vec<cellpath_care::monitoring::Alert>,
+    pub ack: Option<cellpath_store::AckRow>,
+}
+
+/// A case's monitoring, oldest first, assessed (no authorisation or audit: the caller's).
+pub async fn assessed(state: &Shared, case_id: &str) -> Result<Vec<Assessed>, ApiError> {
+    let rows = state.store.monitoring(case_id).await?;
+    let mut acks = state.store.monitoring_acks(case_id).await?;
+    let mut out: Vec<Assessed> = Vec::with_capacity(rows.len());
+    let mut crs_seen_before = false;
+    for row in rows {
+        let entry: cellpath_care::monitoring::Entry =
+            serde_json::from_str(&row.entry).map_err(ApiError::internal)?;
+        let previous = out.last().map(|a| &a.entry);
+        let (grades, alerts) = cellpath_care::monitoring::assess(&entry, previous, crs_seen_before);
+        crs_seen_before |= row.crs_grade > 0;
+        let ack = acks
+            .iter()
+            .position(|a| a.monitoring_id == row.id)
+            .map(|i| acks.swap_remove(i));
+        out.push(Assessed {
+            row,
+            entry,
+            grades,
+            alerts,
+            ack,
+        });
+    }
+    Ok(out)
+}
+
 pub async fn monitoring(
     State(state): State<Shared>,
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     state.authorise(&actor, &id, Action::ReadCase).await?;
-    let list = state.store.monitoring(&id).await?;
+    let list = assessed(&state, &id).await?;
     state.read(&actor, "monitoring.read", Some(&id)).await?;
     Ok(Json(json!({
-        "entries": list.iter().map(|m| json!({
-            "id": m.id, "author": m.author_id, "crs_grade": m.crs_grade,
-            "icans_grade": m.icans_grade, "at": m.at,
-        })).collect::<Vec<_>>()
+        "entries": list.iter().map(|a| json!({
+            "id": a.row.id, "author": a.row.author_id, "crs_grade": a.row.crs_grade,
+            "icans_grade": a.row.icans_grade, "at": a.row.at,
+            "grades": a.grades, "alerts": a.alerts,
+            "acknowledged": a.ack.as_ref().map(|k| json!({"by": k.user_id, "at": k.at})),
+        })).collect::<Vec<_>>(),
+        "source": cellpath_care::SOURCE,
     })))
+}
+
+/// `POST /cases/{id}/monitoring/{mid}/acknowledge`: one of the treating team has seen an
+/// entry's alerts. Once per entry; the alerts stay on the record.
+pub async fn acknowledge(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path((id, mid)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    state.authorise(&actor, &id, Action::Monitor).await?;
+    let list = assessed(&state, &id).await?;
+    let Some(entry) = list.iter().find(|a| a.row.id == mid) else {
+        return Err(ApiError::not_found());
+    };
+    if entry.alerts.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::AlreadyAcknowledged,
+            "this entry raised no alert",
+        ));
+    }
+    let mut tx = state
+        .change(&actor, "monitoring.acknowledge", Some(&id))
+        .await?;
+    tx.acknowledge_alerts(&id, &mid, &actor.id)
+        .await
+        .map_err(|e| match e {
+            cellpath_store::StoreError::Duplicate => ApiError::new(
+                ErrorCode::AlreadyAcknowledged,
+                "these alerts were already acknowledged",
+            ),
+            other => other.into(),
+        })?;
+    tx.commit().await?;
+    Ok(StatusCode::CREATED.into_response())
 }
 
 #[derive(Deserialize)]

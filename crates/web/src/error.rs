@@ -68,6 +68,7 @@ error_codes! {
     InvalidRole = "invalid_role", BAD_REQUEST, "The role is not valid.", "角色无效。";
     InvalidAccess = "invalid_access", BAD_REQUEST, "The access level is not valid.", "访问级别无效。";
     InvalidSpecialty = "invalid_specialty", BAD_REQUEST, "The specialty is not valid.", "专科无效。";
+    InvalidQuery = "invalid_query", BAD_REQUEST, "The query is not valid.", "查询参数无效。";
     InvalidState = "invalid_state", BAD_REQUEST, "No such case state.", "没有该病例状态。";
     IllegalTransition = "illegal_transition", CONFLICT, "The case cannot move to that state from where it is.", "病例无法从当前状态转到该状态。";
     IfMatchRequired = "if_match_required", PRECONDITION_REQUIRED, "Send If-Match with the version you read.", "请在 If-Match 中发送您读取的版本。";
@@ -89,6 +90,7 @@ error_codes! {
     UnknownSpecialist = "unknown_specialist", BAD_REQUEST, "That specialist is not on the MDT of this case.", "该专科医生不在此病例的多学科团队中。";
     Superseded = "superseded", CONFLICT, "A newer version exists: sign the latest.", "已有更新版本：请签署最新版本。";
     AlreadySigned = "already_signed", CONFLICT, "Already signed.", "已签署。";
+    AlreadyAcknowledged = "already_acknowledged", CONFLICT, "These alerts were already acknowledged.", "这些警报已被确认。";
     Held = "held", CONFLICT, "Held: the CRS/ICANS risk window is still open.", "暂缓：细胞因子释放综合征/神经毒性风险期尚未结束。";
     AlreadyDecided = "already_decided", CONFLICT, "This request was already decided.", "该申请已有决定。";
     DocumentsDisabled = "documents_disabled", SERVICE_UNAVAILABLE, "Documents are switched off on this server.", "此服务器未启用文件功能。";

@@ -22,6 +22,7 @@ pub mod mdt;
 pub mod messages;
 pub mod policy;
 pub mod request;
+pub mod work;
 
 use std::sync::Arc;
 
@@ -677,6 +678,15 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
             get(cases::list),
         ),
         (
+            r(
+                "GET",
+                "/api/v1/work",
+                "The work queue: one's cases with what needs them, safety alerts first",
+                true,
+            ),
+            get(work::read),
+        ),
+        (
             r("GET", "/api/v1/cases/{id}", "A case, with its ETag", true),
             get(cases::read),
         ),
@@ -904,6 +914,15 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
                 true,
             ),
             get(care::monitoring),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/monitoring/{mid}/acknowledge",
+                "Acknowledge a monitoring entry's alerts (treating team)",
+                true,
+            ),
+            post(care::acknowledge),
         ),
         (
             r(

@@ -495,8 +495,14 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             path: "/api/v1/cases/{id}/monitoring",
             who: "oncologist",
             body: Some(json!({
-            "crs": {"temperature_c": 37.0, "antipyretics_or_anticytokine_given": false, "hypotension": false, "vasopressors": 0, "oxygen": {"device": "none"}},
+            "crs": {"temperature_c": 38.6, "antipyretics_or_anticytokine_given": false, "hypotension": false, "vasopressors": 0, "oxygen": {"device": "none"}},
             "icans": {"ice_score": 10, "consciousness": "normal", "seizure": "none", "motor_weakness": "none", "cerebral_edema": "none"}})),
+        },
+        Step {
+            method: "POST",
+            path: "/api/v1/cases/{id}/monitoring/{mid}/acknowledge",
+            who: "coordinator",
+            body: None,
         },
         Step {
             method: "GET",
@@ -589,7 +595,8 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
         );
     }
 
-    let (mut did, mut cid, mut rid) = (String::new(), String::new(), String::new());
+    let (mut did, mut cid, mut rid, mut mid) =
+        (String::new(), String::new(), String::new(), String::new());
     for step in &steps {
         let who = match step.who {
             "patient" => &patient,
@@ -605,6 +612,7 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             .replace("{did}", &did)
             .replace("{cid}", &cid)
             .replace("{rid}", &rid)
+            .replace("{mid}", &mid)
             .replace("{version}", "1")
             .replace("{uid}", &caregiver.id);
         let uri = if step.path.ends_with("/diff") {
@@ -664,6 +672,9 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             }
             "/api/v1/cases/{id}/supportive" if step.method == "POST" => {
                 rid = body["id"].as_str().expect("rid").to_owned()
+            }
+            "/api/v1/cases/{id}/monitoring" if step.method == "POST" => {
+                mid = body["id"].as_str().expect("mid").to_owned()
             }
             _ => {}
         }

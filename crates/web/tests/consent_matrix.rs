@@ -42,6 +42,7 @@ fn concrete(path: &str, id: &str) -> String {
         .replace("{cid}", "x-none")
         .replace("{rid}", "r-none")
         .replace("{sid}", "s-none")
+        .replace("{mid}", "m-none")
         .replace("{uid}", "u-none")
         .replace("{nid}", "n-none")
 }

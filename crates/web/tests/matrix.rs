@@ -82,6 +82,7 @@ fn concrete(path: &str, case_id: &str) -> String {
         .replace("{did}", "d-nope")
         .replace("{cid}", "cal-nope")
         .replace("{rid}", "sup-nope")
+        .replace("{mid}", "mon-nope")
         .replace("{uid}", "u-nope")
 }
 

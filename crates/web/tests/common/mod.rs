@@ -200,9 +200,12 @@ impl App {
 }
 
 pub async fn consent_all(app: &App, user_id: &str) {
+    // Unique per call: a patient with two cases consents again, as a second case asks.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     for (i, t) in cellpath_web::consent::texts().iter().enumerate() {
         let mut tx = app.setup().await;
-        tx.accept_consent(&format!("k-{user_id}-{i}"), user_id, t.kind, &t.version)
+        tx.accept_consent(&format!("k-{user_id}-{i}-{n}"), user_id, t.kind, &t.version)
             .await
             .expect("consent");
         tx.commit().await.expect("commit");

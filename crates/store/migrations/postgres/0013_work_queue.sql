@@ -1,0 +1,26 @@
+-- How many alerts a monitoring entry raised. NULL for entries written before it was kept:
+-- those count as needing a look, so no alert is silent for want of a number.
+ALTER TABLE monitoring ADD COLUMN alerts INTEGER;
+
+-- Who acknowledged a monitoring entry's alerts, once per entry (append-only: an
+-- acknowledgement is not taken back).
+CREATE TABLE monitoring_acks (
+    monitoring_id TEXT PRIMARY KEY REFERENCES monitoring(id),
+    case_id TEXT NOT NULL REFERENCES cases(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    at TEXT NOT NULL
+);
+CREATE INDEX monitoring_acks_case ON monitoring_acks (case_id);
+
+-- The work queue lists a person's cases by membership.
+CREATE INDEX case_members_user ON case_members (user_id, case_id);
+CREATE INDEX notifications_user_case ON notifications (user_id, case_id, kind);
+CREATE INDEX mdt_opinions_case ON mdt_opinions (case_id, author_id);
+
+CREATE FUNCTION monitoring_acks_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'an acknowledgement is never changed';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER monitoring_acks_append_only BEFORE UPDATE OR DELETE ON monitoring_acks
+    FOR EACH ROW EXECUTE FUNCTION monitoring_acks_append_only();

@@ -1,0 +1,216 @@
+//! The work queue: the cases a person works on, with what needs them — safety alerts first —
+//! and the acknowledgement of monitoring alerts.
+
+use sqlx::Row;
+
+use crate::{Result, Store, Tx, inserted};
+
+/// How the work queue is ordered after the cases with safety alerts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QueueSort {
+    /// Most recently changed first.
+    #[default]
+    Updated,
+    /// The earliest MDT opinion still due first; cases with nothing due last.
+    Due,
+    /// By lifecycle state, then most recently changed.
+    State,
+}
+
+impl QueueSort {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "updated" => Some(Self::Updated),
+            "due" => Some(Self::Due),
+            "state" => Some(Self::State),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Updated => "updated",
+            Self::Due => "due",
+            Self::State => "state",
+        }
+    }
+
+    fn order(self) -> &'static str {
+        match self {
+            Self::Updated => "q.updated_at DESC",
+            Self::Due => "CASE WHEN q.next_due IS NULL THEN 1 ELSE 0 END, q.next_due",
+            Self::State => "q.state, q.updated_at DESC",
+        }
+    }
+}
+
+/// One page of the work queue asked for.
+#[derive(Clone, Debug)]
+pub struct QueueQuery<'a> {
+    pub user_id: &'a str,
+    /// Only cases in this lifecycle state.
+    pub state: Option<&'a str>,
+    /// Only cases with unacknowledged safety alerts.
+    pub alerts_only: bool,
+    pub sort: QueueSort,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// One case in the work queue.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct QueueRow {
+    pub id: String,
+    pub owner_id: String,
+    pub owner_name: Option<String>,
+    pub owner_email: String,
+    pub state: String,
+    pub version: i64,
+    pub record: String,
+    pub record_version: i64,
+    pub updated_at: String,
+    /// Monitoring entries whose alerts nobody has acknowledged.
+    pub alerts: i64,
+    /// Notices of new messages the person has not read.
+    pub unread: i64,
+    /// The earliest due date of an MDT opinion not yet given.
+    pub next_due: Option<String>,
+    pub assigned: i64,
+    pub submitted: i64,
+}
+
+/// A page of the work queue with the counts over every page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueuePage {
+    pub rows: Vec<QueueRow>,
+    /// Cases matching the filter.
+    pub total: i64,
+    /// Of the person's cases, those with unacknowledged alerts (whatever the filter).
+    pub alerting: i64,
+}
+
+/// An entry's alerts nobody has acknowledged (`NULL` alerts: written before they were
+/// counted, so they count).
+const UNACKED: &str = "(m.alerts IS NULL OR m.alerts > 0) \
+     AND NOT EXISTS (SELECT 1 FROM monitoring_acks k WHERE k.monitoring_id = m.id)";
+
+/// An acknowledgement of a monitoring entry's alerts.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct AckRow {
+    pub monitoring_id: String,
+    pub user_id: String,
+    pub at: String,
+}
+
+impl Store {
+    /// One page of a person's work queue. Ordering needs only each case's alert flag and
+    /// due date; the rest is counted for the page's rows alone, so a long queue stays fast.
+    pub async fn work_queue(&self, q: &QueueQuery<'_>) -> Result<QueuePage> {
+        let state = q.state.unwrap_or("");
+        let alerts_only = i32::from(q.alerts_only);
+        let due = if q.sort == QueueSort::Due {
+            "(SELECT MIN(a.due) FROM mdt_assignments a WHERE a.case_id = c.id AND NOT EXISTS \
+             (SELECT 1 FROM mdt_opinions o WHERE o.case_id = a.case_id AND o.author_id = a.user_id))"
+        } else {
+            "NULL"
+        };
+        let ids = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT q.id FROM (SELECT c.id, c.state, c.updated_at, {due} AS next_due, \
+             CASE WHEN EXISTS (SELECT 1 FROM monitoring m WHERE m.case_id = c.id AND {UNACKED}) \
+             THEN 0 ELSE 1 END AS calm \
+             FROM case_members cm JOIN cases c ON c.id = cm.case_id \
+             WHERE cm.user_id = $1 AND ($2 = '' OR c.state = $2)) q \
+             WHERE ($3 = 0 OR q.calm = 0) \
+             ORDER BY q.calm, {}, q.id LIMIT $4 OFFSET $5",
+            q.sort.order()
+        )))
+        .bind(q.user_id)
+        .bind(state)
+        .bind(alerts_only)
+        .bind(q.limit)
+        .bind(q.offset)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>("id"))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let row: QueueRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT c.id, c.owner_id, u.display_name AS owner_name, u.email AS owner_email, \
+                 c.state, c.version, c.record, c.record_version, c.updated_at, \
+                 (SELECT COUNT(*) FROM monitoring m WHERE m.case_id = c.id AND {UNACKED}) AS alerts, \
+                 (SELECT COUNT(*) FROM notifications n WHERE n.user_id = $2 AND n.case_id = c.id \
+                  AND n.kind = 'message' AND n.read_at IS NULL) AS unread, \
+                 (SELECT MIN(a.due) FROM mdt_assignments a WHERE a.case_id = c.id AND NOT EXISTS \
+                  (SELECT 1 FROM mdt_opinions o WHERE o.case_id = a.case_id AND o.author_id = a.user_id)) AS next_due, \
+                 (SELECT COUNT(*) FROM mdt_assignments a WHERE a.case_id = c.id) AS assigned, \
+                 (SELECT COUNT(*) FROM mdt_assignments a WHERE a.case_id = c.id AND EXISTS \
+                  (SELECT 1 FROM mdt_opinions o WHERE o.case_id = a.case_id AND o.author_id = a.user_id)) AS submitted \
+                 FROM cases c JOIN users u ON u.id = c.owner_id WHERE c.id = $1"
+            )))
+            .bind(id)
+            .bind(q.user_id)
+            .fetch_one(&self.pool)
+            .await?;
+            rows.push(row);
+        }
+        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM case_members cm JOIN cases c ON c.id = cm.case_id \
+             WHERE cm.user_id = $1 AND ($2 = '' OR c.state = $2) AND ($3 = 0 OR EXISTS \
+             (SELECT 1 FROM monitoring m WHERE m.case_id = c.id AND {UNACKED}))"
+        )))
+        .bind(q.user_id)
+        .bind(state)
+        .bind(alerts_only)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        let alerting: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(DISTINCT m.case_id) AS n FROM monitoring m \
+             JOIN case_members cm ON cm.case_id = m.case_id AND cm.user_id = $1 WHERE {UNACKED}"
+        )))
+        .bind(q.user_id)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        Ok(QueuePage {
+            rows,
+            total,
+            alerting,
+        })
+    }
+
+    /// The acknowledgements of a case's monitoring alerts.
+    pub async fn monitoring_acks(&self, case_id: &str) -> Result<Vec<AckRow>> {
+        Ok(sqlx::query_as(
+            "SELECT monitoring_id, user_id, at FROM monitoring_acks WHERE case_id = $1 \
+             ORDER BY at, monitoring_id",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+impl Tx {
+    /// Acknowledges one entry's alerts; a second acknowledgement is `Duplicate`.
+    pub async fn acknowledge_alerts(
+        &mut self,
+        case_id: &str,
+        monitoring_id: &str,
+        user_id: &str,
+    ) -> Result<()> {
+        let r = sqlx::query(
+            "INSERT INTO monitoring_acks (monitoring_id, case_id, user_id, at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(monitoring_id)
+        .bind(case_id)
+        .bind(user_id)
+        .bind(&self.now)
+        .execute(&mut *self.tx)
+        .await;
+        inserted(r)
+    }
+}

@@ -1,0 +1,140 @@
+//! The work queue of the people who work on cases (coordinators and specialists): their
+//! cases with what needs them, safety alerts first. One use case for the API and the page.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use cellpath_store::{QueuePage, QueueQuery, QueueSort};
+
+use crate::policy::Role;
+use crate::{Actor, ApiError, ErrorCode, Shared};
+
+/// The most cases on one page of the queue.
+pub const MAX_PAGE: i64 = 100;
+/// Cases on a page unless asked otherwise.
+pub const PAGE: i64 = 25;
+
+/// What the queue is asked for, as it comes in the query string.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueParams {
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Only cases with unacknowledged safety alerts.
+    #[serde(default)]
+    pub alerts: Option<bool>,
+    #[serde(default)]
+    pub sort: Option<String>,
+    /// 1-based.
+    #[serde(default)]
+    pub page: Option<i64>,
+    #[serde(default)]
+    pub per_page: Option<i64>,
+}
+
+/// The queue asked for, checked.
+#[derive(Clone, Debug)]
+pub struct QueueAsk {
+    pub state: Option<String>,
+    pub alerts_only: bool,
+    pub sort: QueueSort,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl QueueParams {
+    pub fn check(&self) -> Result<QueueAsk, ApiError> {
+        let state = self.state.clone().filter(|s| !s.is_empty());
+        if let Some(s) = state
+            .as_ref()
+            .filter(|s| s.parse::<cellpath_domain::lifecycle::CaseState>().is_err())
+        {
+            return Err(ApiError::bad_request(ErrorCode::InvalidState, s.clone()).at("state"));
+        }
+        let sort = match self.sort.as_deref().filter(|s| !s.is_empty()) {
+            None => QueueSort::default(),
+            Some(s) => QueueSort::parse(s).ok_or_else(|| {
+                ApiError::bad_request(ErrorCode::InvalidQuery, "sort: updated, due or state")
+                    .at("sort")
+            })?,
+        };
+        let page = self.page.unwrap_or(1);
+        if !(1..=1_000_000).contains(&page) {
+            return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "page from 1").at("page"));
+        }
+        let per_page = self.per_page.unwrap_or(PAGE);
+        if !(1..=MAX_PAGE).contains(&per_page) {
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidQuery,
+                format!("per_page 1–{MAX_PAGE}"),
+            )
+            .at("per_page"));
+        }
+        Ok(QueueAsk {
+            state,
+            alerts_only: self.alerts.unwrap_or(false),
+            sort,
+            page,
+            per_page,
+        })
+    }
+}
+
+/// The use case: one page of the actor's queue, the read audited.
+pub async fn queue(state: &Shared, actor: &Actor, ask: &QueueAsk) -> Result<QueuePage, ApiError> {
+    if !matches!(actor.role, Role::Coordinator | Role::Specialist) {
+        return Err(ApiError::forbidden(
+            "the work queue is for coordinators and specialists",
+        ));
+    }
+    let page = state
+        .store
+        .work_queue(&QueueQuery {
+            user_id: &actor.id,
+            state: ask.state.as_deref(),
+            alerts_only: ask.alerts_only,
+            sort: ask.sort,
+            offset: (ask.page - 1) * ask.per_page,
+            limit: ask.per_page,
+        })
+        .await?;
+    state.read(actor, "work.queue", None).await?;
+    Ok(page)
+}
+
+/// `GET /api/v1/work`: the work queue. A case whose consent no longer lets this person in
+/// is listed by id only, marked `"access": false`.
+pub async fn read(
+    State(state): State<Shared>,
+    actor: Actor,
+    params: Result<Query<QueueParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(params) =
+        params.map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, e.body_text()))?;
+    let ask = params.check()?;
+    let page = queue(&state, &actor, &ask).await?;
+    let mut cases = Vec::with_capacity(page.rows.len());
+    for row in &page.rows {
+        let open = state
+            .authorise(&actor, &row.id, crate::policy::Action::ReadCase)
+            .await
+            .is_ok();
+        cases.push(if open {
+            json!({
+                "id": row.id, "access": true, "state": row.state, "updated_at": row.updated_at,
+                "patient": row.owner_name.clone().unwrap_or_else(|| row.owner_email.clone()),
+                "alerts": row.alerts, "unread_messages": row.unread, "next_due": row.next_due,
+                "mdt": {"assigned": row.assigned, "submitted": row.submitted},
+            })
+        } else {
+            json!({"id": row.id, "access": false})
+        });
+    }
+    Ok(Json(json!({
+        "page": ask.page, "per_page": ask.per_page, "total": page.total,
+        "alerting": page.alerting, "cases": cases,
+    })))
+}
