@@ -16,6 +16,7 @@ pub mod frame;
 pub mod i18n;
 pub mod patient;
 pub mod svg;
+pub mod work;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -65,6 +66,7 @@ fn table() -> Vec<Entry> {
         (P, "/language", post(account::language)),
         (G, "/about", get(account::about)),
         (G, "/cases", get(patient::cases)),
+        (G, "/work", get(work::work)),
         (
             GP,
             "/consents",
@@ -110,6 +112,16 @@ fn table() -> Vec<Entry> {
             GP,
             "/cases/{id}/messages",
             get(patient::messages).post(patient::messages_post),
+        ),
+        (
+            GP,
+            "/cases/{id}/monitoring",
+            get(work::monitoring).post(work::monitoring_post),
+        ),
+        (
+            P,
+            "/cases/{id}/monitoring/preview",
+            post(work::monitoring_preview),
         ),
         (GP, "/admin", get(admin::admin).post(admin::admin_post)),
         (G, "/static/{hash}/{name}", get(assets::serve)),

@@ -57,6 +57,9 @@ pub fn case_nav(lang: Lang, id: &str, role: Role, current: &str) -> Vec<Nav> {
             },
         ),
     ];
+    if crate::work::works_on_cases(role) {
+        items.insert(5, (format!("/cases/{id}/monitoring"), "nav-monitoring"));
+    }
     if role == Role::Patient {
         items.push(("/consents".to_owned(), "nav-consents"));
     }
@@ -76,6 +79,9 @@ pub fn home_nav(lang: Lang, role: Role, current: &str) -> Vec<Nav> {
         ("/cases", "nav-cases"),
         ("/notifications", "nav-notifications"),
     ];
+    if crate::work::works_on_cases(role) {
+        items.insert(0, ("/work", "nav-work"));
+    }
     if role == Role::Patient {
         items.push(("/consents", "nav-consents"));
     }

@@ -325,6 +325,125 @@ fn label_width(text: &str) -> f64 {
         .sum()
 }
 
+/// One monitoring entry on the grade chart.
+#[derive(Clone, Debug)]
+pub struct GradePoint {
+    pub label: String,
+    pub crs: u8,
+    pub icans: u8,
+}
+
+/// CRS and ICANS grades (0–4) over the entries as two step lines: CRS solid with squares,
+/// ICANS dashed with circles, so the two differ without colour. The page's table says the
+/// same in words.
+pub fn grades_chart(points: &[GradePoint], title: &str, axis: &str) -> String {
+    const W: f64 = 680.0;
+    const H: f64 = 220.0;
+    const LEFT: f64 = 70.0;
+    const TOP: f64 = 20.0;
+    const BOTTOM: f64 = 40.0;
+    let plot_w = W - LEFT - 20.0;
+    let plot_h = H - TOP - BOTTOM;
+    let x = |i: usize| {
+        if points.len() <= 1 {
+            LEFT + plot_w / 2.0
+        } else {
+            LEFT + plot_w * i as f64 / (points.len() - 1) as f64
+        }
+    };
+    let y = |g: u8| TOP + plot_h - plot_h * f64::from(g) / 4.0;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg class="grades" viewBox="0 0 {W} {H}" role="img" aria-label="{}"><title>{}</title>"#,
+        esc(title),
+        esc(title)
+    );
+    for g in 0..=4u8 {
+        let _ = write!(
+            out,
+            r#"<line class="tick" x1="{LEFT}" x2="{}" y1="{y}" y2="{y}"/><text class="scale" x="{}" y="{}" text-anchor="end">{g}</text>"#,
+            W - 20.0,
+            LEFT - 8.0,
+            y(g) + 4.0,
+            y = y(g)
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<text class="scale" x="12" y="{}" transform="rotate(-90 12 {})" text-anchor="middle">{}</text>"#,
+        TOP + plot_h / 2.0,
+        TOP + plot_h / 2.0,
+        esc(axis)
+    );
+    for (name, class, pick) in [
+        (
+            "CRS",
+            "crs",
+            (|p: &GradePoint| p.crs) as fn(&GradePoint) -> u8,
+        ),
+        ("ICANS", "icans", |p: &GradePoint| p.icans),
+    ] {
+        let path: Vec<String> = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(pick(p))))
+            .collect();
+        let _ = write!(
+            out,
+            r#"<polyline class="line {class}" fill="none" points="{}"/>"#,
+            path.join(" ")
+        );
+        for (i, p) in points.iter().enumerate() {
+            let (cx, cy) = (x(i), y(pick(p)));
+            if class == "crs" {
+                let _ = write!(
+                    out,
+                    r#"<rect class="pt crs" x="{:.1}" y="{:.1}" width="8" height="8"><title>{} {name} {}</title></rect>"#,
+                    cx - 4.0,
+                    cy - 4.0,
+                    esc(&p.label),
+                    pick(p)
+                );
+            } else {
+                let _ = write!(
+                    out,
+                    r#"<circle class="pt icans" cx="{cx:.1}" cy="{cy:.1}" r="4"><title>{} {name} {}</title></circle>"#,
+                    esc(&p.label),
+                    pick(p)
+                );
+            }
+        }
+    }
+    // The legend, and the first and last times under the axis.
+    let _ = write!(
+        out,
+        r#"<rect class="pt crs" x="{LEFT}" y="{}" width="8" height="8"/><text class="scale" x="{}" y="{}">CRS</text><circle class="pt icans" cx="{}" cy="{}" r="4"/><text class="scale" x="{}" y="{}">ICANS</text>"#,
+        H - 14.0,
+        LEFT + 12.0,
+        H - 6.0,
+        LEFT + 64.0,
+        H - 10.0,
+        LEFT + 72.0,
+        H - 6.0
+    );
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        let _ = write!(
+            out,
+            r#"<text class="scale" x="{}" y="{}" text-anchor="end">{}</text>"#,
+            W - 20.0,
+            H - 6.0,
+            esc(&if points.len() > 1 {
+                format!("{} → {}", first.label, last.label)
+            } else {
+                first.label.clone()
+            })
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

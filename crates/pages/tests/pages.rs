@@ -1018,3 +1018,175 @@ async fn a_new_record_version_is_screened_again_not_served_from_the_cache() {
         "the CLDN18.2 test is now asked for"
     );
 }
+
+/// A monitoring form with a fever and a full ICE: CRS grade 1, no ICANS.
+const FEVER: &[(&str, &str)] = &[
+    ("temp", "38.6"),
+    ("vasopressors", "0"),
+    ("device", "none"),
+    ("ice_orientation", "4"),
+    ("ice_naming", "3"),
+    ("ice_commands", "1"),
+    ("ice_writing", "1"),
+    ("ice_attention", "1"),
+    ("consciousness", "normal"),
+    ("seizure", "none"),
+    ("motor", "none"),
+    ("oedema", "none"),
+];
+
+#[tokio::test]
+async fn monitoring_is_previewed_saved_alerted_in_the_queue_and_acknowledged() {
+    let app = app().await;
+    let (patient, _carer, case) = app.case(Access::View).await;
+    let coord = app.user("co@example.org", Role::Coordinator).await;
+    let mut tx = app.setup().await;
+    tx.add_member(&case, &coord.id, MemberRole::Coordinator, Access::Act)
+        .await
+        .expect("member");
+    tx.commit().await.expect("commit");
+    let mon = format!("/cases/{case}/monitoring");
+    let stored = || async { app.state.store.monitoring(&case).await.expect("q").len() };
+
+    let r = app.get(&mon, Some(&coord)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("New entry") && r.text.contains("No alerts on this case."));
+    assert!(
+        r.text.contains("Biol Blood Marrow Transplant 2019"),
+        "the source"
+    );
+    // The patient reads the grades but is not offered the team's form.
+    let r = app.get(&mon, Some(&patient)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.text.contains("New entry"));
+    let r = app.post(&mon, &patient, FEVER).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+
+    // The live preview grades and stores nothing.
+    let r = app.post(&format!("{mon}/preview"), &coord, FEVER).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("ICE score: 10 of 10"), "{}", r.text);
+    assert!(r.text.contains("grade 1"), "{}", r.text);
+    assert!(!r.text.contains("<html"), "a fragment");
+    // Without JavaScript the same preview comes back on the page, with what was typed.
+    let mut with = vec![("_action", "preview")];
+    with.extend_from_slice(FEVER);
+    let r = app.post(&mon, &coord, &with).await;
+    assert!(r.text.contains("ICE score: 10 of 10") && r.text.contains("value=\"38.6\""));
+    assert_eq!(stored().await, 0);
+
+    // A wrong value names its field, in the reader's language, and changes nothing.
+    let mut bad: Vec<(&str, &str)> = FEVER
+        .iter()
+        .filter(|(k, _)| *k != "temp")
+        .copied()
+        .collect();
+    bad.push(("temp", "51"));
+    bad.push(("_action", "save"));
+    let r = app.post(&mon, &coord, &bad).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.text
+            .contains("Temperature (°C): enter a number from 25 to 45."),
+        "{}",
+        r.text
+    );
+    app.post("/language", &coord, &[("lang", "zh-CN"), ("next", "/")])
+        .await;
+    let r = app.post(&mon, &coord, &bad).await;
+    assert!(
+        r.text.contains("体温（°C）：请输入 25 到 45 之间的数字。"),
+        "{}",
+        r.text
+    );
+    let r = app.post(&format!("{mon}/preview"), &coord, FEVER).await;
+    assert!(
+        r.text.contains("ICE 评分：10 / 10") && r.text.contains("1 级"),
+        "{}",
+        r.text
+    );
+    app.post("/language", &coord, &[("lang", "en"), ("next", "/")])
+        .await;
+    assert_eq!(stored().await, 0);
+
+    // Saved: graded, alerted, first in the coordinator's queue.
+    let mut save = vec![("_action", "save")];
+    save.extend_from_slice(FEVER);
+    let r = app.post(&mon, &coord, &save).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("{mon}?done=monitoring-saved").as_str())
+    );
+    assert_eq!(stored().await, 1);
+    let q = app.get("/work", Some(&coord)).await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.text);
+    assert!(
+        q.text.contains("class=\"alerting\"") && q.text.contains("1 alert"),
+        "{}",
+        q.text
+    );
+    let r = app.get(&mon, Some(&coord)).await;
+    assert!(r.text.contains("CRS grade 1") && r.text.contains("Not yet acknowledged"));
+
+    // Acknowledged: the queue is calm again, the alert stays on the record.
+    let entry = app.state.store.monitoring(&case).await.expect("q")[0]
+        .id
+        .clone();
+    let r = app
+        .post(&mon, &coord, &[("_action", "ack"), ("entry", &entry)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let q = app.get("/work", Some(&coord)).await;
+    assert!(!q.text.contains("class=\"alerting\""), "{}", q.text);
+    let r = app.get(&mon, Some(&coord)).await;
+    assert!(r.text.contains("CRS grade 1") && r.text.contains("Acknowledged"));
+    // The queue is the team's.
+    let r = app.get("/work", Some(&patient)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_work_queue_pages_filters_and_refuses_a_bad_query() {
+    let app = app().await;
+    let coord = app.user("co@example.org", Role::Coordinator).await;
+    let owner = app.user("p@example.org", Role::Patient).await;
+    let mut tx = app.setup().await;
+    for i in 0..30 {
+        let id = format!("c-q-{i:02}");
+        tx.create_case(cellpath_store::NewCase {
+            id: &id,
+            owner_id: &owner.id,
+            created_by: &owner.id,
+            state: if i % 3 == 0 {
+                "pre-screened"
+            } else {
+                "inquiry"
+            },
+            record: "{}",
+        })
+        .await
+        .expect("case");
+        tx.add_member(&id, &coord.id, MemberRole::Coordinator, Access::Act)
+            .await
+            .expect("member");
+    }
+    tx.commit().await.expect("commit");
+    let r = app.get("/work", Some(&coord)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.text.contains("30 cases") && r.text.contains("Page 1 of 2"),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.text.matches("<tr").count(), 26, "a header and 25 cases");
+    assert!(r.text.contains("rel=\"next\""));
+    let r = app.get("/work?page=2&sort=state", Some(&coord)).await;
+    assert_eq!(r.text.matches("<tr").count(), 6);
+    assert!(r.text.contains("Page 2 of 2") && r.text.contains("rel=\"prev\""));
+    let r = app.get("/work?state=pre-screened", Some(&coord)).await;
+    assert!(r.text.contains("10 cases"), "{}", r.text);
+    let r = app.get("/work?sort=loudest", Some(&coord)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("<html"), "an error page");
+}
