@@ -9,11 +9,14 @@ const out = process.env.SCREENSHOTS || "../screenshots";
 mkdirSync(out, { recursive: true });
 const demo = await startDemo({ bin });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: CHROMIUM_ARGS });
+const only = process.env.ONLY ? process.env.ONLY.split(",") : null;
 const who = {
   patient: ["/cases/c-demo-1", "/cases/c-demo-1/records", "/cases/c-demo-1/prescreen", "/cases/c-demo-1/journey",
     "/cases/c-demo-1/diary", "/cases/c-demo-1/support", "/cases/c-demo-1/messages", "/cases/c-demo-1/team",
     "/consents", "/notifications", "/cases", "/about"],
   caregiver: ["/cases/c-demo-1", "/cases/c-demo-1/diary"],
+  coordinator: ["/work", "/cases/c-demo-1/monitoring", "/cases/c-demo-1/mdt"],
+  oncologist: ["/work", "/cases/c-demo-1/mdt"],
   admin: ["/admin"],
 };
 let n = 0;
@@ -21,6 +24,7 @@ try {
   for (const width of [390, 1280]) {
     for (const lang of ["en", "zh-CN"]) {
       for (const [role, pages] of Object.entries(who)) {
+        if (only && !only.includes(role)) continue;
         const ctx = await browser.newContext({ viewport: { width, height: 900 }, locale: lang });
         const page = await ctx.newPage();
         await page.goto(`${demo.base}/sign-in`);

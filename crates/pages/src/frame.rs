@@ -476,6 +476,11 @@ impl Fields {
         self.get(name).unwrap_or_default().trim().to_owned()
     }
 
+    /// Every (name, value) in the order sent.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0
             .iter()

@@ -14,6 +14,7 @@ pub mod admin;
 pub mod assets;
 pub mod frame;
 pub mod i18n;
+pub mod mdt;
 pub mod patient;
 pub mod svg;
 pub mod work;
@@ -118,6 +119,7 @@ fn table() -> Vec<Entry> {
             "/cases/{id}/monitoring",
             get(work::monitoring).post(work::monitoring_post),
         ),
+        (GP, "/cases/{id}/mdt", get(mdt::mdt).post(mdt::mdt_post)),
         (
             P,
             "/cases/{id}/monitoring/preview",

@@ -58,7 +58,8 @@ pub fn case_nav(lang: Lang, id: &str, role: Role, current: &str) -> Vec<Nav> {
         ),
     ];
     if crate::work::works_on_cases(role) {
-        items.insert(5, (format!("/cases/{id}/monitoring"), "nav-monitoring"));
+        items.insert(3, (format!("/cases/{id}/mdt"), "nav-mdt"));
+        items.insert(6, (format!("/cases/{id}/monitoring"), "nav-monitoring"));
     }
     if role == Role::Patient {
         items.push(("/consents".to_owned(), "nav-consents"));
@@ -1673,7 +1674,11 @@ pub async fn support_post(
             let msg = if field.is_empty() {
                 msg
             } else {
-                format!("{field}: {msg}")
+                tr(
+                    s.lang,
+                    "field-message",
+                    &[("field", &field), ("message", &msg)],
+                )
             };
             support_page(&state, &s, &id, msg).await
         }

@@ -124,7 +124,11 @@ impl App {
     }
 
     async fn user(&self, email: &str, role: Role) -> Browser {
-        create_user(&self.state, "setup", email, PASSWORD, role, None)
+        self.user_with(email, role, None).await
+    }
+
+    async fn user_with(&self, email: &str, role: Role, specialty: Option<&str>) -> Browser {
+        create_user(&self.state, "setup", email, PASSWORD, role, specialty)
             .await
             .expect("user");
         let r = self
@@ -1189,4 +1193,203 @@ async fn the_work_queue_pages_filters_and_refuses_a_bad_query() {
     let r = app.get("/work?sort=loudest", Some(&coord)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.text.contains("<html"), "an error page");
+}
+
+/// The six answers of an opinion or consensus form, with a prefix.
+fn six(prefix: &str, text: &str) -> Vec<(String, String)> {
+    [
+        "biomarker_eligibility",
+        "treatment_sequence",
+        "alternatives",
+        "benefit_and_risk",
+        "access_and_logistics",
+        "recommendation",
+    ]
+    .iter()
+    .map(|q| (format!("{prefix}{q}"), format!("{text} ({q})")))
+    .collect()
+}
+
+fn with<'a>(
+    base: &'a [(&'a str, &'a str)],
+    more: &'a [(String, String)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut v = base.to_vec();
+    v.extend(more.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    v
+}
+
+#[tokio::test]
+async fn the_mdt_from_assignment_to_a_signed_and_amended_consensus() {
+    let app = app().await;
+    let (patient, _carer, case) = app.case(Access::View).await;
+    let coord = app.user("co@example.org", Role::Coordinator).await;
+    let onc = app
+        .user_with(
+            "onc@example.org",
+            Role::Specialist,
+            Some("medical-oncology"),
+        )
+        .await;
+    let path_ = app
+        .user_with("path@example.org", Role::Specialist, Some("pathology"))
+        .await;
+    let mut tx = app.setup().await;
+    tx.add_member(&case, &coord.id, MemberRole::Coordinator, Access::Act)
+        .await
+        .expect("member");
+    tx.commit().await.expect("commit");
+    let mdt = format!("/cases/{case}/mdt");
+
+    // The coordinator assigns both, by specialty, with a due date.
+    let r = app.get(&mdt, Some(&coord)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.text.contains("<optgroup label=\"Pathology\">"),
+        "{}",
+        r.text
+    );
+    for who in [&onc, &path_] {
+        let r = app
+            .post(
+                &mdt,
+                &coord,
+                &[
+                    ("_action", "assign"),
+                    ("user_id", &who.id),
+                    ("due", "2026-12-24"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+    let r = app
+        .post(
+            &mdt,
+            &coord,
+            &[("_action", "assign"), ("user_id", &onc.id), ("due", "soon")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.text.contains("Opinion due:"),
+        "the field is named: {}",
+        r.text
+    );
+    // The patient sees the team but has no forms.
+    let r = app.get(&mdt, Some(&patient)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("not yet given") && !r.text.contains("Your opinion"));
+
+    // A draft is kept and shown again; an opinion missing an answer names the question.
+    let r = app.get(&mdt, Some(&onc)).await;
+    assert!(r.text.contains("Your opinion"), "{}", r.text);
+    let r = app
+        .post(
+            &mdt,
+            &onc,
+            &[
+                ("_action", "draft"),
+                ("rationale", "thinking"),
+                ("q_alternatives", "FTD/TPI first"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = app.get(&mdt, Some(&onc)).await;
+    assert!(r.text.contains("Draft saved") && r.text.contains("FTD/TPI first"));
+    let mut answers = six("q_", "yes");
+    answers.retain(|(k, _)| k != "q_alternatives");
+    let base = [
+        ("_action", "opinion"),
+        ("recommendation", "proceed-to-car-t-evaluation"),
+        ("confidence", "moderate"),
+        ("rationale", "CLDN18.2 strong"),
+    ];
+    let r = app.post(&mdt, &onc, &with(&base, &answers)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("Alternatives:"), "{}", r.text);
+    assert!(r.text.contains("CLDN18.2 strong"), "what was typed stays");
+    app.post("/language", &onc, &[("lang", "zh-CN"), ("next", "/")])
+        .await;
+    let r = app.post(&mdt, &onc, &with(&base, &answers)).await;
+    assert!(r.text.contains("其他治疗选择："), "{}", r.text);
+    app.post("/language", &onc, &[("lang", "en"), ("next", "/")])
+        .await;
+    for who in [&onc, &path_] {
+        let r = app.post(&mdt, who, &with(&base, &six("q_", "yes"))).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+    let r = app.get(&mdt, Some(&coord)).await;
+    assert_eq!(r.text.matches("class=\"opinion-card\"").count(), 2);
+    assert!(!r.text.contains("not yet given"));
+
+    // The lead's consensus with the colleague's dissent; both sign.
+    let dissent_field = format!("dissent_{}", path_.id);
+    let consensus = [
+        ("_action", "consensus"),
+        ("recommendation", "proceed-to-car-t-evaluation"),
+        ("summary", "Go ahead"),
+        (dissent_field.as_str(), "Retest CLDN18.2 on a fresh biopsy"),
+    ];
+    let r = app
+        .post(&mdt, &onc, &with(&consensus, &six("c_", "agreed")))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = app.get(&mdt, Some(&coord)).await;
+    assert!(
+        r.text.contains("Retest CLDN18.2 on a fresh biopsy")
+            && r.text.contains("Waiting for signatures")
+    );
+    for who in [&onc, &path_] {
+        let r = app
+            .post(&mdt, who, &[("_action", "sign"), ("version", "1")])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    }
+    let r = app
+        .post(&mdt, &onc, &[("_action", "sign"), ("version", "1")])
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "signed once: {}", r.text);
+    assert!(
+        r.text.contains("you already signed this version"),
+        "{}",
+        r.text
+    );
+    let r = app.get(&mdt, Some(&coord)).await;
+    assert!(
+        r.text.contains("Signed by every assigned specialist"),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains("record changed after this consensus"));
+
+    // The record changes: the warning; an amendment is version 2, version 1 superseded.
+    let mut tx = app.setup().await;
+    let row = tx.case(&case).await.expect("q").expect("case");
+    tx.update_record(&case, Some(row.version), &row.record)
+        .await
+        .expect("update");
+    tx.commit().await.expect("commit");
+    let r = app.get(&mdt, Some(&onc)).await;
+    assert!(
+        r.text
+            .contains("The record changed after this consensus was made"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text
+            .contains("The record changed after some opinions were given")
+    );
+    let r = app
+        .post(&mdt, &onc, &with(&consensus, &six("c_", "agreed again")))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = app.get(&mdt, Some(&coord)).await;
+    assert!(r.text.contains("Version 2") && r.text.contains("superseded by an amendment"));
+    let r = app
+        .post(&mdt, &path_, &[("_action", "sign"), ("version", "1")])
+        .await;
+    assert!(r.text.contains("sign the latest version"), "{}", r.text);
 }

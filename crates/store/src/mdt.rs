@@ -43,7 +43,25 @@ pub struct Signature {
     pub signed_at: String,
 }
 
+/// An opinion being written.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct DraftRow {
+    pub body: String,
+    pub saved_at: String,
+}
+
 impl Store {
+    /// A specialist's draft opinion on a case, if any.
+    pub async fn mdt_draft(&self, case_id: &str, user_id: &str) -> Result<Option<DraftRow>> {
+        Ok(sqlx::query_as(
+            "SELECT body, saved_at FROM mdt_drafts WHERE case_id = $1 AND user_id = $2",
+        )
+        .bind(case_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Every specialist assigned to the MDT review, in the order assigned.
     pub async fn mdt_assignments(&self, case_id: &str) -> Result<Vec<Assignment>> {
         Ok(sqlx::query_as(
@@ -91,6 +109,31 @@ impl Store {
 }
 
 impl Tx {
+    /// Saves (or replaces) a specialist's draft opinion.
+    pub async fn mdt_save_draft(&mut self, case_id: &str, user_id: &str, body: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mdt_drafts (case_id, user_id, body, saved_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (case_id, user_id) DO UPDATE SET body = excluded.body, saved_at = excluded.saved_at",
+        )
+        .bind(case_id)
+        .bind(user_id)
+        .bind(body)
+        .bind(&self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a draft once its opinion is submitted.
+    pub async fn mdt_drop_draft(&mut self, case_id: &str, user_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM mdt_drafts WHERE case_id = $1 AND user_id = $2")
+            .bind(case_id)
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     pub async fn mdt_assign(&mut self, case_id: &str, user_id: &str, due: &str) -> Result<()> {
         let r = sqlx::query(
             "INSERT INTO mdt_assignments (case_id, user_id, due, assigned_at) VALUES ($1, $2, $3, $4)",

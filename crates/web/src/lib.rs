@@ -1007,6 +1007,24 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
         ),
         (
             r(
+                "PUT",
+                "/api/v1/cases/{id}/mdt/draft",
+                "Save one's draft opinion (an assigned specialist)",
+                true,
+            ),
+            put(mdt::save_draft),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/mdt/draft",
+                "One's own draft opinion",
+                true,
+            ),
+            get(mdt::read_draft),
+        ),
+        (
+            r(
                 "POST",
                 "/api/v1/cases/{id}/mdt/assignments",
                 "Assign a specialist with a due date",

@@ -72,28 +72,28 @@ impl Framework {
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Opinion {
-    recommendation: Recommendation,
-    rationale: String,
-    answers: Framework,
-    confidence: Confidence,
+pub struct Opinion {
+    pub recommendation: Recommendation,
+    pub rationale: String,
+    pub answers: Framework,
+    pub confidence: Confidence,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Dissent {
-    specialist_id: String,
-    note: String,
+pub struct Dissent {
+    pub specialist_id: String,
+    pub note: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Consensus {
-    recommendation: Recommendation,
-    summary: String,
-    answers: Framework,
+pub struct Consensus {
+    pub recommendation: Recommendation,
+    pub summary: String,
+    pub answers: Framework,
     #[serde(default)]
-    dissent: Vec<Dissent>,
+    pub dissent: Vec<Dissent>,
 }
 
 #[derive(Deserialize)]
@@ -187,12 +187,100 @@ pub async fn opinion(
     let mut tx = state.change(&actor, "mdt.opinion", Some(&id)).await?;
     tx.mdt_add_opinion(&oid, &id, &actor.id, &text, case.record_version)
         .await?;
+    tx.mdt_drop_draft(&id, &actor.id).await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": oid, "record_version": case.record_version})),
     )
         .into_response())
+}
+
+/// An opinion being written: every part may still be empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Draft {
+    #[serde(default)]
+    pub recommendation: Option<Recommendation>,
+    #[serde(default)]
+    pub confidence: Option<Confidence>,
+    #[serde(default)]
+    pub rationale: String,
+    #[serde(default)]
+    pub answers: DraftAnswers,
+}
+
+/// The six answers of a draft, each possibly empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DraftAnswers {
+    pub biomarker_eligibility: String,
+    pub treatment_sequence: String,
+    pub alternatives: String,
+    pub benefit_and_risk: String,
+    pub access_and_logistics: String,
+    pub recommendation: String,
+}
+
+/// The longest draft kept, in bytes of JSON.
+pub const MAX_DRAFT: usize = 64 * 1024;
+
+/// `PUT /cases/{id}/mdt/draft`: an assigned specialist saves the opinion they are writing
+/// (replacing the last save). Nobody else reads it.
+pub async fn save_draft(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorise_case(&state, &actor, &id, Action::ReadCase).await?;
+    if !assigned(&state, &id, &actor.id).await? {
+        return Err(ApiError::forbidden(
+            "only specialists assigned to the MDT review give opinions",
+        ));
+    }
+    let draft: Draft = parse_json(&body)?;
+    let text = serde_json::to_string(&draft).map_err(ApiError::internal)?;
+    if text.len() > MAX_DRAFT {
+        return Err(ApiError::new(
+            ErrorCode::TooLarge,
+            format!("at most {MAX_DRAFT} bytes"),
+        ));
+    }
+    let mut tx = state.change(&actor, "mdt.draft", Some(&id)).await?;
+    tx.mdt_save_draft(&id, &actor.id, &text).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The actor's own draft, if any (no authorisation or audit: the caller's).
+pub async fn own_draft(
+    state: &Shared,
+    case_id: &str,
+    user_id: &str,
+) -> Result<Option<(Draft, String)>, ApiError> {
+    match state.store.mdt_draft(case_id, user_id).await? {
+        Some(row) => Ok(Some((
+            serde_json::from_str(&row.body).map_err(ApiError::internal)?,
+            row.saved_at,
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// `GET /cases/{id}/mdt/draft`: one's own draft opinion.
+pub async fn read_draft(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    authorise_case(&state, &actor, &id, Action::ReadCase).await?;
+    let draft = own_draft(&state, &id, &actor.id).await?;
+    state.read(&actor, "mdt.draft.read", Some(&id)).await?;
+    Ok(Json(match draft {
+        Some((d, at)) => json!({"draft": d, "saved_at": at}),
+        None => json!({"draft": null}),
+    }))
 }
 
 pub async fn consensus(

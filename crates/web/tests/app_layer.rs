@@ -549,6 +549,20 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             body: None,
         },
         Step {
+            method: "PUT",
+            path: "/api/v1/cases/{id}/mdt/draft",
+            who: "oncologist",
+            body: Some(
+                json!({"rationale": "half-written", "answers": {"alternatives": "FTD/TPI"}}),
+            ),
+        },
+        Step {
+            method: "GET",
+            path: "/api/v1/cases/{id}/mdt/draft",
+            who: "oncologist",
+            body: None,
+        },
+        Step {
             method: "POST",
             path: "/api/v1/cases/{id}/mdt/opinions",
             who: "oncologist",

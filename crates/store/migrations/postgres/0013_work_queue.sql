@@ -24,3 +24,13 @@ END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER monitoring_acks_append_only BEFORE UPDATE OR DELETE ON monitoring_acks
     FOR EACH ROW EXECUTE FUNCTION monitoring_acks_append_only();
+
+-- A specialist's opinion while it is written: one draft per specialist and case, replaced
+-- on each save and kept after submission for nobody (the submitted opinion is the record).
+CREATE TABLE mdt_drafts (
+    case_id TEXT NOT NULL REFERENCES cases(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    body TEXT NOT NULL,
+    saved_at TEXT NOT NULL,
+    PRIMARY KEY (case_id, user_id)
+);

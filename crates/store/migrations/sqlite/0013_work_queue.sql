@@ -25,3 +25,13 @@ CREATE TRIGGER monitoring_acks_no_delete BEFORE DELETE ON monitoring_acks
 BEGIN
     SELECT RAISE(ABORT, 'an acknowledgement is never changed');
 END;
+
+-- A specialist's opinion while it is written: one draft per specialist and case, replaced
+-- on each save and kept after submission for nobody (the submitted opinion is the record).
+CREATE TABLE mdt_drafts (
+    case_id TEXT NOT NULL REFERENCES cases(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    body TEXT NOT NULL,
+    saved_at TEXT NOT NULL,
+    PRIMARY KEY (case_id, user_id)
+);
