@@ -49,7 +49,11 @@ pub fn tr(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     };
     let mut fargs = FluentArgs::new();
     for (k, v) in args {
-        fargs.set(*k, FluentValue::from(*v));
+        // A whole number goes in as a number, so plural forms (`[one]`) can choose.
+        match v.parse::<i64>() {
+            Ok(n) if n.to_string() == *v => fargs.set(*k, FluentValue::from(n)),
+            _ => fargs.set(*k, FluentValue::from(*v)),
+        }
     }
     let mut errors = Vec::new();
     let out = b.format_pattern(pattern, (!args.is_empty()).then_some(&fargs), &mut errors);
@@ -217,5 +221,7 @@ mod tests {
         assert_eq!(percent(Lang::ZhCn, 75), "75%");
         assert_eq!(size(Lang::En, 1_500_000), "1.5 MB");
         assert_eq!(tr(Lang::En, "no-such-key", &[]), "⟦no-such-key⟧");
+        assert_eq!(tr(Lang::En, "work-total", &[("n", "1")]), "1 case");
+        assert_eq!(tr(Lang::En, "work-total", &[("n", "30")]), "30 cases");
     }
 }
