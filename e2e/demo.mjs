@@ -1,6 +1,6 @@
 // Shared by the browser tests and the screenshot script: start `cellpath serve --demo` on a
 // fresh data folder and read the demo accounts' passwords from what it prints.
-import { spawn } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,15 @@ import { join } from "node:path";
 export async function startDemo({ bin, port = 0, extra = [] }) {
   const data = mkdtempSync(join(tmpdir(), "cellpath-e2e-"));
   const args = ["serve", "--demo", "--data-dir", data, "--bind", `127.0.0.1:${port}`, ...extra];
+  // On PostgreSQL (CELLPATH_E2E_POSTGRES=postgres://user@host:port), each server gets a
+  // database of its own, made here and dropped by `stop`.
+  const pg = process.env.CELLPATH_E2E_POSTGRES;
+  let database = null;
+  if (pg) {
+    database = `cellpath_e2e_${process.pid}_${Date.now()}`;
+    execFileSync("psql", [`${pg}/postgres`, "-qc", `CREATE DATABASE ${database}`]);
+    args.push("--database-url", `${pg}/${database}`);
+  }
   const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, RUST_LOG: "warn" } });
   const passwords = {};
   let log = "";
@@ -23,7 +32,13 @@ export async function startDemo({ bin, port = 0, extra = [] }) {
     });
     child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`the server exited (${code}):\n${log}`)); });
   });
-  return { child, passwords, base, data };
+  const stop = async () => {
+    if (child.exitCode === null) {
+      await new Promise((resolve) => { child.once("exit", resolve); child.kill("SIGINT"); });
+    }
+    if (database) execFileSync("psql", [`${pg}/postgres`, "-qc", `DROP DATABASE IF EXISTS ${database}`]);
+  };
+  return { child, passwords, base, data, stop };
 }
 
 export const CHROMIUM_ARGS = [

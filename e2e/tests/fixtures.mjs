@@ -9,7 +9,7 @@ export const test = base.extend({
   demo: async ({}, use) => {
     const demo = await startDemo({ bin });
     await use(demo);
-    demo.child.kill("SIGINT");
+    await demo.stop();
   },
 });
 export { expect };
