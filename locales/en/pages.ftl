@@ -620,3 +620,14 @@ done-mdt-consensus-saved = The consensus was saved; it now needs every signature
 done-mdt-signed = Your signature was recorded.
 
 field-message = { $field }: { $message }
+support-window = From { $from } to { $to } ({ $days } days after the infusion)
+support-windows = CRS/ICANS risk windows of the plan
+support-windows-hint = Traditional Chinese medicine, herbs and supplements are held inside these windows: approve only what is safe.
+support-decision = Decision
+support-choose = choose approve or decline.
+support-approve = Approve
+support-decline = Decline
+support-reason-en = Reason, in English
+support-reason-zh = Reason, in Chinese
+support-decide = Record the decision
+done-support-decided = The decision was recorded and the family can read it.

@@ -610,3 +610,14 @@ done-mdt-consensus-saved = 共识已保存，现需所有人签署。
 done-mdt-signed = 您的签名已记录。
 
 field-message = { $field }：{ $message }
+support-window = 自 { $from } 至 { $to }（输注后 { $days } 天）
+support-windows = 治疗计划中的细胞因子释放综合征/神经毒性风险期
+support-windows-hint = 中药、草药和营养补充剂在这些风险期内暂缓：只批准安全的内容。
+support-decision = 决定
+support-choose = 请选择批准或不批准。
+support-approve = 批准
+support-decline = 不批准
+support-reason-en = 理由（英文）
+support-reason-zh = 理由（中文）
+support-decide = 记录决定
+done-support-decided = 决定已记录，患者和家属可以查看。

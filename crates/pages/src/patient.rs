@@ -1524,6 +1524,9 @@ pub async fn diary_post(
 // ---------------------------------------------------------------- supportive care
 
 struct SupportLine {
+    rid: String,
+    /// Awaiting a decision (or held): a specialist who decides is offered the form.
+    open: bool,
     kind: String,
     details: String,
     when: String,
@@ -1543,6 +1546,9 @@ struct SupportPage {
     error: String,
     today: String,
     can_request: bool,
+    can_decide: bool,
+    /// The risk windows of the plan, in words, or why they cannot be known.
+    windows: Vec<String>,
 }
 
 const KINDS: &[&str] = &[
@@ -1591,6 +1597,12 @@ async fn support_page(state: &Shared, s: &Signed, id: &str, error: String) -> Re
                 None => why,
             });
             SupportLine {
+                rid: r.id.clone(),
+                open: matches!(
+                    r.state,
+                    cellpath_store::SupportiveState::AwaitingApproval
+                        | cellpath_store::SupportiveState::Held
+                ),
                 kind: tr(lang, &format!("kind-{}", r.kind), &[]),
                 details: r.details.clone(),
                 when: Date::parse(&r.requested_for)
@@ -1598,7 +1610,11 @@ async fn support_page(state: &Shared, s: &Signed, id: &str, error: String) -> Re
                 state: tr(lang, key, &[]),
                 state_class: class,
                 reason,
-                note: r.note.clone().filter(|n| !n.is_empty()),
+                note: match lang {
+                    Lang::ZhCn => r.note_zh.clone().or_else(|| r.note.clone()),
+                    Lang::En => r.note.clone(),
+                }
+                .filter(|n| !n.is_empty()),
             }
         })
         .collect();
@@ -1608,6 +1624,37 @@ async fn support_page(state: &Shared, s: &Signed, id: &str, error: String) -> Re
         .collect();
     let today = state.today().map(|d| d.to_string()).unwrap_or_default();
     let can_request = s.may(state, id, Action::RequestSupport).await;
+    // Decided by an oncology specialist on the case (medical oncology or cell therapy).
+    let can_decide = s.may(state, id, Action::DecideSupport).await
+        && s.actor()
+            .specialty
+            .as_deref()
+            .is_some_and(cellpath_care::supportive::may_approve);
+    let windows = if can_decide {
+        match cellpath_web::care::risk_windows(state, id).await {
+            Ok(Ok(ws)) => ws
+                .iter()
+                .map(|w| {
+                    tr(
+                        lang,
+                        "support-window",
+                        &[
+                            ("from", &i18n::date(lang, w.from)),
+                            ("to", &i18n::date(lang, w.to)),
+                            ("days", &w.days_after.to_string()),
+                        ],
+                    )
+                })
+                .collect(),
+            Ok(Err(why)) => vec![match lang {
+                Lang::ZhCn => why.zh.clone(),
+                Lang::En => why.en.clone(),
+            }],
+            Err(e) => return s.fail(e),
+        }
+    } else {
+        Vec::new()
+    };
     let status = crate::frame::status_for(&error);
     let f = s.frame(
         "support-title",
@@ -1623,6 +1670,8 @@ async fn support_page(state: &Shared, s: &Signed, id: &str, error: String) -> Re
             error,
             today,
             can_request,
+            can_decide,
+            windows,
         },
     )
 }
@@ -1642,6 +1691,9 @@ pub async fn support_post(
     let form = Fields::parse(&body);
     if let Err(r) = form.check(&s) {
         return r;
+    }
+    if form.get("do") == Some("decide") {
+        return support_decide(&state, &s, &id, &form).await;
     }
     let mut json = serde_json::json!({
         "kind": form.text("kind"),
@@ -1681,6 +1733,45 @@ pub async fn support_post(
                 )
             };
             support_page(&state, &s, &id, msg).await
+        }
+        Err(e) => s.fail(e),
+    }
+}
+
+/// An oncology specialist approves or declines a request, with the reason in both
+/// languages (the API's decision use case: held requests stay held in the risk window).
+async fn support_decide(state: &Shared, s: &Signed, id: &str, form: &Fields) -> Response {
+    let approve = match form.get("decision") {
+        Some("approve") => true,
+        Some("decline") => false,
+        _ => {
+            let msg = tr(
+                s.lang,
+                "field-message",
+                &[
+                    ("field", &tr(s.lang, "support-decision", &[])),
+                    ("message", &tr(s.lang, "support-choose", &[])),
+                ],
+            );
+            return support_page(state, s, id, msg).await;
+        }
+    };
+    let json = serde_json::json!({
+        "approve": approve,
+        "note": form.text("note"),
+        "note_zh": form.text("note_zh"),
+    });
+    match cellpath_web::care::decide_support(
+        State(state.clone()),
+        s.writer(),
+        Path((id.to_owned(), form.text("rid"))),
+        Bytes::from(json.to_string()),
+    )
+    .await
+    {
+        Ok(_) => done(&format!("/cases/{id}/support"), "support-decided"),
+        Err(e) if matches!(e.status(), StatusCode::BAD_REQUEST | StatusCode::CONFLICT) => {
+            support_page(state, s, id, s.message(&e)).await
         }
         Err(e) => s.fail(e),
     }

@@ -1393,3 +1393,92 @@ async fn the_mdt_from_assignment_to_a_signed_and_amended_consensus() {
         .await;
     assert!(r.text.contains("sign the latest version"), "{}", r.text);
 }
+
+#[tokio::test]
+async fn an_oncologist_decides_supportive_care_with_the_reason_in_both_languages() {
+    let app = app().await;
+    let (patient, _carer, case) = app.case(Access::View).await;
+    let onc = app
+        .user_with(
+            "onc@example.org",
+            Role::Specialist,
+            Some("medical-oncology"),
+        )
+        .await;
+    let mut tx = app.setup().await;
+    tx.add_member(&case, &onc.id, MemberRole::Specialist, Access::Act)
+        .await
+        .expect("member");
+    tx.commit().await.expect("commit");
+    let uri = format!("/cases/{case}/support");
+    let r = app
+        .post(
+            &uri,
+            &patient,
+            &[
+                ("kind", "nutrition"),
+                ("details", "a dietitian"),
+                ("from", "2026-12-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let rid = app.state.store.supportive(&case).await.expect("q")[0]
+        .id
+        .clone();
+
+    // The windows of the plan and the form, for the oncologist only.
+    let r = app.get(&uri, Some(&onc)).await;
+    assert!(
+        r.text.contains("CRS/ICANS risk windows of the plan")
+            && r.text.contains("days after the infusion"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("Record the decision"));
+    let r = app.get(&uri, Some(&patient)).await;
+    assert!(!r.text.contains("Record the decision"));
+    // No choice made: said so, nothing decided.
+    let r = app
+        .post(&uri, &onc, &[("do", "decide"), ("rid", &rid)])
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.text.contains("Decision: choose approve or decline."),
+        "{}",
+        r.text
+    );
+    let r = app
+        .post(
+            &uri,
+            &onc,
+            &[
+                ("do", "decide"),
+                ("rid", &rid),
+                ("decision", "approve"),
+                ("note", "Safe with the plan."),
+                ("note_zh", "与治疗计划无冲突。"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = app.get(&uri, Some(&patient)).await;
+    assert!(r.text.contains("Safe with the plan."), "{}", r.text);
+    app.post("/language", &patient, &[("lang", "zh-CN"), ("next", "/")])
+        .await;
+    let r = app.get(&uri, Some(&patient)).await;
+    assert!(
+        r.text.contains("与治疗计划无冲突。") && !r.text.contains("Safe with the plan."),
+        "{}",
+        r.text
+    );
+    // Decided once.
+    let r = app
+        .post(
+            &uri,
+            &onc,
+            &[("do", "decide"), ("rid", &rid), ("decision", "decline")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}

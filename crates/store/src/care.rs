@@ -35,6 +35,13 @@ pub struct NewMonitoring<'a> {
     pub alerts: i32,
 }
 
+/// The reason of a supportive-care decision, in English and (when given) in Chinese.
+#[derive(Clone, Copy, Debug)]
+pub struct DecisionNote<'a> {
+    pub en: &'a str,
+    pub zh: Option<&'a str>,
+}
+
 /// A caregiver diary entry.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct DiaryRow {
@@ -75,6 +82,8 @@ pub struct SupportiveRow {
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
     pub note: Option<String>,
+    /// The decision's reason in Chinese (absent when given in one language only).
+    pub note_zh: Option<String>,
     pub created_at: String,
 }
 
@@ -92,6 +101,7 @@ fn supportive_from(r: &AnyRow) -> Result<SupportiveRow> {
         decided_by: r.try_get("decided_by")?,
         decided_at: r.try_get("decided_at")?,
         note: r.try_get("note")?,
+        note_zh: r.try_get("note_zh")?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -306,19 +316,20 @@ impl Tx {
         from: &str,
         to: &str,
         by: &str,
-        note: &str,
+        note: DecisionNote<'_>,
     ) -> Result<bool> {
         Ok(sqlx::query(
-            "UPDATE supportive_requests SET state = $1, decided_by = $2, decided_at = $3, note = $4 \
-             WHERE id = $5 AND case_id = $6 AND state = $7",
+            "UPDATE supportive_requests SET state = $1, decided_by = $2, decided_at = $3, note = $4, \
+             note_zh = $8 WHERE id = $5 AND case_id = $6 AND state = $7",
         )
         .bind(to)
         .bind(by)
         .bind(&self.now)
-        .bind(note)
+        .bind(note.en)
         .bind(id)
         .bind(case_id)
         .bind(from)
+        .bind(note.zh)
         .execute(&mut *self.tx)
         .await?
         .rows_affected()

@@ -31,7 +31,8 @@ mod writer;
 pub use accounts::{ApiTokenRow, Session, User};
 pub use audit::{AuditEntry, audit_hash};
 pub use care::{
-    CALENDAR_TOKEN_DAYS, CalendarToken, DiaryRow, MonitoringRow, NewMonitoring, SupportiveRow,
+    CALENDAR_TOKEN_DAYS, CalendarToken, DecisionNote, DiaryRow, MonitoringRow, NewMonitoring,
+    SupportiveRow,
 };
 pub use cases::{CaseRow, Member, NewCase, RecordVersion, Screening};
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock, rfc3339};

@@ -496,7 +496,7 @@ struct SupportReq {
 
 /// The case's risk windows, or why they cannot be known (no plan, or one that does not date
 /// lymphodepletion and infusion): the supportive-care rule fails closed on the latter.
-async fn risk_windows(state: &Shared, case_id: &str) -> Result<Windows, ApiError> {
+pub async fn risk_windows(state: &Shared, case_id: &str) -> Result<Windows, ApiError> {
     let Some(text) = state.store.journey(case_id).await? else {
         return Ok(Err(cellpath_domain::text::Bi::new(
             "the case has no treatment plan, so the risk window cannot be checked",
@@ -597,8 +597,12 @@ pub async fn list_support(
 #[serde(deny_unknown_fields)]
 struct Decision {
     approve: bool,
+    /// The reason, in English.
     #[serde(default)]
     note: String,
+    /// The reason in Chinese, so each reader has it in their language.
+    #[serde(default)]
+    note_zh: Option<String>,
 }
 
 /// `POST /cases/{id}/supportive/{rid}/decision`: an oncology specialist on the case decides;
@@ -679,7 +683,14 @@ pub async fn decide_support(
             current.as_str(),
             to.as_str(),
             &actor.id,
-            d.note.trim(),
+            cellpath_store::DecisionNote {
+                en: d.note.trim(),
+                zh: d
+                    .note_zh
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty()),
+            },
         )
         .await?
     {

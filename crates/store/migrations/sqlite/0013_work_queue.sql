@@ -35,3 +35,6 @@ CREATE TABLE mdt_drafts (
     saved_at TEXT NOT NULL,
     PRIMARY KEY (case_id, user_id)
 );
+
+-- The specialist's reason for a supportive-care decision in Chinese beside the English one.
+ALTER TABLE supportive_requests ADD COLUMN note_zh TEXT;
