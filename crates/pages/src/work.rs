@@ -89,12 +89,16 @@ pub async fn work(
         Err(e) => return s.fail(e),
     };
     let today = state.today().ok();
+    // Each row through the door (consent may have ended one), side by side.
+    let opens = futures_util::future::join_all(
+        page.rows
+            .iter()
+            .map(|r| state.authorise(s.actor(), &r.id, Action::ReadCase)),
+    )
+    .await;
     let mut lines = Vec::with_capacity(page.rows.len());
-    for r in &page.rows {
-        let open = state
-            .authorise(s.actor(), &r.id, Action::ReadCase)
-            .await
-            .is_ok();
+    for (r, open) in page.rows.iter().zip(opens) {
+        let open = open.is_ok();
         let due = r.next_due.as_deref().and_then(|d| Date::parse(d).ok());
         lines.push(QueueLine {
             id: r.id.clone(),

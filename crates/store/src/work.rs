@@ -114,13 +114,22 @@ impl Store {
         } else {
             "NULL"
         };
-        let ids = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT q.id FROM (SELECT c.id, c.state, c.updated_at, {due} AS next_due, \
+        // SQLite without statistics would read each case through its primary key, walking
+        // the long record to reach `updated_at`; the covering index holds all the queue
+        // orders by. (PostgreSQL chooses well by itself.)
+        let cases = match self.backend() {
+            crate::Backend::Sqlite => "cases c INDEXED BY cases_queue",
+            crate::Backend::Postgres => "cases c",
+        };
+        // The page's ids and the count over every page in one pass.
+        let found = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT q.id, COUNT(*) OVER () AS total FROM (SELECT c.id, c.state, c.updated_at, \
+             {due} AS next_due, \
              CASE WHEN EXISTS (SELECT 1 FROM monitoring m WHERE m.case_id = c.id AND {UNACKED}) \
              THEN 0 ELSE 1 END AS calm \
-             FROM case_members cm JOIN cases c ON c.id = cm.case_id \
-             WHERE cm.user_id = $1 AND ($2 = '' OR c.state = $2)) q \
-             WHERE ($3 = 0 OR q.calm = 0) \
+             FROM case_members cm JOIN {cases} ON c.id = cm.case_id \
+             WHERE cm.user_id = $1 AND ($2 = '' OR c.state = $2) AND ($3 = 0 OR EXISTS \
+             (SELECT 1 FROM monitoring m WHERE m.case_id = c.id AND {UNACKED}))) q \
              ORDER BY q.calm, {}, q.id LIMIT $4 OFFSET $5",
             q.sort.order()
         )))
@@ -130,42 +139,59 @@ impl Store {
         .bind(q.limit)
         .bind(q.offset)
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<String, _>("id"))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-        let mut rows = Vec::with_capacity(ids.len());
-        for id in &ids {
-            let row: QueueRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        .await?;
+        let mut ids = Vec::with_capacity(found.len());
+        let mut total: Option<i64> = None;
+        for r in &found {
+            ids.push(r.try_get::<String, _>("id")?);
+            total = Some(r.try_get("total")?);
+        }
+        let total = match total {
+            Some(t) => t,
+            // A page past the end has no rows to carry the count: count on its own.
+            None => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) AS n FROM case_members cm JOIN cases c ON c.id = cm.case_id \
+                 WHERE cm.user_id = $1 AND ($2 = '' OR c.state = $2) AND ($3 = 0 OR EXISTS \
+                 (SELECT 1 FROM monitoring m WHERE m.case_id = c.id AND {UNACKED}))"
+            )))
+            .bind(q.user_id)
+            .bind(state)
+            .bind(alerts_only)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?,
+        };
+        // The rows of the page, with their counts, in one query (ids are bound, never
+        // written into the statement).
+        let mut rows: Vec<QueueRow> = Vec::with_capacity(ids.len());
+        if !ids.is_empty() {
+            let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
                 "SELECT c.id, c.owner_id, u.display_name AS owner_name, u.email AS owner_email, \
                  c.state, c.version, c.record, c.record_version, c.updated_at, \
                  (SELECT COUNT(*) FROM monitoring m WHERE m.case_id = c.id AND {UNACKED}) AS alerts, \
-                 (SELECT COUNT(*) FROM notifications n WHERE n.user_id = $2 AND n.case_id = c.id \
+                 (SELECT COUNT(*) FROM notifications n WHERE n.user_id = $1 AND n.case_id = c.id \
                   AND n.kind = 'message' AND n.read_at IS NULL) AS unread, \
                  (SELECT MIN(a.due) FROM mdt_assignments a WHERE a.case_id = c.id AND NOT EXISTS \
                   (SELECT 1 FROM mdt_opinions o WHERE o.case_id = a.case_id AND o.author_id = a.user_id)) AS next_due, \
                  (SELECT COUNT(*) FROM mdt_assignments a WHERE a.case_id = c.id) AS assigned, \
                  (SELECT COUNT(*) FROM mdt_assignments a WHERE a.case_id = c.id AND EXISTS \
                   (SELECT 1 FROM mdt_opinions o WHERE o.case_id = a.case_id AND o.author_id = a.user_id)) AS submitted \
-                 FROM cases c JOIN users u ON u.id = c.owner_id WHERE c.id = $1"
-            )))
-            .bind(id)
-            .bind(q.user_id)
-            .fetch_one(&self.pool)
-            .await?;
-            rows.push(row);
+                 FROM cases c JOIN users u ON u.id = c.owner_id WHERE c.id IN ({})",
+                marks.join(", ")
+            );
+            let mut query = sqlx::query_as::<_, QueueRow>(sqlx::AssertSqlSafe(sql)).bind(q.user_id);
+            for id in &ids {
+                query = query.bind(id);
+            }
+            let mut found = query.fetch_all(&self.pool).await?;
+            // Back in the page's order.
+            for id in &ids {
+                if let Some(i) = found.iter().position(|r| &r.id == id) {
+                    rows.push(found.swap_remove(i));
+                }
+            }
         }
-        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) AS n FROM case_members cm JOIN cases c ON c.id = cm.case_id \
-             WHERE cm.user_id = $1 AND ($2 = '' OR c.state = $2) AND ($3 = 0 OR EXISTS \
-             (SELECT 1 FROM monitoring m WHERE m.case_id = c.id AND {UNACKED}))"
-        )))
-        .bind(q.user_id)
-        .bind(state)
-        .bind(alerts_only)
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?;
         let alerting: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(DISTINCT m.case_id) AS n FROM monitoring m \
              JOIN case_members cm ON cm.case_id = m.case_id AND cm.user_id = $1 WHERE {UNACKED}"

@@ -116,12 +116,15 @@ pub async fn read(
         params.map_err(|e| ApiError::bad_request(ErrorCode::InvalidQuery, e.body_text()))?;
     let ask = params.check()?;
     let page = queue(&state, &actor, &ask).await?;
+    let opens = futures_util::future::join_all(
+        page.rows
+            .iter()
+            .map(|r| state.authorise(&actor, &r.id, crate::policy::Action::ReadCase)),
+    )
+    .await;
     let mut cases = Vec::with_capacity(page.rows.len());
-    for row in &page.rows {
-        let open = state
-            .authorise(&actor, &row.id, crate::policy::Action::ReadCase)
-            .await
-            .is_ok();
+    for (row, open) in page.rows.iter().zip(opens) {
+        let open = open.is_ok();
         cases.push(if open {
             json!({
                 "id": row.id, "access": true, "state": row.state, "updated_at": row.updated_at,

@@ -14,6 +14,9 @@ CREATE INDEX monitoring_acks_case ON monitoring_acks (case_id);
 
 -- The work queue lists a person's cases by membership.
 CREATE INDEX case_members_user ON case_members (user_id, case_id);
+-- The queue orders by state and last change: read from this index, never from the rows
+-- (whose record, stored before these columns, can be long).
+CREATE INDEX cases_queue ON cases (id, state, updated_at);
 CREATE INDEX notifications_user_case ON notifications (user_id, case_id, kind);
 CREATE INDEX mdt_opinions_case ON mdt_opinions (case_id, author_id);
 
