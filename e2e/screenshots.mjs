@@ -19,8 +19,51 @@ const who = {
   oncologist: ["/work", "/cases/c-demo-1/mdt"],
   admin: ["/admin"],
 };
+/** Gives the workspace pages something to show: the specialists assigned, the
+ *  oncologist's opinion, a monitoring entry that raised an alert. */
+async function prepare() {
+  const as = async (who) => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${demo.base}/sign-in`);
+    await page.fill("#email", `${who}@demo.cellpath`);
+    await page.fill("#password", demo.passwords[`${who}@demo.cellpath`]);
+    await page.click("button.primary");
+    await page.waitForLoadState();
+    return page;
+  };
+  const coord = await as("coordinator");
+  for (const email of ["oncologist@demo.cellpath", "pathologist@demo.cellpath"]) {
+    await coord.goto(`${demo.base}/cases/c-demo-1/mdt`);
+    await coord.selectOption("#user_id", { label: email });
+    await coord.fill("#due", "2027-01-15");
+    await coord.click("form:has(#user_id) button.primary");
+    await coord.waitForLoadState();
+  }
+  const path = await as("pathologist");
+  await path.goto(`${demo.base}/cases/c-demo-1/mdt`);
+  for (const q of ["biomarker_eligibility", "treatment_sequence", "alternatives", "benefit_and_risk", "access_and_logistics", "recommendation"]) {
+    await path.fill(`#q_${q}`, "CLDN18.2 2+/3+ in 60% of tumour cells on the 2026 biopsy; HER2 negative.");
+  }
+  await path.selectOption("#recommendation", "proceed-to-car-t-evaluation");
+  await path.selectOption("#confidence", "moderate");
+  await path.fill("#rationale", "Meets the published biomarker threshold; two prior lines.");
+  await path.click("button[value=opinion]");
+  await path.waitForLoadState();
+  const onc = await as("oncologist");
+  for (const temp of ["37.2", "38.7"]) {
+    await onc.goto(`${demo.base}/cases/c-demo-1/monitoring`);
+    await onc.fill("#temp", temp);
+    for (const [part, v] of [["orientation", "4"], ["naming", "3"], ["commands", "1"], ["writing", "1"], ["attention", "1"]]) {
+      await onc.selectOption(`#ice_${part}`, v);
+    }
+    await onc.click("button[value=save]");
+    await onc.waitForLoadState();
+  }
+}
+
 let n = 0;
 try {
+  await prepare();
   for (const width of [390, 1280]) {
     for (const lang of ["en", "zh-CN"]) {
       for (const [role, pages] of Object.entries(who)) {
