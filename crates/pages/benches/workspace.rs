@@ -101,6 +101,30 @@ async fn measure(
     }
 }
 
+/// Requests per second with `conns` requests in flight at once (as many browsers would).
+async fn throughput(app: &Router, conns: usize, rounds: usize, uri: &str, cookie: &str) -> f64 {
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (app, uri, cookie) = (app.clone(), uri.to_owned(), cookie.to_owned());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..rounds / conns {
+                let req = Request::builder()
+                    .uri(&uri)
+                    .header(header::COOKIE, &cookie)
+                    .body(Body::empty())
+                    .expect("request");
+                let (s, _, _) = send(&app, req).await;
+                assert!(s.is_success(), "{uri}: {s}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    (rounds / conns * conns) as f64 / start.elapsed().as_secs_f64()
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let cases = env("BENCH_CASES", 10_000);
@@ -292,6 +316,21 @@ async fn main() {
         )
         .await,
     ];
+    figures.push(
+        measure(
+            &app,
+            "case summary (record, CLDN18.2 picture, lines, pre-screen)",
+            rounds,
+            get("/cases/c-bench-00001/summary".into()),
+            |b| {
+                assert!(
+                    String::from_utf8_lossy(b).contains("<svg class=\"cldn\""),
+                    "the picture"
+                );
+            },
+        )
+        .await,
+    );
     let preview_body = format!(
         "_csrf={csrf}&temp=38.6&vasopressors=0&device=none&ice_orientation=4&ice_naming=3&ice_commands=1&ice_writing=1&ice_attention=1&consciousness=normal&seizure=none&motor=none&oedema=none"
     );
@@ -318,6 +357,15 @@ async fn main() {
         )
         .await,
     );
+    let floor = throughput(&app, 16, rounds * 4, "/healthz", &cookie).await;
+    let summary = throughput(
+        &app,
+        16,
+        rounds * 4,
+        "/cases/c-bench-00001/summary",
+        &cookie,
+    )
+    .await;
     println!("| workload | p50 | p99 | requests/s (one at a time) |");
     println!("|---|---|---|---|");
     for f in figures {
@@ -329,4 +377,9 @@ async fn main() {
             f.per_sec
         );
     }
+    println!();
+    println!("| 16 requests in flight | requests/s |");
+    println!("|---|---|");
+    println!("| /healthz (floor) | {floor:.0} |");
+    println!("| case summary | {summary:.0} |");
 }

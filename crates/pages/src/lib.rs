@@ -16,6 +16,7 @@ pub mod frame;
 pub mod i18n;
 pub mod mdt;
 pub mod patient;
+pub mod summary;
 pub mod svg;
 pub mod work;
 
@@ -120,6 +121,7 @@ fn table() -> Vec<Entry> {
             get(work::monitoring).post(work::monitoring_post),
         ),
         (GP, "/cases/{id}/mdt", get(mdt::mdt).post(mdt::mdt_post)),
+        (G, "/cases/{id}/summary", get(summary::summary)),
         (
             P,
             "/cases/{id}/monitoring/preview",

@@ -58,8 +58,9 @@ pub fn case_nav(lang: Lang, id: &str, role: Role, current: &str) -> Vec<Nav> {
         ),
     ];
     if crate::work::works_on_cases(role) {
-        items.insert(3, (format!("/cases/{id}/mdt"), "nav-mdt"));
-        items.insert(6, (format!("/cases/{id}/monitoring"), "nav-monitoring"));
+        items.insert(1, (format!("/cases/{id}/summary"), "nav-summary"));
+        items.insert(4, (format!("/cases/{id}/mdt"), "nav-mdt"));
+        items.insert(7, (format!("/cases/{id}/monitoring"), "nav-monitoring"));
     }
     if role == Role::Patient {
         items.push(("/consents".to_owned(), "nav-consents"));
@@ -101,7 +102,7 @@ pub fn home_nav(lang: Lang, role: Role, current: &str) -> Vec<Nav> {
 
 /// Opens a case for a page: the door's access and consent check, then an audit entry of the
 /// read.
-async fn open(
+pub(crate) async fn open(
     state: &Shared,
     s: &Signed,
     id: &str,
@@ -589,7 +590,7 @@ fn criterion_view(c: &cellpath_eligibility::eval::CriterionResult, lang: Lang) -
 }
 
 /// The programmes' CLDN18.2 thresholds, for the bar.
-fn thresholds(state: &Shared, lang: Lang) -> Vec<crate::svg::Threshold> {
+pub(crate) fn thresholds(state: &Shared, lang: Lang) -> Vec<crate::svg::Threshold> {
     use cellpath_eligibility::catalogue::{BiomarkerRule, Rule};
     fn walk(rule: &Rule, out: &mut Vec<(cellpath_domain::Intensity, f64)>) {
         match rule {

@@ -1482,3 +1482,86 @@ async fn an_oncologist_decides_supportive_care_with_the_reason_in_both_languages
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 }
+
+#[tokio::test]
+async fn the_case_summary_at_a_glance_and_what_changed_since_one_s_opinion() {
+    let app = app().await;
+    let (_patient, _carer, case) = app.case(Access::View).await;
+    let coord = app.user("co@example.org", Role::Coordinator).await;
+    let onc = app
+        .user_with(
+            "onc@example.org",
+            Role::Specialist,
+            Some("medical-oncology"),
+        )
+        .await;
+    let mut tx = app.setup().await;
+    tx.add_member(&case, &coord.id, MemberRole::Coordinator, Access::Act)
+        .await
+        .expect("member");
+    tx.commit().await.expect("commit");
+    let summary = format!("/cases/{case}/summary");
+    let r = app.get(&summary, Some(&coord)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    for want in [
+        "Diagnosis",
+        "CLDN18.2",
+        "<svg class=\"cldn\"",
+        "Lines of therapy",
+        "ECOG",
+        "satri-cel",
+        "Verdict",
+        "1 Feb 2024",
+    ] {
+        assert!(r.text.contains(want), "{want}: {}", r.text);
+    }
+    assert!(
+        !r.text.contains("What changed since your opinion"),
+        "no opinion yet"
+    );
+    app.post("/language", &coord, &[("lang", "zh-CN"), ("next", "/")])
+        .await;
+    let r = app.get(&summary, Some(&coord)).await;
+    assert!(
+        r.text.contains("诊断") && r.text.contains("治疗线") && !r.text.contains('⟦'),
+        "{}",
+        r.text
+    );
+
+    // An opinion on version 1, then the record changes: the specialist sees what changed.
+    let mdt = format!("/cases/{case}/mdt");
+    app.post(
+        &mdt,
+        &coord,
+        &[
+            ("_action", "assign"),
+            ("user_id", &onc.id),
+            ("due", "2026-12-24"),
+        ],
+    )
+    .await;
+    let base = [
+        ("_action", "opinion"),
+        ("recommendation", "proceed-to-car-t-evaluation"),
+        ("confidence", "high"),
+        ("rationale", "r"),
+    ];
+    let r = app.post(&mdt, &onc, &with(&base, &six("q_", "yes"))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = app.get(&summary, Some(&onc)).await;
+    assert!(r.text.contains("Nothing has changed since."), "{}", r.text);
+    let mut tx = app.setup().await;
+    let row = tx.case(&case).await.expect("q").expect("case");
+    let mut record: serde_json::Value = serde_json::from_str(&row.record).expect("json");
+    record["label"] = "second look".into();
+    tx.update_record(&case, Some(row.version), &record.to_string())
+        .await
+        .expect("update");
+    tx.commit().await.expect("commit");
+    let r = app.get(&summary, Some(&onc)).await;
+    assert!(
+        r.text.contains("added /label") || r.text.contains("changed /label"),
+        "{}",
+        r.text
+    );
+}
