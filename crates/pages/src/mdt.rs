@@ -162,15 +162,19 @@ fn answer_fields(lang: Lang, prefix: &str, values: &[String]) -> Vec<Field> {
         .collect()
 }
 
-fn framework_values(a: &cellpath_web::mdt::Framework) -> Vec<String> {
-    vec![
-        a.biomarker_eligibility.clone(),
-        a.treatment_sequence.clone(),
-        a.alternatives.clone(),
-        a.benefit_and_risk.clone(),
-        a.access_and_logistics.clone(),
-        a.recommendation.clone(),
-    ]
+/// The six answers in the framework's order, from an opinion's, a consensus's or a draft's
+/// answers (the same names: `QUESTIONS` is checked against the API's in the tests).
+fn framework_values(a: &impl serde::Serialize) -> Vec<String> {
+    let v = serde_json::to_value(a).unwrap_or_default();
+    QUESTIONS
+        .iter()
+        .map(|q| {
+            v.get(q)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
 }
 
 fn answer_views(lang: Lang, a: &cellpath_web::mdt::Framework) -> Vec<AnswerView> {
@@ -352,7 +356,6 @@ async fn mdt_page(state: &Shared, s: &Signed, id: &str, error: String, typed: Ty
             (None, Some((d, at))) => (d, Some(i18n::timestamp(lang, &at))),
             (None, None) => (Draft::default(), None),
         };
-        let a = &d.answers;
         OpinionForm {
             recommendations: choices(
                 lang,
@@ -367,18 +370,7 @@ async fn mdt_page(state: &Shared, s: &Signed, id: &str, error: String, typed: Ty
                 d.confidence.map(|c| kebab(&c)).as_deref(),
             ),
             rationale: d.rationale.clone(),
-            answers: answer_fields(
-                lang,
-                "q_",
-                &[
-                    a.biomarker_eligibility.clone(),
-                    a.treatment_sequence.clone(),
-                    a.alternatives.clone(),
-                    a.benefit_and_risk.clone(),
-                    a.access_and_logistics.clone(),
-                    a.recommendation.clone(),
-                ],
-            ),
+            answers: answer_fields(lang, "q_", &framework_values(&d.answers)),
             saved_at,
         }
     });
