@@ -154,6 +154,15 @@ impl App {
         }
     }
 
+    /// Puts someone on a case with act access, as an assignment made earlier would have.
+    async fn join(&self, case: &str, who: &Browser, role: MemberRole) {
+        let mut tx = self.setup().await;
+        tx.add_member(case, &who.id, role, Access::Act)
+            .await
+            .expect("member");
+        tx.commit().await.expect("commit");
+    }
+
     async fn setup(&self) -> cellpath_store::Tx {
         self.state
             .store
@@ -1044,11 +1053,7 @@ async fn monitoring_is_previewed_saved_alerted_in_the_queue_and_acknowledged() {
     let app = app().await;
     let (patient, _carer, case) = app.case(Access::View).await;
     let coord = app.user("co@example.org", Role::Coordinator).await;
-    let mut tx = app.setup().await;
-    tx.add_member(&case, &coord.id, MemberRole::Coordinator, Access::Act)
-        .await
-        .expect("member");
-    tx.commit().await.expect("commit");
+    app.join(&case, &coord, MemberRole::Coordinator).await;
     let mon = format!("/cases/{case}/monitoring");
     let stored = || async { app.state.store.monitoring(&case).await.expect("q").len() };
 
@@ -1234,11 +1239,7 @@ async fn the_mdt_from_assignment_to_a_signed_and_amended_consensus() {
     let path_ = app
         .user_with("path@example.org", Role::Specialist, Some("pathology"))
         .await;
-    let mut tx = app.setup().await;
-    tx.add_member(&case, &coord.id, MemberRole::Coordinator, Access::Act)
-        .await
-        .expect("member");
-    tx.commit().await.expect("commit");
+    app.join(&case, &coord, MemberRole::Coordinator).await;
     let mdt = format!("/cases/{case}/mdt");
 
     // The coordinator assigns both, by specialty, with a due date.
@@ -1405,11 +1406,7 @@ async fn an_oncologist_decides_supportive_care_with_the_reason_in_both_languages
             Some("medical-oncology"),
         )
         .await;
-    let mut tx = app.setup().await;
-    tx.add_member(&case, &onc.id, MemberRole::Specialist, Access::Act)
-        .await
-        .expect("member");
-    tx.commit().await.expect("commit");
+    app.join(&case, &onc, MemberRole::Specialist).await;
     let uri = format!("/cases/{case}/support");
     let r = app
         .post(
@@ -1495,11 +1492,7 @@ async fn the_case_summary_at_a_glance_and_what_changed_since_one_s_opinion() {
             Some("medical-oncology"),
         )
         .await;
-    let mut tx = app.setup().await;
-    tx.add_member(&case, &coord.id, MemberRole::Coordinator, Access::Act)
-        .await
-        .expect("member");
-    tx.commit().await.expect("commit");
+    app.join(&case, &coord, MemberRole::Coordinator).await;
     let summary = format!("/cases/{case}/summary");
     let r = app.get(&summary, Some(&coord)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
