@@ -684,3 +684,5 @@ msi-msi-low = MSI-low
 msi-mss = microsatellite stable (MSS)
 msi-dmmr = mismatch repair deficient (dMMR)
 msi-pmmr = mismatch repair proficient (pMMR)
+mdt-assigned-on = Assigned on
+mdt-changed-since = the record changed since

@@ -674,3 +674,5 @@ msi-msi-low = 微卫星低度不稳定（MSI-L）
 msi-mss = 微卫星稳定（MSS）
 msi-dmmr = 错配修复缺陷（dMMR）
 msi-pmmr = 错配修复功能完整（pMMR）
+mdt-assigned-on = 指派时的病历
+mdt-changed-since = 此后病历有更新

@@ -221,7 +221,7 @@ async fn main() {
                 tx.add_member(&id, &onc, MemberRole::Specialist, Access::Act)
                     .await
                     .expect("member");
-                tx.mdt_assign(&id, &onc, "2027-01-15")
+                tx.mdt_assign(&id, &onc, "2027-01-15", 1)
                     .await
                     .expect("assign");
             }

@@ -51,6 +51,9 @@ fn kebab<T: serde::Serialize>(v: &T) -> String {
 }
 
 struct TeamLine {
+    /// The record version assigned on, and whether the record changed since.
+    assigned_on: Option<i64>,
+    changed_since: bool,
     name: String,
     specialty: String,
     due: String,
@@ -260,6 +263,8 @@ async fn mdt_page(state: &Shared, s: &Signed, id: &str, error: String, typed: Ty
             .find(|o| o.author_id == a.user_id)
             .map(|o| i18n::timestamp(lang, &o.submitted_at));
         team_lines.push(TeamLine {
+            assigned_on: a.record_version,
+            changed_since: a.record_version.is_some_and(|v| v != case.record_version),
             name: p.name,
             specialty: p.specialty,
             due: due.map_or_else(|| a.due.clone(), |d| i18n::date(lang, d)),

@@ -1372,6 +1372,12 @@ async fn the_mdt_from_assignment_to_a_signed_and_amended_consensus() {
         .await
         .expect("update");
     tx.commit().await.expect("commit");
+    let r = app.get(&mdt, Some(&coord)).await;
+    assert!(
+        r.text.contains("Record version 1") && r.text.contains("the record changed since"),
+        "each assignment's record version: {}",
+        r.text
+    );
     let r = app.get(&mdt, Some(&onc)).await;
     assert!(
         r.text

@@ -11,6 +11,8 @@ pub struct Assignment {
     pub user_id: String,
     pub due: String,
     pub assigned_at: String,
+    /// The record version the specialist was assigned on (unknown for older assignments).
+    pub record_version: Option<i64>,
 }
 
 /// A submitted opinion (immutable).
@@ -65,7 +67,7 @@ impl Store {
     /// Every specialist assigned to the MDT review, in the order assigned.
     pub async fn mdt_assignments(&self, case_id: &str) -> Result<Vec<Assignment>> {
         Ok(sqlx::query_as(
-            "SELECT user_id, due, assigned_at FROM mdt_assignments WHERE case_id = $1 \
+            "SELECT user_id, due, assigned_at, record_version FROM mdt_assignments WHERE case_id = $1 \
              ORDER BY assigned_at, user_id",
         )
         .bind(case_id)
@@ -134,14 +136,23 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn mdt_assign(&mut self, case_id: &str, user_id: &str, due: &str) -> Result<()> {
+    /// Assigns a specialist with a due date, on the record version they will review.
+    pub async fn mdt_assign(
+        &mut self,
+        case_id: &str,
+        user_id: &str,
+        due: &str,
+        record_version: i64,
+    ) -> Result<()> {
         let r = sqlx::query(
-            "INSERT INTO mdt_assignments (case_id, user_id, due, assigned_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO mdt_assignments (case_id, user_id, due, assigned_at, record_version) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(case_id)
         .bind(user_id)
         .bind(due)
         .bind(&self.now)
+        .bind(record_version)
         .execute(&mut *self.tx)
         .await;
         inserted(r)

@@ -141,7 +141,8 @@ pub async fn assign(
     let is_member = state.store.member(&id, &req.user_id).await?.is_some();
     // The assignment, the membership it implies and the notice are one change.
     let mut tx = state.change(&actor, "mdt.assign", Some(&id)).await?;
-    tx.mdt_assign(&id, &req.user_id, &due.to_string()).await?;
+    tx.mdt_assign(&id, &req.user_id, &due.to_string(), case.record_version)
+        .await?;
     if !is_member {
         tx.add_member(&id, &req.user_id, MemberRole::Specialist, Access::Act)
             .await?;
@@ -390,7 +391,7 @@ pub async fn read(
     state.read(&actor, "mdt.read", Some(&id)).await?;
     Ok(Json(json!({
         "record_version": case.record_version,
-        "team": team.iter().map(|a| json!({"user_id": a.user_id, "due": a.due})).collect::<Vec<_>>(),
+        "team": team.iter().map(|a| json!({"user_id": a.user_id, "due": a.due, "record_version": a.record_version})).collect::<Vec<_>>(),
         "opinions": opinions.iter().map(|o| json!({
             "author": o.author_id, "submitted_at": o.submitted_at,
             "record_version": o.record_version,

@@ -41,3 +41,6 @@ CREATE TABLE mdt_drafts (
 
 -- The specialist's reason for a supportive-care decision in Chinese beside the English one.
 ALTER TABLE supportive_requests ADD COLUMN note_zh TEXT;
+
+-- The record version each specialist was assigned on (unknown for older assignments).
+ALTER TABLE mdt_assignments ADD COLUMN record_version INTEGER;
