@@ -49,6 +49,12 @@ async function prepare() {
   await path.fill("#rationale", "Meets the published biomarker threshold; two prior lines.");
   await path.click("button[value=opinion]");
   await path.waitForLoadState();
+  const patient = await as("patient");
+  await patient.goto(`${demo.base}/cases/c-demo-1/support`);
+  await patient.selectOption("#kind", "nutrition");
+  await patient.fill("#details", "Advice on eating after the infusion");
+  await patient.click("form:has(#details) button.primary");
+  await patient.waitForLoadState();
   const onc = await as("oncologist");
   for (const temp of ["37.2", "38.7"]) {
     await onc.goto(`${demo.base}/cases/c-demo-1/monitoring`);

@@ -686,3 +686,4 @@ msi-dmmr = mismatch repair deficient (dMMR)
 msi-pmmr = mismatch repair proficient (pMMR)
 mdt-assigned-on = Assigned on
 mdt-changed-since = the record changed since
+support-list-team = Requests on this case

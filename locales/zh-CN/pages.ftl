@@ -676,3 +676,4 @@ msi-dmmr = 错配修复缺陷（dMMR）
 msi-pmmr = 错配修复功能完整（pMMR）
 mdt-assigned-on = 指派时的病历
 mdt-changed-since = 此后病历有更新
+support-list-team = 此病例的申请

@@ -1439,6 +1439,11 @@ async fn an_oncologist_decides_supportive_care_with_the_reason_in_both_languages
         r.text
     );
     assert!(r.text.contains("Record the decision"));
+    assert!(
+        r.text.contains("Requests on this case") && !r.text.contains("the patient can let you"),
+        "worded for the team: {}",
+        r.text
+    );
     let r = app.get(&uri, Some(&patient)).await;
     assert!(!r.text.contains("Record the decision"));
     // No choice made: said so, nothing decided.
