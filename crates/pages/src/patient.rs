@@ -742,8 +742,12 @@ pub async fn prescreen_post(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = Fields::parse(&body).check(&s) {
+    let form = Fields::parse(&body);
+    if let Err(r) = form.check(&s) {
         return r;
+    }
+    if form.get("do") == Some("ask") {
+        return ask_patient(&state, &s, &id).await;
     }
     let lang = s.lang.code();
     let json = serde_json::json!({"lang": lang}).to_string();
@@ -756,6 +760,50 @@ pub async fn prescreen_post(
     .await
     {
         Ok(_) => done(&format!("/cases/{id}/prescreen"), "screened"),
+        Err(e) => s.fail(e),
+    }
+}
+
+/// The pre-screen's requests (what would settle each unknown) sent to the patient as one
+/// message, in the patient's language, through the messages use case.
+async fn ask_patient(state: &Shared, s: &Signed, id: &str) -> Response {
+    let case = match state.authorise(s.actor(), id, Action::Screen).await {
+        Ok(c) => c,
+        Err(e) => return s.fail(e),
+    };
+    let patient_lang = match state.store.user(&case.owner_id).await {
+        Ok(Some(u)) => Lang::parse(&u.lang).unwrap_or_default(),
+        Ok(None) => Lang::default(),
+        Err(e) => return s.fail(e.into()),
+    };
+    let today = match state.today() {
+        Ok(t) => t,
+        Err(e) => return s.fail(e),
+    };
+    let screened = match state.screened(&case, today) {
+        Ok(x) => x,
+        Err(e) => return s.fail(e),
+    };
+    let asks = requests(&screened.results, patient_lang);
+    if asks.is_empty() {
+        return done(&format!("/cases/{id}/prescreen"), "nothing-to-ask");
+    }
+    let mut body = tr(patient_lang, "ask-intro", &[]);
+    for a in &asks {
+        body.push_str("\n• ");
+        body.push_str(a);
+    }
+    body.push_str("\n\n");
+    body.push_str(&tr(patient_lang, "ask-outro", &[]));
+    match cellpath_web::messages::post(
+        State(state.clone()),
+        s.writer(),
+        Path(id.to_owned()),
+        Bytes::from(serde_json::json!({ "body": body }).to_string()),
+    )
+    .await
+    {
+        Ok(_) => done(&format!("/cases/{id}/prescreen"), "requests-sent"),
         Err(e) => s.fail(e),
     }
 }

@@ -1569,3 +1569,40 @@ async fn the_case_summary_at_a_glance_and_what_changed_since_one_s_opinion() {
         r.text
     );
 }
+
+#[tokio::test]
+async fn the_coordinator_sends_the_pre_screen_s_requests_in_the_patient_s_language() {
+    let app = app().await;
+    let (patient, _carer, case) = app.case(Access::View).await;
+    let coord = app.user("co@example.org", Role::Coordinator).await;
+    app.join(&case, &coord, MemberRole::Coordinator).await;
+    app.post("/language", &patient, &[("lang", "zh-CN"), ("next", "/")])
+        .await;
+    let uri = format!("/cases/{case}/prescreen");
+    let r = app.get(&uri, Some(&coord)).await;
+    assert!(r.text.contains("Send the requests to the patient"));
+    let r = app.get(&uri, Some(&patient)).await;
+    assert!(
+        !r.text.contains("将所需资料发给患者"),
+        "the patient is not offered it"
+    );
+    let r = app.post(&uri, &coord, &[("do", "ask")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("{uri}?done=requests-sent").as_str())
+    );
+    let messages = app.state.store.messages(&case).await.expect("messages");
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].body.starts_with("为完成您的病例"),
+        "{}",
+        messages[0].body
+    );
+    assert!(
+        messages[0].body.contains("\n• "),
+        "a list: {}",
+        messages[0].body
+    );
+    assert!(!messages[0].body.contains("To finish"), "in one language");
+}
