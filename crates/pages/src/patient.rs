@@ -218,7 +218,9 @@ fn requests(results: &[ProgrammeResult], lang: Lang) -> Vec<String> {
 
 /// The screening a page shows: the record's current version against the catalogue, as of
 /// the latest screening's date (today when never screened), in the reader's language.
-async fn screen_now(
+/// The case screened as of its last requested screening (today if none): what the
+/// pre-screen page shows, so every page that quotes the screening agrees with it.
+pub(crate) async fn screen_now(
     state: &Shared,
     case: &CaseRow,
 ) -> Result<
@@ -776,12 +778,8 @@ async fn ask_patient(state: &Shared, s: &Signed, id: &str) -> Response {
         Ok(None) => Lang::default(),
         Err(e) => return s.fail(e.into()),
     };
-    let today = match state.today() {
-        Ok(t) => t,
-        Err(e) => return s.fail(e),
-    };
-    let screened = match state.screened(&case, today) {
-        Ok(x) => x,
+    let screened = match screen_now(state, &case).await {
+        Ok((x, _, _)) => x,
         Err(e) => return s.fail(e),
     };
     let asks = requests(&screened.results, patient_lang);

@@ -141,12 +141,8 @@ pub async fn summary(State(state): State<Shared>, s: Signed, Path(id): Path<Stri
         Ok(c) => c,
         Err(r) => return r,
     };
-    let today = match state.today() {
-        Ok(t) => t,
-        Err(e) => return s.fail(e),
-    };
-    let screened = match state.screened(&case, today) {
-        Ok(x) => x,
+    let (screened, as_of) = match crate::patient::screen_now(&state, &case).await {
+        Ok((x, as_of, _)) => (x, as_of),
         Err(e) => return s.fail(e),
     };
     let r = &screened.record;
@@ -455,7 +451,7 @@ pub async fn summary(State(state): State<Shared>, s: Signed, Path(id): Path<Stri
         labs,
         documents,
         programmes,
-        as_of: i18n::date(lang, today),
+        as_of: i18n::date(lang, as_of),
         changes,
         since,
     })
