@@ -16,6 +16,7 @@ pub mod frame;
 pub mod i18n;
 pub mod mdt;
 pub mod patient;
+pub mod record;
 pub mod summary;
 pub mod svg;
 pub mod work;
@@ -122,6 +123,12 @@ fn table() -> Vec<Entry> {
         ),
         (GP, "/cases/{id}/mdt", get(mdt::mdt).post(mdt::mdt_post)),
         (G, "/cases/{id}/summary", get(summary::summary)),
+        (
+            GP,
+            "/cases/{id}/record",
+            get(record::record).post(record::record_post),
+        ),
+        (G, "/cases/{id}/record/history", get(record::history)),
         (
             P,
             "/cases/{id}/monitoring/preview",

@@ -59,8 +59,9 @@ pub fn case_nav(lang: Lang, id: &str, role: Role, current: &str) -> Vec<Nav> {
     ];
     if crate::work::works_on_cases(role) {
         items.insert(1, (format!("/cases/{id}/summary"), "nav-summary"));
-        items.insert(4, (format!("/cases/{id}/mdt"), "nav-mdt"));
-        items.insert(7, (format!("/cases/{id}/monitoring"), "nav-monitoring"));
+        items.insert(2, (format!("/cases/{id}/record"), "nav-record"));
+        items.insert(5, (format!("/cases/{id}/mdt"), "nav-mdt"));
+        items.insert(8, (format!("/cases/{id}/monitoring"), "nav-monitoring"));
     }
     if role == Role::Patient {
         items.push(("/consents".to_owned(), "nav-consents"));

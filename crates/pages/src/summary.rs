@@ -415,7 +415,7 @@ pub async fn summary(State(state): State<Shared>, s: Signed, Path(id): Path<Stri
                             format!(
                                 "{} {}",
                                 tr(lang, &format!("sum-change-{}", kebab(&c.kind)), &[]),
-                                c.pointer
+                                crate::record::fact_words(lang, &c.pointer)
                             )
                         })
                         .collect::<Vec<_>>()

@@ -1563,11 +1563,7 @@ async fn the_case_summary_at_a_glance_and_what_changed_since_one_s_opinion() {
         .expect("update");
     tx.commit().await.expect("commit");
     let r = app.get(&summary, Some(&onc)).await;
-    assert!(
-        r.text.contains("added /label") || r.text.contains("changed /label"),
-        "{}",
-        r.text
-    );
+    assert!(r.text.contains("changed Case label"), "{}", r.text);
 }
 
 #[tokio::test]
@@ -1605,4 +1601,287 @@ async fn the_coordinator_sends_the_pre_screen_s_requests_in_the_patient_s_langua
         messages[0].body
     );
     assert!(!messages[0].body.contains("To finish"), "in one language");
+}
+
+/// Every field a browser would send from the first form with this action on a page: text
+/// inputs and hidden fields, checked boxes, each select's chosen option.
+fn form_fields(page: &str, action: &str) -> Vec<(String, String)> {
+    let start = page
+        .find(&format!("action=\"{action}\""))
+        .expect("the form on the page");
+    let form = &page[start..start + page[start..].find("</form>").expect("form end")];
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        Some(tag[at..at + tag[at..].find('"')?].to_owned())
+    };
+    let unescape = |s: String| {
+        s.replace("&#43;", "+")
+            .replace("&#x2b;", "+")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let mut out = Vec::new();
+    let mut rest = form;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        if tag.starts_with("<input") {
+            if let Some(name) = attr(tag, "name") {
+                let checkbox = tag.contains("type=\"checkbox\"");
+                if !checkbox || tag.contains(" checked") {
+                    let value = attr(tag, "value").unwrap_or_else(|| "on".into());
+                    out.push((unescape(name), unescape(value)));
+                }
+            }
+        } else if tag.starts_with("<select")
+            && let Some(name) = attr(tag, "name")
+        {
+            let close = rest.find("</select>").unwrap_or(rest.len());
+            let options = &rest[..close];
+            let chosen = options
+                .split("<option")
+                .skip(1)
+                .find(|o| o.contains(" selected"))
+                .or_else(|| options.split("<option").nth(1))
+                .and_then(|o| attr(o, "value"))
+                .unwrap_or_default();
+            out.push((unescape(name), unescape(chosen)));
+        }
+        rest = &rest[1..];
+    }
+    out
+}
+
+fn set_field(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
+    match fields.iter_mut().find(|(k, _)| k == name) {
+        Some(f) => f.1 = value.to_owned(),
+        None => fields.push((name.to_owned(), value.to_owned())),
+    }
+}
+
+async fn send_fields(app: &App, uri: &str, who: &Browser, fields: &[(String, String)]) -> Resp {
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    app.form(uri, Some(who), &pairs).await
+}
+
+async fn stored(app: &App, case: &str) -> (i64, serde_json::Value) {
+    let mut tx = app.setup().await;
+    let row = tx.case(case).await.expect("q").expect("case");
+    tx.commit().await.expect("commit");
+    (
+        row.record_version,
+        serde_json::from_str(&row.record).expect("json"),
+    )
+}
+
+#[tokio::test]
+async fn the_record_editor_saves_every_example_unchanged_and_names_wrong_fields() {
+    let app = app().await;
+    let (_patient, _carer, case) = app.case(Access::View).await;
+    let coord = app.user("co@example.org", Role::Coordinator).await;
+    app.join(&case, &coord, MemberRole::Coordinator).await;
+    let uri = format!("/cases/{case}/record");
+    for example in [
+        include_str!("../../../examples/cases/gastric-cldn18-eligible.toml"),
+        include_str!("../../../examples/cases/gej-needs-information.toml"),
+        include_str!("../../../examples/cases/pancreas-resected.toml"),
+    ] {
+        let record = cellpath_domain::native::from_toml(example).expect("example");
+        let want = serde_json::to_value(&record).expect("json");
+        let mut tx = app.setup().await;
+        let row = tx.case(&case).await.expect("q").expect("case");
+        tx.update_record(&case, Some(row.version), &want.to_string())
+            .await
+            .expect("update");
+        tx.commit().await.expect("commit");
+        let page = app.get(&uri, Some(&coord)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let mut fields = form_fields(&page.text, &uri);
+        set_field(&mut fields, "_action", "save");
+        let r = send_fields(&app, &uri, &coord, &fields).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+        let (_, got) = stored(&app, &case).await;
+        assert_eq!(
+            got,
+            want,
+            "the form loses or changes nothing: {:#?}",
+            cellpath_domain::diff::diff(&want, &got)
+        );
+    }
+    let page = app.get(&uri, Some(&coord)).await;
+    assert!(page.text.contains("Record version"), "{}", page.text);
+
+    // A number that is not one: named, in the reader's language, nothing written.
+    let (before, _) = stored(&app, &case).await;
+    let mut fields = form_fields(&page.text, &uri);
+    set_field(&mut fields, "_action", "save");
+    set_field(&mut fields, "ecog.0.score", "one");
+    let r = send_fields(&app, &uri, &coord, &fields).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(
+        r.text
+            .contains("ECOG performance status 1 · Score: “one” is not a number"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("value=\"one\""), "what was typed stays");
+    assert_eq!(stored(&app, &case).await.0, before, "nothing written");
+    // A rule of the format (a therapy ending before it starts), from the API's pointer to
+    // the field it names.
+    let mut fields = form_fields(&page.text, &uri);
+    set_field(&mut fields, "_action", "save");
+    set_field(&mut fields, "therapies._state", "listed");
+    let row = fields
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix("therapies."))
+        .filter_map(|k| k.split_once('.'))
+        .filter_map(|(n, _)| n.parse::<usize>().ok())
+        .max()
+        .expect("a blank therapy row");
+    set_field(&mut fields, &format!("therapies.{row}.drug"), "oxaliplatin");
+    set_field(&mut fields, &format!("therapies.{row}.start"), "2025-03-01");
+    set_field(&mut fields, &format!("therapies.{row}.end"), "2025-01-01");
+    let r = send_fields(&app, &uri, &coord, &fields).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(
+        r.text.contains(&format!("id=\"f-therapies-{row}-end\" name=\"therapies.{row}.end\" value=\"2025-01-01\" autocomplete=\"off\" placeholder")),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains(&format!("f-therapies-{row}-end-err")),
+        "{}",
+        r.text
+    );
+    assert_eq!(stored(&app, &case).await.0, before, "nothing written");
+    app.post("/language", &coord, &[("lang", "zh-CN"), ("next", "/")])
+        .await;
+    let mut fields = form_fields(&page.text, &uri);
+    fields.retain(|(k, _)| k != "_csrf");
+    fields.push(("_csrf".into(), app.csrf(&coord).await));
+    set_field(&mut fields, "_action", "save");
+    set_field(&mut fields, "cldn18.0.staining.3+", "七十");
+    let r = send_fields(&app, &uri, &coord, &fields).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(
+        r.text
+            .contains("CLDN18.2 检测结果 1 · 3+（肿瘤细胞 %）：“七十”不是数字"),
+        "{}",
+        r.text
+    );
+
+    // "Add a row" writes nothing and gives one more blank row.
+    let r = app
+        .post(&uri, &coord, &[("version", "1"), ("_action", "add:ecog")])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("name=\"ecog.1.score\""), "{}", r.text);
+    assert_eq!(stored(&app, &case).await.0, before, "nothing written");
+
+    // A specialist reads it but cannot change it.
+    let onc = app.user("onc@example.org", Role::Specialist).await;
+    app.join(&case, &onc, MemberRole::Specialist).await;
+    let r = app.get(&uri, Some(&onc)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.text.contains("You may read the record")
+            && r.text.contains(" disabled>")
+            && !r.text.contains("Save the record"),
+        "{}",
+        r.text
+    );
+    let mut fields = form_fields(&page.text, &uri);
+    fields.retain(|(k, _)| k != "_csrf");
+    fields.push(("_csrf".into(), app.csrf(&onc).await));
+    set_field(&mut fields, "_action", "save");
+    let r = send_fields(&app, &uri, &onc, &fields).await;
+    assert!(r.status.is_client_error(), "{}", r.status);
+    assert_eq!(stored(&app, &case).await.0, before, "nothing written");
+}
+
+#[tokio::test]
+async fn a_record_conflict_is_merged_by_the_coordinator_and_the_history_shows_each_fact() {
+    let app = app().await;
+    let (_patient, _carer, case) = app.case(Access::View).await;
+    let coord = app.user("co@example.org", Role::Coordinator).await;
+    app.join(&case, &coord, MemberRole::Coordinator).await;
+    let uri = format!("/cases/{case}/record");
+    let page = app.get(&uri, Some(&coord)).await;
+    let mut mine = form_fields(&page.text, &uri);
+    set_field(&mut mine, "_action", "save");
+    set_field(&mut mine, "primary.stage", "IIIC");
+    set_field(&mut mine, "ecog.0.score", "2");
+
+    // Meanwhile someone else saves: the stage, and a label.
+    let (v, mut theirs) = stored(&app, &case).await;
+    theirs["primary"]["stage"] = "IVB".into();
+    theirs["label"] = "second look".into();
+    let mut tx = app.setup().await;
+    tx.update_record(&case, Some(v), &theirs.to_string())
+        .await
+        .expect("update");
+    tx.commit().await.expect("commit");
+
+    let r = send_fields(&app, &uri, &coord, &mine).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert_eq!(stored(&app, &case).await.0, v + 1, "nothing written");
+    for want in [
+        &format!("Someone saved version {}", v + 1),
+        "Saved meanwhile by someone else: IVB",
+        "value=\"IIIC\"",
+        "Case label",
+        "you both changed one fact",
+    ] {
+        assert!(r.text.contains(want), "{want}: {}", r.text);
+    }
+    let merged = form_fields(&r.text, &uri);
+    assert!(
+        merged.contains(&("version".into(), (v + 1).to_string())),
+        "the form now builds on their version"
+    );
+    let mut merged = merged;
+    set_field(&mut merged, "_action", "save");
+    let r = send_fields(&app, &uri, &coord, &merged).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let (now, record) = stored(&app, &case).await;
+    assert_eq!(now, v + 2);
+    assert_eq!(record["primary"]["stage"], "IIIC", "mine, chosen");
+    assert_eq!(record["label"], "second look", "theirs, kept");
+    assert_eq!(record["ecog"][0]["score"], 2, "mine, kept");
+
+    // The history: who and how, and the facts that changed between two versions.
+    let hist = format!("/cases/{case}/record/history");
+    let r = app.get(&hist, Some(&coord)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    for want in [
+        "Edited",
+        "Primary cancer · Stage",
+        "IVB",
+        "IIIC",
+        "ECOG performance status 1 · Score",
+    ] {
+        assert!(r.text.contains(want), "{want}: {}", r.text);
+    }
+    let r = app
+        .get(&format!("{hist}?from={v}&to={}", v + 1), Some(&coord))
+        .await;
+    assert!(
+        r.text.contains("Case label") && !r.text.contains("ECOG performance status 1 · Score"),
+        "{}",
+        r.text
+    );
+    let r = app.get(&format!("{hist}?from=99&to=1"), Some(&coord)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.text.contains("There is no record version “99”"),
+        "{}",
+        r.text
+    );
 }
