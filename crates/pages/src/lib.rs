@@ -70,6 +70,7 @@ fn table() -> Vec<Entry> {
         (G, "/about", get(account::about)),
         (G, "/cases", get(patient::cases)),
         (G, "/work", get(work::work)),
+        (G, "/work/assignments", get(work::assignments)),
         (
             GP,
             "/consents",

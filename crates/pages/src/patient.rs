@@ -85,6 +85,9 @@ pub fn home_nav(lang: Lang, role: Role, current: &str) -> Vec<Nav> {
     if crate::work::works_on_cases(role) {
         items.insert(0, ("/work", "nav-work"));
     }
+    if role == Role::Specialist {
+        items.insert(1, ("/work/assignments", "nav-assignments"));
+    }
     if role == Role::Patient {
         items.push(("/consents", "nav-consents"));
     }

@@ -895,3 +895,69 @@ mod tests {
         }
     }
 }
+
+// ---------------------------------------------------------------- my assignments
+
+struct AssignmentLine {
+    id: String,
+    open: bool,
+    state: String,
+    due: String,
+    overdue: bool,
+    assigned: String,
+    version: String,
+    changed: bool,
+    status: String,
+    status_class: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "assignments.html")]
+struct AssignmentsPage {
+    f: Frame,
+    lines: Vec<AssignmentLine>,
+}
+
+/// `GET /work/assignments`: a specialist's own MDT assignments — due dates, the record
+/// version each was assigned on and whether it changed since, the opinion given or not.
+pub async fn assignments(State(state): State<Shared>, s: Signed) -> Response {
+    let lang = s.lang;
+    let list = match cellpath_web::work::assignments(&state, s.actor()).await {
+        Ok(l) => l,
+        Err(e) => return s.fail(e),
+    };
+    let lines = list
+        .into_iter()
+        .map(|a| {
+            let (status, status_class) = if a.submitted {
+                (tr(lang, "asg-submitted", &[]), "met")
+            } else if a.drafting {
+                (tr(lang, "asg-drafting", &[]), "pending")
+            } else {
+                (tr(lang, "asg-to-write", &[]), "unknown")
+            };
+            AssignmentLine {
+                open: a.access,
+                state: a.state.as_deref().map_or_else(
+                    || tr(lang, "work-no-access", &[]),
+                    |st| tr(lang, &format!("state-{st}"), &[]),
+                ),
+                due: Date::parse(&a.due).map_or_else(|_| a.due.clone(), |d| i18n::date(lang, d)),
+                overdue: a.overdue,
+                assigned: i18n::timestamp(lang, &a.assigned_at),
+                version: a
+                    .record_version
+                    .map_or_else(|| "—".to_owned(), |v| v.to_string()),
+                changed: a.record_changed,
+                status,
+                status_class,
+                id: a.case_id,
+            }
+        })
+        .collect();
+    let f = s.frame(
+        "asg-title",
+        crate::patient::home_nav(lang, s.actor().role, "nav-assignments"),
+    );
+    crate::frame::page(&AssignmentsPage { f, lines })
+}

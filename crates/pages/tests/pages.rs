@@ -1885,3 +1885,79 @@ async fn a_record_conflict_is_merged_by_the_coordinator_and_the_history_shows_ea
         r.text
     );
 }
+
+#[tokio::test]
+async fn a_specialist_s_own_assignments_with_due_dates_versions_and_changes() {
+    let app = app().await;
+    let (_patient, _carer, case) = app.case(Access::View).await;
+    let coord = app.user("co@example.org", Role::Coordinator).await;
+    let onc = app
+        .user_with(
+            "onc@example.org",
+            Role::Specialist,
+            Some("medical-oncology"),
+        )
+        .await;
+    app.join(&case, &coord, MemberRole::Coordinator).await;
+    let list = "/work/assignments";
+    let r = app.get(list, Some(&onc)).await;
+    assert!(
+        r.text.contains("not assigned to any MDT review"),
+        "{}",
+        r.text
+    );
+    let r = app
+        .post(
+            &format!("/cases/{case}/mdt"),
+            &coord,
+            &[
+                ("_action", "assign"),
+                ("user_id", &onc.id),
+                ("due", "2020-01-02"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = app.get(list, Some(&onc)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    for want in [
+        &case as &str,
+        "2 Jan 2020",
+        "overdue",
+        "to write",
+        "My assignments",
+    ] {
+        assert!(r.text.contains(want), "{want}: {}", r.text);
+    }
+    assert!(!r.text.contains("⚠ changed since"), "{}", r.text);
+    // The record changes: said on the list, and by the API.
+    let (v, mut record) = stored(&app, &case).await;
+    record["label"] = "again".into();
+    let mut tx = app.setup().await;
+    tx.update_record(&case, Some(v), &record.to_string())
+        .await
+        .expect("update");
+    tx.commit().await.expect("commit");
+    let r = app.get(list, Some(&onc)).await;
+    assert!(r.text.contains("⚠ changed since"), "{}", r.text);
+    let api = app.get("/api/v1/me/assignments", Some(&onc)).await;
+    let json: serde_json::Value = serde_json::from_str(&api.text).expect("json");
+    let a = &json["assignments"][0];
+    assert_eq!(a["case_id"], case.as_str());
+    assert_eq!(a["overdue"], true);
+    assert_eq!(a["record_changed"], true);
+    assert_eq!(a["record_version"], v);
+    // Coordinators have a queue, not assignments.
+    assert_eq!(
+        app.get(list, Some(&coord)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    app.post("/language", &onc, &[("lang", "zh-CN"), ("next", "/")])
+        .await;
+    let r = app.get(list, Some(&onc)).await;
+    assert!(
+        r.text.contains("我的评审任务") && r.text.contains("待撰写") && !r.text.contains('⟦'),
+        "{}",
+        r.text
+    );
+}

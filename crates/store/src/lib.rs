@@ -38,7 +38,7 @@ pub use cases::{CaseRow, Member, NewCase, RecordVersion, Screening};
 pub use clock::{Clock, FixedClock, SharedClock, SystemClock, rfc3339};
 pub use consent::LiveConsent;
 pub use documents::{CHUNK as DOCUMENT_CHUNK, Document};
-pub use mdt::{Assignment, ConsensusRow, DraftRow, OpinionRow, Signature};
+pub use mdt::{Assignment, ConsensusRow, DraftRow, MyAssignment, OpinionRow, Signature};
 pub use messages::{MessageRow, NotificationRow};
 pub use relations::RelationRow;
 pub use types::{Access, CaseId, ConsentKind, MemberRole, SupportiveState, UserId};

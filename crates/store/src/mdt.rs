@@ -45,6 +45,24 @@ pub struct Signature {
     pub signed_at: String,
 }
 
+/// One of a specialist's own assignments, with where the case and the record stand.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct MyAssignment {
+    pub case_id: String,
+    pub due: String,
+    pub assigned_at: String,
+    /// The record version assigned on (unknown for older assignments).
+    pub record_version: Option<i64>,
+    /// The record version now.
+    pub current_version: i64,
+    pub state: String,
+    /// The record version of one's submitted opinion, when there is one (0 when it predates
+    /// record history).
+    pub opinion_version: Option<i64>,
+    /// Drafts being written (0 or 1).
+    pub drafts: i64,
+}
+
 /// An opinion being written.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct DraftRow {
@@ -71,6 +89,23 @@ impl Store {
              ORDER BY assigned_at, user_id",
         )
         .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A specialist's own assignments on every case, the earliest due first.
+    pub async fn my_assignments(&self, user_id: &str) -> Result<Vec<MyAssignment>> {
+        Ok(sqlx::query_as(
+            "SELECT a.case_id, a.due, a.assigned_at, a.record_version, \
+                    c.record_version AS current_version, c.state, \
+                    (SELECT MAX(COALESCE(o.record_version, 0)) FROM mdt_opinions o \
+                      WHERE o.case_id = a.case_id AND o.author_id = a.user_id) AS opinion_version, \
+                    (SELECT COUNT(*) FROM mdt_drafts d \
+                      WHERE d.case_id = a.case_id AND d.user_id = a.user_id) AS drafts \
+             FROM mdt_assignments a JOIN cases c ON c.id = a.case_id \
+             WHERE a.user_id = $1 ORDER BY a.due, a.case_id",
+        )
+        .bind(user_id)
         .fetch_all(&self.pool)
         .await?)
     }

@@ -440,3 +440,44 @@ async fn abandoned_commits_leave_the_writer_consistent() {
     assert!(entries.len() <= users + 1 && entries.iter().any(|e| e.action == "after"));
     store.verify_audit().await.expect("the chain verifies");
 }
+
+#[tokio::test]
+async fn a_specialist_s_own_assignments_say_where_the_record_and_the_opinion_stand() {
+    let db = cellpath_store::testing::fresh().await;
+    let store = Arc::new(db.store);
+    let d = direct(&store);
+    d.create_user("p", "p@example.org", "h", "patient", None)
+        .await
+        .expect("user");
+    d.create_user("s", "s@example.org", "h", "specialist", Some("pathology"))
+        .await
+        .expect("user");
+    for c in ["c1", "c2"] {
+        d.create_case(c, "p", "p", "inquiry", "{}")
+            .await
+            .expect("case");
+    }
+    let mut tx = store
+        .begin(cellpath_store::NewAudit::new(
+            "s",
+            "mdt.assign",
+            None,
+            "test",
+        ))
+        .await
+        .expect("tx");
+    tx.mdt_assign("c1", "s", "2026-12-24", 1)
+        .await
+        .expect("assign");
+    tx.mdt_assign("c2", "s", "2026-12-01", 1)
+        .await
+        .expect("assign");
+    tx.commit().await.expect("commit");
+    let mine = store.my_assignments("s").await.expect("list");
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine[0].case_id, "c2", "earliest due first");
+    assert_eq!(mine[0].opinion_version, None);
+    assert_eq!(mine[0].drafts, 0);
+    assert_eq!(mine[0].current_version, 1);
+    assert!(store.my_assignments("p").await.expect("none").is_empty());
+}

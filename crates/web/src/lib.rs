@@ -582,6 +582,15 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
         ),
         (
             r(
+                "GET",
+                "/api/v1/me/assignments",
+                "A specialist's own MDT assignments: due dates, the record version assigned on, whether the record changed since, opinion given",
+                true,
+            ),
+            get(work::my_assignments),
+        ),
+        (
+            r(
                 "POST",
                 "/api/v1/relations",
                 "A care relation: a patient invites (user_id), a caregiver or coordinator asks (patient_id), an admin approves a coordinator (both)",

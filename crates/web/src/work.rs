@@ -141,3 +141,69 @@ pub async fn read(
         "alerting": page.alerting, "cases": cases,
     })))
 }
+
+/// One of a specialist's own assignments, as the API and the page show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct MyAssignment {
+    pub case_id: String,
+    /// False when the case's consent no longer lets this person in: the id only.
+    pub access: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    pub due: String,
+    /// Past its due date with no opinion given.
+    pub overdue: bool,
+    pub assigned_at: String,
+    /// The record version assigned on, and the version now.
+    pub record_version: Option<i64>,
+    pub current_version: Option<i64>,
+    /// The record changed since the assignment (or since one's opinion, once given).
+    pub record_changed: bool,
+    pub submitted: bool,
+    pub drafting: bool,
+}
+
+/// The use case: the specialist's own assignments on every case, earliest due first, each
+/// case checked through the door, the read audited.
+pub async fn assignments(state: &Shared, actor: &Actor) -> Result<Vec<MyAssignment>, ApiError> {
+    if actor.role != Role::Specialist {
+        return Err(ApiError::forbidden("assignments are for MDT specialists"));
+    }
+    let rows = state.store.my_assignments(&actor.id).await?;
+    let today = state.today()?.to_string();
+    let opens = futures_util::future::join_all(
+        rows.iter()
+            .map(|r| state.authorise(actor, &r.case_id, crate::policy::Action::ReadCase)),
+    )
+    .await;
+    let mut out = Vec::with_capacity(rows.len());
+    for (r, open) in rows.into_iter().zip(opens) {
+        let submitted = r.opinion_version.is_some();
+        let seen = r.opinion_version.filter(|v| *v > 0).or(r.record_version);
+        let access = open.is_ok();
+        out.push(MyAssignment {
+            overdue: !submitted && r.due.as_str() < today.as_str(),
+            access,
+            state: access.then(|| r.state.clone()),
+            record_changed: access && seen.is_some_and(|v| v != r.current_version),
+            current_version: access.then_some(r.current_version),
+            record_version: r.record_version,
+            case_id: r.case_id,
+            due: r.due,
+            assigned_at: r.assigned_at,
+            submitted,
+            drafting: r.drafts > 0 && !submitted,
+        });
+    }
+    state.read(actor, "work.assignments", None).await?;
+    Ok(out)
+}
+
+/// `GET /api/v1/me/assignments`: the specialist's own MDT assignments.
+pub async fn my_assignments(
+    State(state): State<Shared>,
+    actor: Actor,
+) -> Result<Json<Value>, ApiError> {
+    let list = assignments(&state, &actor).await?;
+    Ok(Json(json!({ "assignments": list })))
+}
