@@ -848,3 +848,7 @@ asg-assigned = Assigned
 asg-submitted = given
 asg-drafting = draft saved
 asg-to-write = to write
+case-tabs-label = The case's sections
+nav-overview = Overview
+nav-documents = Documents
+nav-access-log = Team and access log

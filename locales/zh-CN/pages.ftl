@@ -837,3 +837,7 @@ asg-assigned = 分配时间
 asg-submitted = 已提交
 asg-drafting = 已存草稿
 asg-to-write = 待撰写
+case-tabs-label = 病例各部分
+nav-overview = 概览
+nav-documents = 文件
+nav-access-log = 团队与访问记录

@@ -127,7 +127,18 @@ impl Signed {
 
     /// The frame of a page with this title (a key).
     pub fn frame(&self, title_key: &str, nav: Vec<Nav>) -> Frame {
+        let role = self.s.actor.role;
+        // The team's case pages are a workspace: the case's sections as tabs under the
+        // page's heading, and their own navigation (queue, assignments) in the header.
+        let (nav, tabs) = if crate::work::works_on_cases(role)
+            && nav.first().is_some_and(|n| n.href.starts_with("/cases/"))
+        {
+            (crate::patient::home_nav(self.lang, role, ""), nav)
+        } else {
+            (nav, Vec::new())
+        };
         Frame {
+            tabs,
             lang: self.lang,
             csrf: self.s.csrf.clone(),
             who: Some(Who {
@@ -286,6 +297,8 @@ pub struct Frame {
     pub path: String,
     pub title: String,
     pub nav: Vec<Nav>,
+    /// The case workspace's tabs (the team's case pages).
+    pub tabs: Vec<Nav>,
     /// A confirmation after a form was sent (`?done=…`), in the reader's language.
     pub flash: Option<String>,
 }
@@ -311,6 +324,7 @@ impl Frame {
             path: v.path.clone(),
             title: tr(v.lang, title_key, &[]),
             nav: Vec::new(),
+            tabs: Vec::new(),
             flash: flash_of(&v.path, v.lang),
         }
     }
@@ -410,6 +424,7 @@ pub fn error_page(lang: Lang, request_id: &str, e: &ApiError) -> Response {
         path: "/".to_owned(),
         title: tr(lang, &format!("error-{}", status_family(status)), &[]),
         nav: Vec::new(),
+        tabs: Vec::new(),
         flash: None,
     };
     let mut r = page_with(

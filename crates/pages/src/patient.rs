@@ -40,29 +40,53 @@ const STAGES: &[(&str, &[&str])] = &[
 
 /// The case pages' navigation, the current one marked.
 pub fn case_nav(lang: Lang, id: &str, role: Role, current: &str) -> Vec<Nav> {
-    let mut items: Vec<(String, &str)> = vec![
-        (format!("/cases/{id}"), "nav-my-case"),
-        (format!("/cases/{id}/records"), "nav-records"),
-        (format!("/cases/{id}/prescreen"), "nav-prescreen"),
-        (format!("/cases/{id}/journey"), "nav-journey"),
-        (format!("/cases/{id}/diary"), "nav-diary"),
-        (format!("/cases/{id}/support"), "nav-support"),
-        (format!("/cases/{id}/messages"), "nav-messages"),
-        (
-            format!("/cases/{id}/team"),
-            if role == Role::Patient {
-                "nav-team"
-            } else {
-                "nav-team-other"
-            },
-        ),
-    ];
-    if crate::work::works_on_cases(role) {
-        items.insert(1, (format!("/cases/{id}/summary"), "nav-summary"));
-        items.insert(2, (format!("/cases/{id}/record"), "nav-record"));
-        items.insert(5, (format!("/cases/{id}/mdt"), "nav-mdt"));
-        items.insert(8, (format!("/cases/{id}/monitoring"), "nav-monitoring"));
-    }
+    let mut items: Vec<(String, &str)> = if crate::work::works_on_cases(role) {
+        // The team's workspace: its tabs, in the order the work goes.
+        [
+            ("", "nav-overview"),
+            ("/summary", "nav-summary"),
+            ("/record", "nav-record"),
+            ("/records", "nav-documents"),
+            ("/prescreen", "nav-prescreen"),
+            ("/mdt", "nav-mdt"),
+            ("/journey", "nav-journey"),
+            ("/monitoring", "nav-monitoring"),
+            ("/diary", "nav-diary"),
+            ("/support", "nav-support"),
+            ("/messages", "nav-messages"),
+            ("/team", "nav-access-log"),
+        ]
+        .into_iter()
+        .map(|(tail, key)| (format!("/cases/{id}{tail}"), key))
+        .collect()
+    } else {
+        vec![
+            (format!("/cases/{id}"), "nav-my-case"),
+            (format!("/cases/{id}/records"), "nav-records"),
+            (format!("/cases/{id}/prescreen"), "nav-prescreen"),
+            (format!("/cases/{id}/journey"), "nav-journey"),
+            (format!("/cases/{id}/diary"), "nav-diary"),
+            (format!("/cases/{id}/support"), "nav-support"),
+            (format!("/cases/{id}/messages"), "nav-messages"),
+            (
+                format!("/cases/{id}/team"),
+                if role == Role::Patient {
+                    "nav-team"
+                } else {
+                    "nav-team-other"
+                },
+            ),
+        ]
+    };
+    // The team's tab of a page the patient's navigation names otherwise.
+    let team = crate::work::works_on_cases(role);
+    let current = match current {
+        _ if !team => current,
+        "nav-my-case" => "nav-overview",
+        "nav-records" => "nav-documents",
+        "nav-team" | "nav-team-other" => "nav-access-log",
+        other => other,
+    };
     if role == Role::Patient {
         items.push(("/consents".to_owned(), "nav-consents"));
     }
