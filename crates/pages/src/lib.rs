@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod mdt;
 pub mod patient;
 pub mod record;
+pub mod screenings;
 pub mod summary;
 pub mod svg;
 pub mod work;

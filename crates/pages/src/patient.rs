@@ -574,6 +574,9 @@ struct ProgrammeView {
     unknown: usize,
     criteria: Vec<CriterionView>,
     summary: String,
+    /// Judgement items (for the team's side-by-side view), and the section's anchor.
+    judgement: usize,
+    anchor: String,
 }
 
 #[derive(Template)]
@@ -590,6 +593,10 @@ struct PrescreenPage {
     cldn_thresholds: Vec<String>,
     can_screen: bool,
     disclaimer: String,
+    /// The team's view: programmes side by side, the technical detail open, screenings
+    /// over time.
+    team: bool,
+    history: Vec<crate::screenings::ScreeningLine>,
 }
 
 fn criterion_view(c: &cellpath_eligibility::eval::CriterionResult, lang: Lang) -> CriterionView {
@@ -695,6 +702,12 @@ pub async fn prescreen(State(state): State<Shared>, s: Signed, Path(id): Path<St
                 unknown: count(Status::Unknown),
                 summary: cellpath_eligibility::eval::verdict_text(r, lang),
                 criteria: r.criteria.iter().map(|c| criterion_view(c, lang)).collect(),
+                judgement: r
+                    .criteria
+                    .iter()
+                    .filter(|c| c.kind == ResultKind::ClinicianJudgement)
+                    .count(),
+                anchor: format!("p-{}", r.programme),
             }
         })
         .collect();
@@ -746,6 +759,12 @@ pub async fn prescreen(State(state): State<Shared>, s: Signed, Path(id): Path<St
         None => (String::new(), Vec::new(), String::new(), Vec::new()),
     };
     let can_screen = s.actor().role == Role::Coordinator;
+    let team = crate::work::works_on_cases(s.actor().role);
+    let history = if team {
+        crate::screenings::history(&state, &id, lang).await
+    } else {
+        Vec::new()
+    };
     let f = s.frame(
         "prescreen-title",
         case_nav(lang, &id, s.actor().role, "nav-prescreen"),
@@ -761,7 +780,17 @@ pub async fn prescreen(State(state): State<Shared>, s: Signed, Path(id): Path<St
         cldn_detail,
         cldn_thresholds,
         can_screen,
-        disclaimer: tr(lang, "prescreen-disclaimer", &[]),
+        disclaimer: tr(
+            lang,
+            if team {
+                "prescreen-disclaimer-team"
+            } else {
+                "prescreen-disclaimer"
+            },
+            &[],
+        ),
+        team,
+        history,
     })
 }
 

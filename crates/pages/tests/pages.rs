@@ -1961,3 +1961,51 @@ async fn a_specialist_s_own_assignments_with_due_dates_versions_and_changes() {
         r.text
     );
 }
+
+#[tokio::test]
+async fn the_team_s_pre_screen_side_by_side_and_what_changed_between_screenings() {
+    let app = app().await;
+    let (patient, _carer, case) = app.case(Access::View).await;
+    let coord = app.user("co@example.org", Role::Coordinator).await;
+    app.join(&case, &coord, MemberRole::Coordinator).await;
+    let uri = format!("/cases/{case}/prescreen");
+    // Screened once, then the record loses its CLDN18.2 result and is screened again.
+    let r = app.post(&uri, &coord, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let page = app
+        .get(&format!("/cases/{case}/record"), Some(&coord))
+        .await;
+    let mut fields = form_fields(&page.text, &format!("/cases/{case}/record"));
+    set_field(&mut fields, "_action", "save");
+    set_field(&mut fields, "cldn18.0._remove", "on");
+    let r = send_fields(&app, &format!("/cases/{case}/record"), &coord, &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = app.get(&uri, Some(&coord)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    for want in [
+        "Every programme side by side",
+        "Screenings over time",
+        "the record changed: CLDN18.2 result",
+        "NMPA label: eligible → needs information",
+        "→",
+        "Criteria, evidence and sources",
+    ] {
+        assert!(r.text.contains(want), "{want}: {}", r.text);
+    }
+    assert!(!r.text.contains("Your CLDN18.2 test"), "team wording");
+    // The patient's page stays the patient's.
+    let r = app.get(&uri, Some(&patient)).await;
+    assert!(
+        !r.text.contains("Screenings over time") && r.text.contains("What this means:"),
+        "{}",
+        r.text
+    );
+    app.post("/language", &coord, &[("lang", "zh-CN"), ("next", "/")])
+        .await;
+    let r = app.get(&uri, Some(&coord)).await;
+    assert!(
+        r.text.contains("各项目并列对比") && r.text.contains("历次筛查") && !r.text.contains('⟦'),
+        "{}",
+        r.text
+    );
+}
