@@ -16,7 +16,7 @@ const who = {
     "/consents", "/notifications", "/cases", "/about"],
   caregiver: ["/cases/c-demo-1", "/cases/c-demo-1/diary"],
   coordinator: ["/work", "/cases/c-demo-1/summary", "/cases/c-demo-1/record", "/cases/c-demo-1/record/history", "/cases/c-demo-1/monitoring", "/cases/c-demo-1/mdt", "/cases/c-demo-1/support"],
-  oncologist: ["/work", "/cases/c-demo-1/summary", "/cases/c-demo-1/mdt", "/cases/c-demo-1/support"],
+  oncologist: ["/work", "/cases/c-demo-1/summary", "/cases/c-demo-1/mdt", "/cases/c-demo-1/support", "/work/assignments", "/cases/c-demo-1/prescreen"],
   admin: ["/admin"],
 };
 /** Gives the workspace pages something to show: the specialists assigned, the

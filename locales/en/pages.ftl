@@ -869,3 +869,4 @@ scr-new-programme = { $programme }: screened for the first time
 scr-why-record = the record changed: { $facts }
 scr-why-date = screened as of a later date ({ $before } → { $after }): time limits such as washouts and the age of results
 scr-why-catalogue = the programme catalogue changed ({ $before } → { $after })
+rec-index = Parts of the record

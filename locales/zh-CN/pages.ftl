@@ -858,3 +858,4 @@ scr-new-programme = { $programme }：首次筛查
 scr-why-record = 病历有变化：{ $facts }
 scr-why-date = 按更晚的日期筛查（{ $before } → { $after }）：涉及洗脱期、检查结果时效等时间限制
 scr-why-catalogue = 项目目录有变化（{ $before } → { $after }）
+rec-index = 病历各部分

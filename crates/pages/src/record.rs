@@ -771,7 +771,9 @@ fn sections_view(lang: Lang, record: &Value, notes: &Notes) -> Vec<SectionView> 
                 }),
                 Many::List | Many::OptList => {
                     let items = here.and_then(Value::as_array).cloned().unwrap_or_default();
-                    let blanks = 1 + usize::from(notes.more.as_deref() == Some(sec.key));
+                    // A blank row to start an empty list; more on asking ("Add").
+                    let blanks = usize::from(items.is_empty())
+                        + usize::from(notes.more.as_deref() == Some(sec.key));
                     for i in 0..items.len() + blanks {
                         let item = items.get(i);
                         rows.push(RowView {

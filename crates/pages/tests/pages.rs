@@ -1744,7 +1744,7 @@ async fn the_record_editor_saves_every_example_unchanged_and_names_wrong_fields(
         .filter_map(|k| k.split_once('.'))
         .filter_map(|(n, _)| n.parse::<usize>().ok())
         .max()
-        .expect("a blank therapy row");
+        .expect("a therapy row");
     set_field(&mut fields, &format!("therapies.{row}.drug"), "oxaliplatin");
     set_field(&mut fields, &format!("therapies.{row}.start"), "2025-03-01");
     set_field(&mut fields, &format!("therapies.{row}.end"), "2025-01-01");
