@@ -840,7 +840,6 @@ nav-assignments = My assignments
 asg-title = My assignments
 asg-intro = The MDT reviews you are assigned to, the earliest due first: the record version you were assigned on (or gave your opinion on) and whether the record has changed since.
 asg-none = You are not assigned to any MDT review.
-asg-case = Case
 asg-version = Record version assigned on
 asg-changed = changed since
 asg-opinion = Your opinion

@@ -829,7 +829,6 @@ nav-assignments = 我的评审任务
 asg-title = 我的评审任务
 asg-intro = 分配给您的多学科评审，按截止日期先后排列：分配时（或您提交意见时）的病历版本，以及此后病历是否有变化。
 asg-none = 您目前没有分配的多学科评审。
-asg-case = 病例
 asg-version = 分配时的病历版本
 asg-changed = 此后有变化
 asg-opinion = 您的意见

@@ -900,6 +900,7 @@ mod tests {
 
 struct AssignmentLine {
     id: String,
+    patient: String,
     open: bool,
     state: String,
     due: String,
@@ -949,6 +950,7 @@ pub async fn assignments(State(state): State<Shared>, s: Signed) -> Response {
                     .record_version
                     .map_or_else(|| "—".to_owned(), |v| v.to_string()),
                 changed: a.record_changed,
+                patient: a.patient.unwrap_or_default(),
                 status,
                 status_class,
                 id: a.case_id,

@@ -49,6 +49,9 @@ pub struct Signature {
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct MyAssignment {
     pub case_id: String,
+    /// The patient, as others see them.
+    pub owner_name: Option<String>,
+    pub owner_email: String,
     pub due: String,
     pub assigned_at: String,
     /// The record version assigned on (unknown for older assignments).
@@ -96,13 +99,15 @@ impl Store {
     /// A specialist's own assignments on every case, the earliest due first.
     pub async fn my_assignments(&self, user_id: &str) -> Result<Vec<MyAssignment>> {
         Ok(sqlx::query_as(
-            "SELECT a.case_id, a.due, a.assigned_at, a.record_version, \
+            "SELECT a.case_id, u.display_name AS owner_name, u.email AS owner_email, \
+                    a.due, a.assigned_at, a.record_version, \
                     c.record_version AS current_version, c.state, \
                     (SELECT MAX(COALESCE(o.record_version, 0)) FROM mdt_opinions o \
                       WHERE o.case_id = a.case_id AND o.author_id = a.user_id) AS opinion_version, \
                     (SELECT COUNT(*) FROM mdt_drafts d \
                       WHERE d.case_id = a.case_id AND d.user_id = a.user_id) AS drafts \
              FROM mdt_assignments a JOIN cases c ON c.id = a.case_id \
+             JOIN users u ON u.id = c.owner_id \
              WHERE a.user_id = $1 ORDER BY a.due, a.case_id",
         )
         .bind(user_id)

@@ -149,6 +149,8 @@ pub struct MyAssignment {
     /// False when the case's consent no longer lets this person in: the id only.
     pub access: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub patient: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     pub due: String,
     /// Past its due date with no opinion given.
@@ -185,6 +187,7 @@ pub async fn assignments(state: &Shared, actor: &Actor) -> Result<Vec<MyAssignme
             overdue: !submitted && r.due.as_str() < today.as_str(),
             access,
             state: access.then(|| r.state.clone()),
+            patient: access.then(|| r.owner_name.clone().unwrap_or(r.owner_email.clone())),
             record_changed: access && seen.is_some_and(|v| v != r.current_version),
             current_version: access.then_some(r.current_version),
             record_version: r.record_version,
