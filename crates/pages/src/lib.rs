@@ -14,6 +14,7 @@ pub mod admin;
 pub mod assets;
 pub mod frame;
 pub mod i18n;
+pub mod import;
 pub mod mdt;
 pub mod patient;
 pub mod record;
@@ -131,6 +132,15 @@ fn table() -> Vec<Entry> {
             get(record::record).post(record::record_post),
         ),
         (G, "/cases/{id}/record/history", get(record::history)),
+        (
+            GP,
+            "/cases/{id}/import",
+            // The file is limited by the server's FHIR limit as it is read, not by the body.
+            get(import::import)
+                .post(import::import_post)
+                .layer(DefaultBodyLimit::disable()),
+        ),
+        (P, "/cases/{id}/import/confirm", post(import::confirm)),
         (
             P,
             "/cases/{id}/monitoring/preview",

@@ -442,7 +442,7 @@ fn said(lang: Lang, v: Option<&Value>) -> String {
 type RowMap = BTreeMap<(&'static str, usize), usize>;
 
 /// A field's problem: the field's name and the words.
-type FieldErrors = BTreeMap<String, String>;
+pub(crate) type FieldErrors = BTreeMap<String, String>;
 
 struct Built {
     record: Value,
@@ -646,41 +646,41 @@ pub fn fact_words(lang: Lang, pointer: &str) -> String {
 
 // ------------------------------------------------------------------ JSON → form
 
-struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
+pub(crate) struct Choice {
+    pub(crate) value: String,
+    pub(crate) label: String,
+    pub(crate) selected: bool,
 }
 
-struct FieldView {
-    name: String,
-    id: String,
-    label: String,
+pub(crate) struct FieldView {
+    pub(crate) name: String,
+    pub(crate) id: String,
+    pub(crate) label: String,
     /// text | number | date | select | check | source
-    kind: &'static str,
-    value: String,
-    checked: bool,
-    options: Vec<Choice>,
-    error: String,
+    pub(crate) kind: &'static str,
+    pub(crate) value: String,
+    pub(crate) checked: bool,
+    pub(crate) options: Vec<Choice>,
+    pub(crate) error: String,
     /// A conflict: what the other person saved here.
-    theirs: String,
+    pub(crate) theirs: String,
 }
 
-struct RowView {
-    title: String,
-    fields: Vec<FieldView>,
+pub(crate) struct RowView {
+    pub(crate) title: String,
+    pub(crate) fields: Vec<FieldView>,
     /// The row's "remove" box (lists only).
-    remove: String,
+    pub(crate) remove: String,
 }
 
-struct SectionView {
-    key: &'static str,
-    title: String,
-    hint: String,
-    list: bool,
+pub(crate) struct SectionView {
+    pub(crate) key: &'static str,
+    pub(crate) title: String,
+    pub(crate) hint: String,
+    pub(crate) list: bool,
     /// Not known / none / as listed (lists whose absence means unknown).
-    states: Vec<Choice>,
-    rows: Vec<RowView>,
+    pub(crate) states: Vec<Choice>,
+    pub(crate) rows: Vec<RowView>,
 }
 
 fn field_view(
@@ -744,11 +744,30 @@ fn field_view(
 
 /// What the form says beside its fields.
 #[derive(Default)]
-struct Notes {
+pub(crate) struct Notes {
     errors: FieldErrors,
     theirs: BTreeMap<String, String>,
     /// Sections that get one more blank row.
     more: Option<String>,
+}
+
+/// One part of the record as form fields (the import's lines of therapy).
+pub(crate) fn section_view(lang: Lang, key: &str, record: &Value) -> Vec<SectionView> {
+    sections_view(lang, record, &Notes::default())
+        .into_iter()
+        .filter(|s| s.key == key)
+        .collect()
+}
+
+/// One list part of the record from a form: the JSON the record would hold (`None` when
+/// not known) and the fields that could not be read.
+pub(crate) fn section_from_form(
+    lang: Lang,
+    fields: &Fields,
+    key: &str,
+) -> (Option<Value>, FieldErrors) {
+    let built = build(lang, fields);
+    (built.record.get(key).cloned(), built.errors)
 }
 
 fn sections_view(lang: Lang, record: &Value, notes: &Notes) -> Vec<SectionView> {

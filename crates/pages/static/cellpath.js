@@ -2,9 +2,11 @@
 // highlighted drop zone, and copying a link. Everything works without this file.
 (function () {
   "use strict";
-  var allowed = /\.(pdf|png|jpe?g|zip)$/i;
+  var documents = /\.(pdf|png|jpe?g|zip)$/i;
 
   function setupUpload(form) {
+    var accept = form.getAttribute("data-accept");
+    var allowed = accept ? new RegExp(accept, "i") : documents;
     var input = form.querySelector("input[type=file]");
     var list = form.querySelector(".chosen");
     var bar = form.querySelector("progress");

@@ -360,17 +360,22 @@ async fn every_form_needs_the_csrf_token_and_changes_nothing_without_it() {
             if let Some(t) = token {
                 fields.push(("_csrf", t));
             }
-            let r = if path.ends_with("/records") {
+            let r = if path.ends_with("/records") || path.ends_with("/import") {
+                let file = if path.ends_with("/import") {
+                    "bundle"
+                } else {
+                    "files"
+                };
                 let mut body = String::new();
                 if let Some(t) = token {
                     body.push_str(&format!(
                         "--B\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{t}\r\n"
                     ));
                 }
-                body.push_str(
-                    "--B\r\nContent-Disposition: form-data; name=\"files\"; \
-                     filename=\"a.pdf\"\r\n\r\n%PDF-1.4\r\n--B--\r\n",
-                );
+                body.push_str(&format!(
+                    "--B\r\nContent-Disposition: form-data; name=\"{file}\"; \
+                     filename=\"a.pdf\"\r\n\r\n%PDF-1.4\r\n--B--\r\n"
+                ));
                 let req = Request::builder()
                     .method("POST")
                     .uri(&uri)
@@ -1614,14 +1619,40 @@ fn form_fields(page: &str, action: &str) -> Vec<(String, String)> {
         let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
         Some(tag[at..at + tag[at..].find('"')?].to_owned())
     };
+    // HTML character references, named or numeric, back to characters.
     let unescape = |s: String| {
-        s.replace("&#43;", "+")
-            .replace("&#x2b;", "+")
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s.as_str();
+        while let Some(i) = rest.find('&') {
+            out.push_str(&rest[..i]);
+            rest = &rest[i..];
+            let end = rest.find(';').unwrap_or(0);
+            let entity = &rest[1..end.max(1)];
+            let ch = match entity {
+                "quot" => Some('"'),
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "apos" => Some('\''),
+                _ => entity
+                    .strip_prefix("#x")
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                    .and_then(char::from_u32),
+            };
+            match ch {
+                Some(c) if end > 0 => {
+                    out.push(c);
+                    rest = &rest[end + 1..];
+                }
+                _ => {
+                    out.push('&');
+                    rest = &rest[1..];
+                }
+            }
+        }
+        out.push_str(rest);
+        out
     };
     let mut out = Vec::new();
     let mut rest = form;
@@ -2008,4 +2039,120 @@ async fn the_team_s_pre_screen_side_by_side_and_what_changed_between_screenings(
         "{}",
         r.text
     );
+}
+
+/// A multipart form as a browser sends it: the CSRF token first, then the file.
+fn multipart(csrf: &str, fields: &[(&str, &str)], file: (&str, &[u8])) -> (String, Vec<u8>) {
+    let boundary = "cellpathB0undary";
+    let mut body = Vec::new();
+    let mut text = |name: &str, value: &str| {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    };
+    text("_csrf", csrf);
+    for (k, v) in fields {
+        text(k, v);
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"bundle\"; filename=\"{}\"\r\nContent-Type: application/fhir+json\r\n\r\n",
+            file.0
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file.1);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn send_multipart(app: &App, uri: &str, who: &Browser, ct: String, body: Vec<u8>) -> Resp {
+    let req = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header(header::COOKIE, &who.cookie)
+        .header(header::CONTENT_TYPE, ct)
+        .body(Body::from(body))
+        .expect("request");
+    app.send(req).await
+}
+
+#[tokio::test]
+async fn a_fhir_import_is_previewed_changing_nothing_then_confirmed_with_its_lines() {
+    let app = app().await;
+    let (_patient, _carer, case) = app.case(Access::View).await;
+    let coord = app.user("co@example.org", Role::Coordinator).await;
+    app.join(&case, &coord, MemberRole::Coordinator).await;
+    let uri = format!("/cases/{case}/import");
+    let r = app.get(&uri, Some(&coord)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("enctype=\"multipart/form-data\""));
+    let bundle = include_bytes!("../../../tests/data/fhir/realistic/intent-and-stop-reason.json");
+    let (before, _) = stored(&app, &case).await;
+    let screenings = app.state.store.screenings(&case).await.expect("q").len();
+
+    // The preview: each resource, what would change, the derived lines; nothing written.
+    let csrf = app.csrf(&coord).await;
+    let (ct, body) = multipart(&csrf, &[], ("brian.json", bundle));
+    let r = send_multipart(&app, &uri, &coord, ct, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    for want in [
+        "A preview of brian.json: nothing has been written",
+        "MedicationRequest/idarubicin-brian-l",
+        "What the import would change in the record",
+        "changed Primary cancer",
+        "name=\"lines.0.drugs\"",
+        "tamoxifen",
+    ] {
+        assert!(r.text.contains(want), "{want}: {}", r.text);
+    }
+    assert_eq!(
+        stored(&app, &case).await.0,
+        before,
+        "the preview writes nothing"
+    );
+    assert_eq!(
+        app.state.store.screenings(&case).await.expect("q").len(),
+        screenings,
+        "and screens nothing"
+    );
+
+    // Confirmed, with the first line corrected: written as the import, lines confirmed.
+    let confirm = format!("/cases/{case}/import/confirm");
+    let mut fields = form_fields(&r.text, &confirm);
+    set_field(&mut fields, "lines._state", "listed");
+    set_field(&mut fields, "lines.0.outcome", "progression");
+    let r = send_fields(&app, &confirm, &coord, &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let (after, record) = stored(&app, &case).await;
+    assert_eq!(after, before + 1);
+    assert_eq!(record["therapies"][0]["drug"], "idarubicin");
+    assert_eq!(record["lines"][0]["outcome"], "progression", "{record}");
+    let versions = app.state.store.record_versions(&case).await.expect("q");
+    assert_eq!(
+        versions.last().map(|v| v.use_case.as_str()),
+        Some("case.record.import_fhir")
+    );
+    // The same confirmation again is on an old version: refused, nothing written.
+    let r = send_fields(&app, &confirm, &coord, &fields).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert!(r.text.contains("Preview the file again"), "{}", r.text);
+    assert_eq!(stored(&app, &case).await.0, after);
+
+    // Not FHIR: named, in the reader's language, nothing written.
+    app.post("/language", &coord, &[("lang", "zh-CN"), ("next", "/")])
+        .await;
+    let csrf = app.csrf(&coord).await;
+    let (ct, body) = multipart(&csrf, &[], ("notes.json", b"not json at all"));
+    let r = send_multipart(&app, &uri, &coord, ct, body).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("无法导入 notes.json"), "{}", r.text);
+    assert_eq!(stored(&app, &case).await.0, after);
+    // A specialist may not import.
+    let onc = app.user("onc@example.org", Role::Specialist).await;
+    app.join(&case, &onc, MemberRole::Specialist).await;
+    assert!(app.get(&uri, Some(&onc)).await.status.is_client_error());
 }

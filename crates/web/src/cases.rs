@@ -603,6 +603,9 @@ pub async fn audit(
 pub struct ImportQuery {
     /// The patient to import when the record holds several (`Patient/id`, fullUrl or id).
     patient: Option<String>,
+    /// `true`: answer what the import would write, and write nothing.
+    #[serde(default)]
+    preview: Option<bool>,
 }
 
 fn fhir_error(e: &cellpath_fhir::ImportError) -> ApiError {
@@ -617,7 +620,7 @@ fn fhir_error(e: &cellpath_fhir::ImportError) -> ApiError {
 
 /// Reads a FHIR body: a bundle (or one resource), or Bulk Data ndjson when the content type
 /// says so (`application/fhir+ndjson`, `application/x-ndjson`) — one patient either way.
-fn import_body(
+pub fn import_body(
     headers: &HeaderMap,
     body: &[u8],
     options: &cellpath_fhir::Options,
@@ -674,7 +677,8 @@ pub async fn import_fhir(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let case = state.authorise(&actor, &id, Action::EditRecord).await?;
-    let expected = if_match(&headers)?;
+    let preview = query.0.preview.unwrap_or(false);
+    let expected = if preview { None } else { if_match(&headers)? };
     let limit = state.config.max_fhir;
     let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
         ApiError::new(
@@ -690,6 +694,10 @@ pub async fn import_fhir(
         max_input_bytes: limit as u64,
     };
     let imported = import_body(&headers, &body, &options)?;
+    if preview {
+        let p = preview_import(&state, &actor, &case, imported).await?;
+        return Ok((StatusCode::OK, Json(p.to_json())).into_response());
+    }
     let case = write_record(
         &state,
         &actor,
@@ -707,6 +715,73 @@ pub async fn import_fhir(
         Json(json!({"case": case_json(&case), "import_report": imported.report})),
     )
         .into_response())
+}
+
+/// What an import would write: the record it makes, the report per resource, the lines of
+/// therapy it derives and every fact it would change. Nothing is written.
+pub struct ImportPreview {
+    pub import: cellpath_fhir::Import,
+    /// The record version the preview was made against (for the If-Match of the import).
+    pub version: i64,
+    pub lines: Option<cellpath_domain::lines::LinesOfTherapy>,
+    pub changes: Vec<cellpath_domain::diff::Change>,
+}
+
+impl ImportPreview {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "preview": true,
+            "record_version": self.version,
+            "record": self.import.case,
+            "import_report": self.import.report,
+            "lines": self.lines.as_ref().map(|l| &l.lines),
+            "changes": self.changes,
+        })
+    }
+}
+
+/// The use case of a preview: the import read against the case (already authorised for
+/// editing the record), the read audited, nothing written.
+pub async fn preview_import(
+    state: &Shared,
+    actor: &Actor,
+    case: &CaseRow,
+    import: cellpath_fhir::Import,
+) -> Result<ImportPreview, ApiError> {
+    let current: Value = serde_json::from_str(&case.record).map_err(ApiError::internal)?;
+    let next = serde_json::to_value(&import.case).map_err(ApiError::internal)?;
+    let changes = cellpath_domain::diff::diff(&current, &next);
+    let lines = cellpath_domain::lines::lines_of_therapy(&import.case);
+    state
+        .read(actor, "case.record.import_preview", Some(&case.id))
+        .await?;
+    Ok(ImportPreview {
+        import,
+        version: case.record_version,
+        lines,
+        changes,
+    })
+}
+
+/// The use case of a confirmed import: the record a preview made (its lines as the
+/// coordinator confirmed or corrected them) written as the import, on the version previewed.
+pub async fn write_import(
+    state: &Shared,
+    actor: &Actor,
+    id: &str,
+    expected: i64,
+    record: &Case,
+) -> Result<CaseRow, ApiError> {
+    let case = state.authorise(actor, id, Action::EditRecord).await?;
+    write_record(
+        state,
+        actor,
+        "case.record.import_fhir",
+        &case,
+        Some(expected),
+        record,
+    )
+    .await
 }
 
 /// `GET /cases/{id}/fhir`: the record as an mCODE STU4 bundle, each resource with its source.

@@ -739,7 +739,7 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
             r(
                 "POST",
                 "/api/v1/cases/{id}/fhir-import",
-                "Import a FHIR bundle, or one patient's Bulk Data ndjson, as the record (If-Match; ?patient= when it holds several)",
+                "Import a FHIR bundle, or one patient's Bulk Data ndjson, as the record (If-Match; ?patient= when it holds several; ?preview=true answers what it would write and writes nothing)",
                 true,
             ),
             post(cases::import_fhir),

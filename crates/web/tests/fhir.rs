@@ -170,3 +170,43 @@ async fn an_import_over_the_limit_is_refused_before_it_is_read() {
     let now = app.get(&format!("/api/v1/cases/{id}"), &patient).await;
     assert_eq!(now.etag.as_deref(), Some("\"v1\""), "nothing changed");
 }
+
+#[tokio::test]
+async fn a_preview_answers_what_the_import_would_write_and_writes_nothing() {
+    let app = common::app().await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    let id = app.case_of(&patient, common::example("gastric")).await;
+    let bundle =
+        String::from_utf8(fixture("fhir/realistic/intent-and-stop-reason.json")).expect("utf8");
+    let r = app
+        .call_raw(
+            "POST",
+            &format!("/api/v1/cases/{id}/fhir-import?preview=true"),
+            Some(&patient),
+            Some(bundle),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["preview"], true);
+    assert_eq!(r.body["record_version"], 1);
+    assert_eq!(r.body["record"]["therapies"][0]["drug"], "idarubicin");
+    assert!(
+        r.body["lines"].as_array().is_some_and(|l| !l.is_empty()),
+        "{}",
+        r.text
+    );
+    let changes = r.body["changes"].as_array().expect("changes");
+    assert!(
+        changes.iter().any(|c| c["pointer"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/therapies")))
+            && changes
+                .iter()
+                .any(|c| c["pointer"] == "/cldn18" && c["kind"] == "removed"),
+        "{}",
+        r.text
+    );
+    let after = app.get(&format!("/api/v1/cases/{id}"), &patient).await;
+    assert_eq!(after.etag.as_deref(), Some("\"v1\""), "nothing written");
+}

@@ -1,0 +1,454 @@
+//! FHIR import with a preview: upload a bundle (or one patient's Bulk Data ndjson), see what
+//! each resource gave (used, flagged, skipped and why), every fact the import would change
+//! and the lines of therapy it derives — before anything is written; confirm or correct the
+//! lines; then import. Both steps are the API's use cases (`?preview=true`, then the write).
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use cellpath_domain::Lang;
+use cellpath_fhir::Outcome;
+use cellpath_web::policy::Action;
+use cellpath_web::{ApiError, ErrorCode, Shared};
+use serde_json::{Value, json};
+
+use crate::frame::{Fields, Frame, Signed, done, page_with};
+use crate::i18n::tr;
+use crate::patient::case_nav;
+use crate::record::{SectionView, section_from_form, section_view};
+
+/// Resources listed one by one; beyond this the page says how many more (used ones first
+/// to go — the flagged and skipped are what a coordinator must read).
+const LISTED: usize = 300;
+
+struct ResourceLine {
+    what: String,
+    outcome: String,
+    outcome_class: &'static str,
+    detail: String,
+}
+
+struct DocOption {
+    value: String,
+    label: String,
+}
+
+struct ChangeLine {
+    what: String,
+    kind: String,
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    f: Frame,
+    id: String,
+    version: i64,
+    max_mb: usize,
+    error: String,
+    /// The preview, once a file was read.
+    preview: Option<PreviewView>,
+    can_edit: bool,
+    documents: Vec<DocOption>,
+}
+
+struct PreviewView {
+    file: String,
+    used: usize,
+    flagged: usize,
+    skipped: usize,
+    resources: Vec<ResourceLine>,
+    more: usize,
+    notes: Vec<String>,
+    changes: Vec<ChangeLine>,
+    /// The record the import would write, carried to the confirmation.
+    record: String,
+    sections: Vec<SectionView>,
+}
+
+async fn render(
+    state: &Shared,
+    s: &Signed,
+    id: &str,
+    version: i64,
+    error: String,
+    preview: Option<PreviewView>,
+    status: StatusCode,
+) -> Response {
+    let documents = state
+        .store
+        .documents(id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| DocOption {
+            value: format!("document:{}", d.id),
+            label: d.filename,
+        })
+        .collect();
+    let f = s.frame(
+        "imp-title",
+        case_nav(s.lang, id, s.actor().role, "nav-record"),
+    );
+    page_with(
+        status,
+        &ImportPage {
+            f,
+            id: id.to_owned(),
+            version,
+            max_mb: state.config.max_fhir / (1024 * 1024),
+            error,
+            preview,
+            can_edit: true,
+            documents,
+        },
+    )
+}
+
+/// `GET /cases/{id}/import`: the upload form (for those who may change the record).
+pub async fn import(State(state): State<Shared>, s: Signed, Path(id): Path<String>) -> Response {
+    let case = match state.authorise(s.actor(), &id, Action::EditRecord).await {
+        Ok(c) => c,
+        Err(e) => return s.fail(e),
+    };
+    render(
+        &state,
+        &s,
+        &id,
+        case.record_version,
+        String::new(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+fn outcome_words(lang: Lang, o: &Outcome) -> (String, &'static str) {
+    let (key, class) = match o {
+        Outcome::Used => ("imp-used", "met"),
+        Outcome::Flagged => ("imp-flagged", "unknown"),
+        Outcome::Skipped => ("imp-skipped", "na"),
+    };
+    (tr(lang, key, &[]), class)
+}
+
+/// The preview of an import as the page shows it.
+fn preview_view(lang: Lang, file: String, p: &cellpath_web::cases::ImportPreview) -> PreviewView {
+    let report = &p.import.report;
+    let count = |o: Outcome| report.resources.iter().filter(|r| r.outcome == o).count();
+    // What needs reading first: flagged, then skipped, then used.
+    let mut ordered: Vec<_> = report.resources.iter().collect();
+    ordered.sort_by_key(|r| match r.outcome {
+        Outcome::Flagged => 0,
+        Outcome::Skipped => 1,
+        Outcome::Used => 2,
+    });
+    let resources = ordered
+        .iter()
+        .take(LISTED)
+        .map(|r| {
+            let (outcome, outcome_class) = outcome_words(lang, &r.outcome);
+            ResourceLine {
+                what: format!(
+                    "{}{}",
+                    r.resource_type,
+                    r.id.as_deref().map(|i| format!("/{i}")).unwrap_or_default()
+                ),
+                outcome,
+                outcome_class,
+                detail: r.detail.join("; "),
+            }
+        })
+        .collect();
+    // The lines as the record would hold them once confirmed: the derived ones, each with
+    // what it rests on.
+    let mut record = serde_json::to_value(&p.import.case).unwrap_or(Value::Null);
+    let derived: Vec<Value> = p
+        .lines
+        .as_ref()
+        .map(|l| {
+            l.lines
+                .iter()
+                .map(|x| {
+                    let mut v = json!({
+                        "drugs": x.drugs, "setting": x.setting, "counts": x.counts,
+                        "outcome": x.outcome, "source": tr(lang, "imp-lines-source", &[]),
+                    });
+                    if let Some(d) = x.start {
+                        v["start"] = json!(d);
+                    }
+                    if let Some(d) = x.end {
+                        v["end"] = json!(d);
+                    }
+                    v
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let confirmed = p.import.case.lines.is_some();
+    let mut shown = record.clone();
+    if !confirmed && !derived.is_empty() {
+        shown["lines"] = Value::Array(derived);
+    }
+    let mut sections = section_view(lang, "lines", &shown);
+    // Derived lines are shown in the rows, but stay unconfirmed until the coordinator says.
+    if !confirmed {
+        for sec in &mut sections {
+            for c in &mut sec.states {
+                c.selected = c.value == "unknown";
+            }
+        }
+    }
+    if let Some(m) = record.as_object_mut() {
+        m.remove("lines");
+        if confirmed && let Some(l) = &p.import.case.lines {
+            m.insert("lines".into(), json!(l));
+        }
+    }
+    PreviewView {
+        file,
+        used: count(Outcome::Used),
+        flagged: count(Outcome::Flagged),
+        skipped: count(Outcome::Skipped),
+        more: report.resources.len().saturating_sub(LISTED),
+        resources,
+        notes: report.notes.clone(),
+        changes: p
+            .changes
+            .iter()
+            .filter(|c| c.pointer != "/format")
+            .map(|c| ChangeLine {
+                what: crate::record::fact_words(lang, &c.pointer),
+                kind: tr(
+                    lang,
+                    match c.kind {
+                        cellpath_domain::diff::ChangeKind::Added => "sum-change-added",
+                        cellpath_domain::diff::ChangeKind::Removed => "sum-change-removed",
+                        cellpath_domain::diff::ChangeKind::Changed => "sum-change-changed",
+                    },
+                    &[],
+                ),
+            })
+            .collect(),
+        record: record.to_string(),
+        sections,
+    }
+}
+
+/// `POST /cases/{id}/import` (multipart): read the file and show the preview. Nothing is
+/// written.
+pub async fn import_post(
+    State(state): State<Shared>,
+    s: Signed,
+    Path(id): Path<String>,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let case = match state.authorise(s.actor(), &id, Action::EditRecord).await {
+        Ok(c) => c,
+        Err(e) => return s.fail(e),
+    };
+    let lang = s.lang;
+    let Ok(mut form) = form else {
+        return s.fail(ApiError::bad_request(
+            ErrorCode::InvalidBody,
+            "send the file as a multipart form",
+        ));
+    };
+    let limit = state.config.max_fhir;
+    let again = |error: String, status: StatusCode| {
+        let state = state.clone();
+        let s = s.clone();
+        let id = id.clone();
+        async move { render(&state, &s, &id, case.record_version, error, None, status).await }
+    };
+    let mut checked = false;
+    let mut patient = None;
+    let mut file = None;
+    loop {
+        let mut field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => return again(tr(lang, "upload-broken", &[]), StatusCode::BAD_REQUEST).await,
+        };
+        match field.name() {
+            Some("_csrf") => {
+                let sent = field.text().await.unwrap_or_default();
+                if let Err(e) = s.s.check_csrf(Some(&sent)) {
+                    return s.fail(e);
+                }
+                checked = true;
+            }
+            Some("patient") if checked => {
+                let p = field.text().await.unwrap_or_default().trim().to_owned();
+                patient = (!p.is_empty()).then_some(p);
+            }
+            Some("bundle") if checked => {
+                let name = field.file_name().unwrap_or_default().to_owned();
+                let ct = field.content_type().map(str::to_owned);
+                let mut bytes = Vec::new();
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(c)) => {
+                            if bytes.len() + c.len() > limit {
+                                let msg = tr(
+                                    lang,
+                                    "imp-too-large",
+                                    &[("max", &(limit / (1024 * 1024)).to_string())],
+                                );
+                                return again(msg, StatusCode::PAYLOAD_TOO_LARGE).await;
+                            }
+                            bytes.extend_from_slice(&c);
+                        }
+                        Ok(None) => break,
+                        Err(_) => {
+                            return again(tr(lang, "upload-broken", &[]), StatusCode::BAD_REQUEST)
+                                .await;
+                        }
+                    }
+                }
+                file = Some((name, ct, bytes));
+            }
+            _ if !checked => {
+                return s.fail(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "the form's CSRF token comes first",
+                ));
+            }
+            _ => {}
+        }
+    }
+    if !checked {
+        return s.fail(ApiError::new(ErrorCode::Forbidden, "no CSRF token"));
+    }
+    let Some((name, ct, bytes)) = file.filter(|f| !f.2.is_empty()) else {
+        return again(tr(lang, "imp-no-file", &[]), StatusCode::BAD_REQUEST).await;
+    };
+    let mut headers = HeaderMap::new();
+    let ndjson = name.to_ascii_lowercase().ends_with(".ndjson")
+        || ct.as_deref().is_some_and(|c| c.contains("ndjson"));
+    if ndjson {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/fhir+ndjson"),
+        );
+    }
+    let options = cellpath_fhir::Options {
+        patient,
+        max_input_bytes: limit as u64,
+    };
+    let imported = match cellpath_web::cases::import_body(&headers, &bytes, &options) {
+        Ok(i) => i,
+        Err(e) => {
+            let msg = tr(
+                lang,
+                "imp-refused",
+                &[("file", &name), ("why", &s.message(&e))],
+            );
+            return again(msg, StatusCode::BAD_REQUEST).await;
+        }
+    };
+    let preview =
+        match cellpath_web::cases::preview_import(&state, s.actor(), &case, imported).await {
+            Ok(p) => p,
+            Err(e) => return s.fail(e),
+        };
+    let view = preview_view(lang, name, &preview);
+    render(
+        &state,
+        &s,
+        &id,
+        preview.version,
+        String::new(),
+        Some(view),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /cases/{id}/import/confirm`: write the previewed record, with the lines as the
+/// coordinator confirmed or corrected them, on the version previewed.
+pub async fn confirm(
+    State(state): State<Shared>,
+    s: Signed,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let fields = Fields::parse(&body);
+    if let Err(r) = fields.check(&s) {
+        return r;
+    }
+    // Strangers learn nothing, whatever they send.
+    if let Err(e) = state.authorise(s.actor(), &id, Action::EditRecord).await {
+        return s.fail(e);
+    }
+    let lang = s.lang;
+    let version: i64 = fields.text("version").parse().unwrap_or(0);
+    let Ok(mut record) = serde_json::from_str::<Value>(fields.get("record").unwrap_or_default())
+    else {
+        return s.fail(ApiError::bad_request(
+            ErrorCode::InvalidRecord,
+            "the previewed record is missing; preview the file again",
+        ));
+    };
+    let (lines, errors) = section_from_form(lang, &fields, "lines");
+    let problem = if let Some((field, msg)) = errors.iter().next() {
+        Some(tr(
+            lang,
+            "field-message",
+            &[
+                (
+                    "field",
+                    &crate::record::fact_words(lang, &format!("/{}", field.replace('.', "/"))),
+                ),
+                ("message", msg),
+            ],
+        ))
+    } else {
+        None
+    };
+    if let Some(m) = record.as_object_mut() {
+        match lines {
+            Some(l) => m.insert("lines".into(), l),
+            None => m.remove("lines"),
+        };
+    }
+    let written = match problem {
+        Some(p) => Err(p),
+        None => match cellpath_domain::native::from_json(&record.to_string()) {
+            Err(e) => Err(e.to_string()),
+            Ok(case) => {
+                match cellpath_web::cases::write_import(&state, s.actor(), &id, version, &case)
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.code == ErrorCode::VersionConflict => {
+                        Err(tr(lang, "imp-conflict", &[]))
+                    }
+                    Err(e)
+                        if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND =>
+                    {
+                        Err(s.message(&e))
+                    }
+                    Err(e) => return s.fail(e),
+                }
+            }
+        },
+    };
+    match written {
+        Ok(()) => done(&format!("/cases/{id}/record"), "imp-imported"),
+        Err(msg) => {
+            let case = match state.authorise(s.actor(), &id, Action::EditRecord).await {
+                Ok(c) => c,
+                Err(e) => return s.fail(e),
+            };
+            let status = if msg == tr(lang, "imp-conflict", &[]) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            render(&state, &s, &id, case.record_version, msg, None, status).await
+        }
+    }
+}
