@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod import;
 pub mod mdt;
 pub mod patient;
+pub mod planner;
 pub mod record;
 pub mod screenings;
 pub mod summary;
@@ -141,6 +142,11 @@ fn table() -> Vec<Entry> {
                 .layer(DefaultBodyLimit::disable()),
         ),
         (P, "/cases/{id}/import/confirm", post(import::confirm)),
+        (
+            GP,
+            "/cases/{id}/plan",
+            get(planner::planner).post(planner::planner_post),
+        ),
         (
             P,
             "/cases/{id}/monitoring/preview",

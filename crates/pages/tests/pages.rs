@@ -2156,3 +2156,83 @@ async fn a_fhir_import_is_previewed_changing_nothing_then_confirmed_with_its_lin
     app.join(&case, &onc, MemberRole::Specialist).await;
     assert!(app.get(&uri, Some(&onc)).await.status.is_client_error());
 }
+
+#[tokio::test]
+async fn the_journey_planner_follows_each_change_shows_conflicts_then_saves() {
+    let app = app().await;
+    let (_patient, _carer, case) = app.case(Access::View).await;
+    let coord = app.user("co@example.org", Role::Coordinator).await;
+    app.join(&case, &coord, MemberRole::Coordinator).await;
+    let uri = format!("/cases/{case}/plan");
+    let page = app.get(&uri, Some(&coord)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("The plan as saved"), "{}", page.text);
+    let stored_before = app.state.store.journey(&case).await.expect("q");
+
+    // The visa ends before the infusion, and no caregiver covers it: a preview shows the
+    // conflicts and stores nothing.
+    let mut fields = form_fields(&page.text, &uri);
+    set_field(&mut fields, "visa_end", "2026-12-05");
+    fields.retain(|(k, _)| !k.starts_with("cg."));
+    set_field(&mut fields, "_action", "preview");
+    let r = send_fields(&app, &uri, &coord, &fields).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.text.contains("The plan as it would be (not saved)"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("Conflicts to resolve"), "{}", r.text);
+    assert!(r.text.contains("value=\"2026-12-05\""), "{}", r.text);
+    assert_eq!(
+        app.state.store.journey(&case).await.expect("q"),
+        stored_before
+    );
+
+    // A wrong date is named; an actual date and a caregiver saved.
+    set_field(&mut fields, "cg.0.from", "yesterday");
+    let r = send_fields(&app, &uri, &coord, &fields).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(
+        r.text
+            .contains("Caregiver 1 · From: “yesterday” is not a date"),
+        "{}",
+        r.text
+    );
+    let mut fields = form_fields(&page.text, &uri);
+    set_field(&mut fields, "a.leukapheresis.start", "2026-12-09");
+    set_field(&mut fields, "cg.9.role", "son");
+    set_field(&mut fields, "cg.9.from", "2027-01-01");
+    set_field(&mut fields, "cg.9.to", "2027-02-01");
+    set_field(&mut fields, "_action", "save");
+    let r = send_fields(&app, &uri, &coord, &fields).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let saved: serde_json::Value = serde_json::from_str(
+        &app.state
+            .store
+            .journey(&case)
+            .await
+            .expect("q")
+            .expect("plan"),
+    )
+    .expect("json");
+    assert_eq!(saved["actual"]["leukapheresis"]["start"], "2026-12-09");
+    assert!(
+        saved["caregivers"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|x| x["role"] == "son")),
+        "{saved}"
+    );
+    let r = app
+        .get(&format!("/cases/{case}/journey"), Some(&coord))
+        .await;
+    assert!(r.text.contains("/plan"), "the journey links to the planner");
+    app.post("/language", &coord, &[("lang", "zh-CN"), ("next", "/")])
+        .await;
+    let r = app.get(&uri, Some(&coord)).await;
+    assert!(
+        r.text.contains("行程规划") && !r.text.contains('⟦'),
+        "{}",
+        r.text
+    );
+}

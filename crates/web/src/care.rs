@@ -21,7 +21,7 @@ use cellpath_store::SupportiveState;
 
 use crate::{Actor, ApiError, ErrorCode, Shared, auth};
 
-fn template(programme: &str) -> Result<Template, ApiError> {
+pub fn template(programme: &str) -> Result<Template, ApiError> {
     cellpath_care::journey::shipped(programme)
         .ok_or_else(|| {
             ApiError::bad_request(
@@ -99,13 +99,7 @@ pub async fn put_journey(
 ) -> Result<Json<Value>, ApiError> {
     state.authorise(&actor, &id, Action::PlanJourney).await?;
     let input: PlanInput = parse_json(&body)?;
-    cellpath_care::journey::check_limits(&input)
-        .map_err(|e| ApiError::bad_request(ErrorCode::PlanTooLarge, e))?;
-    let t = template(&input.programme)?;
-    let plan = tokio::task::spawn_blocking(move || cellpath_care::journey::plan(&t, &input))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidPlan, e))?;
+    let plan = plan_of(input).await?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request(ErrorCode::InvalidBody, "not UTF-8"))?;
     let mut tx = state.change(&actor, "journey.update", Some(&id)).await?;
@@ -114,6 +108,18 @@ pub async fn put_journey(
     Ok(Json(
         serde_json::to_value(plan).map_err(ApiError::internal)?,
     ))
+}
+
+/// Plans a journey without storing it (the planner's preview, and the check before a plan
+/// is stored): limits first, then the template, then the planning off the async workers.
+pub async fn plan_of(input: PlanInput) -> Result<Plan, ApiError> {
+    cellpath_care::journey::check_limits(&input)
+        .map_err(|e| ApiError::bad_request(ErrorCode::PlanTooLarge, e))?;
+    let t = template(&input.programme)?;
+    tokio::task::spawn_blocking(move || cellpath_care::journey::plan(&t, &input))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidPlan, e))
 }
 
 pub async fn get_journey(
