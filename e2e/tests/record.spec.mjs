@@ -67,3 +67,50 @@ for (const lang of ["en", "zh-CN"]) {
     await axe(coord, "record history");
   });
 }
+
+const I = {
+  en: { nothing: "nothing has been written", imported: "The FHIR record was imported", version: (n) => `Record version ${n}`, conflicts: "Conflicts to resolve", notSaved: "not saved", planSaved: "The plan was saved" },
+  "zh-CN": { nothing: "尚未写入任何内容", imported: "FHIR 病历已导入", version: (n) => `病历版本 ${n}`, conflicts: "需要解决的冲突", notSaved: "未保存", planSaved: "计划已保存" },
+};
+
+for (const lang of ["en", "zh-CN"]) {
+  test(`a FHIR import previewed changes nothing until confirmed; the planner follows its dates (${lang})`, async ({ demo, browser }, info) => {
+    const w = I[lang];
+    const js = info.project.name !== "no-javascript";
+    const ctx = await browser.newContext({ javaScriptEnabled: js, viewport: { width: 1280, height: 900 } });
+    ctx._jsOff = !js;
+    const coord = await ctx.newPage();
+    await signIn(coord, demo, "coordinator", lang);
+    await coord.goto(casePage(demo, "/record"));
+    const before = await coord.locator("input[name=version]").inputValue();
+
+    await coord.goto(casePage(demo, "/import"));
+    await axe(coord, "import");
+    await coord.setInputFiles("#bundle", "../tests/data/fhir/realistic/intent-and-stop-reason.json");
+    await coord.click("form.upload button.primary");
+    await expect(coord.locator("main")).toContainText(w.nothing);
+    await expect(coord.locator("main")).toContainText("MedicationRequest/idarubicin-brian-l");
+    await axe(coord, "import preview");
+    // In another tab, the record is as it was.
+    const other = await ctx.newPage();
+    await other.goto(casePage(demo, "/record"));
+    await expect(other.locator("main")).toContainText(w.version(before));
+    await other.close();
+    await coord.selectOption("[name='lines._state']", "listed");
+    await coord.click("button[value=import]");
+    await expect(coord.locator(".flash")).toContainText(w.imported);
+    await expect(coord.locator("main")).toContainText(w.version(Number(before) + 1));
+    await expect(coord.locator("[name='therapies.0.drug']")).toHaveValue("idarubicin");
+
+    // The planner: a visa ending too soon shows its conflict before anything is saved.
+    await coord.goto(casePage(demo, "/plan"));
+    await coord.fill("#visa_end", "2026-12-05");
+    await coord.click("button[value=preview]");
+    await expect(coord.locator("main")).toContainText(w.notSaved);
+    await expect(coord.locator("main")).toContainText(w.conflicts);
+    await axe(coord, "planner preview");
+    await coord.fill("#visa_end", "2027-06-30");
+    await coord.click("button[value=save]");
+    await expect(coord.locator(".flash")).toContainText(w.planSaved);
+  });
+}

@@ -35,11 +35,6 @@ struct DocOption {
     label: String,
 }
 
-struct ChangeLine {
-    what: String,
-    kind: String,
-}
-
 #[derive(Template)]
 #[template(path = "import.html")]
 struct ImportPage {
@@ -62,7 +57,7 @@ struct PreviewView {
     resources: Vec<ResourceLine>,
     more: usize,
     notes: Vec<String>,
-    changes: Vec<ChangeLine>,
+    changes: Vec<crate::record::ChangeLine>,
     /// The record the import would write, carried to the confirmation.
     record: String,
     sections: Vec<SectionView>,
@@ -215,23 +210,10 @@ fn preview_view(lang: Lang, file: String, p: &cellpath_web::cases::ImportPreview
         more: report.resources.len().saturating_sub(LISTED),
         resources,
         notes: report.notes.clone(),
-        changes: p
-            .changes
-            .iter()
-            .filter(|c| c.pointer != "/format")
-            .map(|c| ChangeLine {
-                what: crate::record::fact_words(lang, &c.pointer),
-                kind: tr(
-                    lang,
-                    match c.kind {
-                        cellpath_domain::diff::ChangeKind::Added => "sum-change-added",
-                        cellpath_domain::diff::ChangeKind::Removed => "sum-change-removed",
-                        cellpath_domain::diff::ChangeKind::Changed => "sum-change-changed",
-                    },
-                    &[],
-                ),
-            })
-            .collect(),
+        changes: {
+            let current = serde_json::to_value(&p.import.case).unwrap_or(Value::Null);
+            crate::record::change_lines(lang, &p.previous, &current)
+        },
         record: record.to_string(),
         sections,
     }

@@ -863,11 +863,11 @@ struct ErrorLink {
     text: String,
 }
 
-struct ChangeLine {
-    what: String,
-    kind: String,
-    before: String,
-    after: String,
+pub(crate) struct ChangeLine {
+    pub(crate) what: String,
+    pub(crate) kind: String,
+    pub(crate) before: String,
+    pub(crate) after: String,
 }
 
 #[derive(Template)]
@@ -1125,7 +1125,7 @@ async fn conflict(state: &Shared, s: &Signed, id: &str, base: i64, mine: Value) 
     render(state, s, id, shown, StatusCode::CONFLICT).await
 }
 
-fn change_lines(lang: Lang, a: &Value, b: &Value) -> Vec<ChangeLine> {
+pub(crate) fn change_lines(lang: Lang, a: &Value, b: &Value) -> Vec<ChangeLine> {
     diff::diff(a, b)
         .into_iter()
         .filter(|c| c.pointer != "/format")

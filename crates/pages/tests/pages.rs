@@ -2103,7 +2103,7 @@ async fn a_fhir_import_is_previewed_changing_nothing_then_confirmed_with_its_lin
         "A preview of brian.json: nothing has been written",
         "MedicationRequest/idarubicin-brian-l",
         "What the import would change in the record",
-        "changed Primary cancer",
+        "Primary cancer · Diagnosed",
         "name=\"lines.0.drugs\"",
         "tamoxifen",
     ] {

@@ -725,6 +725,8 @@ pub struct ImportPreview {
     pub version: i64,
     pub lines: Option<cellpath_domain::lines::LinesOfTherapy>,
     pub changes: Vec<cellpath_domain::diff::Change>,
+    /// The record as it is now (the other side of `changes`).
+    pub previous: Value,
 }
 
 impl ImportPreview {
@@ -760,6 +762,7 @@ pub async fn preview_import(
         version: case.record_version,
         lines,
         changes,
+        previous: current,
     })
 }
 
