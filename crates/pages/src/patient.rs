@@ -557,7 +557,8 @@ struct CriterionView {
     text: String,
     explanation: String,
     request: Option<String>,
-    evidence: Vec<String>,
+    /// Each piece of evidence, with the document of the case it came from when it names one.
+    evidence: Vec<(String, Option<String>)>,
     source: String,
     id: String,
     recorded: Vec<String>,
@@ -619,7 +620,19 @@ fn criterion_view(c: &cellpath_eligibility::eval::CriterionResult, lang: Lang) -
         text: c.text.get(lang).to_owned(),
         explanation: c.explanation.get(lang).to_owned(),
         request: c.request.as_ref().map(|r| r.get(lang).to_owned()),
-        evidence: c.evidence.iter().map(|e| e.get(lang).to_owned()).collect(),
+        evidence: c
+            .evidence
+            .iter()
+            .map(|e| {
+                let text = e.get(lang).to_owned();
+                let doc = text.split("document:").nth(1).map(|rest| {
+                    rest.chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                        .collect::<String>()
+                });
+                (text, doc.filter(|d| !d.is_empty()))
+            })
+            .collect(),
         source: c.source.clone(),
         id: c.id.clone(),
         recorded: c.recorded.iter().map(|e| e.get(lang).to_owned()).collect(),

@@ -2000,6 +2000,33 @@ async fn the_team_s_pre_screen_side_by_side_and_what_changed_between_screenings(
     let coord = app.user("co@example.org", Role::Coordinator).await;
     app.join(&case, &coord, MemberRole::Coordinator).await;
     let uri = format!("/cases/{case}/prescreen");
+    // The HER2 result names a document of the case: its evidence links there.
+    let mut tx = app.setup().await;
+    tx.add_document(
+        "d-path-1",
+        &case,
+        &coord.id,
+        "pathology.pdf",
+        "application/pdf",
+        10,
+        "00",
+    )
+    .await
+    .expect("document");
+    let row = tx.case(&case).await.expect("q").expect("case");
+    let mut record: serde_json::Value = serde_json::from_str(&row.record).expect("json");
+    record["her2"][0]["source"] = "document:d-path-1".into();
+    tx.update_record(&case, Some(row.version), &record.to_string())
+        .await
+        .expect("update");
+    tx.commit().await.expect("commit");
+    let r = app.get(&uri, Some(&coord)).await;
+    assert!(
+        r.text
+            .contains(&format!("href=\"/cases/{case}/records/d-path-1\"")),
+        "{}",
+        r.text
+    );
     // Screened once, then the record loses its CLDN18.2 result and is screened again.
     let r = app.post(&uri, &coord, &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
