@@ -488,6 +488,32 @@ fn run(cli: Cli) -> Result<()> {
                     .sum::<usize>(),
                 catalogue.version()
             )?;
+            // The outcome figures reports cite, when the catalogue has them.
+            let folder = dir.join("evidence");
+            if folder.is_dir() {
+                let mut files = Vec::new();
+                for entry in std::fs::read_dir(&folder)
+                    .with_context(|| format!("cannot read {}", folder.display()))?
+                {
+                    let path = entry?.path();
+                    if path.extension().is_some_and(|e| e == "toml") {
+                        let text = std::fs::read_to_string(&path)
+                            .with_context(|| format!("cannot read {}", path.display()))?;
+                        files.push((path.display().to_string(), text));
+                    }
+                }
+                files.sort();
+                let evidence = cellpath_eligibility::evidence::Evidence::from_files(
+                    files.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+                )
+                .map_err(|e| anyhow!("{e}"))?;
+                writeln!(
+                    out,
+                    "{}: {} published figures, each with its source and date",
+                    folder.display(),
+                    evidence.figures().len()
+                )?;
+            }
         }
     }
     Ok(())

@@ -839,3 +839,36 @@ fn fhir_refusals_exit_2_saying_what_the_input_is() {
     assert!(stderr(&o).contains("import-bulk"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn catalogue_check_reads_the_evidence_and_names_a_bad_figure() {
+    let o = cellpath(&[
+        "catalogue-check",
+        root().join("catalogue").to_str().expect("dir"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("published figures"), "{}", stdout(&o));
+    let dir = std::env::temp_dir().join(format!("cellpath-ev-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("evidence")).expect("tmp");
+    let good = std::fs::read_to_string(root().join("catalogue/satri-cel-nmpa.toml")).expect("cat");
+    std::fs::write(dir.join("satri-cel-nmpa.toml"), &good).expect("write");
+    let figures =
+        std::fs::read_to_string(root().join("catalogue/evidence/satri-cel.toml")).expect("ev");
+    // A typo that moves a value outside its own published interval.
+    let broken = figures.replacen("arm_value = \"3.25\"", "arm_value = \"32.5\"", 1);
+    std::fs::write(dir.join("evidence/satri-cel.toml"), &broken).expect("write");
+    let o = cellpath(&["catalogue-check", dir.to_str().expect("dir")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let line = broken
+        .lines()
+        .position(|l| l == "id = \"st01-itt-pfs\"")
+        .expect("line")
+        + 1;
+    assert!(
+        stderr(&o).contains(&format!(
+            "satri-cel.toml:{line}: st01-itt-pfs: arm_value 32.5 lies outside"
+        )),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -7,6 +7,7 @@
 
 pub mod catalogue;
 pub mod eval;
+pub mod evidence;
 pub mod facts;
 
 pub use catalogue::{Catalogue, CatalogueError, Programme};
