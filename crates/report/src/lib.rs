@@ -1,0 +1,881 @@
+//! The MDT second-opinion report and the patient's summary, as a model: what the documents
+//! say, in one language, built from the signed consensus and the record version it was made
+//! on. Every clinical fact carries its source (the record's), every published figure its
+//! trial, population and source, and the model carries a verification code over its content
+//! and the consensus version it renders. Renderers (HTML, PDF) only lay it out.
+//!
+//! Pure: no IO. The caller resolves people's names and the plan into the input.
+
+use cellpath_domain::lines::lines_of_therapy;
+use cellpath_domain::{Case, Date, Lang};
+use cellpath_eligibility::eval::{ProgrammeResult, ResultKind, Status};
+use cellpath_eligibility::evidence::{Biomarkers, Endpoint, Evidence, Figure, Line};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Which document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// For the patient's own oncologist and the treating centre.
+    Mdt,
+    /// For the patient and the caregiver, in plain words.
+    Patient,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "mdt" => Some(Self::Mdt),
+            "patient" => Some(Self::Patient),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mdt => "mdt",
+            Self::Patient => "patient",
+        }
+    }
+}
+
+/// The six questions of the decision framework, in order.
+pub const QUESTIONS: [&str; 6] = [
+    "biomarker_eligibility",
+    "treatment_sequence",
+    "alternatives",
+    "benefit_and_risk",
+    "access_and_logistics",
+    "recommendation",
+];
+
+/// The signed consensus as the report renders it.
+#[derive(Clone, Debug)]
+pub struct ConsensusIn {
+    pub version: i64,
+    /// The recommendation's key (`proceed-to-car-t-evaluation`, …) and its words.
+    pub recommendation: String,
+    pub recommendation_words: String,
+    pub summary: String,
+    /// The answers to [`QUESTIONS`], in order.
+    pub answers: [String; 6],
+    /// Each colleague's dissent: who (name and specialty) and the note.
+    pub dissent: Vec<(String, String)>,
+    /// Who signed and when (name, specialty, date).
+    pub signatures: Vec<(String, String, Date)>,
+}
+
+/// One step of the journey plan as the report lists it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlanRow {
+    pub step: String,
+    pub when: String,
+    pub source: String,
+}
+
+/// Everything a report is made from.
+pub struct Input<'a> {
+    pub kind: Kind,
+    pub lang: Lang,
+    pub record: &'a Case,
+    pub record_version: i64,
+    pub consensus: &'a ConsensusIn,
+    /// The screening of that record version and its date.
+    pub screening: &'a [ProgrammeResult],
+    pub screened_on: Date,
+    pub catalogue_version: &'a str,
+    /// The programme names by id, in the reader's language.
+    pub programme_names: &'a [(String, String)],
+    pub evidence: &'a Evidence,
+    pub plan: Vec<PlanRow>,
+}
+
+/// A fact of the record, with where it came from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fact {
+    pub label: String,
+    pub value: String,
+    pub when: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LineRow {
+    pub number: String,
+    pub drugs: String,
+    pub when: String,
+    pub outcome: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CriterionRow {
+    pub status: String,
+    pub status_key: &'static str,
+    pub judgement: bool,
+    pub text: String,
+    pub explanation: String,
+    pub request: Option<String>,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProgrammeRow {
+    pub name: String,
+    pub verdict: String,
+    pub criteria: Vec<CriterionRow>,
+    /// The catalogue version and the date it was screened on.
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepRow {
+    pub question: String,
+    pub answer: String,
+    /// The signed consensus (its version).
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DissentRow {
+    pub who: String,
+    pub note: String,
+    pub source: String,
+}
+
+/// One published figure as the report shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FigureRow {
+    pub trial: String,
+    pub regimen: String,
+    pub comparator: String,
+    pub population: String,
+    pub line: String,
+    pub biomarker: String,
+    pub endpoint: String,
+    pub arm: String,
+    pub comparison: String,
+    pub effect: String,
+    pub follow_up: String,
+    pub caveat: String,
+    pub source: String,
+    pub source_date: String,
+}
+
+/// What the data does not show, with where that is said.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Note {
+    pub text: String,
+    pub source: String,
+}
+
+/// The chance of benefit as an icon array: of 100 people like those in the trial, how many
+/// had their tumour shrink — the published response rate, not recomputed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Benefit {
+    pub per_100: u32,
+    pub words: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SignatureRow {
+    pub who: String,
+    pub date: String,
+    pub source: String,
+}
+
+/// The report, in one language.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub kind: Kind,
+    pub lang: &'static str,
+    pub title: String,
+    pub not_advice: String,
+    /// Said first when the record says the patient has died.
+    pub deceased: Option<String>,
+    pub facts: Vec<Fact>,
+    pub lines: Vec<LineRow>,
+    pub programmes: Vec<ProgrammeRow>,
+    pub framework: Vec<StepRow>,
+    pub recommendation: StepRow,
+    pub summary: StepRow,
+    pub dissent: Vec<DissentRow>,
+    pub evidence: Vec<FigureRow>,
+    pub alternatives: Vec<FigureRow>,
+    pub caution: String,
+    pub not_shown: Vec<Note>,
+    pub benefit: Option<Benefit>,
+    pub questions: Vec<String>,
+    pub plan: Vec<PlanRow>,
+    pub signatures: Vec<SignatureRow>,
+    pub consensus_version: i64,
+    pub record_version: i64,
+    /// A hash of the content and the consensus version it renders.
+    pub code: String,
+}
+
+fn t(lang: Lang, en: &str, zh: &str) -> String {
+    if lang == Lang::ZhCn { zh } else { en }.to_owned()
+}
+
+fn src(lang: Lang, s: &Option<String>) -> String {
+    s.clone()
+        .unwrap_or_else(|| t(lang, "source not recorded", "来源未记录"))
+}
+
+fn when(d: Option<impl ToString>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+fn question(lang: Lang, q: &str) -> String {
+    match q {
+        "biomarker_eligibility" => t(lang, "1. Biomarker eligibility", "1. 生物标志物是否符合"),
+        "treatment_sequence" => t(
+            lang,
+            "2. Place in the treatment sequence",
+            "2. 在治疗顺序中的位置",
+        ),
+        "alternatives" => t(lang, "3. Alternatives", "3. 其他选择"),
+        "benefit_and_risk" => t(lang, "4. Benefit versus uncertainty", "4. 获益与不确定性"),
+        "access_and_logistics" => t(
+            lang,
+            "5. Access, timing and logistics",
+            "5. 可及性、时机与行程安排",
+        ),
+        _ => t(lang, "6. Recommendation", "6. 建议"),
+    }
+}
+
+fn facts(lang: Lang, r: &Case) -> Vec<Fact> {
+    let zh = lang == Lang::ZhCn;
+    let pick = |en: &str, z: &str| if zh { z.to_owned() } else { en.to_owned() };
+    let unknown = t(lang, "not recorded", "未记录");
+    let mut out = Vec::new();
+    if let Some(p) = &r.primary {
+        out.push(Fact {
+            label: t(lang, "Primary cancer", "原发肿瘤"),
+            value: format!(
+                "{} · {}",
+                p.site
+                    .map_or(unknown.clone(), |x| pick(x.name(), x.name_zh())),
+                p.histology
+                    .map_or(unknown.clone(), |x| pick(x.name(), x.name_zh()))
+            ),
+            when: when(p.diagnosed),
+            source: src(lang, &p.source),
+        });
+        out.push(Fact {
+            label: t(lang, "Stage and extent", "分期与范围"),
+            value: format!(
+                "{}{}",
+                p.stage.clone().unwrap_or(unknown.clone()),
+                p.extent.map_or(String::new(), |e| format!(
+                    " · {}",
+                    pick(e.name(), e.name_zh())
+                ))
+            ),
+            when: String::new(),
+            source: src(lang, &p.source),
+        });
+    }
+    match &r.metastases {
+        None => out.push(Fact {
+            label: t(lang, "Distant metastases", "远处转移"),
+            value: unknown.clone(),
+            when: String::new(),
+            source: t(lang, "not recorded", "未记录"),
+        }),
+        Some(ms) => {
+            for m in ms {
+                out.push(Fact {
+                    label: t(lang, "Distant metastasis", "远处转移"),
+                    value: m.site.clone(),
+                    when: when(m.date),
+                    source: src(lang, &m.source),
+                });
+            }
+        }
+    }
+    for c in &r.cldn18 {
+        let extra = [
+            c.clone
+                .clone()
+                .map(|x| t(lang, &format!("clone {x}"), &format!("克隆号 {x}"))),
+            c.specimen.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+        out.push(Fact {
+            label: "CLDN18.2".to_owned(),
+            value: format!(
+                "{}{}",
+                if zh {
+                    c.staining.describe_zh()
+                } else {
+                    c.staining.describe()
+                },
+                if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({extra})")
+                }
+            ),
+            when: when(c.specimen_date),
+            source: src(lang, &c.source),
+        });
+    }
+    for h in &r.her2 {
+        out.push(Fact {
+            label: "HER2".to_owned(),
+            value: if zh { h.describe_zh() } else { h.describe() },
+            when: when(h.date),
+            source: src(lang, &h.source),
+        });
+    }
+    for p in &r.pdl1 {
+        out.push(Fact {
+            label: "PD-L1".to_owned(),
+            value: format!("CPS {}", p.cps),
+            when: when(p.date),
+            source: src(lang, &p.source),
+        });
+    }
+    for m in &r.msi {
+        out.push(Fact {
+            label: "MSI / MMR".to_owned(),
+            value: serde_json::to_value(m.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_uppercase))
+                .unwrap_or_default(),
+            when: when(m.date),
+            source: src(lang, &m.source),
+        });
+    }
+    for e in &r.ecog {
+        out.push(Fact {
+            label: t(lang, "ECOG performance status", "ECOG 体能状态"),
+            value: e.score.score().to_string(),
+            when: when(e.date),
+            source: src(lang, &e.source),
+        });
+    }
+    for l in &r.labs {
+        out.push(Fact {
+            label: pick(l.test.name(), l.test.name_zh()),
+            value: match l.uln {
+                Some(u) => format!(
+                    "{} {} ({} {} {})",
+                    l.value,
+                    l.unit,
+                    t(lang, "upper limit", "正常上限"),
+                    u,
+                    l.unit
+                ),
+                None => format!("{} {}", l.value, l.unit),
+            },
+            when: when(l.date),
+            source: src(lang, &l.source),
+        });
+    }
+    out
+}
+
+fn lines(lang: Lang, r: &Case) -> Vec<LineRow> {
+    let Some(lot) = lines_of_therapy(r) else {
+        return Vec::new();
+    };
+    let basis = if lot.derived {
+        t(
+            lang,
+            "worked out from the therapies in the record (docs/lines-of-therapy.md)",
+            "根据病历中的治疗记录推算（docs/lines-of-therapy.md）",
+        )
+    } else {
+        t(lang, "confirmed by the coordinator", "经协调员确认")
+    };
+    lot.lines
+        .iter()
+        .map(|l| LineRow {
+            number: l.number.map_or_else(|| "–".to_owned(), |n| n.to_string()),
+            drugs: l.drugs.join(" + "),
+            when: match (l.start, l.end) {
+                (Some(a), Some(b)) => format!("{a} – {b}"),
+                (Some(a), None) => format!("{a} –"),
+                _ => String::new(),
+            },
+            outcome: l.outcome.label().get(lang).to_owned(),
+            source: basis.clone(),
+        })
+        .collect()
+}
+
+fn figure_row(lang: Lang, f: &Figure) -> FigureRow {
+    let zh = lang == Lang::ZhCn;
+    let value = |v: &str, i: &Option<String>| {
+        let main = match (f.unit, &f.arm_of) {
+            (cellpath_eligibility::evidence::Unit::Patients, Some(of)) if v == f.arm_value => {
+                if zh {
+                    format!("{of} 例中 {v} 例")
+                } else {
+                    format!("{v} of {of} patients")
+                }
+            }
+            _ => f.unit.with(v, lang),
+        };
+        match i {
+            Some(i) => format!("{main} (95% CI {i})"),
+            None => main,
+        }
+    };
+    FigureRow {
+        trial: match &f.registry {
+            Some(r) => format!("{} ({r})", f.trial),
+            None => f.trial.clone(),
+        },
+        regimen: f.regimen.clone(),
+        comparator: f.comparator.clone().unwrap_or_default(),
+        population: f.population().get(lang).to_owned(),
+        line: f.line.label().get(lang).to_owned(),
+        biomarker: f.biomarker.label().get(lang).to_owned(),
+        endpoint: f.endpoint.label().get(lang).to_owned(),
+        arm: value(&f.arm_value, &f.arm_interval),
+        comparison: f
+            .comparator_value
+            .as_ref()
+            .map(|c| value(c, &f.comparator_interval))
+            .unwrap_or_default(),
+        effect: f.effect.clone().unwrap_or_default(),
+        follow_up: f
+            .follow_up()
+            .map(|b| b.get(lang).to_owned())
+            .unwrap_or_default(),
+        caveat: f
+            .caveat()
+            .map(|b| b.get(lang).to_owned())
+            .unwrap_or_default(),
+        source: f.source.clone(),
+        source_date: f.source_date.to_string(),
+    }
+}
+
+/// The patient's line (prior lines that count) and biomarkers, as the evidence is indexed.
+fn where_the_patient_is(r: &Case) -> (Line, Vec<Biomarkers>) {
+    let prior = lines_of_therapy(r).map_or(0, |l| l.counted().count() as u32);
+    let mut markers = Vec::new();
+    let her2_positive =
+        r.her2.last().and_then(|h| h.status()) == Some(cellpath_domain::Her2Status::Positive);
+    if her2_positive {
+        markers.push(Biomarkers::Her2Positive);
+    }
+    if let Some(c) = r.cldn18.last() {
+        // The thresholds of the trials' own populations (facts.md §2.2), on the share of
+        // tumour cells that surely stains at 2+ or stronger.
+        let at = c
+            .staining
+            .percent_at_or_above(cellpath_domain::Intensity::TWO);
+        if at.low >= 40.0 {
+            markers.push(Biomarkers::Cldn182Positive);
+        }
+        if at.low >= 75.0 && !her2_positive {
+            markers.push(Biomarkers::Cldn182HighHer2Negative);
+        }
+    }
+    (Line::after(prior), markers)
+}
+
+/// Builds the report from its input.
+pub fn build(input: &Input<'_>) -> Report {
+    let lang = input.lang;
+    let c = input.consensus;
+    let consensus_source = t(
+        lang,
+        &format!("signed MDT consensus, version {}", c.version),
+        &format!("已签署的多学科团队共识，第 {} 版", c.version),
+    );
+    let screened_source = t(
+        lang,
+        &format!(
+            "pre-screen of record version {} on {}, catalogue {}",
+            input.record_version, input.screened_on, input.catalogue_version
+        ),
+        &format!(
+            "病历第 {} 版于 {} 的预筛查，项目目录 {}",
+            input.record_version, input.screened_on, input.catalogue_version
+        ),
+    );
+    let programmes = input
+        .screening
+        .iter()
+        .map(|p| ProgrammeRow {
+            name: input
+                .programme_names
+                .iter()
+                .find(|(id, _)| *id == p.programme)
+                .map_or_else(|| p.programme.clone(), |(_, n)| n.clone()),
+            verdict: p.verdict.label().get(lang).to_owned(),
+            criteria: p
+                .criteria
+                .iter()
+                .filter(|x| x.status != Status::NotApplicable)
+                .map(|x| CriterionRow {
+                    status: x.status.label().get(lang).to_owned(),
+                    status_key: match x.status {
+                        Status::Met => "met",
+                        Status::NotMet => "not-met",
+                        Status::Unknown => "unknown",
+                        Status::NotApplicable => "na",
+                    },
+                    judgement: x.kind == ResultKind::ClinicianJudgement,
+                    text: x.text.get(lang).to_owned(),
+                    explanation: x.explanation.get(lang).to_owned(),
+                    request: x.request.as_ref().map(|r| r.get(lang).to_owned()),
+                    source: x.source.clone(),
+                })
+                .collect(),
+            source: screened_source.clone(),
+        })
+        .collect();
+    let step = |i: usize| StepRow {
+        question: question(lang, QUESTIONS[i]),
+        answer: c.answers[i].clone(),
+        source: consensus_source.clone(),
+    };
+    let evidence: Vec<FigureRow> = input
+        .evidence
+        .of("satri-cel")
+        .map(|f| figure_row(lang, f))
+        .collect();
+    let (line, markers) = where_the_patient_is(input.record);
+    let alternatives = input
+        .evidence
+        .alternatives("satri-cel", line, &markers)
+        .map(|f| figure_row(lang, f))
+        .collect();
+    let not_shown = input
+        .evidence
+        .of("satri-cel")
+        .filter_map(|f| {
+            Some(Note {
+                text: f.caveat()?.get(lang).to_owned(),
+                source: f.source.clone(),
+            })
+        })
+        .collect::<Vec<_>>();
+    let benefit = input
+        .evidence
+        .of("satri-cel")
+        .find(|f| f.endpoint == Endpoint::Orr)
+        .and_then(|f| {
+            let n: u32 = f.arm_value.parse().ok()?;
+            Some(Benefit {
+                per_100: n,
+                words: t(
+                    lang,
+                    &format!(
+                        "Out of 100 people like those in the trial ({}), about {n} had their tumour shrink.",
+                        f.trial
+                    ),
+                    &format!("在与试验（{}）中相似的 100 人中，约有 {n} 人的肿瘤缩小。", f.trial),
+                ),
+                source: f.source.clone(),
+            })
+        });
+    let questions = if input.kind == Kind::Patient {
+        vec![
+            t(
+                lang,
+                "What is the realistic response rate for someone with our exact profile?",
+                "对于与我们情况完全相同的人，实际的缓解率是多少？",
+            ),
+            t(
+                lang,
+                "What happens if the response is short-lived?",
+                "如果缓解持续时间很短，接下来怎么办？",
+            ),
+            t(
+                lang,
+                "Which side effects should we watch for at home, and whom do we call?",
+                "回家后应注意哪些副作用？应该联系谁？",
+            ),
+        ]
+    } else {
+        Vec::new()
+    };
+    let mut report = Report {
+        kind: input.kind,
+        lang: if lang == Lang::ZhCn { "zh-CN" } else { "en" },
+        title: match input.kind {
+            Kind::Mdt => t(lang, "MDT second-opinion report", "多学科团队第二意见报告"),
+            Kind::Patient => t(
+                lang,
+                "Summary for the patient and the caregiver",
+                "致患者和照护者的摘要",
+            ),
+        },
+        not_advice: t(
+            lang,
+            "Not medical advice: decision support for the treating team; every decision about treatment is made with the patient's doctors.",
+            "非医疗建议：本文件为主治团队提供决策支持；任何治疗决定都须与患者的医生共同作出。",
+        ),
+        deceased: input.record.patient.deceased.then(|| {
+            t(
+                lang,
+                "The record says the patient has died.",
+                "病历记载患者已去世。",
+            )
+        }),
+        facts: facts(lang, input.record),
+        lines: lines(lang, input.record),
+        programmes,
+        framework: (0..5).map(step).collect(),
+        recommendation: StepRow {
+            question: question(lang, "recommendation"),
+            answer: format!("{} — {}", c.recommendation_words, c.answers[5]),
+            source: consensus_source.clone(),
+        },
+        summary: StepRow {
+            question: t(lang, "Summary", "总结"),
+            answer: c.summary.clone(),
+            source: consensus_source.clone(),
+        },
+        dissent: c
+            .dissent
+            .iter()
+            .map(|(who, note)| DissentRow {
+                who: who.clone(),
+                note: note.clone(),
+                source: consensus_source.clone(),
+            })
+            .collect(),
+        evidence,
+        alternatives,
+        caution: t(
+            lang,
+            "Different trials, different patients: not a head-to-head comparison.",
+            "不同的试验、不同的患者：不能直接相互比较。",
+        ),
+        not_shown,
+        benefit,
+        questions,
+        plan: input.plan.clone(),
+        signatures: c
+            .signatures
+            .iter()
+            .map(|(who, specialty, date)| SignatureRow {
+                who: if specialty.is_empty() {
+                    who.clone()
+                } else {
+                    format!("{who} ({specialty})")
+                },
+                date: date.to_string(),
+                source: consensus_source.clone(),
+            })
+            .collect(),
+        consensus_version: c.version,
+        record_version: input.record_version,
+        code: String::new(),
+    };
+    report.code = code(&report);
+    report
+}
+
+/// The verification code: a hash of the report's content (the code left out) and the
+/// consensus version it renders, as `CP-XXXX-XXXX-XXXX-XXXX`.
+pub fn code(report: &Report) -> String {
+    let mut r = report.clone();
+    r.code = String::new();
+    let text = serde_json::to_string(&r).unwrap_or_default();
+    let digest = Sha256::digest(format!("v{}\n{text}", r.consensus_version).as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02X}")).collect();
+    format!(
+        "CP-{}-{}-{}-{}",
+        &hex[0..4],
+        &hex[4..8],
+        &hex[8..12],
+        &hex[12..16]
+    )
+}
+
+/// Every place in a report's model where a figure appears without a source: the JSON
+/// pointers of values with a digit in an object that names no source. Labels and the
+/// report's own bookkeeping (versions, code) are not clinical figures.
+pub fn unsourced_figures(report: &Report) -> Vec<String> {
+    fn has_digit(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(_) => true,
+            serde_json::Value::String(s) => s.bytes().any(|b| b.is_ascii_digit()),
+            _ => false,
+        }
+    }
+    const NOT_FIGURES: &[&str] = &[
+        "label",
+        "question",
+        "title",
+        "trial",
+        "regimen",
+        "comparator",
+        "source",
+        "source_date",
+        "consensus_version",
+        "record_version",
+        "code",
+        "lang",
+        "biomarker",
+        "name",
+        "status_key",
+    ];
+    fn walk(v: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                let sourced = map
+                    .get("source")
+                    .and_then(|s| s.as_str())
+                    .is_some_and(|s| !s.trim().is_empty());
+                for (k, child) in map {
+                    let here = format!("{at}/{k}");
+                    match child {
+                        serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
+                            walk(child, &here, out)
+                        }
+                        leaf if !sourced
+                            && !NOT_FIGURES.contains(&k.as_str())
+                            && has_digit(leaf) =>
+                        {
+                            out.push(here)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(child, &format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::to_value(report) {
+        walk(&v, "", &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo(kind: Kind, lang: Lang) -> Report {
+        let record = cellpath_domain::native::from_toml(include_str!(
+            "../../../examples/cases/gastric-cldn18-eligible.toml"
+        ))
+        .expect("example");
+        let catalogue = cellpath_eligibility::shipped().expect("catalogue");
+        let on = Date::parse("2026-11-28").expect("date");
+        let screening = cellpath_eligibility::screen(&catalogue, &record, on, &[]);
+        let names: Vec<(String, String)> = catalogue
+            .programmes()
+            .iter()
+            .map(|p| (p.id.clone(), p.name.get(lang).to_owned()))
+            .collect();
+        let evidence = cellpath_eligibility::evidence::shipped().expect("evidence");
+        let consensus = ConsensusIn {
+            version: 2,
+            recommendation: "proceed-to-car-t-evaluation".into(),
+            recommendation_words: "proceed to CAR-T evaluation".into(),
+            summary: "Eligible on biomarkers; third line.".into(),
+            answers: std::array::from_fn(|i| format!("answer {i}")),
+            dissent: vec![(
+                "Dr Path (pathology)".into(),
+                "Repeat the IHC on fresh tissue.".into(),
+            )],
+            signatures: vec![("Dr Onc".into(), "medical oncology".into(), on)],
+        };
+        build(&Input {
+            kind,
+            lang,
+            record: &record,
+            record_version: 3,
+            consensus: &consensus,
+            screening: &screening,
+            screened_on: on,
+            catalogue_version: catalogue.version(),
+            programme_names: &names,
+            evidence: &evidence,
+            plan: vec![PlanRow {
+                step: "Leukapheresis".into(),
+                when: "2026-12-09 – 2026-12-10".into(),
+                source: "journey plan of 2026-11-28".into(),
+            }],
+        })
+    }
+
+    /// No figure in any report without its source.
+    #[test]
+    fn every_figure_in_the_report_has_a_source() {
+        for kind in [Kind::Mdt, Kind::Patient] {
+            for lang in [Lang::En, Lang::ZhCn] {
+                let r = demo(kind, lang);
+                assert!(!r.facts.is_empty() && !r.evidence.is_empty());
+                let bare = unsourced_figures(&r);
+                assert!(bare.is_empty(), "{kind:?} {lang:?}: {bare:?}");
+            }
+        }
+        // And the walk finds one when a figure loses its source.
+        let mut r = demo(Kind::Mdt, Lang::En);
+        r.evidence[0].source = String::new();
+        assert!(
+            unsourced_figures(&r)
+                .iter()
+                .any(|p| p.starts_with("/evidence/0/"))
+        );
+    }
+
+    #[test]
+    fn the_evidence_is_the_patient_s_line_and_said_not_to_be_compared() {
+        let r = demo(Kind::Mdt, Lang::En);
+        assert!(
+            r.evidence
+                .iter()
+                .any(|f| f.arm.contains("3.25 months (95% CI 2.86–4.53)"))
+        );
+        assert!(
+            r.alternatives
+                .iter()
+                .any(|f| f.regimen == "trifluridine/tipiracil")
+        );
+        assert!(
+            !r.alternatives
+                .iter()
+                .any(|f| f.regimen.contains("zolbetuximab"))
+        );
+        assert!(r.caution.contains("not a head-to-head comparison"));
+        assert!(r.not_shown.iter().any(|n| n.text.contains("crosses 1")));
+        let p = demo(Kind::Patient, Lang::ZhCn);
+        let b = p.benefit.expect("icon array");
+        assert_eq!(b.per_100, 22);
+        assert!(b.words.contains("约有 22 人"), "{}", b.words);
+        assert!(p.questions.len() >= 2);
+    }
+
+    #[test]
+    fn the_code_changes_with_the_content_and_the_consensus_version() {
+        let a = demo(Kind::Mdt, Lang::En);
+        assert!(
+            a.code.starts_with("CP-") && a.code.len() == 22,
+            "{}",
+            a.code
+        );
+        assert_eq!(code(&a), a.code, "reproducible");
+        let mut b = a.clone();
+        b.summary.answer.push('.');
+        assert_ne!(code(&b), a.code);
+        let mut c = a.clone();
+        c.consensus_version += 1;
+        assert_ne!(code(&c), a.code);
+    }
+}
