@@ -6,6 +6,8 @@
 //!
 //! Pure: no IO. The caller resolves people's names and the plan into the input.
 
+pub mod html;
+
 use cellpath_domain::lines::lines_of_therapy;
 use cellpath_domain::{Case, Date, Lang};
 use cellpath_eligibility::eval::{ProgrammeResult, ResultKind, Status};
@@ -860,6 +862,29 @@ mod tests {
         assert_eq!(b.per_100, 22);
         assert!(b.words.contains("约有 22 人"), "{}", b.words);
         assert!(p.questions.len() >= 2);
+    }
+
+    #[test]
+    fn the_html_says_it_all_in_the_reader_s_language() {
+        let en = html::html(&demo(Kind::Mdt, Lang::En));
+        for want in [
+            "MDT second-opinion report",
+            "Not medical advice.",
+            "The six steps of the decision",
+            "not a head-to-head comparison",
+            "trifluridine/tipiracil",
+            "Dr Path (pathology)",
+            "CP-",
+        ] {
+            assert!(en.contains(want), "{want}");
+        }
+        let zh = html::html(&demo(Kind::Patient, Lang::ZhCn));
+        assert!(zh.contains("lang=\"zh-Hans\"") && zh.contains("值得提出的问题"));
+        assert_eq!(
+            zh.matches("<span class=\"on\">").count(),
+            22,
+            "the icon array"
+        );
     }
 
     #[test]
