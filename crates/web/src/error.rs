@@ -90,6 +90,7 @@ error_codes! {
     UnknownSpecialist = "unknown_specialist", BAD_REQUEST, "That specialist is not on the MDT of this case.", "该专科医生不在此病例的多学科团队中。";
     Superseded = "superseded", CONFLICT, "A newer version exists: sign the latest.", "已有更新版本：请签署最新版本。";
     AlreadySigned = "already_signed", CONFLICT, "Already signed.", "已签署。";
+    ConsensusUnsigned = "consensus_unsigned", CONFLICT, "The consensus is not yet signed by every assigned specialist: no report is made from it.", "共识尚未由所有指派的专科医生签署，因此不能据此生成报告。";
     AlreadyAcknowledged = "already_acknowledged", CONFLICT, "These alerts were already acknowledged.", "这些警报已被确认。";
     Held = "held", CONFLICT, "Held: the CRS/ICANS risk window is still open.", "暂缓：细胞因子释放综合征/神经毒性风险期尚未结束。";
     AlreadyDecided = "already_decided", CONFLICT, "This request was already decided.", "该申请已有决定。";

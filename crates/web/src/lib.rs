@@ -21,6 +21,7 @@ pub mod lang;
 pub mod mdt;
 pub mod messages;
 pub mod policy;
+pub mod reports;
 pub mod request;
 pub mod work;
 
@@ -1013,6 +1014,24 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
                 true,
             ),
             get(mdt::read),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/reports",
+                "The reports of each consensus version: signed or not, superseded or current, whether the record changed since",
+                true,
+            ),
+            get(reports::list),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/reports/{file}",
+                "One report as HTML: {version}.html?kind=mdt|patient&lang=en|zh-CN (refused while the consensus is unsigned; every download audited)",
+                true,
+            ),
+            get(reports::file),
         ),
         (
             r(

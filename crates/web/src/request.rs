@@ -105,12 +105,15 @@ pub async fn security_headers(hsts: bool, req: Request, next: Next) -> Response 
     let set = |h: &mut axum::http::HeaderMap, name: header::HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
     };
-    set(
-        h,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    );
+    // A document that set a stricter policy of its own (a report) keeps it.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(
+            h,
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        );
+    }
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::REFERRER_POLICY, "no-referrer");

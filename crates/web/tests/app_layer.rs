@@ -591,6 +591,18 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             body: None,
         },
         Step {
+            method: "GET",
+            path: "/api/v1/cases/{id}/reports",
+            who: "patient",
+            body: None,
+        },
+        Step {
+            method: "GET",
+            path: "/api/v1/cases/{id}/reports/{file}",
+            who: "patient",
+            body: None,
+        },
+        Step {
             method: "DELETE",
             path: "/api/v1/cases/{id}/members/{uid}",
             who: "patient",
@@ -628,6 +640,7 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             .replace("{rid}", &rid)
             .replace("{mid}", &mid)
             .replace("{version}", "1")
+            .replace("{file}", "1.html")
             .replace("{uid}", &caregiver.id);
         let uri = if step.path.ends_with("/diff") {
             format!("{uri}?from=1&to=2")

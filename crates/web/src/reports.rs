@@ -1,0 +1,279 @@
+//! The reports of a case: the MDT second-opinion report and the patient's summary, one per
+//! signed consensus version, in English or Chinese — built from the consensus, the record
+//! version it was made on and that version's screening (`cellpath-report`). Access as for
+//! the case (the patient and the caregiver read both kinds); every download audited; a
+//! consensus not yet signed by every assigned specialist makes no report.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cellpath_domain::{Case, Date, Lang};
+use cellpath_report::{ConsensusIn, Kind, PlanRow, Report};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::mdt::{Consensus, Recommendation};
+use crate::policy::Action;
+use crate::{Actor, ApiError, ErrorCode, Shared};
+
+fn recommendation_words(r: Recommendation, lang: Lang) -> String {
+    let zh = lang == Lang::ZhCn;
+    match r {
+        Recommendation::ProceedToCarTEvaluation if zh => "进入 CAR-T 评估",
+        Recommendation::ProceedToCarTEvaluation => "Proceed to CAR-T evaluation",
+        Recommendation::ConsiderAnAlternative if zh => "考虑其他治疗",
+        Recommendation::ConsiderAnAlternative => "Consider an alternative",
+        Recommendation::NotSuitable if zh => "不适合",
+        Recommendation::NotSuitable => "Not suitable",
+        Recommendation::NeedMoreInformation if zh => "需要更多信息",
+        Recommendation::NeedMoreInformation => "More information needed",
+    }
+    .to_owned()
+}
+
+/// A version of the consensus as the list of reports shows it.
+struct Version {
+    version: i64,
+    body: Consensus,
+    record_version: Option<i64>,
+    created_at: String,
+    signed: bool,
+    signatures: Vec<cellpath_store::Signature>,
+}
+
+async fn versions(state: &Shared, id: &str) -> Result<Vec<Version>, ApiError> {
+    let team = state.store.mdt_assignments(id).await?;
+    let mut out = Vec::new();
+    for c in state.store.mdt_consensus(id).await? {
+        let signatures = state.store.mdt_signatures(id, c.version).await?;
+        let signed = !team.is_empty()
+            && team
+                .iter()
+                .all(|a| signatures.iter().any(|s| s.user_id == a.user_id));
+        out.push(Version {
+            version: c.version,
+            body: serde_json::from_str(&c.body).map_err(ApiError::internal)?,
+            record_version: c.record_version,
+            created_at: c.created_at,
+            signed,
+            signatures,
+        });
+    }
+    Ok(out)
+}
+
+async fn name_of(state: &Shared, user_id: &str) -> String {
+    match state.store.user(user_id).await {
+        Ok(Some(u)) => u.display_name.unwrap_or(u.email),
+        _ => user_id.to_owned(),
+    }
+}
+
+fn day(ts: &str) -> Date {
+    Date::parse(ts.get(..10).unwrap_or(ts)).unwrap_or_else(|_| Date::from_days(0))
+}
+
+/// The use case: one report, built (the read audited). Refused while the consensus version
+/// is not signed by every assigned specialist. Answers whether a later version supersedes it.
+pub async fn report(
+    state: &Shared,
+    actor: &Actor,
+    id: &str,
+    version: i64,
+    kind: Kind,
+    lang: Lang,
+) -> Result<(Report, bool), ApiError> {
+    let case = state.authorise(actor, id, Action::ReadCase).await?;
+    let all = versions(state, id).await?;
+    let superseded = all.iter().any(|v| v.version > version);
+    let v = all
+        .into_iter()
+        .find(|v| v.version == version)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnknownVersion,
+                format!("no consensus version {version}"),
+            )
+        })?;
+    if !v.signed {
+        return Err(ApiError::of(ErrorCode::ConsensusUnsigned));
+    }
+    let record_version = v.record_version.unwrap_or(case.record_version);
+    let text = match state.store.record_version(id, record_version).await? {
+        Some(r) => r.record,
+        None => case.record.clone(),
+    };
+    let record: Case = serde_json::from_str(&text).map_err(ApiError::internal)?;
+    let screened_on = day(&v.created_at);
+    let screening = cellpath_eligibility::screen(&state.catalogue, &record, screened_on, &[]);
+    let names: Vec<(String, String)> = state
+        .catalogue
+        .programmes()
+        .iter()
+        .map(|p| (p.id.clone(), p.name.get(lang).to_owned()))
+        .collect();
+    let mut dissent = Vec::new();
+    for d in &v.body.dissent {
+        dissent.push((name_of(state, &d.specialist_id).await, d.note.clone()));
+    }
+    let mut signatures = Vec::new();
+    for s in &v.signatures {
+        signatures.push((
+            name_of(state, &s.user_id).await,
+            String::new(),
+            day(&s.signed_at),
+        ));
+    }
+    let a = &v.body.answers;
+    let consensus = ConsensusIn {
+        version: v.version,
+        recommendation: serde_json::to_value(v.body.recommendation)
+            .ok()
+            .and_then(|x| x.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        recommendation_words: recommendation_words(v.body.recommendation, lang),
+        summary: v.body.summary.clone(),
+        answers: [
+            a.biomarker_eligibility.clone(),
+            a.treatment_sequence.clone(),
+            a.alternatives.clone(),
+            a.benefit_and_risk.clone(),
+            a.access_and_logistics.clone(),
+            a.recommendation.clone(),
+        ],
+        dissent,
+        signatures,
+    };
+    let plan = match crate::care::load_plan(state, id).await? {
+        Some(pair) => pair
+            .1
+            .steps
+            .iter()
+            .map(|st| PlanRow {
+                step: st.name.get(lang).to_owned(),
+                when: match st.window {
+                    Some(w) => match w.end {
+                        Some(e) => format!("{} – {}", w.start.0, e.1),
+                        None => format!("{} –", w.start.0),
+                    },
+                    None => "?".to_owned(),
+                },
+                source: st.basis.clone(),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let evidence = cellpath_eligibility::evidence::shipped().map_err(ApiError::internal)?;
+    let report = cellpath_report::build(&cellpath_report::Input {
+        kind,
+        lang,
+        record: &record,
+        record_version,
+        consensus: &consensus,
+        screening: &screening,
+        screened_on,
+        catalogue_version: state.catalogue.version(),
+        programme_names: &names,
+        evidence: &evidence,
+        plan,
+    });
+    state.read(actor, "report.download", Some(id)).await?;
+    Ok((report, superseded))
+}
+
+/// `GET /cases/{id}/reports`: every consensus version and its reports — signed or not yet,
+/// superseded or current.
+pub async fn list(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let case = state.authorise(&actor, &id, Action::ReadCase).await?;
+    let all = versions(&state, &id).await?;
+    let latest = all.iter().map(|v| v.version).max();
+    state.read(&actor, "report.list", Some(&id)).await?;
+    Ok(Json(json!({
+        "reports": all.iter().map(|v| json!({
+            "version": v.version,
+            "signed": v.signed,
+            "superseded": Some(v.version) != latest,
+            "record_version": v.record_version,
+            "record_changed_since": v.record_version.is_some_and(|r| r != case.record_version),
+            "created_at": v.created_at,
+            "kinds": ["mdt", "patient"],
+            "languages": ["en", "zh-CN"],
+            "html": v.signed.then(|| format!("/api/v1/cases/{id}/reports/{}.html", v.version)),
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileQuery {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// `GET /cases/{id}/reports/{version}.html?kind=mdt|patient&lang=en|zh-CN`: one report as an
+/// HTML document (styles inline, no scripts).
+pub async fn file(
+    State(state): State<Shared>,
+    actor: Actor,
+    Path((id, file)): Path<(String, String)>,
+    Query(q): Query<FileQuery>,
+) -> Result<Response, ApiError> {
+    // Strangers learn nothing from the shape of their request.
+    state.authorise(&actor, &id, Action::ReadCase).await?;
+    let (version, ext) = file
+        .split_once('.')
+        .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidQuery, "{version}.html"))?;
+    let version: i64 = version.parse().map_err(|_| {
+        ApiError::bad_request(
+            ErrorCode::UnknownVersion,
+            format!("`{version}` is not a version"),
+        )
+    })?;
+    if ext != "html" {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            format!("`.{ext}`: reports are served as .html"),
+        ));
+    }
+    let kind = match q.kind.as_deref() {
+        None => Kind::Mdt,
+        Some(k) => Kind::parse(k).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidQuery, "kind: mdt or patient").at("kind")
+        })?,
+    };
+    let lang = match q.lang.as_deref() {
+        None | Some("en") => Lang::En,
+        Some("zh-CN") => Lang::ZhCn,
+        Some(_) => {
+            return Err(
+                ApiError::bad_request(ErrorCode::InvalidQuery, "lang: en or zh-CN").at("lang"),
+            );
+        }
+    };
+    let (report, superseded) = report(&state, &actor, &id, version, kind, lang).await?;
+    let mut r = (StatusCode::OK, cellpath_report::html::html(&report)).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // The document's own styles, and nothing else: no scripts, no requests.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&report.code) {
+        h.insert("x-verification-code", v);
+    }
+    if superseded {
+        h.insert("x-superseded", HeaderValue::from_static("true"));
+    }
+    Ok(r)
+}
