@@ -226,6 +226,8 @@ struct MyCasePage {
     next: Vec<NextDate>,
     unread: i64,
     deceased: bool,
+    /// The latest signed consensus version, whose reports the patient reads.
+    report: Option<i64>,
 }
 
 /// What the screening asks for, once each, in the reader's language.
@@ -318,7 +320,12 @@ pub async fn my_case(State(state): State<Shared>, s: Signed, Path(id): Path<Stri
         case_nav(lang, &id, s.actor().role, "nav-my-case"),
     );
     let state_key = format!("state-{}-lay", case.state);
+    let report = cellpath_web::reports::latest_signed(&state, &id)
+        .await
+        .ok()
+        .flatten();
     page(&MyCasePage {
+        report,
         state_lay: tr(lang, &state_key, &[]),
         missing: requests(&screened.results, lang),
         f,

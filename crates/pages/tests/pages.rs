@@ -1369,6 +1369,21 @@ async fn the_mdt_from_assignment_to_a_signed_and_amended_consensus() {
         r.text
     );
     assert!(!r.text.contains("record changed after this consensus"));
+    // The signed version links its reports; the report opens for the team.
+    let link = format!("/api/v1/cases/{case}/reports/1.html?kind=patient&amp;lang=zh-CN");
+    assert!(r.text.contains(&link), "{}", r.text);
+    let report = app.get(&link.replace("&amp;", "&"), Some(&coord)).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+    assert!(report.text.contains("致患者和照护者的摘要"));
+    let home = app.get(&format!("/cases/{case}"), Some(&patient)).await;
+    assert!(
+        home.text.contains("Read the summary")
+            && home.text.contains(&format!(
+                "/api/v1/cases/{case}/reports/1.html?kind=patient&amp;lang=en"
+            )),
+        "{}",
+        home.text
+    );
 
     // The record changes: the warning; an amendment is version 2, version 1 superseded.
     let mut tx = app.setup().await;

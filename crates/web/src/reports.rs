@@ -182,6 +182,17 @@ pub async fn report(
     Ok((report, superseded))
 }
 
+/// The latest consensus version signed by every assigned specialist, if any (for the pages'
+/// links; the caller has opened the case).
+pub async fn latest_signed(state: &Shared, id: &str) -> Result<Option<i64>, ApiError> {
+    Ok(versions(state, id)
+        .await?
+        .iter()
+        .filter(|v| v.signed)
+        .map(|v| v.version)
+        .max())
+}
+
 /// `GET /cases/{id}/reports`: every consensus version and its reports — signed or not yet,
 /// superseded or current.
 pub async fn list(
