@@ -10,7 +10,6 @@ use crate::Report;
 
 /// The document's own words, in its language.
 pub struct Words {
-    pub not_advice_title: &'static str,
     pub versions: String,
     pub recommends: &'static str,
     pub chance: &'static str,
@@ -47,7 +46,6 @@ fn words(r: &Report) -> Words {
     let zh = r.lang == "zh-CN";
     let w = |en: &'static str, z: &'static str| if zh { z } else { en };
     Words {
-        not_advice_title: w("Not medical advice.", "非医疗建议。"),
         versions: if zh {
             format!(
                 "多学科团队共识第 {} 版，病历第 {} 版 · 核验码",

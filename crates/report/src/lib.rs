@@ -428,7 +428,8 @@ fn figure_row(lang: Lang, f: &Figure) -> FigureRow {
             _ => f.unit.with(v, lang),
         };
         match i {
-            Some(i) => format!("{main} (95% CI {i})"),
+            // The interval as published, without naming it more than the source does.
+            Some(i) => format!("{main} ({i})"),
             None => main,
         }
     };
@@ -843,7 +844,7 @@ mod tests {
         assert!(
             r.evidence
                 .iter()
-                .any(|f| f.arm.contains("3.25 months (95% CI 2.86–4.53)"))
+                .any(|f| f.arm.contains("3.25 months (2.86–4.53)"))
         );
         assert!(
             r.alternatives
@@ -869,7 +870,7 @@ mod tests {
         let en = html::html(&demo(Kind::Mdt, Lang::En));
         for want in [
             "MDT second-opinion report",
-            "Not medical advice.",
+            "Not medical advice:",
             "The six steps of the decision",
             "not a head-to-head comparison",
             "trifluridine/tipiracil",

@@ -82,7 +82,7 @@ async fn a_signed_consensus_makes_both_reports_and_an_amendment_supersedes_them(
         "MDT second-opinion report",
         "The six steps of the decision",
         "Repeat the IHC first.",
-        "3.25 months (95% CI 2.86–4.53)",
+        "3.25 months (2.86–4.53)",
         "not a head-to-head comparison",
         "https://www.cancernetwork.com/",
         "CP-",
