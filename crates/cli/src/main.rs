@@ -46,6 +46,9 @@ enum Command {
     /// Work with the stored documents: `rekey` re-encrypts them all under a new key.
     #[command(subcommand)]
     Documents(server::DocumentsCommand),
+    /// The MDT report or the patient's summary of a signed consensus, from the server's data
+    /// (`--case`, `--kind`, `--lang`, `--out`); `report verify FILE` checks an issued one.
+    Report(server::ReportArgs),
     /// Print the server's OpenAPI document (also served at /api/openapi.json).
     Openapi,
     /// Screen a case (native TOML/JSON or a FHIR R4 bundle) against the programmes.
@@ -291,6 +294,12 @@ fn run(cli: Cli) -> Result<()> {
             writeln!(out)?;
         }
         Command::Audit(cmd) => server::audit(cmd, &mut out)?,
+        Command::Report(args) => {
+            let catalogue = load_catalogue(cli.catalogue.as_deref())?;
+            if !server::report(args, catalogue, &mut out)? {
+                bail!("the report does not match");
+            }
+        }
         Command::Documents(cmd) => server::documents(cmd, &mut out)?,
         Command::Screen(args) => {
             let catalogue = load_catalogue(cli.catalogue.as_deref())?;

@@ -144,6 +144,166 @@ pub enum AuditCommand {
     Verify(VerifyArgs),
 }
 
+/// `cellpath report`: a report of a signed consensus from the server's data, or `verify` a
+/// report file against it.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: Option<ReportCommand>,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The case.
+    #[arg(long, value_name = "ID")]
+    pub case: Option<String>,
+    /// `mdt` (the MDT second-opinion report) or `patient` (the summary for the patient).
+    #[arg(long, default_value = "mdt")]
+    pub kind: String,
+    /// `en` or `zh-CN`.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    /// The consensus version [default: the latest signed].
+    #[arg(long)]
+    pub version: Option<i64>,
+    /// Where to write the report (HTML) [default: standard output].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// Whether a report file is, byte for byte, the report of a signed consensus in this
+    /// server's data; whether it was superseded and the record changed since. Exit 0 when it
+    /// matches, 1 when it does not.
+    Verify {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// An API error as the command line says it: the code's sentence and the detail.
+fn api_error(e: cellpath_web::ApiError) -> anyhow::Error {
+    match &e.detail {
+        Some(d) => anyhow!("{} ({d})", e.code.message(cellpath_domain::Lang::En)),
+        None => anyhow!("{}", e.code.message(cellpath_domain::Lang::En)),
+    }
+}
+
+/// Runs `cellpath report`; answers whether a verified file matched.
+pub fn report(args: ReportArgs, catalogue: Catalogue, out: &mut impl Write) -> Result<bool> {
+    runtime()?.block_on(async {
+        let db = match &args.command {
+            Some(ReportCommand::Verify { db, .. }) => db,
+            None => &args.db,
+        };
+        let store = open(db).await?;
+        let state = std::sync::Arc::new(cellpath_web::AppState {
+            store,
+            catalogue,
+            config: cellpath_web::Config::default(),
+        });
+        match args.command {
+            Some(ReportCommand::Verify { file, .. }) => {
+                let bytes = std::fs::read(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let v = cellpath_web::reports::verify(&state, None, &bytes)
+                    .await
+                    .map_err(api_error)?;
+                use cellpath_web::reports::Verified;
+                match &v {
+                    Verified::Matches {
+                        case_id,
+                        version,
+                        kind,
+                        lang,
+                        code,
+                        superseded,
+                        record_changed_since,
+                    } => {
+                        writeln!(
+                            out,
+                            "{}: matches the {kind} report ({lang}) of case {case_id}, consensus version {version}, code {code}",
+                            file.display()
+                        )?;
+                        writeln!(
+                            out,
+                            "{}",
+                            if *superseded {
+                                "superseded: a later consensus version amends it"
+                            } else {
+                                "current: no later consensus version"
+                            }
+                        )?;
+                        writeln!(
+                            out,
+                            "{}",
+                            if *record_changed_since {
+                                "the record changed after this consensus"
+                            } else {
+                                "the record has not changed since"
+                            }
+                        )?;
+                        Ok(true)
+                    }
+                    Verified::Altered { case_id, version } => {
+                        writeln!(
+                            out,
+                            "{}: does NOT match: it names case {case_id}, consensus version {version}, but its content differs from the report this server makes for it",
+                            file.display()
+                        )?;
+                        Ok(false)
+                    }
+                    Verified::NotAReport => {
+                        writeln!(out, "{}: not a cellpath report", file.display())?;
+                        Ok(false)
+                    }
+                }
+            }
+            None => {
+                let case = args
+                    .case
+                    .as_deref()
+                    .ok_or_else(|| anyhow!("give --case ID (or `report verify FILE`)"))?;
+                let kind = cellpath_report::Kind::parse(&args.kind)
+                    .ok_or_else(|| anyhow!("--kind: `mdt` or `patient`, not `{}`", args.kind))?;
+                let lang = match args.lang.as_str() {
+                    "en" => cellpath_domain::Lang::En,
+                    "zh-CN" => cellpath_domain::Lang::ZhCn,
+                    other => return Err(anyhow!("--lang: `en` or `zh-CN`, not `{other}`")),
+                };
+                let r = cellpath_web::reports::report_for_operator(
+                    &state,
+                    case,
+                    args.version,
+                    kind,
+                    lang,
+                )
+                .await
+                .map_err(api_error)?;
+                let html = cellpath_report::html::html(&r);
+                match &args.out {
+                    Some(path) => {
+                        std::fs::write(path, html)
+                            .with_context(|| format!("cannot write {}", path.display()))?;
+                        writeln!(
+                            out,
+                            "{}: the {} report ({}) of consensus version {}, code {}",
+                            path.display(),
+                            kind.as_str(),
+                            args.lang,
+                            r.consensus_version,
+                            r.code
+                        )?;
+                    }
+                    None => out.write_all(html.as_bytes())?,
+                }
+                Ok(true)
+            }
+        }
+    })
+}
+
 #[derive(Subcommand)]
 pub enum DocumentsCommand {
     /// Re-encrypt every stored document under a new key (stop the server first). Each

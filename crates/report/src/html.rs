@@ -126,3 +126,41 @@ pub fn lang_of(report: &Report) -> Lang {
         Lang::En
     }
 }
+
+/// What an issued report says it is: the case, consensus version, kind, language and code
+/// in its `cellpath-report` meta line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub case_id: String,
+    pub version: i64,
+    pub kind: Kind,
+    pub lang: Lang,
+    pub code: String,
+}
+
+/// Reads the claim of a report's HTML; `None` when the file is not a cellpath report.
+pub fn claim(bytes: &[u8]) -> Option<Claim> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let needle = "<meta name=\"cellpath-report\" content=\"";
+    let at = text.find(needle)? + needle.len();
+    let content = &text[at..at + text[at..].find('"')?];
+    let mut c = Claim {
+        case_id: String::new(),
+        version: 0,
+        kind: Kind::Mdt,
+        lang: Lang::En,
+        code: String::new(),
+    };
+    for part in content.split(';') {
+        let (k, v) = part.split_once('=')?;
+        match k {
+            "case" => c.case_id = v.to_owned(),
+            "version" => c.version = v.parse().ok()?,
+            "kind" => c.kind = Kind::parse(v)?,
+            "lang" => c.lang = if v == "zh-CN" { Lang::ZhCn } else { Lang::En },
+            "code" => c.code = v.to_owned(),
+            _ => {}
+        }
+    }
+    (!c.case_id.is_empty() && c.version > 0).then_some(c)
+}

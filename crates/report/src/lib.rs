@@ -77,6 +77,7 @@ pub struct PlanRow {
 
 /// Everything a report is made from.
 pub struct Input<'a> {
+    pub case_id: &'a str,
     pub kind: Kind,
     pub lang: Lang,
     pub record: &'a Case,
@@ -190,6 +191,7 @@ pub struct SignatureRow {
 /// The report, in one language.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
+    pub case_id: String,
     pub kind: Kind,
     pub lang: &'static str,
     pub title: String,
@@ -608,6 +610,7 @@ pub fn build(input: &Input<'_>) -> Report {
         Vec::new()
     };
     let mut report = Report {
+        case_id: input.case_id.to_owned(),
         kind: input.kind,
         lang: if lang == Lang::ZhCn { "zh-CN" } else { "en" },
         title: match input.kind {
@@ -722,6 +725,7 @@ pub fn unsourced_figures(report: &Report) -> Vec<String> {
         "comparator",
         "source",
         "source_date",
+        "case_id",
         "consensus_version",
         "record_version",
         "code",
@@ -799,6 +803,7 @@ mod tests {
             signatures: vec![("Dr Onc".into(), "medical oncology".into(), on)],
         };
         build(&Input {
+            case_id: "c-demo-1",
             kind,
             lang,
             record: &record,
@@ -886,6 +891,14 @@ mod tests {
             22,
             "the icon array"
         );
+        let claim = html::claim(zh.as_bytes()).expect("a report says what it is");
+        assert_eq!(claim.case_id, "c-demo-1");
+        assert_eq!(
+            (claim.version, claim.kind, claim.lang),
+            (2, Kind::Patient, Lang::ZhCn)
+        );
+        assert!(claim.code.starts_with("CP-"));
+        assert_eq!(html::claim(b"<html>no</html>"), None);
     }
 
     #[test]

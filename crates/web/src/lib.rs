@@ -1026,6 +1026,15 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
         ),
         (
             r(
+                "POST",
+                "/api/v1/reports/verify",
+                "Check a report file (the body): byte for byte the report of a signed consensus on this server, superseded or not, the record changed since or not",
+                true,
+            ),
+            post(reports::verify_file),
+        ),
+        (
+            r(
                 "GET",
                 "/api/v1/cases/{id}/reports/{file}",
                 "One report as HTML: {version}.html?kind=mdt|patient&lang=en|zh-CN (refused while the consensus is unsigned; every download audited)",

@@ -85,6 +85,20 @@ pub async fn report(
     lang: Lang,
 ) -> Result<(Report, bool), ApiError> {
     let case = state.authorise(actor, id, Action::ReadCase).await?;
+    let built = build_report(state, &case, version, kind, lang).await?;
+    state.read(actor, "report.download", Some(id)).await?;
+    Ok(built)
+}
+
+/// A report built for a case already opened: no access check, no audit (the callers do both).
+async fn build_report(
+    state: &Shared,
+    case: &cellpath_store::CaseRow,
+    version: i64,
+    kind: Kind,
+    lang: Lang,
+) -> Result<(Report, bool), ApiError> {
+    let id = case.id.as_str();
     let all = versions(state, id).await?;
     let superseded = all.iter().any(|v| v.version > version);
     let v = all
@@ -166,6 +180,7 @@ pub async fn report(
     };
     let evidence = cellpath_eligibility::evidence::shipped().map_err(ApiError::internal)?;
     let report = cellpath_report::build(&cellpath_report::Input {
+        case_id: id,
         kind,
         lang,
         record: &record,
@@ -178,8 +193,129 @@ pub async fn report(
         evidence: &evidence,
         plan,
     });
-    state.read(actor, "report.download", Some(id)).await?;
     Ok((report, superseded))
+}
+
+/// The operator's report (the command line on the server's data): the given consensus
+/// version, or the latest signed one; audited as the `system` actor.
+pub async fn report_for_operator(
+    state: &Shared,
+    case_id: &str,
+    version: Option<i64>,
+    kind: Kind,
+    lang: Lang,
+) -> Result<Report, ApiError> {
+    let case = state
+        .store
+        .case(case_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let version = match version {
+        Some(v) => v,
+        None => latest_signed(state, case_id)
+            .await?
+            .ok_or_else(|| ApiError::of(ErrorCode::ConsensusUnsigned))?,
+    };
+    let (report, _) = build_report(state, &case, version, kind, lang).await?;
+    state
+        .store
+        .audit("system", "report.download", Some(case_id), "cli")
+        .await?;
+    Ok(report)
+}
+
+/// What checking a report file found.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Verified {
+    /// Not a cellpath report (no claim of what it is).
+    NotAReport,
+    /// Byte for byte the report this server makes for that signed consensus version.
+    Matches {
+        case_id: String,
+        version: i64,
+        kind: &'static str,
+        lang: &'static str,
+        code: String,
+        /// A later consensus version amends it.
+        superseded: bool,
+        /// The record changed after the consensus was made.
+        record_changed_since: bool,
+    },
+    /// It claims to be a report of this server, but its content differs from what that
+    /// consensus version makes (a changed byte, or another version's code).
+    Altered { case_id: String, version: i64 },
+}
+
+/// The use case: checks a report file against the signed consensus it names. From the API
+/// (`who` given: the case must be open to them, the check audited) or from the command line
+/// on the server's data (`who` none: the operator; nothing clinical is answered).
+pub async fn verify(
+    state: &Shared,
+    who: Option<&Actor>,
+    bytes: &[u8],
+) -> Result<Verified, ApiError> {
+    let Some(claim) = cellpath_report::html::claim(bytes) else {
+        return Ok(Verified::NotAReport);
+    };
+    let case = match who {
+        Some(actor) => {
+            state
+                .authorise(actor, &claim.case_id, Action::ReadCase)
+                .await?
+        }
+        None => state
+            .store
+            .case(&claim.case_id)
+            .await?
+            .ok_or_else(ApiError::not_found)?,
+    };
+    let altered = || Verified::Altered {
+        case_id: claim.case_id.clone(),
+        version: claim.version,
+    };
+    let result = match build_report(state, &case, claim.version, claim.kind, claim.lang).await {
+        Ok((report, superseded)) => {
+            let html = cellpath_report::html::html(&report);
+            if html.as_bytes() == bytes && report.code == claim.code {
+                Verified::Matches {
+                    case_id: claim.case_id.clone(),
+                    version: claim.version,
+                    kind: claim.kind.as_str(),
+                    lang: if claim.lang == Lang::ZhCn {
+                        "zh-CN"
+                    } else {
+                        "en"
+                    },
+                    code: report.code.clone(),
+                    superseded,
+                    record_changed_since: report.record_version != case.record_version,
+                }
+            } else {
+                altered()
+            }
+        }
+        // The version it names does not exist, or was never signed.
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => altered(),
+        Err(e) => return Err(e),
+    };
+    if let Some(actor) = who {
+        state
+            .read(actor, "report.verify", Some(&claim.case_id))
+            .await?;
+    }
+    Ok(result)
+}
+
+/// `POST /reports/verify` (the file as the body): whether it is a report this server made
+/// from a signed consensus, whether that was amended since, whether the record changed.
+pub async fn verify_file(
+    State(state): State<Shared>,
+    actor: Actor,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let v = verify(&state, Some(&actor), &body).await?;
+    Ok(Json(serde_json::to_value(v).map_err(ApiError::internal)?))
 }
 
 /// The latest consensus version signed by every assigned specialist, if any (for the pages'

@@ -103,6 +103,31 @@ async fn a_signed_consensus_makes_both_reports_and_an_amendment_supersedes_them(
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(app.get(&v1, &stranger).await.status, StatusCode::NOT_FOUND);
 
+    // Verification: the file as issued matches; a changed byte does not; not a report.
+    let issued = app
+        .get(&format!("{v1}?kind=mdt&lang=en"), &patient)
+        .await
+        .text;
+    let check = async |body: String, who: &common::Client| {
+        app.call_raw("POST", "/api/v1/reports/verify", Some(who), Some(body), &[])
+            .await
+    };
+    let r = check(issued.clone(), &coord).await;
+    assert_eq!(r.body["result"], "matches", "{}", r.text);
+    assert_eq!(r.body["superseded"], false);
+    assert_eq!(r.body["record_changed_since"], false);
+    let changed = issued.replacen("3.25 months", "4.25 months", 1);
+    assert_eq!(check(changed, &coord).await.body["result"], "altered");
+    assert_eq!(
+        check("<html></html>".into(), &coord).await.body["result"],
+        "not_a_report"
+    );
+    assert_eq!(
+        check(issued.clone(), &stranger).await.status,
+        StatusCode::NOT_FOUND,
+        "a report of a case one cannot open says nothing"
+    );
+
     // An amendment is a new version: the old report stays, marked superseded.
     let r = app
         .post(&format!("{mdt}/consensus"), &path, consensus)
@@ -117,4 +142,7 @@ async fn a_signed_consensus_makes_both_reports_and_an_amendment_supersedes_them(
         r.text.contains("MDT second-opinion report"),
         "still downloadable"
     );
+    let r = check(issued, &coord).await;
+    assert_eq!(r.body["result"], "matches", "{}", r.text);
+    assert_eq!(r.body["superseded"], true, "the old report is superseded");
 }

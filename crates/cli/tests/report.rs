@@ -1,0 +1,170 @@
+//! `cellpath report` and `cellpath report verify` on a server's data: the demo consensus
+//! signed over HTTP, the patient's summary written in Chinese from the data folder, verified
+//! as issued, refused once a byte changed.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn cellpath(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cellpath"))
+        .args(args)
+        .env_remove("CELLPATH_DATABASE_URL")
+        .output()
+        .expect("run cellpath")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn json(
+    addr: &str,
+    method: &str,
+    path: &str,
+    who: &(String, String),
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let body = body.to_string();
+    let r = common::http(
+        addr,
+        method,
+        path,
+        &[
+            ("Cookie", &who.0),
+            ("x-csrf-token", &who.1),
+            ("Content-Type", "application/json"),
+        ],
+        if method == "GET" {
+            b""
+        } else {
+            body.as_bytes()
+        },
+    );
+    assert!(
+        r.status < 300,
+        "{method} {path}: {} {}",
+        r.head,
+        String::from_utf8_lossy(&r.body)
+    );
+    serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null)
+}
+
+#[test]
+fn a_report_is_written_from_the_data_and_verified_as_issued() {
+    let root = std::env::temp_dir().join(format!("cellpath-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let data = root.join("data");
+    let d = data.to_string_lossy().into_owned();
+    {
+        let server = common::start(&data, None);
+        let who = |email: &str| {
+            let password = server.password_of(email).expect("demo account");
+            common::sign_in(&server.addr, &format!("{email}@demo.cellpath"), &password)
+        };
+        let (coord, onc, path) = (who("coordinator"), who("oncologist"), who("pathologist"));
+        let case = "/api/v1/cases/c-demo-1/mdt";
+        let id_of = |c: &(String, String)| {
+            json(
+                &server.addr,
+                "GET",
+                "/api/v1/me",
+                c,
+                serde_json::Value::Null,
+            )["id"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        };
+        let answers = serde_json::json!({
+            "biomarker_eligibility": "yes", "treatment_sequence": "third line",
+            "alternatives": "trifluridine/tipiracil", "benefit_and_risk": "see the evidence",
+            "access_and_logistics": "Shanghai", "recommendation": "proceed",
+        });
+        for s in [&onc, &path] {
+            let id = id_of(s);
+            json(
+                &server.addr,
+                "POST",
+                &format!("{case}/assignments"),
+                &coord,
+                serde_json::json!({"user_id": id, "due": "2026-12-24"}),
+            );
+            json(
+                &server.addr,
+                "POST",
+                &format!("{case}/opinions"),
+                s,
+                serde_json::json!({"recommendation": "proceed-to-car-t-evaluation", "rationale": "r", "answers": answers, "confidence": "high"}),
+            );
+        }
+        json(
+            &server.addr,
+            "POST",
+            &format!("{case}/consensus"),
+            &onc,
+            serde_json::json!({"recommendation": "proceed-to-car-t-evaluation", "summary": "Proceed.", "answers": answers, "dissent": []}),
+        );
+        for s in [&onc, &path] {
+            json(
+                &server.addr,
+                "POST",
+                &format!("{case}/consensus/1/signatures"),
+                s,
+                serde_json::Value::Null,
+            );
+        }
+    }
+    let out = root.join("summary-zh.html");
+    let o = cellpath(&[
+        "report",
+        "--data-dir",
+        &d,
+        "--case",
+        "c-demo-1",
+        "--kind",
+        "patient",
+        "--lang",
+        "zh-CN",
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("code CP-"), "{}", text(&o));
+    let html = std::fs::read_to_string(&out).expect("written");
+    assert!(html.contains("致患者和照护者的摘要") && html.contains("非医疗建议"));
+    let o = cellpath(&["report", "verify", &out.to_string_lossy(), "--data-dir", &d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o)
+            .contains("matches the patient report (zh-CN) of case c-demo-1, consensus version 1"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("current: no later consensus version"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(&out, html.replacen("22", "23", 1)).expect("tamper");
+    let o = cellpath(&["report", "verify", &out.to_string_lossy(), "--data-dir", &d]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("does NOT match"), "{}", text(&o));
+    // Unknown kind: named, nothing written.
+    let o = cellpath(&[
+        "report",
+        "--data-dir",
+        &d,
+        "--case",
+        "c-demo-1",
+        "--kind",
+        "letter",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--kind"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&root);
+}
