@@ -84,6 +84,16 @@ for (const lang of ["en", "zh-CN"]) {
     await expect(coord.locator("article.consensus")).toContainText(w.all);
     await expect(coord.locator("article.consensus")).toContainText("Retest CLDN18.2 on a fresh biopsy first.");
     await axe(coord, "mdt, signed consensus");
+    // The signed consensus's reports open from its links: the MDT report and the patient's
+    // summary in the page's language, each passing axe.
+    const lang2 = lang === "zh-CN" ? "zh-CN" : "en";
+    for (const kind of ["mdt", "patient"]) {
+      await coord.click(`p.reports a[href*="kind=${kind}&lang=${lang2}"]`);
+      await expect(coord.locator("h1")).toContainText(kind === "mdt" ? (lang === "en" ? "MDT second-opinion report" : "多学科团队第二意见报告") : (lang === "en" ? "Summary for the patient" : "致患者和照护者的摘要"));
+      await expect(coord.locator("body")).toContainText("CP-");
+      await axe(coord, `report ${kind}`);
+      await coord.goBack();
+    }
 
     // The infusion day: the grade shows before saving (live with JavaScript, on asking without).
     await onc.goto(casePage(demo, "/monitoring"));
