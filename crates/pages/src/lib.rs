@@ -22,6 +22,7 @@ pub mod record;
 pub mod screenings;
 pub mod summary;
 pub mod svg;
+pub mod verify;
 pub mod work;
 
 use axum::Router;
@@ -74,6 +75,7 @@ fn table() -> Vec<Entry> {
         (G, "/cases", get(patient::cases)),
         (G, "/work", get(work::work)),
         (G, "/work/assignments", get(work::assignments)),
+        (GP, "/verify", get(verify::verify).post(verify::verify_post)),
         (
             GP,
             "/consents",

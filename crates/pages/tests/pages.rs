@@ -360,11 +360,12 @@ async fn every_form_needs_the_csrf_token_and_changes_nothing_without_it() {
             if let Some(t) = token {
                 fields.push(("_csrf", t));
             }
-            let r = if path.ends_with("/records") || path.ends_with("/import") {
-                let file = if path.ends_with("/import") {
-                    "bundle"
-                } else {
-                    "files"
+            let r = if path.ends_with("/records") || path.ends_with("/import") || path == "/verify"
+            {
+                let file = match path {
+                    "/verify" => "report",
+                    p if p.ends_with("/import") => "bundle",
+                    _ => "files",
                 };
                 let mut body = String::new();
                 if let Some(t) = token {
@@ -1375,6 +1376,35 @@ async fn the_mdt_from_assignment_to_a_signed_and_amended_consensus() {
     let report = app.get(&link.replace("&amp;", "&"), Some(&coord)).await;
     assert_eq!(report.status, StatusCode::OK, "{}", report.text);
     assert!(report.text.contains("致患者和照护者的摘要"));
+    // The report file checks out on the verify page; a changed byte does not.
+    let issued = report.text.clone();
+    let verify = async |body: &str| {
+        let csrf = app.csrf(&coord).await;
+        let boundary = "vB";
+        let form = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"report\"; filename=\"summary.html\"\r\nContent-Type: text/html\r\n\r\n{body}\r\n--{boundary}--\r\n"
+        );
+        let req = Request::builder()
+            .method("POST")
+            .uri("/verify")
+            .header(header::COOKIE, &coord.cookie)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(form))
+            .expect("request");
+        app.send(req).await
+    };
+    let r = verify(&issued).await;
+    assert!(
+        r.text
+            .contains("summary.html is the report this server issued"),
+        "{}",
+        r.text
+    );
+    let r = verify(&issued.replacen("22", "23", 1)).await;
+    assert!(r.text.contains("summary.html does NOT match"), "{}", r.text);
     let home = app.get(&format!("/cases/{case}"), Some(&patient)).await;
     assert!(
         home.text.contains("Read the summary")
