@@ -15,7 +15,7 @@ const who = {
     "/cases/c-demo-1/diary", "/cases/c-demo-1/support", "/cases/c-demo-1/messages", "/cases/c-demo-1/team",
     "/consents", "/notifications", "/cases", "/about"],
   caregiver: ["/cases/c-demo-1", "/cases/c-demo-1/diary"],
-  coordinator: ["/work", "/cases/c-demo-1/summary", "/cases/c-demo-1/record", "/cases/c-demo-1/record/history", "/cases/c-demo-1/import", "/cases/c-demo-1/plan", "/cases/c-demo-1/monitoring", "/cases/c-demo-1/mdt", "/cases/c-demo-1/support"],
+  coordinator: ["/work", "/cases/c-demo-1/summary", "/cases/c-demo-1/record", "/cases/c-demo-1/record/history", "/cases/c-demo-1/import", "/cases/c-demo-1/plan", "/verify", "/cases/c-demo-1/monitoring", "/cases/c-demo-1/mdt", "/cases/c-demo-1/support"],
   oncologist: ["/work", "/cases/c-demo-1/summary", "/cases/c-demo-1/mdt", "/cases/c-demo-1/support", "/work/assignments", "/cases/c-demo-1/prescreen"],
   admin: ["/admin"],
 };

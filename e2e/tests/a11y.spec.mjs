@@ -7,7 +7,7 @@ const PAGES = {
   patient: ["", "/records", "/prescreen", "/journey", "/diary", "/support", "/messages", "/team"].map((p) => (d) => casePage(d, p))
     .concat([(d) => `${d.base}/consents`, (d) => `${d.base}/notifications`, (d) => `${d.base}/cases`, (d) => `${d.base}/about`]),
   caregiver: ["", "/diary", "/support"].map((p) => (d) => casePage(d, p)),
-  coordinator: [(d) => `${d.base}/work`, (d) => casePage(d, "/summary"), (d) => casePage(d, "/prescreen"), (d) => casePage(d, "/mdt"), (d) => casePage(d, "/monitoring"), (d) => casePage(d, "/record"), (d) => casePage(d, "/record/history"), (d) => casePage(d, "/import"), (d) => casePage(d, "/plan")],
+  coordinator: [(d) => `${d.base}/work`, (d) => casePage(d, "/summary"), (d) => casePage(d, "/prescreen"), (d) => casePage(d, "/mdt"), (d) => casePage(d, "/monitoring"), (d) => casePage(d, "/record"), (d) => casePage(d, "/record/history"), (d) => casePage(d, "/import"), (d) => casePage(d, "/plan"), (d) => `${d.base}/verify`],
   oncologist: [(d) => `${d.base}/work`, (d) => casePage(d, "/mdt"), (d) => casePage(d, "/monitoring"), (d) => `${d.base}/work/assignments`, (d) => casePage(d, "/prescreen")],
   admin: [(d) => `${d.base}/admin`],
 };
