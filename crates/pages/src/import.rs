@@ -30,11 +30,6 @@ struct ResourceLine {
     detail: String,
 }
 
-struct DocOption {
-    value: String,
-    label: String,
-}
-
 #[derive(Template)]
 #[template(path = "import.html")]
 struct ImportPage {
@@ -46,7 +41,7 @@ struct ImportPage {
     /// The preview, once a file was read.
     preview: Option<PreviewView>,
     can_edit: bool,
-    documents: Vec<DocOption>,
+    documents: Vec<crate::record::DocOption>,
 }
 
 struct PreviewView {
@@ -72,17 +67,7 @@ async fn render(
     preview: Option<PreviewView>,
     status: StatusCode,
 ) -> Response {
-    let documents = state
-        .store
-        .documents(id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|d| DocOption {
-            value: format!("document:{}", d.id),
-            label: d.filename,
-        })
-        .collect();
+    let documents = crate::record::case_documents(state, id).await;
     let f = s.frame(
         "imp-title",
         case_nav(s.lang, id, s.actor().role, "nav-record"),

@@ -1364,24 +1364,7 @@ async fn journey_page(state: &Shared, s: &Signed, id: &str, new_link: String) ->
                 .iter()
                 .map(|st| {
                     let tpl = t.steps.iter().find(|x| x.id == st.id);
-                    let when = match st.window {
-                        Some(w) => match w.end {
-                            Some(e) => tr(
-                                lang,
-                                "journey-window",
-                                &[
-                                    ("start", &i18n::date_range(lang, w.start.0, w.start.1)),
-                                    ("end", &i18n::date_range(lang, e.0, e.1)),
-                                ],
-                            ),
-                            None => tr(
-                                lang,
-                                "journey-starts",
-                                &[("start", &i18n::date_range(lang, w.start.0, w.start.1))],
-                            ),
-                        },
-                        None => tr(lang, "journey-needs-date", &[]),
-                    };
+                    let when = crate::planner::when(lang, st);
                     let state_key = match st.state {
                         cellpath_care::journey::StepState::Planned => "step-planned",
                         cellpath_care::journey::StepState::Actual => "step-actual",

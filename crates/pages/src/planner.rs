@@ -90,7 +90,8 @@ fn text_at(v: &Value, path: &[&str]) -> String {
     }
 }
 
-fn when(lang: Lang, st: &cellpath_care::journey::PlannedStep) -> String {
+/// When a planned step falls, in words: its window, or that its date is not known yet.
+pub(crate) fn when(lang: Lang, st: &cellpath_care::journey::PlannedStep) -> String {
     match st.window {
         Some(w) => match w.end {
             Some(e) => tr(

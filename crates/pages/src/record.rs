@@ -578,6 +578,19 @@ fn build(lang: Lang, fields: &Fields) -> Built {
     }
 }
 
+/// The field of a fact a dotted path inside it names (`staining.3+`), or the field a path
+/// leads into (`at_least` → `at_least.intensity`): the longest that fits.
+fn spec_at<'a>(sec: &'a Section, key: &str) -> Option<&'a Spec> {
+    sec.fields
+        .iter()
+        .filter(|s| {
+            key == s.key
+                || key.starts_with(&format!("{}.", s.key))
+                || s.key.starts_with(&format!("{key}."))
+        })
+        .max_by_key(|s| s.key.len())
+}
+
 /// The form field a JSON pointer into the record names (`/record/cldn18/1/staining/3+`),
 /// through the rows the form sent; `None` when it names no field on the form.
 fn field_of(pointer: &str, rows: Option<&RowMap>) -> Option<String> {
@@ -595,15 +608,7 @@ fn field_of(pointer: &str, rows: Option<&RowMap>) -> Option<String> {
         }
     };
     let key = tokens.collect::<Vec<_>>().join(".");
-    let spec = sec
-        .fields
-        .iter()
-        .filter(|s| {
-            key == s.key
-                || key.starts_with(&format!("{}.", s.key))
-                || s.key.starts_with(&format!("{key}."))
-        })
-        .max_by_key(|s| s.key.len())
+    let spec = spec_at(sec, &key)
         // A fact's whole-item problem lands on its first field.
         .or_else(|| sec.fields.first())?;
     Some(field_name(sec, row, spec.key))
@@ -628,17 +633,7 @@ pub fn fact_words(lang: Lang, pointer: &str) -> String {
         }
     }
     let key = tokens.collect::<Vec<_>>().join(".");
-    if let Some(spec) = sec
-        .fields
-        .iter()
-        .filter(|s| {
-            key == s.key
-                || key.starts_with(&format!("{}.", s.key))
-                || s.key.starts_with(&format!("{key}."))
-        })
-        .max_by_key(|s| s.key.len())
-        .filter(|_| !key.is_empty())
-    {
+    if let Some(spec) = spec_at(sec, &key).filter(|_| !key.is_empty()) {
         words = format!("{words} · {}", tr(lang, spec.label, &[]));
     }
     words
@@ -853,9 +848,25 @@ fn sections_view(lang: Lang, record: &Value, notes: &Notes) -> Vec<SectionView> 
 
 // ------------------------------------------------------------------ the pages
 
-struct DocOption {
-    value: String,
-    label: String,
+/// A document of the case as a source field offers it (`document:<id>`, its file name).
+pub(crate) struct DocOption {
+    pub(crate) value: String,
+    pub(crate) label: String,
+}
+
+/// The case's documents, for the source fields' list.
+pub(crate) async fn case_documents(state: &Shared, id: &str) -> Vec<DocOption> {
+    state
+        .store
+        .documents(id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| DocOption {
+            value: format!("document:{}", d.id),
+            label: d.filename,
+        })
+        .collect()
 }
 
 struct ErrorLink {
@@ -903,17 +914,7 @@ async fn render(
 ) -> Response {
     let lang = s.lang;
     let can_edit = s.may(state, id, Action::EditRecord).await;
-    let documents = state
-        .store
-        .documents(id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|d| DocOption {
-            value: format!("document:{}", d.id),
-            label: d.filename,
-        })
-        .collect();
+    let documents = case_documents(state, id).await;
     let sections = sections_view(lang, &shown.record, &shown.notes);
     let mut error_links = Vec::new();
     for sec in &sections {
