@@ -1,6 +1,7 @@
 // One fresh demo server per test, and the steps every test takes: signing in as a demo
 // account and choosing the language.
 import { test as base, expect } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 import { startDemo } from "../demo.mjs";
 
 const bin = process.env.CELLPATH_BIN || "../target/release/cellpath";
@@ -38,4 +39,23 @@ export async function signIn(page, demo, who, lang = "en", password) {
 /** A page of the demo case. */
 export function casePage(demo, path = "") {
   return `${demo.base}/cases/c-demo-1${path}`;
+}
+
+/** A demo account signed in, in a browser context of its own (JavaScript on or off), at a
+ *  desktop width. */
+export async function openAs(browser, demo, who, lang, js) {
+  const ctx = await browser.newContext({ javaScriptEnabled: js, viewport: { width: 1280, height: 900 } });
+  ctx._jsOff = !js;
+  const page = await ctx.newPage();
+  await signIn(page, demo, who, lang);
+  return page;
+}
+
+/** No serious or critical axe violation on the page as it is now. axe runs as a script in
+ *  the page: only where scripts run. */
+export async function axe(page, label) {
+  if (page.context()._jsOff) return;
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(bad.map((v) => `${label}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
 }

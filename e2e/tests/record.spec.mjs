@@ -3,32 +3,18 @@
 // patient's value beside the field and their own in it, saves again; the history shows
 // each fact that changed. In English and in Chinese, with and without JavaScript; axe on
 // the editor, the conflict and the history.
-import AxeBuilder from "@axe-core/playwright";
-import { test, expect, signIn, casePage } from "./fixtures.mjs";
+import { test, expect, signIn, casePage, openAs, axe } from "./fixtures.mjs";
 
 const W = {
   en: { saved: "The record was saved", conflict: "while you were editing", theirs: "Saved meanwhile by someone else: IVB", stage: "Primary cancer · Stage", notNumber: "is not a number" },
   "zh-CN": { saved: "病历已保存", conflict: "您编辑期间", theirs: "其他人在此期间保存的值：IVB", stage: "原发肿瘤 · 分期", notNumber: "不是数字" },
 };
 
-async function axe(page, label) {
-  if (page.context()._jsOff) return;
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(bad.map((v) => `${label}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
-
 for (const lang of ["en", "zh-CN"]) {
   test(`a record conflict is merged by the coordinator and shown in the history (${lang})`, async ({ demo, browser }, info) => {
     const w = W[lang];
     const js = info.project.name !== "no-javascript";
-    const open = async (who) => {
-      const ctx = await browser.newContext({ javaScriptEnabled: js, viewport: { width: 1280, height: 900 } });
-      ctx._jsOff = !js;
-      const page = await ctx.newPage();
-      await signIn(page, demo, who, lang);
-      return page;
-    };
+    const open = (who) => openAs(browser, demo, who, lang, js);
     const coord = await open("coordinator");
     const patient = await open("patient");
     await coord.goto(casePage(demo, "/record"));

@@ -4,8 +4,7 @@
 // enters monitoring, sees the grade before saving, and the alert it raises leads the
 // coordinator's work queue until acknowledged. In English and in Chinese; axe on each page
 // with its content. Run on PostgreSQL too (CELLPATH_E2E_POSTGRES, see .ci/run).
-import AxeBuilder from "@axe-core/playwright";
-import { test, expect, signIn, casePage } from "./fixtures.mjs";
+import { test, expect, casePage, openAs, axe } from "./fixtures.mjs";
 
 const W = {
   en: { assigned: "The specialist was assigned", draft: "Your draft was saved.", submitted: "Your opinion was submitted.", consensus: "The consensus was saved", signed: "Your signature was recorded.", all: "Signed by every assigned specialist", saved: "The entry was saved and graded.", ice: "ICE score: 10 of 10", grade1: "grade 1", alert: "1 alert", acked: "The alerts were acknowledged.", crs1: "CRS grade 1" },
@@ -13,25 +12,11 @@ const W = {
 };
 const QUESTIONS = ["biomarker_eligibility", "treatment_sequence", "alternatives", "benefit_and_risk", "access_and_logistics", "recommendation"];
 
-async function axe(page, label) {
-  // axe runs as a script in the page: only where scripts run.
-  if (page.context()._jsOff) return;
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(bad.map((v) => `${label}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
-
 for (const lang of ["en", "zh-CN"]) {
   test(`from assignment to a signed consensus and a monitored infusion day (${lang})`, async ({ demo, browser }, info) => {
     const w = W[lang];
     const js = info.project.name !== "no-javascript";
-    const open = async (who) => {
-      const ctx = await browser.newContext({ javaScriptEnabled: js, viewport: { width: 1280, height: 900 } });
-      ctx._jsOff = !js;
-      const page = await ctx.newPage();
-      await signIn(page, demo, who, lang);
-      return page;
-    };
+    const open = (who) => openAs(browser, demo, who, lang, js);
     const coord = await open("coordinator");
     const onc = await open("oncologist");
     const path = await open("pathologist");
