@@ -976,3 +976,6 @@ ver-current = Current: no later consensus version.
 ver-record-changed = The record changed after this consensus was made.
 ver-record-same = The record has not changed since.
 mdt-verify = Check a report file
+imp-choose = Choose the FHIR file, or drop it here
+imp-chosen = File chosen
+ver-choose = Choose the report file, or drop it here

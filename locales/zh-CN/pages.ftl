@@ -965,3 +965,6 @@ ver-current = 最新：没有后续的共识版本。
 ver-record-changed = 该共识作出后，病历已有变化。
 ver-record-same = 此后病历没有变化。
 mdt-verify = 核验报告文件
+imp-choose = 选择 FHIR 文件，或拖放到此处
+imp-chosen = 已选择文件
+ver-choose = 选择报告文件，或拖放到此处
