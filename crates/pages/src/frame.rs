@@ -517,3 +517,85 @@ pub async fn json_of(r: Response) -> serde_json::Value {
         .unwrap_or_default();
     serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
 }
+
+/// A small multipart form read into memory: its text fields and its one file.
+#[derive(Debug, Default)]
+pub struct Upload {
+    pub texts: Vec<(String, String)>,
+    /// (file name, content type, bytes) of the file field, when one was sent.
+    pub file: Option<(String, Option<String>, Vec<u8>)>,
+}
+
+impl Upload {
+    pub fn text(&self, name: &str) -> String {
+        self.texts
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// Why a form could not be read (its page says so in the reader's language).
+#[derive(Debug, PartialEq, Eq)]
+pub enum UploadProblem {
+    Broken,
+    TooLarge,
+}
+
+/// Reads a multipart form whose CSRF token comes first (a form without it, or with another,
+/// is refused as every form is), with one file field of at most `max` bytes. `Err(Response)`
+/// is the refusal; `Ok(Err(problem))` a form the page answers with its error.
+pub async fn read_upload(
+    s: &Signed,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+    file_field: &str,
+    max: usize,
+) -> Result<Result<Upload, UploadProblem>, Response> {
+    let Ok(mut form) = form else {
+        return Err(s.fail(ApiError::bad_request(
+            cellpath_web::ErrorCode::InvalidBody,
+            "send the file as a multipart form",
+        )));
+    };
+    let refused = |why: &str| s.fail(ApiError::new(cellpath_web::ErrorCode::Forbidden, why));
+    let mut checked = false;
+    let mut upload = Upload::default();
+    loop {
+        let mut field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => return Ok(Err(UploadProblem::Broken)),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "_csrf" {
+            let sent = field.text().await.unwrap_or_default();
+            s.s.check_csrf(Some(&sent)).map_err(|e| s.fail(e))?;
+            checked = true;
+        } else if !checked {
+            return Err(refused("the form's CSRF token comes first"));
+        } else if name == file_field {
+            let file_name = field.file_name().unwrap_or_default().to_owned();
+            let content_type = field.content_type().map(str::to_owned);
+            let mut bytes = Vec::new();
+            loop {
+                match field.chunk().await {
+                    Ok(Some(c)) if bytes.len() + c.len() > max => {
+                        return Ok(Err(UploadProblem::TooLarge));
+                    }
+                    Ok(Some(c)) => bytes.extend_from_slice(&c),
+                    Ok(None) => break,
+                    Err(_) => return Ok(Err(UploadProblem::Broken)),
+                }
+            }
+            upload.file = Some((file_name, content_type, bytes));
+        } else {
+            let value = field.text().await.unwrap_or_default();
+            upload.texts.push((name, value));
+        }
+    }
+    if !checked {
+        return Err(refused("no CSRF token"));
+    }
+    Ok(Ok(upload))
+}

@@ -14,7 +14,7 @@ use cellpath_web::policy::Action;
 use cellpath_web::{ApiError, ErrorCode, Shared};
 use serde_json::{Value, json};
 
-use crate::frame::{Fields, Frame, Signed, done, page_with};
+use crate::frame::{Fields, Frame, Signed, UploadProblem, done, page_with};
 use crate::i18n::tr;
 use crate::patient::case_nav;
 use crate::record::{SectionView, section_from_form, section_view};
@@ -217,12 +217,6 @@ pub async fn import_post(
         Err(e) => return s.fail(e),
     };
     let lang = s.lang;
-    let Ok(mut form) = form else {
-        return s.fail(ApiError::bad_request(
-            ErrorCode::InvalidBody,
-            "send the file as a multipart form",
-        ));
-    };
     let limit = state.config.max_fhir;
     let again = |error: String, status: StatusCode| {
         let state = state.clone();
@@ -230,65 +224,23 @@ pub async fn import_post(
         let id = id.clone();
         async move { render(&state, &s, &id, case.record_version, error, None, status).await }
     };
-    let mut checked = false;
-    let mut patient = None;
-    let mut file = None;
-    loop {
-        let mut field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(_) => return again(tr(lang, "upload-broken", &[]), StatusCode::BAD_REQUEST).await,
-        };
-        match field.name() {
-            Some("_csrf") => {
-                let sent = field.text().await.unwrap_or_default();
-                if let Err(e) = s.s.check_csrf(Some(&sent)) {
-                    return s.fail(e);
-                }
-                checked = true;
-            }
-            Some("patient") if checked => {
-                let p = field.text().await.unwrap_or_default().trim().to_owned();
-                patient = (!p.is_empty()).then_some(p);
-            }
-            Some("bundle") if checked => {
-                let name = field.file_name().unwrap_or_default().to_owned();
-                let ct = field.content_type().map(str::to_owned);
-                let mut bytes = Vec::new();
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(c)) => {
-                            if bytes.len() + c.len() > limit {
-                                let msg = tr(
-                                    lang,
-                                    "imp-too-large",
-                                    &[("max", &(limit / (1024 * 1024)).to_string())],
-                                );
-                                return again(msg, StatusCode::PAYLOAD_TOO_LARGE).await;
-                            }
-                            bytes.extend_from_slice(&c);
-                        }
-                        Ok(None) => break,
-                        Err(_) => {
-                            return again(tr(lang, "upload-broken", &[]), StatusCode::BAD_REQUEST)
-                                .await;
-                        }
-                    }
-                }
-                file = Some((name, ct, bytes));
-            }
-            _ if !checked => {
-                return s.fail(ApiError::new(
-                    ErrorCode::Forbidden,
-                    "the form's CSRF token comes first",
-                ));
-            }
-            _ => {}
+    let upload = match crate::frame::read_upload(&s, form, "bundle", limit).await {
+        Err(refusal) => return refusal,
+        Ok(Err(UploadProblem::TooLarge)) => {
+            let msg = tr(
+                lang,
+                "imp-too-large",
+                &[("max", &(limit / (1024 * 1024)).to_string())],
+            );
+            return again(msg, StatusCode::PAYLOAD_TOO_LARGE).await;
         }
-    }
-    if !checked {
-        return s.fail(ApiError::new(ErrorCode::Forbidden, "no CSRF token"));
-    }
+        Ok(Err(UploadProblem::Broken)) => {
+            return again(tr(lang, "upload-broken", &[]), StatusCode::BAD_REQUEST).await;
+        }
+        Ok(Ok(u)) => u,
+    };
+    let patient = Some(upload.text("patient")).filter(|p| !p.is_empty());
+    let file = upload.file;
     let Some((name, ct, bytes)) = file.filter(|f| !f.2.is_empty()) else {
         return again(tr(lang, "imp-no-file", &[]), StatusCode::BAD_REQUEST).await;
     };

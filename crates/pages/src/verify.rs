@@ -7,9 +7,9 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use cellpath_web::reports::Verified;
-use cellpath_web::{ApiError, ErrorCode, Shared};
+use cellpath_web::Shared;
 
-use crate::frame::{Frame, Signed, page_with};
+use crate::frame::{Frame, Signed, UploadProblem, page_with};
 use crate::i18n::tr;
 use crate::patient::home_nav;
 
@@ -47,63 +47,26 @@ pub async fn verify_post(
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let lang = s.lang;
-    let Ok(mut form) = form else {
-        return s.fail(ApiError::bad_request(
-            ErrorCode::InvalidBody,
-            "send the file as a multipart form",
-        ));
-    };
-    let mut checked = false;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        let mut field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(_) => {
-                return render(
-                    &s,
-                    None,
-                    tr(lang, "upload-broken", &[]),
-                    StatusCode::BAD_REQUEST,
-                );
-            }
-        };
-        match field.name() {
-            Some("_csrf") => {
-                let sent = field.text().await.unwrap_or_default();
-                if let Err(e) = s.s.check_csrf(Some(&sent)) {
-                    return s.fail(e);
-                }
-                checked = true;
-            }
-            Some("report") if checked => {
-                let name = field.file_name().unwrap_or_default().to_owned();
-                let mut bytes = Vec::new();
-                while let Ok(Some(c)) = field.chunk().await {
-                    if bytes.len() + c.len() > MAX_BYTES {
-                        return render(
-                            &s,
-                            None,
-                            tr(lang, "ver-too-large", &[]),
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                        );
-                    }
-                    bytes.extend_from_slice(&c);
-                }
-                file = Some((name, bytes));
-            }
-            _ if !checked => {
-                return s.fail(ApiError::new(
-                    ErrorCode::Forbidden,
-                    "the form's CSRF token comes first",
-                ));
-            }
-            _ => {}
+    let file = match crate::frame::read_upload(&s, form, "report", MAX_BYTES).await {
+        Err(refusal) => return refusal,
+        Ok(Err(UploadProblem::TooLarge)) => {
+            return render(
+                &s,
+                None,
+                tr(lang, "ver-too-large", &[]),
+                StatusCode::PAYLOAD_TOO_LARGE,
+            );
         }
-    }
-    if !checked {
-        return s.fail(ApiError::new(ErrorCode::Forbidden, "no CSRF token"));
-    }
+        Ok(Err(UploadProblem::Broken)) => {
+            return render(
+                &s,
+                None,
+                tr(lang, "upload-broken", &[]),
+                StatusCode::BAD_REQUEST,
+            );
+        }
+        Ok(Ok(u)) => u.file.map(|(name, _, bytes)| (name, bytes)),
+    };
     let Some((name, bytes)) = file.filter(|f| !f.1.is_empty()) else {
         return render(
             &s,
