@@ -6,8 +6,8 @@ use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use cellpath_web::reports::Verified;
 use cellpath_web::Shared;
+use cellpath_web::reports::Verified;
 
 use crate::frame::{Frame, Signed, UploadProblem, page_with};
 use crate::i18n::tr;
