@@ -151,6 +151,8 @@ pub struct Figure {
     pub regimen: String,
     #[serde(default)]
     pub comparator: Option<String>,
+    #[serde(default)]
+    pub comparator_zh: Option<String>,
     pub trial: String,
     #[serde(default)]
     pub registry: Option<String>,
@@ -191,6 +193,12 @@ pub struct Figure {
 impl Figure {
     pub fn population(&self) -> Bi {
         Bi::new(&self.population, &self.population_zh)
+    }
+    pub fn comparator(&self) -> Option<Bi> {
+        Some(Bi::new(
+            self.comparator.clone()?,
+            self.comparator_zh.clone()?,
+        ))
     }
     pub fn follow_up(&self) -> Option<Bi> {
         Some(Bi::new(self.follow_up.clone()?, self.follow_up_zh.clone()?))
@@ -276,6 +284,9 @@ fn check(f: &Figure) -> Result<(), String> {
             }
         }
         Unit::Months => {}
+    }
+    if f.comparator.is_some() != f.comparator_zh.is_some() {
+        return Err("comparator needs comparator_zh (and the other way round)".into());
     }
     if f.follow_up.is_some() != f.follow_up_zh.is_some() {
         return Err("follow_up needs follow_up_zh (and the other way round)".into());
@@ -439,6 +450,7 @@ source_date = "2018-11"
             ("arm_interval = \"6.0–9.0\"\n", "outside its interval"),
             ("arm_interval = \"1.0-9.0\"\n", "is not `low–high`"),
             ("comparator_value = \"3.6\"\n", "needs the comparator"),
+            ("comparator = \"placebo\"\n", "comparator_zh"),
             ("caveat = \"only English\"\n", "caveat_zh"),
             ("follow_up = \"x\"\n", "follow_up_zh"),
             ("effect = \"HR\"\nsurprise = 1\n", "surprise"),

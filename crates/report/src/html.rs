@@ -4,11 +4,13 @@
 use askama::Template;
 use cellpath_domain::Lang;
 
+pub use crate::Claim;
 #[allow(unused_imports)]
 use crate::Kind;
 use crate::Report;
 
 /// The document's own words, in its language.
+#[derive(serde::Serialize)]
 pub struct Words {
     pub versions: String,
     pub recommends: &'static str,
@@ -37,12 +39,14 @@ pub struct Words {
     pub not_shown: &'static str,
     pub questions: &'static str,
     pub plan: &'static str,
+    pub plan_step: &'static str,
     pub no_plan: &'static str,
     pub signatures: &'static str,
     pub verify: &'static str,
 }
 
-fn words(r: &Report) -> Words {
+/// The document's words for a report.
+pub fn words(r: &Report) -> Words {
     let zh = r.lang == "zh-CN";
     let w = |en: &'static str, z: &'static str| if zh { z } else { en };
     Words {
@@ -92,6 +96,7 @@ fn words(r: &Report) -> Words {
             "The journey plan and follow-up at home",
             "行程安排与回家后的随访",
         ),
+        plan_step: w("Step", "步骤"),
         no_plan: w("No journey plan yet.", "尚无行程安排。"),
         signatures: w("Signatures", "签署"),
         verify: w(
@@ -106,6 +111,7 @@ fn words(r: &Report) -> Words {
 struct Page<'a> {
     r: &'a Report,
     w: Words,
+    claim: String,
 }
 
 /// The report as an HTML document.
@@ -113,6 +119,7 @@ pub fn html(report: &Report) -> String {
     Page {
         r: report,
         w: words(report),
+        claim: crate::claim_line(report),
     }
     .render()
     .unwrap_or_default()
@@ -127,40 +134,10 @@ pub fn lang_of(report: &Report) -> Lang {
     }
 }
 
-/// What an issued report says it is: the case, consensus version, kind, language and code
-/// in its `cellpath-report` meta line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claim {
-    pub case_id: String,
-    pub version: i64,
-    pub kind: Kind,
-    pub lang: Lang,
-    pub code: String,
-}
-
 /// Reads the claim of a report's HTML; `None` when the file is not a cellpath report.
 pub fn claim(bytes: &[u8]) -> Option<Claim> {
     let text = std::str::from_utf8(bytes).ok()?;
     let needle = "<meta name=\"cellpath-report\" content=\"";
     let at = text.find(needle)? + needle.len();
-    let content = &text[at..at + text[at..].find('"')?];
-    let mut c = Claim {
-        case_id: String::new(),
-        version: 0,
-        kind: Kind::Mdt,
-        lang: Lang::En,
-        code: String::new(),
-    };
-    for part in content.split(';') {
-        let (k, v) = part.split_once('=')?;
-        match k {
-            "case" => c.case_id = v.to_owned(),
-            "version" => c.version = v.parse().ok()?,
-            "kind" => c.kind = Kind::parse(v)?,
-            "lang" => c.lang = if v == "zh-CN" { Lang::ZhCn } else { Lang::En },
-            "code" => c.code = v.to_owned(),
-            _ => {}
-        }
-    }
-    (!c.case_id.is_empty() && c.version > 0).then_some(c)
+    crate::parse_claim(&text[at..at + text[at..].find('"')?])
 }

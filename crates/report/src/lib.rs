@@ -441,7 +441,10 @@ fn figure_row(lang: Lang, f: &Figure) -> FigureRow {
             None => f.trial.clone(),
         },
         regimen: f.regimen.clone(),
-        comparator: f.comparator.clone().unwrap_or_default(),
+        comparator: f
+            .comparator()
+            .map(|c| c.get(lang).to_owned())
+            .unwrap_or_default(),
         population: f.population().get(lang).to_owned(),
         line: f.line.label().get(lang).to_owned(),
         biomarker: f.biomarker.label().get(lang).to_owned(),
@@ -688,6 +691,52 @@ pub fn build(input: &Input<'_>) -> Report {
     report
 }
 
+/// What an issued report says it is: the case, consensus version, kind, language and code
+/// in its `cellpath-report` meta line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub case_id: String,
+    pub version: i64,
+    pub kind: Kind,
+    pub lang: Lang,
+    pub code: String,
+}
+
+/// The claim line a report carries: `case=…;version=…;kind=…;lang=…;code=…`.
+pub fn claim_line(r: &Report) -> String {
+    format!(
+        "case={};version={};kind={};lang={};code={}",
+        r.case_id,
+        r.consensus_version,
+        r.kind.as_str(),
+        r.lang,
+        r.code
+    )
+}
+
+/// Reads a claim line; `None` when it does not name a case and a version.
+pub fn parse_claim(line: &str) -> Option<Claim> {
+    let mut c = Claim {
+        case_id: String::new(),
+        version: 0,
+        kind: Kind::Mdt,
+        lang: Lang::En,
+        code: String::new(),
+    };
+    for part in line.split(';') {
+        let (k, v) = part.split_once('=')?;
+        match k {
+            "case" => c.case_id = v.to_owned(),
+            "version" => c.version = v.parse().ok()?,
+            "kind" => c.kind = Kind::parse(v)?,
+            "lang" => c.lang = if v == "zh-CN" { Lang::ZhCn } else { Lang::En },
+            "code" => c.code = v.to_owned(),
+            _ => {}
+        }
+    }
+    (!c.case_id.is_empty() && c.version > 0).then_some(c)
+}
+
 /// The verification code: a hash of the report's content (the code left out) and the
 /// consensus version it renders, as `CP-XXXX-XXXX-XXXX-XXXX`.
 pub fn code(report: &Report) -> String {
@@ -772,54 +821,75 @@ pub fn unsourced_figures(report: &Report) -> Vec<String> {
     out
 }
 
+/// The report of the shipped example case (CLDN18.2-positive, third line) with a signed
+/// sample consensus in the report's language: for tests and benchmarks of the renderers.
+pub fn sample(kind: Kind, lang: Lang) -> Report {
+    let record = cellpath_domain::native::from_toml(include_str!(
+        "../../../examples/cases/gastric-cldn18-eligible.toml"
+    ))
+    .expect("the shipped example case reads");
+    let catalogue = cellpath_eligibility::shipped().expect("the shipped catalogue reads");
+    let on = Date::parse("2026-11-28").expect("a date");
+    let screening = cellpath_eligibility::screen(&catalogue, &record, on, &[]);
+    let names: Vec<(String, String)> = catalogue
+        .programmes()
+        .iter()
+        .map(|p| (p.id.clone(), p.name.get(lang).to_owned()))
+        .collect();
+    let evidence = cellpath_eligibility::evidence::shipped().expect("the shipped evidence reads");
+    let zh = lang == Lang::ZhCn;
+    let consensus = ConsensusIn {
+        version: 2,
+        recommendation: "proceed-to-car-t-evaluation".into(),
+        recommendation_words: t(lang, "Proceed to CAR-T evaluation", "进入 CAR-T 评估"),
+        summary: t(
+            lang,
+            "Eligible on biomarkers; third line.",
+            "生物标志物符合；三线治疗。",
+        ),
+        answers: std::array::from_fn(|i| {
+            if zh {
+                format!("第 {} 个问题的共识。", i + 1)
+            } else {
+                format!("The consensus on question {}.", i + 1)
+            }
+        }),
+        dissent: vec![(
+            t(lang, "Dr Path (pathology)", "病理科王医生"),
+            t(
+                lang,
+                "Repeat the IHC on fresh tissue.",
+                "建议用新鲜组织重复免疫组化检测。",
+            ),
+        )],
+        signatures: vec![("Dr Onc".into(), "medical oncology".into(), on)],
+    };
+    build(&Input {
+        case_id: "c-demo-1",
+        kind,
+        lang,
+        record: &record,
+        record_version: 3,
+        consensus: &consensus,
+        screening: &screening,
+        screened_on: on,
+        catalogue_version: catalogue.version(),
+        programme_names: &names,
+        evidence: &evidence,
+        plan: vec![PlanRow {
+            step: "Leukapheresis".into(),
+            when: "2026-12-09 – 2026-12-10".into(),
+            source: "journey plan of 2026-11-28".into(),
+        }],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn demo(kind: Kind, lang: Lang) -> Report {
-        let record = cellpath_domain::native::from_toml(include_str!(
-            "../../../examples/cases/gastric-cldn18-eligible.toml"
-        ))
-        .expect("example");
-        let catalogue = cellpath_eligibility::shipped().expect("catalogue");
-        let on = Date::parse("2026-11-28").expect("date");
-        let screening = cellpath_eligibility::screen(&catalogue, &record, on, &[]);
-        let names: Vec<(String, String)> = catalogue
-            .programmes()
-            .iter()
-            .map(|p| (p.id.clone(), p.name.get(lang).to_owned()))
-            .collect();
-        let evidence = cellpath_eligibility::evidence::shipped().expect("evidence");
-        let consensus = ConsensusIn {
-            version: 2,
-            recommendation: "proceed-to-car-t-evaluation".into(),
-            recommendation_words: "proceed to CAR-T evaluation".into(),
-            summary: "Eligible on biomarkers; third line.".into(),
-            answers: std::array::from_fn(|i| format!("answer {i}")),
-            dissent: vec![(
-                "Dr Path (pathology)".into(),
-                "Repeat the IHC on fresh tissue.".into(),
-            )],
-            signatures: vec![("Dr Onc".into(), "medical oncology".into(), on)],
-        };
-        build(&Input {
-            case_id: "c-demo-1",
-            kind,
-            lang,
-            record: &record,
-            record_version: 3,
-            consensus: &consensus,
-            screening: &screening,
-            screened_on: on,
-            catalogue_version: catalogue.version(),
-            programme_names: &names,
-            evidence: &evidence,
-            plan: vec![PlanRow {
-                step: "Leukapheresis".into(),
-                when: "2026-12-09 – 2026-12-10".into(),
-                source: "journey plan of 2026-11-28".into(),
-            }],
-        })
+        sample(kind, lang)
     }
 
     /// No figure in any report without its source.
