@@ -165,9 +165,12 @@ pub struct ReportArgs {
     /// The consensus version [default: the latest signed].
     #[arg(long)]
     pub version: Option<i64>,
-    /// Where to write the report (HTML) [default: standard output].
+    /// Where to write the report [default: standard output].
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// `html` or `pdf` [default: the extension of --out, else html].
+    #[arg(long)]
+    pub format: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -281,10 +284,23 @@ pub fn report(args: ReportArgs, catalogue: Catalogue, out: &mut impl Write) -> R
                 )
                 .await
                 .map_err(api_error)?;
-                let html = cellpath_report::html::html(&r);
+                use cellpath_web::reports::Format;
+                let format = match args.format.as_deref() {
+                    Some(f) => Format::parse(f)
+                        .ok_or_else(|| anyhow!("--format: `html` or `pdf`, not `{f}`"))?,
+                    None => match args.out.as_ref().and_then(|p| p.extension()) {
+                        Some(e) if e.eq_ignore_ascii_case("pdf") => Format::Pdf,
+                        _ => Format::Html,
+                    },
+                };
+                let code = r.code.clone();
+                let version = r.consensus_version;
+                let bytes = cellpath_web::reports::render(r, format)
+                    .await
+                    .map_err(api_error)?;
                 match &args.out {
                     Some(path) => {
-                        std::fs::write(path, html)
+                        std::fs::write(path, bytes)
                             .with_context(|| format!("cannot write {}", path.display()))?;
                         writeln!(
                             out,
@@ -292,11 +308,11 @@ pub fn report(args: ReportArgs, catalogue: Catalogue, out: &mut impl Write) -> R
                             path.display(),
                             kind.as_str(),
                             args.lang,
-                            r.consensus_version,
-                            r.code
+                            version,
+                            code
                         )?;
                     }
-                    None => out.write_all(html.as_bytes())?,
+                    None => out.write_all(&bytes)?,
                 }
                 Ok(true)
             }

@@ -154,6 +154,40 @@ fn a_report_is_written_from_the_data_and_verified_as_issued() {
     let o = cellpath(&["report", "verify", &out.to_string_lossy(), "--data-dir", &d]);
     assert!(!o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("does NOT match"), "{}", text(&o));
+    // The MDT report as a PDF (from the extension), verified the same way.
+    let pdf = root.join("mdt-en.pdf");
+    let o = cellpath(&[
+        "report",
+        "--data-dir",
+        &d,
+        "--case",
+        "c-demo-1",
+        "--out",
+        &pdf.to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let bytes = std::fs::read(&pdf).expect("written");
+    assert!(bytes.starts_with(b"%PDF-"));
+    let o = cellpath(&["report", "verify", &pdf.to_string_lossy(), "--data-dir", &d]);
+    assert!(
+        o.status.success() && text(&o).contains("matches the mdt report (en)"),
+        "{}",
+        text(&o)
+    );
+    let o = cellpath(&[
+        "report",
+        "--data-dir",
+        &d,
+        "--case",
+        "c-demo-1",
+        "--format",
+        "docx",
+    ]);
+    assert!(
+        !o.status.success() && text(&o).contains("--format"),
+        "{}",
+        text(&o)
+    );
     // Unknown kind: named, nothing written.
     let o = cellpath(&[
         "report",

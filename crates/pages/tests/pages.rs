@@ -21,6 +21,7 @@ struct Resp {
     location: Option<String>,
     set_cookie: Option<String>,
     text: String,
+    bytes: Vec<u8>,
 }
 
 /// A signed-in browser: its session cookie (and language cookie, once chosen).
@@ -78,6 +79,7 @@ impl App {
             location,
             set_cookie,
             text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -1378,12 +1380,15 @@ async fn the_mdt_from_assignment_to_a_signed_and_amended_consensus() {
     assert!(report.text.contains("致患者和照护者的摘要"));
     // The report file checks out on the verify page; a changed byte does not.
     let issued = report.text.clone();
-    let verify = async |body: &str| {
+    let verify_file = async |name: &str, body: &[u8]| {
         let csrf = app.csrf(&coord).await;
         let boundary = "vB";
-        let form = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"report\"; filename=\"summary.html\"\r\nContent-Type: text/html\r\n\r\n{body}\r\n--{boundary}--\r\n"
-        );
+        let mut form = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"report\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        form.extend_from_slice(body);
+        form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let req = Request::builder()
             .method("POST")
             .uri("/verify")
@@ -1396,6 +1401,7 @@ async fn the_mdt_from_assignment_to_a_signed_and_amended_consensus() {
             .expect("request");
         app.send(req).await
     };
+    let verify = async |body: &str| verify_file("summary.html", body.as_bytes()).await;
     let r = verify(&issued).await;
     assert!(
         r.text
@@ -1405,11 +1411,27 @@ async fn the_mdt_from_assignment_to_a_signed_and_amended_consensus() {
     );
     let r = verify(&issued.replacen("22", "23", 1)).await;
     assert!(r.text.contains("summary.html does NOT match"), "{}", r.text);
+    // The PDF is linked beside it and checks out the same way.
+    let mdt_page = app.get(&mdt, Some(&coord)).await;
+    let pdf = format!("/api/v1/cases/{case}/reports/1.pdf?kind=mdt&amp;lang=zh-CN");
+    assert!(mdt_page.text.contains(&pdf), "{}", mdt_page.text);
+    let file = app.get(&pdf.replace("&amp;", "&"), Some(&coord)).await;
+    assert_eq!(file.status, StatusCode::OK);
+    let r = verify_file("report.pdf", &file.bytes).await;
+    assert!(
+        r.text
+            .contains("report.pdf is the report this server issued"),
+        "{}",
+        r.text
+    );
     let home = app.get(&format!("/cases/{case}"), Some(&patient)).await;
     assert!(
         home.text.contains("Read the summary")
             && home.text.contains(&format!(
                 "/api/v1/cases/{case}/reports/1.html?kind=patient&amp;lang=en"
+            ))
+            && home.text.contains(&format!(
+                "/api/v1/cases/{case}/reports/1.pdf?kind=patient&amp;lang=en"
             )),
         "{}",
         home.text

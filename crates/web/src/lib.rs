@@ -1037,7 +1037,7 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
             r(
                 "GET",
                 "/api/v1/cases/{id}/reports/{file}",
-                "One report as HTML: {version}.html?kind=mdt|patient&lang=en|zh-CN (refused while the consensus is unsigned; every download audited)",
+                "One report as HTML or PDF: {version}.html or {version}.pdf, ?kind=mdt|patient&lang=en|zh-CN (refused while the consensus is unsigned; every download audited)",
                 true,
             ),
             get(reports::file),

@@ -70,6 +70,72 @@ async fn name_of(state: &Shared, user_id: &str) -> String {
     }
 }
 
+/// A specialist's specialty in the report's language (an unlisted one as entered).
+async fn specialty_of(state: &Shared, user_id: &str, lang: Lang) -> String {
+    let Ok(Some(u)) = state.store.user(user_id).await else {
+        return String::new();
+    };
+    let key = u.specialty.unwrap_or_default();
+    let zh = lang == Lang::ZhCn;
+    match key.as_str() {
+        "medical-oncology" if zh => "肿瘤内科",
+        "medical-oncology" => "medical oncology",
+        "pathology" if zh => "病理科",
+        "pathology" => "pathology",
+        "cell-therapy" if zh => "细胞治疗",
+        "cell-therapy" => "cell therapy",
+        "radiology" if zh => "影像科",
+        "radiology" => "radiology",
+        "other" if zh => "其他专科",
+        "other" => "other specialty",
+        other => return other.to_owned(),
+    }
+    .to_owned()
+}
+
+/// How a report is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One HTML document (styles inline, no scripts): what the web app shows and prints.
+    Html,
+    /// A tagged PDF/A with its fonts embedded.
+    Pdf,
+}
+
+impl Format {
+    pub fn parse(ext: &str) -> Option<Self> {
+        match ext {
+            "html" => Some(Self::Html),
+            "pdf" => Some(Self::Pdf),
+            _ => None,
+        }
+    }
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Html => "html",
+            Self::Pdf => "pdf",
+        }
+    }
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Html => "text/html; charset=utf-8",
+            Self::Pdf => "application/pdf",
+        }
+    }
+}
+
+/// A report laid out: the HTML at once, the PDF off the async workers (it takes
+/// milliseconds of CPU).
+pub async fn render(report: Report, format: Format) -> Result<Vec<u8>, ApiError> {
+    match format {
+        Format::Html => Ok(cellpath_report::html::html(&report).into_bytes()),
+        Format::Pdf => tokio::task::spawn_blocking(move || cellpath_report_pdf::pdf(&report))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal),
+    }
+}
+
 fn day(ts: &str) -> Date {
     Date::parse(ts.get(..10).unwrap_or(ts)).unwrap_or_else(|_| Date::from_days(0))
 }
@@ -129,13 +195,18 @@ async fn build_report(
         .collect();
     let mut dissent = Vec::new();
     for d in &v.body.dissent {
-        dissent.push((name_of(state, &d.specialist_id).await, d.note.clone()));
+        let who = name_of(state, &d.specialist_id).await;
+        let who = match specialty_of(state, &d.specialist_id, lang).await {
+            s if s.is_empty() => who,
+            s => format!("{who} ({s})"),
+        };
+        dissent.push((who, d.note.clone()));
     }
     let mut signatures = Vec::new();
     for s in &v.signatures {
         signatures.push((
             name_of(state, &s.user_id).await,
-            String::new(),
+            specialty_of(state, &s.user_id, lang).await,
             day(&s.signed_at),
         ));
     }
@@ -255,8 +326,12 @@ pub async fn verify(
     who: Option<&Actor>,
     bytes: &[u8],
 ) -> Result<Verified, ApiError> {
-    let Some(claim) = cellpath_report::html::claim(bytes) else {
-        return Ok(Verified::NotAReport);
+    let (claim, format) = match cellpath_report_pdf::claim(bytes) {
+        Some(c) => (c, Format::Pdf),
+        None => match cellpath_report::html::claim(bytes) {
+            Some(c) => (c, Format::Html),
+            None => return Ok(Verified::NotAReport),
+        },
     };
     let case = match who {
         Some(actor) => {
@@ -276,8 +351,10 @@ pub async fn verify(
     };
     let result = match build_report(state, &case, claim.version, claim.kind, claim.lang).await {
         Ok((report, superseded)) => {
-            let html = cellpath_report::html::html(&report);
-            if html.as_bytes() == bytes && report.code == claim.code {
+            let code = report.code.clone();
+            let record_version = report.record_version;
+            let made = render(report, format).await?;
+            if made == bytes && code == claim.code {
                 Verified::Matches {
                     case_id: claim.case_id.clone(),
                     version: claim.version,
@@ -287,9 +364,9 @@ pub async fn verify(
                     } else {
                         "en"
                     },
-                    code: report.code.clone(),
+                    code,
                     superseded,
-                    record_changed_since: report.record_version != case.record_version,
+                    record_changed_since: record_version != case.record_version,
                 }
             } else {
                 altered()
@@ -351,6 +428,7 @@ pub async fn list(
             "kinds": ["mdt", "patient"],
             "languages": ["en", "zh-CN"],
             "html": v.signed.then(|| format!("/api/v1/cases/{id}/reports/{}.html", v.version)),
+            "pdf": v.signed.then(|| format!("/api/v1/cases/{id}/reports/{}.pdf", v.version)),
         })).collect::<Vec<_>>(),
     })))
 }
@@ -364,8 +442,8 @@ pub struct FileQuery {
     lang: Option<String>,
 }
 
-/// `GET /cases/{id}/reports/{version}.html?kind=mdt|patient&lang=en|zh-CN`: one report as an
-/// HTML document (styles inline, no scripts).
+/// `GET /cases/{id}/reports/{version}.{html|pdf}?kind=mdt|patient&lang=en|zh-CN`: one report
+/// as an HTML document (styles inline, no scripts) or a PDF/A.
 pub async fn file(
     State(state): State<Shared>,
     actor: Actor,
@@ -374,21 +452,21 @@ pub async fn file(
 ) -> Result<Response, ApiError> {
     // Strangers learn nothing from the shape of their request.
     state.authorise(&actor, &id, Action::ReadCase).await?;
-    let (version, ext) = file
-        .split_once('.')
-        .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidQuery, "{version}.html"))?;
+    let (version, ext) = file.split_once('.').ok_or_else(|| {
+        ApiError::bad_request(ErrorCode::InvalidQuery, "{version}.html or {version}.pdf")
+    })?;
     let version: i64 = version.parse().map_err(|_| {
         ApiError::bad_request(
             ErrorCode::UnknownVersion,
             format!("`{version}` is not a version"),
         )
     })?;
-    if ext != "html" {
-        return Err(ApiError::bad_request(
+    let format = Format::parse(ext).ok_or_else(|| {
+        ApiError::bad_request(
             ErrorCode::InvalidQuery,
-            format!("`.{ext}`: reports are served as .html"),
-        ));
-    }
+            format!("`.{ext}`: reports are served as .html or .pdf"),
+        )
+    })?;
     let kind = match q.kind.as_deref() {
         None => Kind::Mdt,
         Some(k) => Kind::parse(k).ok_or_else(|| {
@@ -405,18 +483,29 @@ pub async fn file(
         }
     };
     let (report, superseded) = report(&state, &actor, &id, version, kind, lang).await?;
-    let mut r = (StatusCode::OK, cellpath_report::html::html(&report)).into_response();
+    let code = report.code.clone();
+    let name = format!(
+        "cellpath-{}-{id}-v{version}-{}.{}",
+        kind.as_str(),
+        report.lang,
+        format.extension()
+    );
+    let mut r = (StatusCode::OK, render(report, format).await?).into_response();
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
+        HeaderValue::from_static(format.media_type()),
     );
+    // Shown in the browser, saved under a name that says what it is.
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
     // The document's own styles, and nothing else: no scripts, no requests.
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
     );
-    if let Ok(v) = HeaderValue::from_str(&report.code) {
+    if let Ok(v) = HeaderValue::from_str(&code) {
         h.insert("x-verification-code", v);
     }
     if superseded {

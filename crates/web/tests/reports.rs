@@ -85,6 +85,7 @@ async fn a_signed_consensus_makes_both_reports_and_an_amendment_supersedes_them(
         "3.25 months (2.86–4.53)",
         "not a head-to-head comparison",
         "https://www.cancernetwork.com/",
+        "(medical oncology)",
         "CP-",
     ] {
         assert!(r.text.contains(want), "{want}");
@@ -128,6 +129,36 @@ async fn a_signed_consensus_makes_both_reports_and_an_amendment_supersedes_them(
         "a report of a case one cannot open says nothing"
     );
 
+    // The PDF: the same report laid out for paper, saying what it is, verifiable the same way.
+    let pdf_of = format!("{reports}/1.pdf?kind=mdt&lang=zh-CN");
+    let r = app.get(&pdf_of, &patient).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.content_type.as_deref(), Some("application/pdf"));
+    assert!(r.bytes.starts_with(b"%PDF-"));
+    let issued_pdf = r.bytes;
+    let check_pdf = async |body: Vec<u8>| {
+        app.call_bytes(
+            "POST",
+            "/api/v1/reports/verify",
+            &coord,
+            body,
+            "application/pdf",
+        )
+        .await
+    };
+    let r = check_pdf(issued_pdf.clone()).await;
+    assert_eq!(r.body["result"], "matches", "{}", r.text);
+    assert_eq!(
+        (r.body["kind"].as_str(), r.body["lang"].as_str()),
+        (Some("mdt"), Some("zh-CN"))
+    );
+    let mut changed = issued_pdf.clone();
+    let at = changed.len() / 2;
+    changed[at] ^= 1;
+    assert_eq!(check_pdf(changed).await.body["result"], "altered");
+    let r = app.get(&format!("{reports}/1.docx"), &patient).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+
     // An amendment is a new version: the old report stays, marked superseded.
     let r = app
         .post(&format!("{mdt}/consensus"), &path, consensus)
@@ -145,4 +176,7 @@ async fn a_signed_consensus_makes_both_reports_and_an_amendment_supersedes_them(
     let r = check(issued, &coord).await;
     assert_eq!(r.body["result"], "matches", "{}", r.text);
     assert_eq!(r.body["superseded"], true, "the old report is superseded");
+    let r = check_pdf(issued_pdf).await;
+    assert_eq!(r.body["result"], "matches", "{}", r.text);
+    assert_eq!(r.body["superseded"], true, "the old PDF too");
 }

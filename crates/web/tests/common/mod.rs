@@ -84,6 +84,8 @@ pub struct Resp {
     pub text: String,
     /// The body as JSON; Null when it is not JSON.
     pub body: Value,
+    /// The body as sent (for files such as a PDF).
+    pub bytes: Vec<u8>,
 }
 
 impl App {
@@ -126,6 +128,26 @@ impl App {
         self.send(req).await
     }
 
+    /// A request with a body of bytes (a file).
+    pub async fn call_bytes(
+        &self,
+        method: &str,
+        uri: &str,
+        who: &Client,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Resp {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::COOKIE, &who.cookie)
+            .header("x-csrf-token", &who.csrf)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .expect("request");
+        self.send(req).await
+    }
+
     /// Sends a request through the real router and reads the whole answer.
     pub async fn send(&self, req: Request<Body>) -> Resp {
         let resp = router(Arc::clone(&self.state))
@@ -153,6 +175,7 @@ impl App {
             content_type,
             text: String::from_utf8_lossy(&bytes).into_owned(),
             body,
+            bytes: bytes.to_vec(),
         }
     }
 
