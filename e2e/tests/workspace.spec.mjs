@@ -73,11 +73,17 @@ for (const lang of ["en", "zh-CN"]) {
     // summary in the page's language, each passing axe.
     const lang2 = lang === "zh-CN" ? "zh-CN" : "en";
     for (const kind of ["mdt", "patient"]) {
-      await coord.click(`p.reports a[href*="kind=${kind}&lang=${lang2}"]`);
+      await coord.click(`p.reports a[href*=".html?kind=${kind}&lang=${lang2}"]`);
       await expect(coord.locator("h1")).toContainText(kind === "mdt" ? (lang === "en" ? "MDT second-opinion report" : "多学科团队第二意见报告") : (lang === "en" ? "Summary for the patient" : "致患者和照护者的摘要"));
       await expect(coord.locator("body")).toContainText("CP-");
       await axe(coord, `report ${kind}`);
       await coord.goBack();
+      // Its PDF, fetched as the browser would save it.
+      const href = await coord.getAttribute(`p.reports a[href*=".pdf?kind=${kind}&lang=${lang2}"]`, "href");
+      const pdf = await coord.request.get(href);
+      expect(pdf.status()).toBe(200);
+      expect(pdf.headers()["content-type"]).toBe("application/pdf");
+      expect((await pdf.body()).subarray(0, 5).toString()).toBe("%PDF-");
     }
 
     // The infusion day: the grade shows before saving (live with JavaScript, on asking without).

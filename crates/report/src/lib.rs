@@ -116,6 +116,8 @@ pub struct CriterionRow {
     pub status: String,
     pub status_key: &'static str,
     pub judgement: bool,
+    /// An exclusion: "met" means the patient does not have it.
+    pub exclusion: bool,
     pub text: String,
     pub explanation: String,
     pub request: Option<String>,
@@ -537,6 +539,7 @@ pub fn build(input: &Input<'_>) -> Report {
                         Status::NotApplicable => "na",
                     },
                     judgement: x.kind == ResultKind::ClinicianJudgement,
+                    exclusion: x.kind == ResultKind::Exclusion,
                     text: x.text.get(lang).to_owned(),
                     explanation: x.explanation.get(lang).to_owned(),
                     request: x.request.as_ref().map(|r| r.get(lang).to_owned()),
@@ -890,6 +893,28 @@ mod tests {
 
     fn demo(kind: Kind, lang: Lang) -> Report {
         sample(kind, lang)
+    }
+
+    /// An exclusion says so: "met" beside "HER2-positive" would otherwise read as though the
+    /// patient were HER2-positive.
+    #[test]
+    fn an_exclusion_criterion_is_marked_as_one_with_its_explanation() {
+        let r = sample(Kind::Mdt, Lang::En);
+        let row = r
+            .programmes
+            .iter()
+            .flat_map(|p| &p.criteria)
+            .find(|c| c.text.starts_with("HER2-positive"))
+            .expect("the IBI343 HER2 exclusion");
+        assert!(row.exclusion && row.status_key == "met", "{row:?}");
+        let page = html::html(&r);
+        assert!(
+            page.contains("met</span> (exclusion: must not be true): HER2-positive"),
+            "{page}"
+        );
+        assert!(page.contains(&row.explanation) && !row.explanation.is_empty());
+        let zh = html::html(&sample(Kind::Mdt, Lang::ZhCn));
+        assert!(zh.contains("（排除标准：必须不存在）") || zh.contains("(排除标准：必须不存在)"));
     }
 
     /// No figure in any report without its source.
