@@ -457,7 +457,12 @@ fn figure_row(lang: Lang, f: &Figure) -> FigureRow {
             .as_ref()
             .map(|c| value(c, &f.comparator_interval))
             .unwrap_or_default(),
-        effect: f.effect.clone().unwrap_or_default(),
+        // Effects are copied as published (HR, interval, p); the one word among them is
+        // the statistical test's sidedness.
+        effect: match (lang, &f.effect) {
+            (Lang::ZhCn, Some(e)) => e.replace("one-sided ", "单侧 "),
+            (_, e) => e.clone().unwrap_or_default(),
+        },
         follow_up: f
             .follow_up()
             .map(|b| b.get(lang).to_owned())
@@ -914,7 +919,11 @@ mod tests {
         );
         assert!(page.contains(&row.explanation) && !row.explanation.is_empty());
         let zh = html::html(&sample(Kind::Mdt, Lang::ZhCn));
-        assert!(zh.contains("（排除标准：必须不存在）") || zh.contains("(排除标准：必须不存在)"));
+        assert!(
+            zh.contains("符合</span>（排除标准：必须不存在）：HER2 阳性"),
+            "{zh}"
+        );
+        assert!(zh.contains("单侧 p=0.0416") && !zh.contains("one-sided"));
     }
 
     /// No figure in any report without its source.
