@@ -35,6 +35,22 @@ pub struct DiaryEntry {
     pub severe_breathing_trouble: bool,
 }
 
+/// The warning signs besides fever, as the caregiver reads them (English, Chinese), the
+/// emergencies first: the first [`EMERGENCY_SIGNS`] call for the emergency number.
+pub const SIGNS: [(&str, &str); 8] = [
+    ("does not respond", "对呼唤无反应"),
+    ("a seizure", "抽搐发作"),
+    ("severe trouble breathing", "严重呼吸困难"),
+    ("very sleepy, hard to wake", "非常嗜睡、难以唤醒"),
+    ("confusion", "意识混乱"),
+    ("trouble speaking or writing", "说话或书写困难"),
+    ("shortness of breath", "气促"),
+    ("dizziness", "头晕"),
+];
+
+/// How many of [`SIGNS`], from the first, are emergencies.
+pub const EMERGENCY_SIGNS: usize = 3;
+
 /// A plausible body temperature for a home reading, °C; anything else is a typing or
 /// reading mistake to correct, never a reassurance.
 pub const PLAUSIBLE_C: std::ops::RangeInclusive<f64> = 34.0..=43.0;
@@ -80,28 +96,17 @@ pub fn answer(e: &DiaryEntry, lang: Lang, emergency: &Emergency) -> DiaryAnswer 
     {
         signs.push(Bi::new(format!("fever {t} °C"), format!("发热 {t} °C")));
     }
-    for (on, en, zh) in [
-        (e.unresponsive, "does not respond", "对呼唤无反应"),
-        (e.seizure, "a seizure", "抽搐发作"),
-        (
-            e.severe_breathing_trouble,
-            "severe trouble breathing",
-            "严重呼吸困难",
-        ),
-        (
-            e.very_sleepy,
-            "very sleepy, hard to wake",
-            "非常嗜睡、难以唤醒",
-        ),
-        (e.confusion, "confusion", "意识混乱"),
-        (
-            e.trouble_speaking_or_writing,
-            "trouble speaking or writing",
-            "说话或书写困难",
-        ),
-        (e.shortness_of_breath, "shortness of breath", "气促"),
-        (e.dizziness, "dizziness", "头晕"),
-    ] {
+    let seen = [
+        e.unresponsive,
+        e.seizure,
+        e.severe_breathing_trouble,
+        e.very_sleepy,
+        e.confusion,
+        e.trouble_speaking_or_writing,
+        e.shortness_of_breath,
+        e.dizziness,
+    ];
+    for (on, (en, zh)) in seen.into_iter().zip(SIGNS) {
         if on {
             signs.push(Bi::new(en, zh));
         }

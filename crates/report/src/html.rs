@@ -41,6 +41,8 @@ pub struct Words {
     pub result: &'static str,
     pub not_shown: &'static str,
     pub questions: &'static str,
+    pub risks: &'static str,
+    pub signs: &'static str,
     pub plan: &'static str,
     pub plan_step: &'static str,
     pub no_plan: &'static str,
@@ -97,6 +99,11 @@ pub fn words(r: &Report) -> Words {
         result: w("Result", "结果"),
         not_shown: w("What the data does not show", "数据未能说明的内容"),
         questions: w("Questions worth asking", "值得提出的问题"),
+        risks: w("The main risks", "主要风险"),
+        signs: w(
+            "Warning signs after the infusion: whom to call",
+            "回输后的警示信号：联系谁",
+        ),
         plan: w(
             "The journey plan and follow-up at home",
             "行程安排与回家后的随访",

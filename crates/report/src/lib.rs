@@ -183,6 +183,18 @@ pub struct Benefit {
     pub source: String,
 }
 
+/// The warning signs after the infusion and whom to call, for the patient and caregiver.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WarningSigns {
+    /// Call the treating team at once.
+    pub signs: Vec<String>,
+    pub call: String,
+    /// Call the emergency number first.
+    pub emergencies: Vec<String>,
+    pub emergency: String,
+    pub source: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SignatureRow {
     pub who: String,
@@ -213,6 +225,9 @@ pub struct Report {
     pub not_shown: Vec<Note>,
     pub benefit: Option<Benefit>,
     pub questions: Vec<String>,
+    /// The main risks, each with its source (the patient's summary).
+    pub risks: Vec<Note>,
+    pub warning_signs: Option<WarningSigns>,
     pub plan: Vec<PlanRow>,
     pub signatures: Vec<SignatureRow>,
     pub consensus_version: i64,
@@ -599,6 +614,11 @@ pub fn build(input: &Input<'_>) -> Report {
                 source: f.source.clone(),
             })
         });
+    let (risks, warning_signs) = if input.kind == Kind::Patient {
+        (risks(lang), Some(warning_signs(lang)))
+    } else {
+        (Vec::new(), None)
+    };
     let questions = if input.kind == Kind::Patient {
         vec![
             t(
@@ -677,6 +697,8 @@ pub fn build(input: &Input<'_>) -> Report {
         not_shown,
         benefit,
         questions,
+        risks,
+        warning_signs,
         plan: input.plan.clone(),
         signatures: c
             .signatures
@@ -743,6 +765,78 @@ pub fn parse_claim(line: &str) -> Option<Claim> {
         }
     }
     (!c.case_id.is_empty() && c.version > 0).then_some(c)
+}
+
+/// The main risks of satri-cel in plain words, each as its source says it (`facts.md` §1.6,
+/// §4.1): nothing here is a new claim.
+fn risks(lang: Lang) -> Vec<Note> {
+    const LAY_SUMMARY: &str = "https://www.healthdigest.com/1877962/experimental-treatment-helped-cancer-patients-live-40-percent-longer-one-noticeable-side-effect (2025)";
+    vec![
+        Note {
+            text: t(
+                lang,
+                "Cytokine release syndrome (CRS) — fever, and when severe low blood pressure or low oxygen — happened to almost everyone treated with satri-cel in the trial: all but 4 of 88 people. How severe it was for each of them was not found in a source we could read.",
+                "细胞因子释放综合征（CRS）——发热，严重时血压下降或缺氧——在试验中几乎所有接受 satri-cel 治疗的人都出现过：88 人中除 4 人外都有。每个人的严重程度，我们在可查阅的资料中未能找到。",
+            ),
+            source: LAY_SUMMARY.to_owned(),
+        },
+        Note {
+            text: t(
+                lang,
+                "Most people treated had a fall in their white blood cells and lymphocytes (the cells that fight infection).",
+                "大多数接受治疗的人白细胞和淋巴细胞（抵抗感染的细胞）有所下降。",
+            ),
+            source: LAY_SUMMARY.to_owned(),
+        },
+        Note {
+            text: t(
+                lang,
+                "Damage to the healthy lining of the stomach is a recognised risk of CLDN18.2 CAR-T, because normal stomach cells carry CLDN18.2 too. How often it happened in this trial was not found in a source we could read.",
+                "损伤正常胃黏膜是 CLDN18.2 CAR-T 的公认风险，因为正常胃细胞也表达 CLDN18.2。在本试验中发生的频率，我们在可查阅的资料中未能找到。",
+            ),
+            source: "https://doi.org/10.1038/s41467-025-61858-z (Nature Communications 16:9650, 2025)".to_owned(),
+        },
+        Note {
+            text: t(
+                lang,
+                "With CAR-T cells in general, CRS and effects on the brain and nerves (ICANS) start mostly within the first 2 weeks after the infusion: the time the team watches most closely.",
+                "就 CAR-T 细胞治疗总体而言，CRS 以及对大脑和神经的影响（ICANS）大多在回输后 2 周内出现：这是团队观察最密切的时期。",
+            ),
+            source: "https://ashpublications.org/bloodadvances/article/8/20/5346/517124/ (Blood Advances 2024, CD19 CAR-T)".to_owned(),
+        },
+    ]
+}
+
+/// The warning signs the home diary asks about (`care::diary`), and whom to call.
+fn warning_signs(lang: Lang) -> WarningSigns {
+    use cellpath_care::diary::{EMERGENCY_SIGNS, SIGNS};
+    let word = |(en, zh): &(&str, &str)| t(lang, en, zh);
+    let fever = cellpath_care::crs::FEVER_C;
+    let mut signs = vec![t(
+        lang,
+        &format!("fever: {fever:.1} °C or higher"),
+        &format!("发热：{fever:.1} °C 或更高"),
+    )];
+    signs.extend(SIGNS[EMERGENCY_SIGNS..].iter().map(word));
+    WarningSigns {
+        signs,
+        call: t(
+            lang,
+            "If any of these appears, call the treating team at once on their 24-hour number. The diary in cellpath asks about them every day and alerts the team.",
+            "出现以上任何一种情况，请立即拨打治疗团队的 24 小时电话。cellpath 中的日记每天都会询问这些情况，并提醒团队。",
+        ),
+        emergencies: SIGNS[..EMERGENCY_SIGNS].iter().map(word).collect(),
+        emergency: t(
+            lang,
+            "For these, call the local emergency number first (120 in mainland China), then the team, and show the CAR-T wallet card.",
+            "出现以上情况，请先拨打当地急救电话（中国大陆为 120），再联系团队，并出示 CAR-T 随身卡。",
+        ),
+        source: t(
+            lang,
+            "ASTCT consensus grading, 2019 (fever 38.0 °C); CAR-T caregiver materials, e.g. https://cartpatient.dana-farber.org/for-caregivers.html",
+            "ASTCT 2019 共识分级（发热 38.0 °C）；CAR-T 照护者资料，例如 https://cartpatient.dana-farber.org/for-caregivers.html",
+        ),
+    }
 }
 
 /// The verification code: a hash of the report's content (the code left out) and the
@@ -898,6 +992,28 @@ mod tests {
 
     fn demo(kind: Kind, lang: Lang) -> Report {
         sample(kind, lang)
+    }
+
+    /// The summary names the main risks and the warning signs after the infusion, with
+    /// whom to call; the emergencies (120 first) apart from the rest.
+    #[test]
+    fn the_summary_names_the_risks_and_the_warning_signs() {
+        let en = html::html(&sample(Kind::Patient, Lang::En));
+        for want in [
+            "The main risks",
+            "all but 4 of 88 people",
+            "fever: 38.0 °C or higher",
+            "confusion",
+            "call the local emergency number first (120 in mainland China)",
+            "a seizure",
+        ] {
+            assert!(en.contains(want), "{want}");
+        }
+        let zh = html::html(&sample(Kind::Patient, Lang::ZhCn));
+        assert!(zh.contains("回输后的警示信号") && zh.contains("发热：38.0 °C 或更高"));
+        assert!(zh.contains("意识混乱") && zh.contains("中国大陆为 120"));
+        let mdt = sample(Kind::Mdt, Lang::En);
+        assert!(mdt.risks.is_empty() && mdt.warning_signs.is_none());
     }
 
     /// An exclusion says so: "met" beside "HER2-positive" would otherwise read as though the
