@@ -80,7 +80,7 @@ for (const lang of ["en", "zh-CN"]) {
       await coord.goBack();
       // Its PDF, fetched as the browser would save it.
       const href = await coord.getAttribute(`p.reports a[href*=".pdf?kind=${kind}&lang=${lang2}"]`, "href");
-      const pdf = await coord.request.get(href);
+      const pdf = await coord.request.get(new URL(href, coord.url()).toString());
       expect(pdf.status()).toBe(200);
       expect(pdf.headers()["content-type"]).toBe("application/pdf");
       expect((await pdf.body()).subarray(0, 5).toString()).toBe("%PDF-");
