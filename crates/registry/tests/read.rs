@@ -1,0 +1,134 @@
+//! Real ClinicalTrials.gov records read into the study model: an API v2 study, the same in
+//! an API page and in an array with a broken record beside it (named by its pointer, the
+//! rest read), a minimal record whose gaps stay unknown, a legacy XML record, and the forms
+//! that are not records (the retired v1 API, broken JSON, other XML) refused by name.
+
+use cellpath_registry::{Form, Phase, Status, read};
+
+const V2: &str = include_str!("data/NCT06008288.json");
+
+#[test]
+fn an_api_v2_study_reads_with_its_sites_and_criteria() {
+    let r = read("NCT06008288.json", V2.as_bytes());
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let s = &r.studies[0];
+    assert_eq!(s.nct_id.as_str(), "NCT06008288");
+    assert!(s.title.starts_with("A Phase II Study Evaluating JAB-21822"));
+    assert_eq!(
+        (s.status, s.phases.as_slice()),
+        (Some(Status::Recruiting), &[Phase::Phase2][..])
+    );
+    assert_eq!(s.study_type.as_deref(), Some("INTERVENTIONAL"));
+    assert!(s.conditions.iter().any(|c| c == "Pancreatic Cancer"));
+    assert_eq!(s.interventions[0].name, "JAB-21822");
+    assert_eq!(s.locations.len(), 31);
+    assert!(
+        s.locations
+            .iter()
+            .any(|l| l.city.as_deref() == Some("Hefei")
+                && l.country.as_deref() == Some("China")
+                && l.status == Some(Status::Recruiting))
+    );
+    assert_eq!(s.sponsor.as_deref(), Some("Allist Pharmaceuticals, Inc."));
+    assert_eq!(s.minimum_age.as_deref(), Some("18 Years"));
+    assert_eq!(s.last_update.as_deref(), Some("2025-08-07"));
+    assert!(
+        s.eligibility
+            .as_deref()
+            .is_some_and(|e| e.contains("Inclusion"))
+    );
+    assert_eq!(s.form, Form::ApiV2Json);
+}
+
+#[test]
+fn a_page_and_an_array_read_every_good_record_and_name_the_bad_one() {
+    let study: serde_json::Value = serde_json::from_str(V2).expect("json");
+    let mut broken = study.clone();
+    broken["protocolSection"]["statusModule"]["overallStatus"] = "RECRUTING".into();
+    let page = serde_json::json!({"studies": [study, broken], "nextPageToken": "NF0g5JGBlPMuwQ"});
+    let r = read("page.json", page.to_string().as_bytes());
+    assert_eq!(r.studies.len(), 1);
+    assert_eq!(r.next_page_token.as_deref(), Some("NF0g5JGBlPMuwQ"));
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(
+        r.errors[0].to_string(),
+        "page.json at /studies/1/protocolSection/statusModule/overallStatus: unknown status `RECRUTING`"
+    );
+    let array = serde_json::json!([page["studies"][0], {"protocolSection": {"identificationModule": {"nctId": "NCT123"}}}]);
+    let r = read("export.json", array.to_string().as_bytes());
+    assert_eq!((r.studies.len(), r.next_page_token), (1, None));
+    assert_eq!(
+        r.errors[0].pointer,
+        "/1/protocolSection/identificationModule/nctId"
+    );
+    assert!(
+        r.errors[0]
+            .message
+            .contains("`NCT123` is not an NCT number")
+    );
+}
+
+#[test]
+fn what_a_minimal_record_leaves_out_stays_unknown() {
+    let r = read("NCT00465816.json", include_bytes!("data/NCT00465816.json"));
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let s = &r.studies[0];
+    assert_eq!(s.nct_id.as_str(), "NCT00465816");
+    assert_eq!((s.status, s.eligibility.as_ref()), (None, None));
+    assert!(s.phases.is_empty() && s.locations.is_empty());
+}
+
+#[test]
+fn a_legacy_xml_record_reads_into_the_same_model() {
+    let r = read("NCT00482794.xml", include_bytes!("data/NCT00482794.xml"));
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let s = &r.studies[0];
+    assert_eq!(s.nct_id.as_str(), "NCT00482794");
+    assert_eq!(
+        s.title,
+        "Genetic Risk Factors Associated With Antiphospholipid Antibody Syndrome"
+    );
+    assert_eq!(s.status, Some(Status::Recruiting));
+    assert_eq!(s.conditions, ["Antiphospholipid Syndrome"]);
+    assert_eq!(s.sponsor.as_deref(), Some("Duke University"));
+    assert_eq!(s.last_update.as_deref(), Some("2017-11-06"));
+    assert_eq!(s.locations[0].city.as_deref(), Some("Durham"));
+    assert_eq!(s.form, Form::LegacyXml);
+    // Two phases in one element, as the legacy form writes them.
+    let xml = "<clinical_study><id_info><nct_id>NCT01234567</nct_id></id_info><brief_title>T</brief_title><overall_status>Active, not recruiting</overall_status><phase>Phase 1/Phase 2</phase></clinical_study>";
+    let s = &read("x.xml", xml.as_bytes()).studies[0];
+    assert_eq!(
+        (s.status, s.phases.as_slice()),
+        (
+            Some(Status::ActiveNotRecruiting),
+            &[Phase::Phase1, Phase::Phase2][..]
+        )
+    );
+    let na = xml.replace("Phase 1/Phase 2", "N/A");
+    assert_eq!(
+        read("x.xml", na.as_bytes()).studies[0].phases,
+        [Phase::NotApplicable]
+    );
+}
+
+#[test]
+fn what_is_not_a_record_is_refused_by_name() {
+    let v1 = br#"{"FullStudiesResponse": {"APIVrs": "1.01.05", "FullStudies": []}}"#;
+    let e = &read("old.json", v1).errors[0];
+    assert!(
+        e.message.contains("classic v1 API") && e.pointer == "/FullStudiesResponse",
+        "{e}"
+    );
+    let e = &read("broken.json", b"{\"studies\": [").errors[0];
+    assert!(e.message.starts_with("not valid JSON (line 1"), "{e}");
+    let e = &read("feed.xml", b"<rss><channel/></rss>").errors[0];
+    assert_eq!(
+        e.to_string(),
+        "feed.xml at /rss: not a legacy ClinicalTrials.gov record (<clinical_study>)"
+    );
+    assert!(
+        read("notes.txt", b"NCT01234567").errors[0]
+            .message
+            .contains("neither JSON nor XML")
+    );
+}
