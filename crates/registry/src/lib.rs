@@ -7,6 +7,8 @@
 //!
 //! Pure: no IO beyond what the caller hands in.
 
+pub mod diff;
+
 use std::fmt;
 
 use serde::Serialize;

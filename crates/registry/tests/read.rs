@@ -132,3 +132,63 @@ fn what_is_not_a_record_is_refused_by_name() {
             .contains("neither JSON nor XML")
     );
 }
+
+/// Two versions of one study: a site closes, one opens, the criteria and the status change.
+#[test]
+fn the_difference_between_two_versions_is_named_change_by_change() {
+    use cellpath_registry::diff::{Change, diff};
+    let old = read("v1.json", V2.as_bytes()).studies.remove(0);
+    assert!(
+        diff(&old, &old).is_empty(),
+        "a study does not differ from itself"
+    );
+    let mut new = old.clone();
+    new.status = Some(Status::Completed);
+    new.eligibility = old
+        .eligibility
+        .as_ref()
+        .map(|e| e.replace("within 14 days", "within 28 days"));
+    let gone = new.locations.remove(0);
+    new.locations[0].status = Some(Status::Completed);
+    new.locations.push(cellpath_registry::Location {
+        facility: Some("Fudan University Shanghai Cancer Center".into()),
+        city: Some("Shanghai".into()),
+        country: Some("China".into()),
+        status: Some(Status::NotYetRecruiting),
+    });
+    new.last_update = Some("2026-11-20".into());
+    let changes = diff(&old, &new);
+    let whats: Vec<&str> = changes
+        .iter()
+        .map(|c| match c {
+            Change::Status { .. } => "status",
+            Change::Eligibility { .. } => "eligibility",
+            Change::SiteAdded { .. } => "site-added",
+            Change::SiteRemoved { .. } => "site-removed",
+            Change::SiteStatus { .. } => "site-status",
+            Change::Phases { .. } => "phases",
+            Change::Title { .. } => "title",
+            Change::LastUpdate { .. } => "last-update",
+        })
+        .collect();
+    assert_eq!(
+        whats,
+        [
+            "status",
+            "eligibility",
+            "site-status",
+            "site-added",
+            "site-removed",
+            "last-update"
+        ]
+    );
+    assert!(
+        changes[0].closes_recruitment(),
+        "recruiting → completed closes it"
+    );
+    assert!(matches!(&changes[4], Change::SiteRemoved { site } if *site == gone));
+    // Reflowed text is not a change of criteria.
+    let mut reflowed = old.clone();
+    reflowed.eligibility = old.eligibility.as_ref().map(|e| e.replace(' ', "  \n"));
+    assert!(diff(&old, &reflowed).is_empty());
+}
