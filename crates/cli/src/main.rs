@@ -49,6 +49,10 @@ enum Command {
     /// The MDT report or the patient's summary of a signed consensus, from the server's data
     /// (`--case`, `--kind`, `--lang`, `--out`); `report verify FILE` checks an issued one.
     Report(server::ReportArgs),
+    /// The trials registry: `import PATH…` reads ClinicalTrials.gov studies into the server's
+    /// data, keeping every version and what changed.
+    #[command(subcommand)]
+    Registry(server::RegistryCommand),
     /// Print the server's OpenAPI document (also served at /api/openapi.json).
     Openapi,
     /// Screen a case (native TOML/JSON or a FHIR R4 bundle) against the programmes.
@@ -268,10 +272,27 @@ fn load_catalogue(dir: Option<&Path>) -> Result<Catalogue> {
         .map_err(|e| anyhow!("{e}"))
 }
 
+/// The command ran and its answer is "no" — a report that does not match, records refused —
+/// as opposed to a failure: exit 1, where errors exit 2.
+#[derive(Debug)]
+struct Negative(&'static str);
+
+impl std::fmt::Display for Negative {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Negative {}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Negative>().is_some() => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -297,10 +318,19 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => {
             let catalogue = load_catalogue(cli.catalogue.as_deref())?;
             if !server::report(args, catalogue, &mut out)? {
-                bail!("the report does not match");
+                return Err(Negative("the report does not match").into());
             }
         }
         Command::Documents(cmd) => server::documents(cmd, &mut out)?,
+        Command::Registry(cmd) => {
+            let catalogue = load_catalogue(cli.catalogue.as_deref())?;
+            if !server::registry(cmd, catalogue, &mut out)? {
+                return Err(Negative(
+                    "some records were refused (named above); the rest were imported",
+                )
+                .into());
+            }
+        }
         Command::Screen(args) => {
             let catalogue = load_catalogue(cli.catalogue.as_deref())?;
             let only: Vec<&Programme> = args

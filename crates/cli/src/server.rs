@@ -1,7 +1,7 @@
 //! `cellpath serve`, `cellpath db migrate`, `cellpath audit verify`.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
@@ -171,6 +171,101 @@ pub struct ReportArgs {
     /// `html` or `pdf` [default: the extension of --out, else html].
     #[arg(long)]
     pub format: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum RegistryCommand {
+    /// Import ClinicalTrials.gov studies: API v2 JSON (single studies, arrays, API pages) and
+    /// legacy XML, files or folders (read recursively). Each study new or changed since the
+    /// version held is stored as its next version with what changed; bad records are named
+    /// with file and JSON pointer and the rest import. Exit 1 when any record was refused.
+    Import {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// The `.json` and `.xml` files of the paths given, folders read recursively, in order.
+fn registry_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot read the folder {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            entries.sort();
+            for e in entries {
+                if e.is_dir()
+                    || e.extension().is_some_and(|x| {
+                        x.eq_ignore_ascii_case("json") || x.eq_ignore_ascii_case("xml")
+                    })
+                {
+                    walk(&e, out)?;
+                }
+            }
+        } else if p.exists() {
+            out.push(p.to_owned());
+        } else {
+            return Err(anyhow!("{}: no such file or folder", p.display()));
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        walk(p, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// `cellpath registry …`. Answers false when some record was refused.
+pub fn registry(cmd: RegistryCommand, catalogue: Catalogue, out: &mut impl Write) -> Result<bool> {
+    let RegistryCommand::Import { paths, db } = cmd;
+    let files = registry_files(&paths)?;
+    runtime()?.block_on(async {
+        let store = open(&db).await?;
+        let state = std::sync::Arc::new(cellpath_web::AppState {
+            store,
+            catalogue,
+            config: cellpath_web::Config::default(),
+        });
+        let progress = std::io::stderr().is_terminal();
+        let mut counts = cellpath_web::registry::ImportCounts::default();
+        let mut refused = 0usize;
+        for (i, file) in files.iter().enumerate() {
+            if progress {
+                eprint!("\rreading {}/{} files", i + 1, files.len());
+            }
+            let bytes = std::fs::read(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let name = file.display().to_string();
+            let read = cellpath_registry::read(&name, &bytes);
+            for e in &read.errors {
+                if progress {
+                    eprintln!();
+                }
+                eprintln!("refused: {e}");
+            }
+            refused += read.errors.len();
+            counts += cellpath_web::registry::import_studies(&state, "system", &name, &read.studies)
+                .await
+                .map_err(api_error)?;
+        }
+        if progress {
+            eprintln!();
+        }
+        writeln!(
+            out,
+            "{} files: {} studies new, {} changed (a new version each), {} unchanged; {} records refused",
+            files.len(),
+            counts.new,
+            counts.changed,
+            counts.unchanged,
+            refused
+        )?;
+        Ok(refused == 0)
+    })
 }
 
 #[derive(Subcommand)]

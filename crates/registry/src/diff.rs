@@ -3,12 +3,12 @@
 //! whose patient depends on the study needs to know, and what flags a catalogue programme
 //! built on it for review.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Location, Phase, Status, Study};
 
 /// One difference between an older and a newer version of the same study.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "what", rename_all = "kebab-case")]
 pub enum Change {
     Status {

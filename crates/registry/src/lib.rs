@@ -11,13 +11,26 @@ pub mod diff;
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A ClinicalTrials.gov identifier: `NCT` and eight digits.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct NctId(String);
+
+impl From<NctId> for String {
+    fn from(id: NctId) -> Self {
+        id.0
+    }
+}
+
+impl TryFrom<String> for NctId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| format!("`{s}` is not an NCT number"))
+    }
+}
 
 impl NctId {
     pub fn parse(s: &str) -> Option<Self> {
@@ -38,7 +51,7 @@ impl fmt::Display for NctId {
 }
 
 /// The study's overall recruitment status (v2 `overallStatus`, XML `overall_status`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     NotYetRecruiting,
@@ -88,7 +101,7 @@ impl Status {
 }
 
 /// A trial phase (a study may name two, as "Phase 1/Phase 2").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     EarlyPhase1,
@@ -122,14 +135,14 @@ impl Phase {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intervention {
     /// As the registry names it: `DRUG`, `Biological`, …
     pub kind: Option<String>,
     pub name: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     pub facility: Option<String>,
     pub city: Option<String>,
@@ -139,7 +152,7 @@ pub struct Location {
 }
 
 /// Which form a study was read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Form {
     ApiV2Json,
@@ -147,7 +160,7 @@ pub enum Form {
 }
 
 /// One study as cellpath keeps it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Study {
     pub nct_id: NctId,
     pub title: String,

@@ -21,6 +21,7 @@ mod consent;
 mod documents;
 mod mdt;
 mod messages;
+mod registry;
 mod relations;
 #[doc(hidden)]
 pub mod testing;
@@ -40,6 +41,7 @@ pub use consent::LiveConsent;
 pub use documents::{CHUNK as DOCUMENT_CHUNK, Document};
 pub use mdt::{Assignment, ConsensusRow, DraftRow, MyAssignment, OpinionRow, Signature};
 pub use messages::{MessageRow, NotificationRow};
+pub use registry::{NewStudyVersion, RegistryStudyRow, RegistryVersionRow};
 pub use relations::RelationRow;
 pub use types::{Access, CaseId, ConsentKind, MemberRole, SupportiveState, UserId};
 pub use work::{AckRow, QueuePage, QueueQuery, QueueRow, QueueSort};

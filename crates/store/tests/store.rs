@@ -481,3 +481,72 @@ async fn a_specialist_s_own_assignments_say_where_the_record_and_the_opinion_sta
     assert_eq!(mine[0].current_version, 1);
     assert!(store.my_assignments("p").await.expect("none").is_empty());
 }
+
+/// A study's versions are kept: the next version stores beside the first, a version
+/// number twice is refused, and no version is changed or deleted afterwards.
+#[tokio::test]
+async fn study_versions_are_append_only() {
+    let db = cellpath_store::testing::fresh().await;
+    let store = db.store;
+    let v = |version, status| cellpath_store::NewStudyVersion {
+        nct_id: "NCT01234567",
+        version,
+        status: Some(status),
+        last_update: Some("2026-11-20"),
+        study: "{}",
+        changes: "[]",
+        source: "test.json",
+    };
+    for (version, status) in [(1, "recruiting"), (2, "completed")] {
+        let mut tx = store
+            .begin(cellpath_store::NewAudit::new(
+                "system",
+                "registry.import",
+                None,
+                "t",
+            ))
+            .await
+            .expect("begin");
+        tx.put_study_version(&v(version, status))
+            .await
+            .expect("put");
+        tx.commit().await.expect("commit");
+    }
+    let mut tx = store
+        .begin(cellpath_store::NewAudit::new(
+            "system",
+            "registry.import",
+            None,
+            "t",
+        ))
+        .await
+        .expect("begin");
+    assert!(
+        tx.put_study_version(&v(2, "withdrawn")).await.is_err(),
+        "version 2 twice"
+    );
+    drop(tx);
+    let current = store
+        .registry_study("NCT01234567")
+        .await
+        .expect("read")
+        .expect("held");
+    assert_eq!(
+        (current.version, current.status.as_deref()),
+        (2, Some("completed"))
+    );
+    assert_eq!(
+        store
+            .registry_versions("NCT01234567")
+            .await
+            .expect("read")
+            .len(),
+        2
+    );
+    for sql in [
+        "UPDATE registry_versions SET study = '{\"x\":1}' WHERE version = 1",
+        "DELETE FROM registry_versions WHERE version = 1",
+    ] {
+        assert!(store.execute_raw(sql).await.is_err(), "{sql}");
+    }
+}

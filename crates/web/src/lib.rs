@@ -21,6 +21,7 @@ pub mod lang;
 pub mod mdt;
 pub mod messages;
 pub mod policy;
+pub mod registry;
 pub mod reports;
 pub mod request;
 pub mod work;

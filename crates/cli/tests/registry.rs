@@ -1,0 +1,104 @@
+//! `cellpath registry import` on real ClinicalTrials.gov records (the registry crate's
+//! fixtures): three studies new; the same again unchanged; a changed status and a broken
+//! file beside it — the change stored as version 2 with what changed, the broken record
+//! named with its pointer, the exit non-zero, and the rest imported.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn cellpath(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cellpath"))
+        .args(args)
+        .env_remove("CELLPATH_DATABASE_URL")
+        .output()
+        .expect("run cellpath")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn studies_import_with_their_versions_and_bad_records_are_named() {
+    let root = std::env::temp_dir().join(format!("cellpath-registry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let data = root.join("data");
+    let d = data.to_string_lossy().into_owned();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../registry/tests/data");
+    let f = fixtures.to_string_lossy().into_owned();
+
+    let o = cellpath(&["registry", "import", &f, "--data-dir", &d]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "3 files: 3 studies new, 0 changed (a new version each), 0 unchanged; 0 records refused"
+        ),
+        "{}",
+        text(&o)
+    );
+    let o = cellpath(&["registry", "import", &f, "--data-dir", &d]);
+    assert!(
+        text(&o).contains("0 studies new, 0 changed (a new version each), 3 unchanged"),
+        "{}",
+        text(&o)
+    );
+
+    // The sponsor closes recruitment; a broken export lies beside it.
+    let changed = root.join("changed");
+    std::fs::create_dir_all(&changed).expect("mkdir");
+    let study = std::fs::read_to_string(fixtures.join("NCT06008288.json")).expect("fixture");
+    std::fs::write(
+        changed.join("NCT06008288.json"),
+        study.replacen(
+            "\"overallStatus\":\"RECRUITING\"",
+            "\"overallStatus\":\"COMPLETED\"",
+            1,
+        ),
+    )
+    .expect("write");
+    std::fs::write(changed.join("broken.json"), "[{\"protocolSection\": {}}]").expect("write");
+    let c = changed.to_string_lossy().into_owned();
+    let o = cellpath(&["registry", "import", &c, "--data-dir", &d]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "broken.json at /0/protocolSection/identificationModule/nctId: no NCT number"
+        ),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("2 files: 0 studies new, 1 changed"),
+        "{}",
+        text(&o)
+    );
+
+    let store =
+        cellpath_store::Store::connect(&format!("sqlite://{}", data.join("cellpath.db").display()))
+            .await
+            .expect("open");
+    let current = store
+        .registry_study("NCT06008288")
+        .await
+        .expect("read")
+        .expect("held");
+    assert_eq!(
+        (current.version, current.status.as_deref()),
+        (2, Some("completed"))
+    );
+    let versions = store.registry_versions("NCT06008288").await.expect("read");
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0].changes, "[]");
+    assert_eq!(
+        versions[1].changes,
+        r#"[{"what":"status","from":"recruiting","to":"completed"}]"#
+    );
+    assert!(versions[1].source.ends_with("NCT06008288.json"));
+    assert_eq!(store.registry_count().await.expect("count"), 3);
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&root);
+}
