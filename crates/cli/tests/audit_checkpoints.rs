@@ -5,16 +5,8 @@
 
 mod common;
 
+use common::{cellpath, text};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn cellpath(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cellpath"))
-        .args(args)
-        .env_remove("CELLPATH_DATABASE_URL")
-        .output()
-        .expect("run cellpath")
-}
 
 /// Runs the demo server long enough for a few checkpoints, with some audited reads by the
 /// demo patient (whose password the first start prints); returns that password.
@@ -36,14 +28,6 @@ fn run_server(data: &Path, password: Option<String>) -> String {
     }
     std::thread::sleep(std::time::Duration::from_millis(2500));
     password
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// A consistent copy of the data folder's database (`cellpath backup`), with its

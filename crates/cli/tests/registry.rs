@@ -3,24 +3,10 @@
 //! file beside it — the change stored as version 2 with what changed, the broken record
 //! named with its pointer, the exit non-zero, and the rest imported.
 
+mod common;
+
+use common::{cellpath, text};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn cellpath(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cellpath"))
-        .args(args)
-        .env_remove("CELLPATH_DATABASE_URL")
-        .output()
-        .expect("run cellpath")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn studies_import_with_their_versions_and_bad_records_are_named() {

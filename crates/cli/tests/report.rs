@@ -4,23 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-fn cellpath(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cellpath"))
-        .args(args)
-        .env_remove("CELLPATH_DATABASE_URL")
-        .output()
-        .expect("run cellpath")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{cellpath, text};
 
 fn json(
     addr: &str,

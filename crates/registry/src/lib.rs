@@ -50,6 +50,15 @@ impl fmt::Display for NctId {
     }
 }
 
+/// A registry word as a key: letters and digits only, lower case (`ACTIVE_NOT_RECRUITING`
+/// and `Active, not recruiting` are the same key).
+fn key(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
 /// The study's overall recruitment status (v2 `overallStatus`, XML `overall_status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -74,13 +83,7 @@ pub enum Status {
 impl Status {
     /// Reads the v2 enum (`RECRUITING`) or the XML words (`Active, not recruiting`).
     pub fn parse(s: &str) -> Option<Self> {
-        let key: String = s
-            .trim()
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        Some(match key.as_str() {
+        Some(match key(s).as_str() {
             "notyetrecruiting" => Self::NotYetRecruiting,
             "recruiting" => Self::Recruiting,
             "enrollingbyinvitation" => Self::EnrollingByInvitation,
@@ -117,13 +120,7 @@ impl Phase {
     /// Reads the v2 enum (`PHASE2`, `EARLY_PHASE1`, `NA`) or the XML words (`Phase 2`,
     /// `Early Phase 1`, `N/A`).
     pub fn parse(s: &str) -> Option<Self> {
-        let key: String = s
-            .trim()
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        Some(match key.as_str() {
+        Some(match key(s).as_str() {
             "earlyphase1" => Self::EarlyPhase1,
             "phase1" => Self::Phase1,
             "phase2" => Self::Phase2,

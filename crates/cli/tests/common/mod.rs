@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -191,4 +191,23 @@ pub fn sign_in(addr: &str, email: &str, password: &str) -> (String, String) {
         .to_owned();
     let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
     (cookie, v["csrf_token"].as_str().expect("csrf").to_owned())
+}
+
+/// Runs `cellpath` with the arguments given, on the data they name (no database from the
+/// environment).
+pub fn cellpath(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cellpath"))
+        .args(args)
+        .env_remove("CELLPATH_DATABASE_URL")
+        .output()
+        .expect("run cellpath")
+}
+
+/// What a command printed, standard output then standard error.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
