@@ -192,3 +192,21 @@ fn the_difference_between_two_versions_is_named_change_by_change() {
     reflowed.eligibility = old.eligibility.as_ref().map(|e| e.replace(' ', "  \n"));
     assert!(diff(&old, &reflowed).is_empty());
 }
+
+/// What is stored reads back as it was: an unchanged study is never a new version.
+#[test]
+fn a_study_reads_back_from_its_stored_json_unchanged() {
+    for (name, bytes) in [
+        ("a.json", V2.as_bytes()),
+        ("b.json", &include_bytes!("data/NCT00465816.json")[..]),
+        ("c.xml", &include_bytes!("data/NCT00482794.xml")[..]),
+    ] {
+        for s in read(name, bytes).studies {
+            let json = serde_json::to_string(&s).expect("serialises");
+            let back: cellpath_registry::Study = serde_json::from_str(&json).expect("reads");
+            assert_eq!(back, s, "{name}");
+        }
+    }
+    let bad: Result<cellpath_registry::Study, _> = serde_json::from_str(r#"{"nct_id":"NCT1"}"#);
+    assert!(bad.is_err_and(|e| e.to_string().contains("`NCT1` is not an NCT number")));
+}
