@@ -90,20 +90,30 @@ pub fn diff(old: &Study, new: &Study) -> Vec<Change> {
             to: new.eligibility.clone(),
         });
     }
+    // A study may list one facility twice (two departments, two statuses): pair exact
+    // matches first, then the same facility, each old site used once.
+    let mut used = vec![false; old.locations.len()];
+    let mut pending = Vec::new();
     for site in &new.locations {
-        match old.locations.iter().find(|o| same_site(o, site)) {
-            None => out.push(Change::SiteAdded { site: site.clone() }),
-            Some(o) if o.status != site.status => out.push(Change::SiteStatus {
-                site: site.clone(),
-                from: o.status,
-            }),
-            Some(_) => {}
+        match (0..old.locations.len()).find(|&i| !used[i] && old.locations[i] == *site) {
+            Some(i) => used[i] = true,
+            None => pending.push(site),
         }
     }
-    for site in &old.locations {
-        if !new.locations.iter().any(|n| same_site(n, site)) {
-            out.push(Change::SiteRemoved { site: site.clone() });
+    for site in pending {
+        match (0..old.locations.len()).find(|&i| !used[i] && same_site(&old.locations[i], site)) {
+            Some(i) => {
+                used[i] = true;
+                out.push(Change::SiteStatus {
+                    site: site.clone(),
+                    from: old.locations[i].status,
+                });
+            }
+            None => out.push(Change::SiteAdded { site: site.clone() }),
         }
+    }
+    for (site, _) in old.locations.iter().zip(&used).filter(|(_, u)| !**u) {
+        out.push(Change::SiteRemoved { site: site.clone() });
     }
     if old.phases != new.phases {
         out.push(Change::Phases {

@@ -210,3 +210,18 @@ fn a_study_reads_back_from_its_stored_json_unchanged() {
     let bad: Result<cellpath_registry::Study, _> = serde_json::from_str(r#"{"nct_id":"NCT1"}"#);
     assert!(bad.is_err_and(|e| e.to_string().contains("`NCT1` is not an NCT number")));
 }
+
+/// One facility listed twice with two statuses (found by the fuzzer): the study does not
+/// differ from itself, and a change of one of them is one change.
+#[test]
+fn a_facility_listed_twice_is_paired_site_by_site() {
+    let mut s = read("v.json", V2.as_bytes()).studies.remove(0);
+    let mut twin = s.locations[0].clone();
+    twin.status = Some(Status::NotYetRecruiting);
+    s.locations.push(twin);
+    assert!(cellpath_registry::diff::diff(&s, &s).is_empty());
+    let mut later = s.clone();
+    let last = later.locations.len() - 1;
+    later.locations[last].status = Some(Status::Recruiting);
+    assert_eq!(cellpath_registry::diff::diff(&s, &later).len(), 1);
+}
