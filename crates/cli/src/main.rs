@@ -5,6 +5,7 @@ mod checkpoint;
 mod input;
 mod render;
 mod server;
+mod sync;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -50,7 +51,8 @@ enum Command {
     /// (`--case`, `--kind`, `--lang`, `--out`); `report verify FILE` checks an issued one.
     Report(server::ReportArgs),
     /// The trials registry: `import PATH…` reads ClinicalTrials.gov studies into the server's
-    /// data, keeping every version and what changed.
+    /// data, keeping every version and what changed; `sync` pulls what changed from the
+    /// registry's API.
     #[command(subcommand)]
     Registry(server::RegistryCommand),
     /// Print the server's OpenAPI document (also served at /api/openapi.json).

@@ -185,6 +185,11 @@ pub enum RegistryCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Pull what changed from the ClinicalTrials.gov API v2: the studies of a query (the
+    /// gastric and GEJ cancers by default) and those the catalogue's programmes name, updated
+    /// since the last sync; rate-limited, retried, resumed where a broken sync stopped. A
+    /// change to a programme's study flags it for review and tells the coordinators.
+    Sync(crate::sync::SyncArgs),
 }
 
 /// The `.json` and `.xml` files of the paths given, folders read recursively, in order.
@@ -221,7 +226,10 @@ fn registry_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 /// `cellpath registry …`. Answers false when some record was refused.
 pub fn registry(cmd: RegistryCommand, catalogue: Catalogue, out: &mut impl Write) -> Result<bool> {
-    let RegistryCommand::Import { paths, db } = cmd;
+    let (paths, db) = match cmd {
+        RegistryCommand::Import { paths, db } => (paths, db),
+        RegistryCommand::Sync(args) => return crate::sync::sync(args, catalogue, out),
+    };
     let files = registry_files(&paths)?;
     runtime()?.block_on(async {
         let store = open(&db).await?;
@@ -237,8 +245,8 @@ pub fn registry(cmd: RegistryCommand, catalogue: Catalogue, out: &mut impl Write
             if progress {
                 eprint!("\rreading {}/{} files", i + 1, files.len());
             }
-            let bytes = std::fs::read(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
             let name = file.display().to_string();
             let read = cellpath_registry::read(&name, &bytes);
             for e in &read.errors {
@@ -248,20 +256,24 @@ pub fn registry(cmd: RegistryCommand, catalogue: Catalogue, out: &mut impl Write
                 eprintln!("refused: {e}");
             }
             refused += read.errors.len();
-            counts += cellpath_web::registry::import_studies(&state, "system", &name, &read.studies)
-                .await
-                .map_err(api_error)?;
+            counts +=
+                cellpath_web::registry::import_studies(&state, "system", &name, &read.studies)
+                    .await
+                    .map_err(api_error)?;
         }
         if progress {
             eprintln!();
         }
         writeln!(
             out,
-            "{} files: {} studies new, {} changed (a new version each), {} unchanged; {} records refused",
+            "{} files: {} studies new, {} changed (a new version each), {} unchanged; \
+             {} programmes flagged for review, {} cases re-screened; {} records refused",
             files.len(),
             counts.new,
             counts.changed,
             counts.unchanged,
+            counts.flagged,
+            counts.rescreened,
             refused
         )?;
         Ok(refused == 0)
@@ -281,7 +293,7 @@ pub enum ReportCommand {
 }
 
 /// An API error as the command line says it: the code's sentence and the detail.
-fn api_error(e: cellpath_web::ApiError) -> anyhow::Error {
+pub(crate) fn api_error(e: cellpath_web::ApiError) -> anyhow::Error {
     match &e.detail {
         Some(d) => anyhow!("{} ({d})", e.code.message(cellpath_domain::Lang::En)),
         None => anyhow!("{}", e.code.message(cellpath_domain::Lang::En)),
@@ -512,14 +524,14 @@ pub struct VerifyArgs {
     pub checkpoints: CheckpointArgs,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")
 }
 
-async fn open(db: &DbArgs) -> Result<Store> {
+pub(crate) async fn open(db: &DbArgs) -> Result<Store> {
     let url = db.url()?;
     let store = Store::connect(&url)
         .await

@@ -21,7 +21,7 @@ async fn studies_import_with_their_versions_and_bad_records_are_named() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         text(&o).contains(
-            "3 files: 3 studies new, 0 changed (a new version each), 0 unchanged; 0 records refused"
+            "3 files: 3 studies new, 0 changed (a new version each), 0 unchanged; 0 programmes flagged for review, 0 cases re-screened; 0 records refused"
         ),
         "{}",
         text(&o)

@@ -4,39 +4,7 @@
 
 mod common;
 
-use common::{cellpath, text};
-
-fn json(
-    addr: &str,
-    method: &str,
-    path: &str,
-    who: &(String, String),
-    body: serde_json::Value,
-) -> serde_json::Value {
-    let body = body.to_string();
-    let r = common::http(
-        addr,
-        method,
-        path,
-        &[
-            ("Cookie", &who.0),
-            ("x-csrf-token", &who.1),
-            ("Content-Type", "application/json"),
-        ],
-        if method == "GET" {
-            b""
-        } else {
-            body.as_bytes()
-        },
-    );
-    assert!(
-        r.status < 300,
-        "{method} {path}: {} {}",
-        r.head,
-        String::from_utf8_lossy(&r.body)
-    );
-    serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null)
-}
+use common::{cellpath, json, text};
 
 #[test]
 fn a_report_is_written_from_the_data_and_verified_as_issued() {

@@ -41,7 +41,9 @@ pub use consent::LiveConsent;
 pub use documents::{CHUNK as DOCUMENT_CHUNK, Document};
 pub use mdt::{Assignment, ConsensusRow, DraftRow, MyAssignment, OpinionRow, Signature};
 pub use messages::{MessageRow, NotificationRow};
-pub use registry::{NewStudyVersion, RegistryStudyRow, RegistryVersionRow};
+pub use registry::{
+    FlagRow, NewFlag, NewStudyVersion, RegistryStudyRow, RegistryVersionRow, SyncRow,
+};
 pub use relations::RelationRow;
 pub use types::{Access, CaseId, ConsentKind, MemberRole, SupportiveState, UserId};
 pub use work::{AckRow, QueuePage, QueueQuery, QueueRow, QueueSort};

@@ -540,14 +540,21 @@ pub async fn screenings(
     state
         .read(&actor, "case.screenings.read", Some(&id))
         .await?;
-    Ok(Json(json!({
-        "screenings": list.iter().map(|s| json!({
+    let changes = crate::registry::source_changes(&state).await?;
+    let mut out = Vec::with_capacity(list.len());
+    for s in &list {
+        // Stale: a study a programme rests on changed after it was made.
+        let since = crate::registry::changes_since(&changes, &s.id, &s.created_at);
+        out.push(json!({
             "id": s.id, "case_version": s.case_version, "record_version": s.case_version,
             "catalogue_version": s.catalogue_version,
             "as_of": s.as_of, "created_at": s.created_at,
+            "stale": !since.is_empty(),
+            "stale_because": since,
             "screening": serde_json::from_str::<Value>(&s.results).unwrap_or(Value::Null),
-        })).collect::<Vec<_>>()
-    })))
+        }));
+    }
+    Ok(Json(json!({ "screenings": out })))
 }
 
 /// `GET /cases/{id}/audit`: who did what, when — each person by name and role (the
@@ -942,6 +949,15 @@ async fn save_screening(
     s: Screened,
 ) -> Result<(String, Value), ApiError> {
     let mut doc = s.doc;
+    // What the registry says changed, not yet reviewed, beside the verdicts it may undo.
+    let changes: Vec<_> = crate::registry::open_source_changes(tx)
+        .await?
+        .into_iter()
+        .filter(|c| state.catalogue.get(&c.programme_id).is_some())
+        .collect();
+    if !changes.is_empty() {
+        doc.insert("source_changes".into(), json!(changes));
+    }
     doc.insert("case_version".into(), json!(case.record_version));
     doc.insert("record_version".into(), json!(case.record_version));
     let doc = Value::Object(doc);
@@ -960,6 +976,35 @@ async fn save_screening(
 
 fn stored_record(case: &CaseRow) -> Result<Case, ApiError> {
     serde_json::from_str(&case.record).map_err(ApiError::internal)
+}
+
+/// Re-screens a case inside the caller's change (a registry study it was screened against
+/// stopped recruiting). False when the case is gone or its owner's consent to processing is
+/// not in force: such a case is left as it is.
+pub(crate) async fn rescreen_in(
+    state: &Shared,
+    tx: &mut cellpath_store::Tx,
+    case_id: &str,
+) -> Result<bool, ApiError> {
+    let Some(case) = tx.case(case_id).await? else {
+        return Ok(false);
+    };
+    if state
+        .require_consents(&case.owner_id, &[ConsentKind::HealthDataProcessing])
+        .await
+        .is_err()
+    {
+        return Ok(false);
+    }
+    let screened = screening(
+        state,
+        &stored_record(&case)?,
+        state.today()?,
+        Lang::En,
+        ScreeningKind::Automatic,
+    );
+    save_screening(state, tx, &case, screened).await?;
+    Ok(true)
 }
 
 /// Why re-screening at start failed (for the command line, which has no HTTP).

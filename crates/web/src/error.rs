@@ -94,6 +94,7 @@ error_codes! {
     AlreadyAcknowledged = "already_acknowledged", CONFLICT, "These alerts were already acknowledged.", "这些警报已被确认。";
     Held = "held", CONFLICT, "Held: the CRS/ICANS risk window is still open.", "暂缓：细胞因子释放综合征/神经毒性风险期尚未结束。";
     AlreadyDecided = "already_decided", CONFLICT, "This request was already decided.", "该申请已有决定。";
+    AlreadyReviewed = "already_reviewed", CONFLICT, "This change was already reviewed.", "该变更已复核。";
     DocumentsDisabled = "documents_disabled", SERVICE_UNAVAILABLE, "Documents are switched off on this server.", "此服务器未启用文件功能。";
     UnsupportedType = "unsupported_type", UNSUPPORTED_MEDIA_TYPE, "Only PDF, images and zipped DICOM studies are accepted.", "仅接受 PDF、图片和压缩的 DICOM 影像。";
     Mislabelled = "mislabelled", UNSUPPORTED_MEDIA_TYPE, "The file's content does not match its type.", "文件内容与其类型不符。";

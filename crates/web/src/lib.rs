@@ -698,6 +698,33 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
             get(work::read),
         ),
         (
+            r(
+                "GET",
+                "/api/v1/registry/studies/{nct_id}",
+                "A registry study as held, with every version and what changed",
+                true,
+            ),
+            get(registry::http::study),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/registry/flags",
+                "Programmes flagged because their registry study changed (?all=true: reviewed too)",
+                true,
+            ),
+            get(registry::http::flags),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/registry/flags/{id}/review",
+                "Mark a flagged programme reviewed, with a note",
+                true,
+            ),
+            post(registry::http::review),
+        ),
+        (
             r("GET", "/api/v1/cases/{id}", "A case, with its ETag", true),
             get(cases::read),
         ),

@@ -100,6 +100,14 @@ pub fn notice(kind: &str) -> cellpath_domain::text::Bi {
             "An MDT consensus on your case is ready to sign.",
             "您病例的多学科团队（MDT）共识已可签署。",
         ),
+        "programme-source-changed" => Bi::new(
+            "A registry study a programme of your case rests on changed: its screening awaits review or a re-run.",
+            "您病例所涉项目依据的一项注册研究有变更：该病例的预筛有待复核或重新运行。",
+        ),
+        "programme-closed" => Bi::new(
+            "A registry study a programme of your case rests on stopped recruiting: the case was screened again.",
+            "您病例所涉项目依据的一项注册研究已停止招募：已对该病例重新预筛。",
+        ),
         _ => Bi::new(
             "Something needs your attention on your case.",
             "您的病例有需要关注的内容。",

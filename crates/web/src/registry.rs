@@ -1,11 +1,16 @@
-//! The trials registry's use cases. Importing studies (the operator's command line now; the
-//! sync and the pages come next) stores each study that is new or differs from the version
-//! held as its next version, with what changed (`registry::diff`), in one transaction with
-//! its audit entry per batch.
+//! The trials registry's use cases. Importing studies (a file from the command line, or a
+//! page of a sync) stores each study that is new or differs from the version held as its
+//! next version, with what changed (`registry::diff`), in one transaction with its audit
+//! entry per batch. A change to a study a catalogue programme names (status, eligibility
+//! text, sites) flags the programme for review in the same transaction, tells the
+//! coordinators of every screened case, and — when the change closes recruitment —
+//! re-screens those cases at once; otherwise their screenings read as stale until re-run.
+
+use std::collections::BTreeMap;
 
 use cellpath_registry::Study;
-use cellpath_registry::diff::diff;
-use cellpath_store::NewStudyVersion;
+use cellpath_registry::diff::{Change, diff};
+use cellpath_store::{MemberRole, NewFlag, NewStudyVersion, SyncRow, Tx};
 
 use crate::{ApiError, Shared};
 
@@ -18,6 +23,10 @@ pub struct ImportCounts {
     pub changed: usize,
     /// Studies exactly as held.
     pub unchanged: usize,
+    /// Catalogue programmes flagged for review because a study they name changed.
+    pub flagged: usize,
+    /// Cases re-screened at once because such a study stopped recruiting.
+    pub rescreened: usize,
 }
 
 impl std::ops::AddAssign for ImportCounts {
@@ -25,23 +34,44 @@ impl std::ops::AddAssign for ImportCounts {
         self.new += o.new;
         self.changed += o.changed;
         self.unchanged += o.unchanged;
+        self.flagged += o.flagged;
+        self.rescreened += o.rescreened;
     }
 }
 
-/// The use case: stores a batch of studies read from `source` (a file name, or a sync
-/// page), audited as `actor` (`system` for the command line). A study read twice in one
-/// batch keeps the later reading.
+/// The use case: stores a batch of studies read from `source` (a file name), audited as
+/// `actor` (`system` for the command line). A study read twice in one batch keeps the later
+/// reading.
 pub async fn import_studies(
     state: &Shared,
     actor: &str,
     source: &str,
     studies: &[Study],
 ) -> Result<ImportCounts, ApiError> {
-    let mut counts = ImportCounts::default();
     let mut tx = state
         .change_as(actor, "registry", "registry.import", None)
         .await?;
+    let counts = import_in(state, &mut tx, source, studies).await?;
+    tx.commit().await?;
+    Ok(counts)
+}
+
+/// A study stored as a new version with what changed.
+struct Changed {
+    nct_id: String,
+    version: i64,
+    changes: Vec<Change>,
+}
+
+async fn import_in(
+    state: &Shared,
+    tx: &mut Tx,
+    source: &str,
+    studies: &[Study],
+) -> Result<ImportCounts, ApiError> {
+    let mut counts = ImportCounts::default();
     let mut seen: std::collections::HashMap<&str, (i64, &Study)> = Default::default();
+    let mut changed = Vec::new();
     for study in studies {
         let id = study.nct_id.as_str();
         let held: Option<(i64, Study)> = match seen.get(id) {
@@ -84,7 +114,386 @@ pub async fn import_studies(
         })
         .await?;
         seen.insert(id, (version, study));
+        if !changes.is_empty() {
+            changed.push(Changed {
+                nct_id: id.to_owned(),
+                version,
+                changes,
+            });
+        }
+    }
+    let flagged = flag_programmes(state, tx, &changed).await?;
+    counts.flagged += flagged.flags;
+    counts.rescreened += flagged.rescreened;
+    Ok(counts)
+}
+
+/// The changes a programme's criteria and availability rest on.
+fn reviewable(c: &Change) -> bool {
+    matches!(
+        c,
+        Change::Status { .. }
+            | Change::Eligibility { .. }
+            | Change::SiteAdded { .. }
+            | Change::SiteRemoved { .. }
+            | Change::SiteStatus { .. }
+    )
+}
+
+#[derive(Default)]
+struct Flagged {
+    flags: usize,
+    rescreened: usize,
+}
+
+/// Flags every catalogue programme naming a changed study, tells the coordinators of the
+/// screened cases, and re-screens them at once when recruitment closed.
+async fn flag_programmes(
+    state: &Shared,
+    tx: &mut Tx,
+    changed: &[Changed],
+) -> Result<Flagged, ApiError> {
+    let mut out = Flagged::default();
+    // programme → whether one of its changes closes recruitment
+    let mut programmes: BTreeMap<&str, bool> = BTreeMap::new();
+    for c in changed {
+        let relevant: Vec<&Change> = c.changes.iter().filter(|x| reviewable(x)).collect();
+        if relevant.is_empty() {
+            continue;
+        }
+        let closes = relevant.iter().any(|x| x.closes_recruitment());
+        for p in state.catalogue.programmes() {
+            if !p
+                .registry_ids
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(&c.nct_id))
+            {
+                continue;
+            }
+            let id = crate::auth::sortable_id("f");
+            tx.raise_flag(&NewFlag {
+                id: &id,
+                programme_id: &p.id,
+                nct_id: &c.nct_id,
+                study_version: c.version,
+                changes: &serde_json::to_string(&relevant).map_err(ApiError::internal)?,
+                closes,
+            })
+            .await?;
+            out.flags += 1;
+            *programmes.entry(p.id.as_str()).or_default() |= closes;
+        }
+    }
+    if programmes.is_empty() {
+        return Ok(out);
+    }
+    let closes = programmes.values().any(|c| *c);
+    let kind = if closes {
+        "programme-closed"
+    } else {
+        "programme-source-changed"
+    };
+    let text = crate::messages::notice(kind).en;
+    for case_id in state.store.screened_cases().await? {
+        for m in state.store.members(&case_id).await? {
+            if m.role == MemberRole::Coordinator {
+                let nid = crate::auth::sortable_id("n");
+                tx.notify(&nid, &m.user_id, Some(&case_id), kind, &text)
+                    .await?;
+            }
+        }
+        if closes && crate::cases::rescreen_in(state, tx, &case_id).await? {
+            out.rescreened += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// How a sync's page went.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PageDone {
+    pub counts: ImportCounts,
+    /// Whether that was the last page (the sync is finished).
+    pub finished: bool,
+}
+
+/// Starts a sync of `query` reading changes since `since` (none: everything), or resumes
+/// the unfinished one of the same query. Answers the sync as it stands.
+pub async fn start_sync(
+    state: &Shared,
+    actor: &str,
+    query: &str,
+    since: Option<&str>,
+    resume: bool,
+) -> Result<SyncRow, ApiError> {
+    if resume && let Some(row) = state.store.unfinished_sync(query).await? {
+        return Ok(row);
+    }
+    let id = crate::auth::sortable_id("y");
+    let mut tx = state
+        .change_as(actor, "registry", "registry.sync.start", None)
+        .await?;
+    tx.start_sync(&id, query, since).await?;
+    tx.commit().await?;
+    state
+        .store
+        .unfinished_sync(query)
+        .await?
+        .ok_or_else(|| ApiError::internal("the sync just started is not found"))
+}
+
+/// One page of a sync: its studies imported and the sync advanced to `next_page` (finished
+/// when none), in one transaction with its audit entry, so that a broken sync resumes at
+/// the first page not stored.
+pub async fn sync_page(
+    state: &Shared,
+    actor: &str,
+    sync: &SyncRow,
+    page: i64,
+    studies: &[Study],
+    next_page: Option<&str>,
+) -> Result<PageDone, ApiError> {
+    let mut tx = state
+        .change_as(actor, "registry", "registry.sync.page", None)
+        .await?;
+    let source = format!("sync {} page {page}", sync.id);
+    let counts = import_in(state, &mut tx, &source, studies).await?;
+    tx.advance_sync(&sync.id, next_page, studies.len() as i64)
+        .await?;
+    tx.commit().await?;
+    Ok(PageDone {
+        counts,
+        finished: next_page.is_none(),
+    })
+}
+
+/// A change to a programme's registry study, as a screening made before it reads it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SourceChange {
+    pub flag_id: String,
+    pub programme_id: String,
+    pub nct_id: String,
+    pub raised_at: String,
+    /// Whether it closed recruitment.
+    pub closes: bool,
+    /// Whether the programme's review is done.
+    pub reviewed: bool,
+    /// What changed (the `registry` crate's changes).
+    pub changes: serde_json::Value,
+}
+
+impl SourceChange {
+    fn from_row(f: cellpath_store::FlagRow) -> Self {
+        SourceChange {
+            changes: serde_json::from_str(&f.changes).unwrap_or(serde_json::Value::Null),
+            flag_id: f.id,
+            programme_id: f.programme_id,
+            nct_id: f.nct_id,
+            raised_at: f.raised_at,
+            closes: f.closes,
+            reviewed: f.reviewed_at.is_some(),
+        }
+    }
+}
+
+/// Every source change of the catalogue's programmes, newest first.
+pub async fn source_changes(state: &Shared) -> Result<Vec<SourceChange>, ApiError> {
+    Ok(state
+        .store
+        .programme_flags(false)
+        .await?
+        .into_iter()
+        .filter(|f| state.catalogue.get(&f.programme_id).is_some())
+        .map(SourceChange::from_row)
+        .collect())
+}
+
+/// Those raised after a screening: it is stale until re-run. Told apart by their ids, which
+/// sort by the microsecond (a re-screening made in the flag's own change is newer than the
+/// flag), else by their timestamps.
+pub fn changes_since<'a>(
+    all: &'a [SourceChange],
+    screening_id: &str,
+    screened_at: &str,
+) -> Vec<&'a SourceChange> {
+    fn micros(id: &str) -> Option<&str> {
+        id.split_once('-').and_then(|(_, rest)| rest.get(..14))
+    }
+    all.iter()
+        .filter(|c| match (micros(&c.flag_id), micros(screening_id)) {
+            (Some(flag), Some(screening)) => flag > screening,
+            _ => c.raised_at.as_str() > screened_at,
+        })
+        .collect()
+}
+
+/// The flags not yet reviewed, inside a change (what a new screening carries).
+pub(crate) async fn open_source_changes(tx: &mut Tx) -> Result<Vec<SourceChange>, ApiError> {
+    Ok(tx
+        .open_flags()
+        .await?
+        .into_iter()
+        .map(SourceChange::from_row)
+        .collect())
+}
+
+/// A study as held, with every version and what changed: public registry data, for every
+/// signed-in role.
+pub async fn study(
+    state: &Shared,
+    actor: &crate::Actor,
+    nct_id: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let id = cellpath_registry::NctId::try_from(nct_id.trim().to_uppercase())
+        .map_err(|_| ApiError::not_found())?;
+    let Some(row) = state.store.registry_study(id.as_str()).await? else {
+        return Err(ApiError::not_found());
+    };
+    let versions = state.store.registry_versions(id.as_str()).await?;
+    state.read(actor, "registry.study.read", None).await?;
+    let programmes: Vec<&str> = state
+        .catalogue
+        .programmes()
+        .iter()
+        .filter(|p| {
+            p.registry_ids
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(id.as_str()))
+        })
+        .map(|p| p.id.as_str())
+        .collect();
+    Ok(serde_json::json!({
+        "nct_id": row.nct_id,
+        "version": row.version,
+        "study": serde_json::from_str::<serde_json::Value>(&row.study).map_err(ApiError::internal)?,
+        "programmes": programmes,
+        "versions": versions.iter().map(|v| serde_json::json!({
+            "version": v.version,
+            "at": v.at,
+            "source": v.source,
+            "changes": serde_json::from_str::<serde_json::Value>(&v.changes).unwrap_or_default(),
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// Who reviews flagged programmes: the coordinators (and the administrator); specialists
+/// may read them.
+fn may_read_flags(actor: &crate::Actor) -> Result<(), ApiError> {
+    use crate::policy::Role;
+    if matches!(
+        actor.role,
+        Role::Coordinator | Role::Specialist | Role::Admin
+    ) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "flagged programmes are for the care team",
+        ))
+    }
+}
+
+/// The programmes flagged because their study changed, newest first (open ones only
+/// unless `all`).
+pub async fn flags(
+    state: &Shared,
+    actor: &crate::Actor,
+    all: bool,
+) -> Result<Vec<SourceChange>, ApiError> {
+    may_read_flags(actor)?;
+    let list = source_changes(state)
+        .await?
+        .into_iter()
+        .filter(|c| all || !c.reviewed)
+        .collect();
+    state.read(actor, "registry.flags.read", None).await?;
+    Ok(list)
+}
+
+/// Longest review note, characters.
+const MAX_NOTE: usize = 2_000;
+
+/// Marks a flag reviewed with the reviewer's note (what was done to the catalogue entry),
+/// audited. A coordinator's or the administrator's act; once only.
+pub async fn review_flag(
+    state: &Shared,
+    actor: &crate::Actor,
+    flag_id: &str,
+    note: &str,
+) -> Result<(), ApiError> {
+    use crate::policy::Role;
+    if !matches!(actor.role, Role::Coordinator | Role::Admin) {
+        return Err(ApiError::forbidden(
+            "a coordinator reviews flagged programmes",
+        ));
+    }
+    let note = note.trim();
+    if note.is_empty() || note.chars().count() > MAX_NOTE {
+        return Err(ApiError::bad_request(
+            crate::ErrorCode::InvalidBody,
+            format!("a review note has 1–{MAX_NOTE} characters"),
+        )
+        .at("/note"));
+    }
+    if state.store.programme_flag(flag_id).await?.is_none() {
+        return Err(ApiError::not_found());
+    }
+    let mut tx = state.change(actor, "registry.flag.review", None).await?;
+    if !tx.review_flag(flag_id, &actor.id, note).await? {
+        return Err(ApiError::of(crate::ErrorCode::AlreadyReviewed));
     }
     tx.commit().await?;
-    Ok(counts)
+    Ok(())
+}
+
+pub mod http {
+    //! The registry's API routes.
+
+    use axum::Json;
+    use axum::body::Bytes;
+    use axum::extract::{Path, Query, State};
+    use axum::http::StatusCode;
+    use serde::Deserialize;
+    use serde_json::{Value, json};
+
+    use crate::{Actor, ApiError, Shared};
+
+    pub async fn study(
+        State(state): State<Shared>,
+        actor: Actor,
+        Path(id): Path<String>,
+    ) -> Result<Json<Value>, ApiError> {
+        Ok(Json(super::study(&state, &actor, &id).await?))
+    }
+
+    #[derive(Deserialize)]
+    pub struct FlagsQuery {
+        #[serde(default)]
+        all: bool,
+    }
+
+    pub async fn flags(
+        State(state): State<Shared>,
+        actor: Actor,
+        Query(q): Query<FlagsQuery>,
+    ) -> Result<Json<Value>, ApiError> {
+        let list = super::flags(&state, &actor, q.all).await?;
+        Ok(Json(json!({ "flags": list })))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Review {
+        note: String,
+    }
+
+    pub async fn review(
+        State(state): State<Shared>,
+        actor: Actor,
+        Path(id): Path<String>,
+        body: Bytes,
+    ) -> Result<StatusCode, ApiError> {
+        let r: Review = crate::cases::parse_json(&body)?;
+        super::review_flag(&state, &actor, &id, &r.note).await?;
+        Ok(StatusCode::NO_CONTENT)
+    }
 }

@@ -211,3 +211,37 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// A JSON request as a signed-in user (`who`: cookie and CSRF token); fails the test on an
+/// answer of 300 or more.
+pub fn json(
+    addr: &str,
+    method: &str,
+    path: &str,
+    who: &(String, String),
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let body = body.to_string();
+    let r = http(
+        addr,
+        method,
+        path,
+        &[
+            ("Cookie", who.0.as_str()),
+            ("x-csrf-token", who.1.as_str()),
+            ("Content-Type", "application/json"),
+        ],
+        if method == "GET" {
+            b""
+        } else {
+            body.as_bytes()
+        },
+    );
+    assert!(
+        r.status < 300,
+        "{method} {path}: {} {}",
+        r.head,
+        String::from_utf8_lossy(&r.body)
+    );
+    serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null)
+}
