@@ -19,6 +19,7 @@ pub mod mdt;
 pub mod patient;
 pub mod planner;
 pub mod record;
+pub mod registry;
 pub mod screenings;
 pub mod summary;
 pub mod svg;
@@ -76,6 +77,9 @@ fn table() -> Vec<Entry> {
         (G, "/work", get(work::work)),
         (G, "/work/assignments", get(work::assignments)),
         (GP, "/verify", get(verify::verify).post(verify::verify_post)),
+        (G, "/registry/flags", get(registry::flags)),
+        (P, "/registry/flags/{flag}/review", post(registry::review)),
+        (G, "/registry/studies/{nct}", get(registry::study)),
         (
             GP,
             "/consents",

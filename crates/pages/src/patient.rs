@@ -115,8 +115,11 @@ pub fn home_nav(lang: Lang, role: Role, current: &str) -> Vec<Nav> {
     if role == Role::Patient {
         items.push(("/consents", "nav-consents"));
     }
+    if crate::work::works_on_cases(role) {
+        items.push(("/registry/flags", "nav-registry"));
+    }
     if role == Role::Admin {
-        items = vec![("/admin", "nav-admin")];
+        items = vec![("/admin", "nav-admin"), ("/registry/flags", "nav-registry")];
     }
     items
         .into_iter()
@@ -605,6 +608,8 @@ struct PrescreenPage {
     /// over time.
     team: bool,
     history: Vec<crate::screenings::ScreeningLine>,
+    /// Why the latest stored screening is out of date: its registry studies that changed.
+    stale: Vec<String>,
 }
 
 fn criterion_view(c: &cellpath_eligibility::eval::CriterionResult, lang: Lang) -> CriterionView {
@@ -785,11 +790,16 @@ pub async fn prescreen(State(state): State<Shared>, s: Signed, Path(id): Path<St
     } else {
         Vec::new()
     };
+    let stale = match stale_lines(&state, &id, lang).await {
+        Ok(l) => l,
+        Err(e) => return s.fail(e),
+    };
     let f = s.frame(
         "prescreen-title",
         case_nav(lang, &id, s.actor().role, "nav-prescreen"),
     );
     page(&PrescreenPage {
+        stale,
         f,
         id,
         screened,
@@ -812,6 +822,40 @@ pub async fn prescreen(State(state): State<Shared>, s: Signed, Path(id): Path<St
         team,
         history,
     })
+}
+
+/// The registry changes made after the case's latest screening, in words (empty: it is not
+/// stale, or there is none).
+async fn stale_lines(
+    state: &Shared,
+    case_id: &str,
+    lang: Lang,
+) -> Result<Vec<String>, cellpath_web::ApiError> {
+    let Some(latest) = state.store.screenings(case_id).await?.pop() else {
+        return Ok(Vec::new());
+    };
+    let changes = cellpath_web::registry::source_changes(state).await?;
+    Ok(
+        cellpath_web::registry::changes_since(&changes, &latest.id, &latest.created_at)
+            .into_iter()
+            .map(|c| {
+                let v = crate::registry::flag_view(state, c, lang);
+                tr(
+                    lang,
+                    "prescreen-stale-line",
+                    &[
+                        ("programme", &v.programme),
+                        ("study", &v.nct_id),
+                        ("date", &v.raised),
+                        (
+                            "changes",
+                            &v.changes.join(if lang == Lang::ZhCn { "；" } else { "; " }),
+                        ),
+                    ],
+                )
+            })
+            .collect(),
+    )
 }
 
 /// `POST /cases/{id}/prescreen`: re-screen today (the API's use case).

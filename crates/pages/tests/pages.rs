@@ -241,6 +241,8 @@ fn fill(path: &str, case: &str) -> String {
         .replace("{did}", "d-nothing")
         .replace("{hash}", "0")
         .replace("{name}", "cellpath.css")
+        .replace("{nct}", "NCT04581473")
+        .replace("{flag}", "f-nothing")
 }
 
 /// Pages anyone may open, signed in or not.
@@ -2329,4 +2331,127 @@ async fn the_journey_planner_follows_each_change_shows_conflicts_then_saves() {
         "{}",
         r.text
     );
+}
+
+/// A real record (NCT06008288) standing in under the number that CT041-ST-01 and the
+/// satri-cel label name, with the given eligibility text and status.
+fn linked_study(eligibility: &str, status: &str) -> cellpath_registry::Study {
+    let mut v: serde_json::Value =
+        serde_json::from_str(include_str!("../../registry/tests/data/NCT06008288.json"))
+            .expect("fixture");
+    v["protocolSection"]["identificationModule"]["nctId"] = "NCT04581473".into();
+    v["protocolSection"]["eligibilityModule"]["eligibilityCriteria"] = eligibility.into();
+    v["protocolSection"]["statusModule"]["overallStatus"] = status.into();
+    let read = cellpath_registry::read("stand-in", v.to_string().as_bytes());
+    read.studies.into_iter().next().expect("one study")
+}
+
+#[tokio::test]
+async fn a_changed_registry_study_is_shown_for_review_and_on_the_stale_prescreen() {
+    let app = app().await;
+    let (patient, _, case) = app.case(Access::Act).await;
+    let coordinator = app.user("co@example.org", Role::Coordinator).await;
+    app.join(&case, &coordinator, MemberRole::Coordinator).await;
+    let import = |e: &'static str, s: &'static str| {
+        let state = Arc::clone(&app.state);
+        async move {
+            cellpath_web::registry::import_studies(&state, "system", "test", &[linked_study(e, s)])
+                .await
+                .expect("import")
+        }
+    };
+    import("Inclusion Criteria: adults", "RECRUITING").await;
+    let r = app
+        .post(&format!("/cases/{case}/prescreen"), &coordinator, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = app
+        .get(&format!("/cases/{case}/prescreen"), Some(&coordinator))
+        .await;
+    assert!(!r.text.contains("Out of date"), "fresh screening");
+
+    import(
+        "Inclusion Criteria: adults with CLDN18.2-positive tumours",
+        "RECRUITING",
+    )
+    .await;
+    let r = app
+        .get(&format!("/cases/{case}/prescreen"), Some(&coordinator))
+        .await;
+    assert!(r.text.contains("Out of date"), "{}", r.text);
+    assert!(r.text.contains("NCT04581473"));
+    assert!(r.text.contains("The eligibility criteria text changed."));
+    // The patient sees it too: the pre-screen they read is out of date.
+    let r = app
+        .get(&format!("/cases/{case}/prescreen"), Some(&patient))
+        .await;
+    assert!(r.text.contains("Out of date"));
+
+    // The review list: in both languages; the flags are not for the patient.
+    let r = app.get("/registry/flags", Some(&coordinator)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("CT041-ST-01"), "{}", r.text);
+    assert_eq!(
+        r.text
+            .matches("<form method=\"post\" action=\"/registry/flags/")
+            .count(),
+        2
+    );
+    let r = app.get("/registry/flags", Some(&patient)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .post(
+            "/language",
+            &coordinator,
+            &[("lang", "zh-CN"), ("next", "/")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = app.get("/registry/flags", Some(&coordinator)).await;
+    assert!(r.text.contains("入选/排除标准文本有变更"), "{}", r.text);
+    assert!(!r.text.contains('⟦'));
+    let r = app
+        .get("/registry/studies/NCT04581473", Some(&coordinator))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.text.contains("第 2 版") && r.text.contains("正在招募"),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains('⟦'));
+
+    // Reviewed with a note; an empty note changes nothing.
+    let flags = cellpath_web::registry::source_changes(&app.state)
+        .await
+        .expect("flags");
+    let uri = format!("/registry/flags/{}/review", flags[0].flag_id);
+    let r = app.post(&uri, &coordinator, &[("note", " ")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = app
+        .post(&uri, &coordinator, &[("note", "目录条目已对照研究复核。")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.location.as_deref(),
+        Some("/registry/flags?done=flag-reviewed")
+    );
+    let r = app.get("/registry/flags", Some(&coordinator)).await;
+    assert_eq!(
+        r.text
+            .matches("<form method=\"post\" action=\"/registry/flags/")
+            .count(),
+        1
+    );
+
+    // The study stops recruiting: re-screened at once, so no longer out of date.
+    import(
+        "Inclusion Criteria: adults with CLDN18.2-positive tumours",
+        "COMPLETED",
+    )
+    .await;
+    let r = app
+        .get(&format!("/cases/{case}/prescreen"), Some(&coordinator))
+        .await;
+    assert!(!r.text.contains("已过时"), "{}", r.text);
 }
