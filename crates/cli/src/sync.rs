@@ -27,7 +27,7 @@ pub struct SyncArgs {
     /// The registry's address (a local stand-in for tests and offline demonstrations).
     #[arg(long, env = "CELLPATH_CTGOV_URL", default_value = DEFAULT_BASE_URL)]
     pub base_url: String,
-    /// The conditions to follow (the API's `query.cond`).
+    /// The conditions to follow (the API's `query.cond`); `""` for any.
     #[arg(long, default_value = DEFAULT_CONDITION)]
     pub condition: String,
     /// Other words the studies must have (the API's `query.term`), e.g. `CAR-T`.
@@ -216,7 +216,11 @@ pub fn sync(args: SyncArgs, catalogue: Catalogue, out: &mut impl Write) -> Resul
     let mut queries = vec![Query {
         label: "query",
         params: {
-            let mut p = vec![("query.cond", args.condition.clone())];
+            // An empty condition follows everything the terms find.
+            let mut p = Vec::new();
+            if !args.condition.trim().is_empty() {
+                p.push(("query.cond", args.condition.trim().to_owned()));
+            }
             if let Some(t) = &args.term {
                 p.push(("query.term", t.clone()));
             }
