@@ -718,7 +718,7 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
         (
             r(
                 "POST",
-                "/api/v1/registry/flags/{id}/review",
+                "/api/v1/registry/flags/{flag}/review",
                 "Mark a flagged programme reviewed, with a note",
                 true,
             ),
