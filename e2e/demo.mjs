@@ -38,7 +38,9 @@ export async function startDemo({ bin, port = 0, extra = [] }) {
     }
     if (database) execFileSync("psql", [`${pg}/postgres`, "-qc", `DROP DATABASE IF EXISTS ${database}`]);
   };
-  return { child, passwords, base, data, stop };
+  // Where the server keeps its data, for a command run beside it (`cellpath registry import`).
+  const databaseArgs = database ? ["--database-url", `${pg}/${database}`] : ["--data-dir", data];
+  return { child, passwords, base, data, databaseArgs, stop };
 }
 
 export const CHROMIUM_ARGS = [
