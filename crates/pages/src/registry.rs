@@ -39,6 +39,27 @@ fn site_words(l: &Location, lang: Lang) -> String {
     }
 }
 
+/// An age as the registry writes it (`18 Years`, `6 Months`) in the reader's words; kept as
+/// written when it is in another form.
+fn age_words(a: &str, lang: Lang) -> String {
+    let mut parts = a.split_whitespace();
+    let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
+        return a.to_owned();
+    };
+    let key = match unit.to_ascii_lowercase().trim_end_matches('s') {
+        "year" => "reg-age-years",
+        "month" => "reg-age-months",
+        "week" => "reg-age-weeks",
+        "day" => "reg-age-days",
+        "hour" => "reg-age-hours",
+        _ => return a.to_owned(),
+    };
+    match n.parse::<u32>() {
+        Ok(_) => tr(lang, key, &[("n", n)]),
+        Err(_) => a.to_owned(),
+    }
+}
+
 /// One change in the reader's words.
 pub fn change_words(c: &Change, lang: Lang) -> String {
     match c {
@@ -250,16 +271,12 @@ pub async fn study(State(state): State<Shared>, s: Signed, Path(nct): Path<Strin
                 .collect()
         })
         .unwrap_or_default();
-    let ages = match (&study.minimum_age, &study.maximum_age) {
+    let age = |a: &Option<String>| a.as_deref().map(|a| age_words(a, lang));
+    let ages = match (age(&study.minimum_age), age(&study.maximum_age)) {
         (None, None) => none(),
-        (min, max) => tr(
-            lang,
-            "reg-ages",
-            &[
-                ("min", min.as_deref().unwrap_or("—")),
-                ("max", max.as_deref().unwrap_or("—")),
-            ],
-        ),
+        (Some(min), None) => tr(lang, "reg-ages-from", &[("min", &min)]),
+        (None, Some(max)) => tr(lang, "reg-ages-to", &[("max", &max)]),
+        (Some(min), Some(max)) => tr(lang, "reg-ages", &[("min", &min), ("max", &max)]),
     };
     let f = s.frame("reg-study-title", home_nav(lang, s.actor().role, ""));
     page(&StudyPage {

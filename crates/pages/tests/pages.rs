@@ -2419,6 +2419,12 @@ async fn a_changed_registry_study_is_shown_for_review_and_on_the_stale_prescreen
         "{}",
         r.text
     );
+    // The registry's ages in the reader's words: no "Years" in the Chinese page.
+    assert!(
+        r.text.contains("18 岁及以上") && !r.text.contains("Years"),
+        "{}",
+        r.text
+    );
     assert!(!r.text.contains('⟦'));
 
     // Reviewed with a note; an empty note changes nothing.
