@@ -190,6 +190,19 @@ pub enum RegistryCommand {
     /// since the last sync; rate-limited, retried, resumed where a broken sync stopped. A
     /// change to a programme's study flags it for review and tells the coordinators.
     Sync(crate::sync::SyncArgs),
+    /// Draft a catalogue programme (TOML) from a study held: its eligibility text split into
+    /// inclusion and exclusion items, each a clinician-judgement item with the rule cellpath
+    /// recognised (age, ECOG, HER2, CLDN18.2, prior lines, washouts) beside it as a
+    /// suggestion to confirm — never a curated criterion.
+    Draft {
+        /// The study's NCT number.
+        nct_id: String,
+        /// Where to write the draft [default: standard output].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 /// The `.json` and `.xml` files of the paths given, folders read recursively, in order.
@@ -224,11 +237,56 @@ fn registry_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// `cellpath registry draft`.
+fn draft(
+    nct_id: &str,
+    file: Option<PathBuf>,
+    db: &DbArgs,
+    catalogue: Catalogue,
+    out: &mut impl Write,
+) -> Result<bool> {
+    runtime()?.block_on(async {
+        let store = open(db).await?;
+        let state = std::sync::Arc::new(cellpath_web::AppState {
+            store,
+            catalogue,
+            config: cellpath_web::Config::default(),
+        });
+        let text = match cellpath_web::registry::draft(&state, "system", nct_id).await {
+            Ok(t) => t,
+            Err(e) if e.status() == 404 => {
+                return Err(anyhow!(
+                    "{nct_id} is not held here: import or sync it first"
+                ));
+            }
+            Err(e) => return Err(api_error(e)),
+        };
+        match file {
+            Some(f) => {
+                std::fs::write(&f, &text)
+                    .with_context(|| format!("cannot write {}", f.display()))?;
+                writeln!(
+                    out,
+                    "draft written to {} (every criterion to confirm)",
+                    f.display()
+                )?;
+            }
+            None => out.write_all(text.as_bytes())?,
+        }
+        Ok(true)
+    })
+}
+
 /// `cellpath registry …`. Answers false when some record was refused.
 pub fn registry(cmd: RegistryCommand, catalogue: Catalogue, out: &mut impl Write) -> Result<bool> {
     let (paths, db) = match cmd {
         RegistryCommand::Import { paths, db } => (paths, db),
         RegistryCommand::Sync(args) => return crate::sync::sync(args, catalogue, out),
+        RegistryCommand::Draft {
+            nct_id,
+            out: file,
+            db,
+        } => return draft(&nct_id, file, &db, catalogue, out),
     };
     let files = registry_files(&paths)?;
     runtime()?.block_on(async {

@@ -86,5 +86,43 @@ async fn studies_import_with_their_versions_and_bad_records_are_named() {
     assert!(versions[1].source.ends_with("NCT06008288.json"));
     assert_eq!(store.registry_count().await.expect("count"), 3);
     store.close().await;
+
+    // A draft programme from a study held: every criterion to confirm, the file a valid
+    // catalogue entry; a study not held is named.
+    let drafts = root.join("drafts");
+    std::fs::create_dir_all(&drafts).expect("mkdir");
+    let file = drafts.join("nct06008288-draft.toml");
+    let o = cellpath(&[
+        "registry",
+        "draft",
+        "nct06008288",
+        "--out",
+        &file.to_string_lossy(),
+        "--data-dir",
+        &d,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let draft = std::fs::read_to_string(&file).expect("draft");
+    assert!(draft.starts_with("# DRAFT made on "), "{draft}");
+    assert!(draft.contains("registry_ids = [\"NCT06008288\"]"));
+    // The record's three inclusion and five exclusion items; none plainly encodes a rule
+    // (a 14-day window for QT-prolonging drugs is not an anticancer washout).
+    assert!(draft.contains("id = \"inclusion-3\"") && !draft.contains("inclusion-4"));
+    assert!(draft.contains("id = \"exclusion-5\"") && !draft.contains("exclusion-6"));
+    assert!(!draft.contains("# Suggested"), "{draft}");
+    assert!(!draft.contains("\nrule = "), "no rule is encoded: {draft}");
+    assert_eq!(
+        draft.matches("[[criteria]]").count(),
+        draft.matches("\njudgement = true\n").count()
+    );
+    let o = cellpath(&["catalogue-check", &drafts.to_string_lossy()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = cellpath(&["registry", "draft", "NCT99999999", "--data-dir", &d]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("NCT99999999 is not held here"),
+        "{}",
+        text(&o)
+    );
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -8,6 +8,7 @@
 //! Pure: no IO beyond what the caller hands in.
 
 pub mod diff;
+pub mod draft;
 
 use std::fmt;
 

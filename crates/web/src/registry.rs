@@ -497,3 +497,24 @@ pub mod http {
         Ok(StatusCode::NO_CONTENT)
     }
 }
+
+/// A draft catalogue programme (TOML) from a study held: its eligibility text split into
+/// items, each a clinician-judgement item with the rule cellpath recognised beside it as a
+/// suggestion to confirm (`registry::draft`). For the coordinator (and the administrator).
+pub async fn draft(state: &Shared, actor_id: &str, nct_id: &str) -> Result<String, ApiError> {
+    let id = cellpath_registry::NctId::try_from(nct_id.trim().to_uppercase())
+        .map_err(|_| ApiError::not_found())?;
+    let Some(row) = state.store.registry_study(id.as_str()).await? else {
+        return Err(ApiError::not_found());
+    };
+    let study: Study = serde_json::from_str(&row.study).map_err(ApiError::internal)?;
+    let tx = state
+        .change_as(actor_id, "registry", "registry.draft", None)
+        .await?;
+    tx.commit().await?;
+    Ok(cellpath_registry::draft::draft_toml(
+        &study,
+        row.version,
+        &state.today()?.to_string(),
+    ))
+}
