@@ -1036,27 +1036,17 @@ async fn rescreen_all(state: &Shared) -> Result<usize, ApiError> {
             s.case_version == case.record_version
                 && s.catalogue_version == state.catalogue.version()
         });
-        if fresh
-            || state
-                .require_consents(&case.owner_id, &[ConsentKind::HealthDataProcessing])
-                .await
-                .is_err()
-        {
+        if fresh {
             continue;
         }
-        let screened = screening(
-            state,
-            &stored_record(&case)?,
-            state.today()?,
-            Lang::En,
-            ScreeningKind::Automatic,
-        );
         let mut tx = state
             .change_as("system", "rescreen", "case.rescreen", Some(&id))
             .await?;
-        save_screening(state, &mut tx, &case, screened).await?;
-        tx.commit().await?;
-        n += 1;
+        // Without consent to processing nothing is screened, and the change is dropped.
+        if rescreen_in(state, &mut tx, &id).await? {
+            tx.commit().await?;
+            n += 1;
+        }
     }
     Ok(n)
 }
