@@ -1054,3 +1054,5 @@ reg-age-months = { $n } months
 reg-age-weeks = { $n } weeks
 reg-age-days = { $n } days
 reg-age-hours = { $n } hours
+reg-draft = Draft a catalogue programme from this study
+reg-draft-hint = A TOML file: the eligibility text as inclusion and exclusion items, each to confirm; the rules cellpath recognised are beside them as suggestions, never as criteria. Check each against the protocol, then run cellpath catalogue-check.

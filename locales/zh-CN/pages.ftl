@@ -1043,3 +1043,5 @@ reg-age-months = { $n } 个月
 reg-age-weeks = { $n } 周
 reg-age-days = { $n } 天
 reg-age-hours = { $n } 小时
+reg-draft = 根据本研究起草目录项目
+reg-draft-hint = 一个 TOML 文件：入选/排除标准逐条列出，每条都待确认；cellpath 识别出的规则仅作为建议附在旁边，不作为标准。请逐条对照研究方案核实，然后运行 cellpath catalogue-check。

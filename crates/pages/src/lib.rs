@@ -81,6 +81,11 @@ fn table() -> Vec<Entry> {
         (P, "/registry/flags/{flag}/review", post(registry::review)),
         (G, "/registry/studies/{nct}", get(registry::study)),
         (
+            G,
+            "/registry/studies/{nct}/draft.toml",
+            get(registry::draft),
+        ),
+        (
             GP,
             "/consents",
             get(patient::consents).post(patient::consents_post),

@@ -219,6 +219,7 @@ struct StudyPage {
     eligibility: String,
     programmes: Vec<String>,
     versions: Vec<VersionView>,
+    can_draft: bool,
 }
 
 /// `GET /registry/studies/{nct}`: a study as held, its sites, its eligibility text and its
@@ -305,5 +306,33 @@ pub async fn study(State(state): State<Shared>, s: Signed, Path(nct): Path<Strin
         eligibility: study.eligibility.clone().unwrap_or_else(none),
         programmes,
         versions,
+        can_draft: matches!(s.actor().role, Role::Coordinator | Role::Admin),
     })
+}
+
+/// `GET /registry/studies/{nct}/draft.toml`: the draft catalogue programme, to download and
+/// confirm item by item (`cellpath registry draft` does the same).
+pub async fn draft(State(state): State<Shared>, s: Signed, Path(nct): Path<String>) -> Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    match cellpath_web::registry::draft_for(&state, s.actor(), &nct).await {
+        Ok(text) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/toml; charset=utf-8".to_owned(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}-draft.toml\"",
+                        nct.trim().to_lowercase()
+                    ),
+                ),
+            ],
+            text,
+        )
+            .into_response(),
+        Err(e) => s.fail(e),
+    }
 }

@@ -2419,6 +2419,21 @@ async fn a_changed_registry_study_is_shown_for_review_and_on_the_stale_prescreen
         "{}",
         r.text
     );
+    // The coordinator drafts a programme from the study; the patient may not.
+    assert!(r.text.contains("/registry/studies/NCT04581473/draft.toml"));
+    let d = app
+        .get(
+            "/registry/studies/NCT04581473/draft.toml",
+            Some(&coordinator),
+        )
+        .await;
+    assert_eq!(d.status, StatusCode::OK);
+    assert!(d.text.starts_with("# DRAFT made on "), "{}", d.text);
+    assert!(d.text.contains("registry_ids = [\"NCT04581473\"]"));
+    let d = app
+        .get("/registry/studies/NCT04581473/draft.toml", Some(&patient))
+        .await;
+    assert_eq!(d.status, StatusCode::FORBIDDEN);
     // The registry's ages in the reader's words: no "Years" in the Chinese page.
     assert!(
         r.text.contains("18 岁及以上") && !r.text.contains("Years"),

@@ -518,3 +518,18 @@ pub async fn draft(state: &Shared, actor_id: &str, nct_id: &str) -> Result<Strin
         &state.today()?.to_string(),
     ))
 }
+
+/// [`draft`] for a person: a coordinator's (or the administrator's) act.
+pub async fn draft_for(
+    state: &Shared,
+    actor: &crate::Actor,
+    nct_id: &str,
+) -> Result<String, ApiError> {
+    use crate::policy::Role;
+    if !matches!(actor.role, Role::Coordinator | Role::Admin) {
+        return Err(ApiError::forbidden(
+            "a coordinator drafts catalogue programmes",
+        ));
+    }
+    draft(state, &actor.id, nct_id).await
+}
