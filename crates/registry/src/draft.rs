@@ -87,6 +87,10 @@ pub fn split(text: &str) -> Vec<Item> {
             open = false;
             continue;
         }
+        // A bullet with nothing after it is no item.
+        if bullet(line).is_some_and(|r| r.trim().is_empty()) {
+            continue;
+        }
         let indented = line.starts_with("  ") || line.starts_with('\t');
         match bullet(line) {
             Some(rest) if !(indented && open) => {
@@ -408,5 +412,16 @@ mod tests {
         assert_eq!(suggest("Adequate organ function."), None);
         assert_eq!(suggest("CLDN18.2 expression by central laboratory."), None);
         assert_eq!(suggest("Life expectancy of at least 12 weeks."), None);
+    }
+
+    #[test]
+    fn empty_bullets_and_odd_text_make_no_empty_items() {
+        for text in [
+            "- \n*   \n1. \n",
+            "Exclusion Criteria:\n-  \n  *  ",
+            "ｅｃｏｇ 2+ ２ 18.2.3 %",
+        ] {
+            assert!(split(text).iter().all(|i| !i.text.is_empty()), "{text:?}");
+        }
     }
 }
