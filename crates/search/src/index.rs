@@ -1,0 +1,705 @@
+//! The index: one document per study (its latest version), rebuilt from the database
+//! whenever a server starts, so every replica keeps its own.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Mutex;
+
+use cellpath_registry::Study;
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, DisjunctionMaxQuery, EnableScoring, Occur, PhraseQuery, Query,
+    TermQuery,
+};
+use tantivy::schema::{
+    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
+    TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher,
+    TantivyDocument, Term,
+};
+
+use crate::analyzer::{self, Analyzer};
+use crate::query::{Clause, FacetKey, Parsed, phase_value, status_value};
+use crate::{Error, Result};
+
+/// The text fields searched, with how much a match in each counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TextField {
+    Title,
+    Conditions,
+    Interventions,
+    Eligibility,
+    Locations,
+    Other,
+}
+
+impl TextField {
+    pub const ALL: [TextField; 6] = [
+        Self::Title,
+        Self::Conditions,
+        Self::Interventions,
+        Self::Eligibility,
+        Self::Locations,
+        Self::Other,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Title => "title",
+            Self::Conditions => "conditions",
+            Self::Interventions => "interventions",
+            Self::Eligibility => "eligibility",
+            Self::Locations => "locations",
+            Self::Other => "other",
+        }
+    }
+
+    fn boost(self) -> f32 {
+        match self {
+            Self::Title => 3.0,
+            Self::Conditions | Self::Interventions => 2.0,
+            Self::Other => 1.5,
+            Self::Eligibility | Self::Locations => 1.0,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    nct_id: Field,
+    text: [Field; 6],
+    facets: Field,
+    updated: Field,
+    summary: Field,
+}
+
+impl Fields {
+    fn text(&self, f: TextField) -> Field {
+        self.text[f as usize]
+    }
+}
+
+/// What a result shows without reading the database.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Summary {
+    pub nct_id: String,
+    pub title: String,
+    pub status: Option<String>,
+    pub phases: Vec<String>,
+    pub study_type: Option<String>,
+    pub conditions: Vec<String>,
+    pub sponsor: Option<String>,
+    pub countries: Vec<String>,
+    pub last_update: Option<String>,
+}
+
+/// A stretch of text and whether it is a matching word.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Span {
+    pub text: String,
+    pub hit: bool,
+}
+
+fn spans(text: &str, hits: &[Range<usize>]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for r in hits {
+        if r.start < at || r.end > text.len() {
+            continue;
+        }
+        if r.start > at {
+            out.push(Span {
+                text: text[at..r.start].to_owned(),
+                hit: false,
+            });
+        }
+        out.push(Span {
+            text: text[r.clone()].to_owned(),
+            hit: true,
+        });
+        at = r.end;
+    }
+    if at < text.len() {
+        out.push(Span {
+            text: text[at..].to_owned(),
+            hit: false,
+        });
+    }
+    out
+}
+
+/// Where the query matched, beyond the title.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Snippet {
+    pub field: TextField,
+    pub spans: Vec<Span>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Hit {
+    pub study: Summary,
+    pub score: f32,
+    /// The title with the matching words marked.
+    pub title: Vec<Span>,
+    pub snippet: Option<Snippet>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: u64,
+    pub selected: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FacetGroup {
+    pub key: FacetKey,
+    pub values: Vec<FacetCount>,
+}
+
+/// How results are ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sort {
+    #[default]
+    Relevance,
+    /// Most recently updated first.
+    Updated,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Results {
+    pub total: usize,
+    pub hits: Vec<Hit>,
+    pub facets: Vec<FacetGroup>,
+}
+
+/// A search: the parsed query, the page and the order.
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    pub query: &'a Parsed,
+    pub sort: Sort,
+    pub offset: usize,
+    pub limit: usize,
+    /// Whether to count the facets (a plain lookup leaves them out).
+    pub facets: bool,
+    /// Whether to make snippets.
+    pub snippets: bool,
+}
+
+/// How many values of each facet are listed.
+const FACET_VALUES: usize = 12;
+
+pub struct StudyIndex {
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    /// Lower-cased facet value → the records' spelling, for the open facets.
+    spellings: Mutex<BTreeMap<(FacetKey, String), String>>,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let indexing = TextFieldIndexing::default()
+        .set_tokenizer(analyzer::NAME)
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let stored = TextOptions::default()
+        .set_indexing_options(indexing.clone())
+        .set_stored();
+    let unstored = TextOptions::default().set_indexing_options(indexing);
+    let nct_id = b.add_text_field("nct_id", STRING | STORED);
+    let text = TextField::ALL.map(|f| {
+        let opts = if f == TextField::Other {
+            unstored.clone()
+        } else {
+            stored.clone()
+        };
+        b.add_text_field(f.name(), opts)
+    });
+    let facets = b.add_facet_field("facets", FacetOptions::default());
+    let updated = b.add_u64_field("updated", FAST | INDEXED);
+    let summary = b.add_text_field("summary", STORED);
+    (
+        b.build(),
+        Fields {
+            nct_id,
+            text,
+            facets,
+            updated,
+            summary,
+        },
+    )
+}
+
+/// An age such as `18 Years` or `6 Months`, in years.
+fn years(age: Option<&str>) -> Option<f64> {
+    let age = age?;
+    let mut words = age.split_whitespace();
+    let n: f64 = words.next()?.parse().ok()?;
+    let unit = words.next().unwrap_or("years").to_lowercase();
+    Some(match unit.trim_end_matches('s') {
+        "year" => n,
+        "month" => n / 12.0,
+        "week" => n / 52.0,
+        "day" => n / 365.0,
+        "hour" | "minute" => 0.0,
+        _ => return None,
+    })
+}
+
+/// The age groups a study takes (ClinicalTrials.gov's: child < 18, adult 18–64, older ≥ 65).
+pub fn age_groups(study: &Study) -> Vec<&'static str> {
+    let min = years(study.minimum_age.as_deref()).unwrap_or(0.0);
+    let max = years(study.maximum_age.as_deref()).unwrap_or(f64::INFINITY);
+    let mut out = Vec::new();
+    if min < 18.0 {
+        out.push("child");
+    }
+    if min < 65.0 && max >= 18.0 {
+        out.push("adult");
+    }
+    if max >= 65.0 {
+        out.push("older-adult");
+    }
+    out
+}
+
+fn facet(key: FacetKey, value: &str) -> Facet {
+    Facet::from_path([key.name(), value])
+}
+
+/// `YYYY-MM-DD` (or `YYYY-MM`) as a sortable number.
+fn updated_number(date: Option<&str>) -> u64 {
+    let digits: String = date
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let padded = format!("{digits:0<8}");
+    padded[..8].parse().unwrap_or(0)
+}
+
+fn phrase_or_term(field: Field, terms: &[String]) -> Box<dyn Query> {
+    if terms.len() == 1 {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, &terms[0]),
+            IndexRecordOption::WithFreqs,
+        ))
+    } else {
+        Box::new(PhraseQuery::new(
+            terms
+                .iter()
+                .map(|t| Term::from_field_text(field, t))
+                .collect(),
+        ))
+    }
+}
+
+impl StudyIndex {
+    /// A new, empty index: in memory, or in `dir` (emptied first).
+    pub fn create(dir: Option<&Path>) -> Result<Self> {
+        let (schema, fields) = schema();
+        let index = match dir {
+            Some(dir) => {
+                if dir.exists() {
+                    std::fs::remove_dir_all(dir)
+                        .map_err(|e| Error::Io(dir.display().to_string(), e))?;
+                }
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::Io(dir.display().to_string(), e))?;
+                Index::create_in_dir(dir, schema)?
+            }
+            None => Index::create_in_ram(schema),
+        };
+        index
+            .tokenizers()
+            .register(analyzer::NAME, TextAnalyzer::from(Analyzer));
+        let writer = index.writer_with_num_threads(2, 200_000_000)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            spellings: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    fn document(&self, s: &Study) -> TantivyDocument {
+        let f = &self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.nct_id, s.nct_id.as_str());
+        doc.add_text(f.text(TextField::Title), &s.title);
+        doc.add_text(f.text(TextField::Conditions), s.conditions.join("\n"));
+        let interventions: Vec<&str> = s.interventions.iter().map(|i| i.name.as_str()).collect();
+        doc.add_text(f.text(TextField::Interventions), interventions.join("\n"));
+        if let Some(e) = &s.eligibility {
+            doc.add_text(f.text(TextField::Eligibility), e);
+        }
+        let mut places: Vec<String> = Vec::new();
+        for l in &s.locations {
+            let place: Vec<&str> = [&l.facility, &l.city, &l.country]
+                .into_iter()
+                .filter_map(|x| x.as_deref())
+                .collect();
+            let place = place.join(", ");
+            if !places.contains(&place) {
+                places.push(place);
+            }
+        }
+        doc.add_text(f.text(TextField::Locations), places.join("\n"));
+        let mut other = s.keywords.join("\n");
+        for x in [&s.official_title, &s.sponsor].into_iter().flatten() {
+            other.push('\n');
+            other.push_str(x);
+        }
+        doc.add_text(f.text(TextField::Other), other);
+
+        let mut spellings = self.spellings.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = |doc: &mut TantivyDocument, key: FacetKey, value: &str| {
+            let value = value.trim();
+            if value.is_empty() {
+                return;
+            }
+            let lower = value.to_lowercase();
+            spellings
+                .entry((key, lower.clone()))
+                .or_insert_with(|| value.to_owned());
+            doc.add_facet(f.facets, facet(key, &lower));
+        };
+        if let Some(st) = s.status {
+            doc.add_facet(f.facets, facet(FacetKey::Status, status_value(st)));
+        }
+        for p in &s.phases {
+            doc.add_facet(f.facets, facet(FacetKey::Phase, phase_value(*p)));
+        }
+        if let Some(t) = &s.study_type {
+            open(&mut doc, FacetKey::Type, &t.replace('_', " "));
+        }
+        let mut countries: Vec<String> = Vec::new();
+        let mut cities: Vec<String> = Vec::new();
+        for l in &s.locations {
+            if let Some(c) = &l.country
+                && !countries.contains(c)
+            {
+                countries.push(c.clone());
+            }
+            if let Some(c) = &l.city
+                && !cities.contains(c)
+            {
+                cities.push(c.clone());
+            }
+        }
+        for c in &countries {
+            open(&mut doc, FacetKey::Country, c);
+        }
+        for c in &cities {
+            open(&mut doc, FacetKey::City, c);
+        }
+        if let Some(sp) = &s.sponsor {
+            open(&mut doc, FacetKey::Sponsor, sp);
+        }
+        for g in age_groups(s) {
+            doc.add_facet(f.facets, facet(FacetKey::Age, g));
+        }
+        let mut kinds: Vec<String> = Vec::new();
+        for i in &s.interventions {
+            if let Some(k) = &i.kind {
+                let k = k.replace('_', " ");
+                if !kinds.contains(&k) {
+                    kinds.push(k);
+                }
+            }
+        }
+        for k in &kinds {
+            open(&mut doc, FacetKey::Intervention, k);
+        }
+        drop(spellings);
+        doc.add_u64(f.updated, updated_number(s.last_update.as_deref()));
+        let summary = Summary {
+            nct_id: s.nct_id.as_str().to_owned(),
+            title: s.title.clone(),
+            status: s.status.map(|x| status_value(x).to_owned()),
+            phases: s
+                .phases
+                .iter()
+                .map(|p| phase_value(*p).to_owned())
+                .collect(),
+            study_type: s.study_type.clone(),
+            conditions: s.conditions.clone(),
+            sponsor: s.sponsor.clone(),
+            countries,
+            last_update: s.last_update.clone(),
+        };
+        let json = serde_json::to_string(&summary).unwrap_or_default();
+        doc.add_text(f.summary, json);
+        doc
+    }
+
+    /// Adds or replaces studies (by NCT number), and makes them searchable.
+    pub fn upsert<'a>(&self, studies: impl IntoIterator<Item = &'a Study>) -> Result<usize> {
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut n = 0;
+        for s in studies {
+            writer.delete_term(Term::from_field_text(self.fields.nct_id, s.nct_id.as_str()));
+            writer.add_document(self.document(s))?;
+            n += 1;
+        }
+        writer.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(n)
+    }
+
+    /// How many studies the index holds.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn clause_query(&self, c: &Clause) -> Box<dyn Query> {
+        self.clause_in(c, &TextField::ALL)
+    }
+
+    /// A clause searched in some fields only.
+    pub(crate) fn clause_in(&self, c: &Clause, fields: &[TextField]) -> Box<dyn Query> {
+        let mut per_field: Vec<Box<dyn Query>> = Vec::new();
+        for &tf in fields {
+            let field = self.fields.text(tf);
+            let alts: Vec<(Occur, Box<dyn Query>)> = c
+                .alternatives
+                .iter()
+                .map(|a| (Occur::Should, phrase_or_term(field, a)))
+                .collect();
+            per_field.push(Box::new(BoostQuery::new(
+                Box::new(BooleanQuery::new(alts)),
+                tf.boost(),
+            )));
+        }
+        // The best field counts most; the others add a little.
+        Box::new(DisjunctionMaxQuery::with_tie_breaker(per_field, 0.1))
+    }
+
+    /// The query to run: every clause, no excluded one, every filter (values of one key
+    /// are alternatives).
+    pub fn build(&self, p: &Parsed) -> Box<dyn Query> {
+        let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for c in &p.clauses {
+            parts.push((Occur::Must, self.clause_query(c)));
+        }
+        for c in &p.excluded {
+            parts.push((Occur::MustNot, self.clause_query(c)));
+        }
+        for key in FacetKey::ALL {
+            let values: Vec<(Occur, Box<dyn Query>)> = p
+                .filters
+                .iter()
+                .filter(|(k, _)| *k == key)
+                .map(|(k, v)| {
+                    let term = Term::from_facet(self.fields.facets, &facet(*k, &v.to_lowercase()));
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+                    )
+                })
+                .collect();
+            if !values.is_empty() {
+                parts.push((
+                    Occur::Must,
+                    Box::new(BoostQuery::new(Box::new(BooleanQuery::new(values)), 0.0)),
+                ));
+            }
+        }
+        if parts.iter().all(|(o, _)| *o == Occur::MustNot) {
+            parts.push((Occur::Must, Box::new(tantivy::query::AllQuery)));
+        }
+        Box::new(BooleanQuery::new(parts))
+    }
+
+    fn summary(&self, searcher: &Searcher, addr: DocAddress) -> Result<(Summary, TantivyDocument)> {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let json = doc
+            .get_first(self.fields.summary)
+            .and_then(|v| v.as_str())
+            .unwrap_or("{}");
+        let summary = serde_json::from_str(json).map_err(|e| Error::Corrupt(e.to_string()))?;
+        Ok((summary, doc))
+    }
+
+    /// Runs a search.
+    pub fn search(&self, r: &Request<'_>) -> Result<Results> {
+        let searcher = self.reader.searcher();
+        let query = self.build(r.query);
+        let limit = r.limit.clamp(1, 100);
+        let top = TopDocs::with_limit(limit).and_offset(r.offset);
+        let mut facet_collector = FacetCollector::for_field("facets");
+        for key in FacetKey::ALL {
+            facet_collector.add_facet(Facet::from_path([key.name()]));
+        }
+        let (addrs, total, facet_counts) = match r.sort {
+            Sort::Relevance if r.facets => {
+                let (a, c, f) =
+                    searcher.search(&query, &(top.order_by_score(), Count, facet_collector))?;
+                (a, c, Some(f))
+            }
+            Sort::Relevance => {
+                let (a, c) = searcher.search(&query, &(top.order_by_score(), Count))?;
+                (a, c, None)
+            }
+            Sort::Updated => {
+                let by_date = top.order_by_u64_field("updated", Order::Desc);
+                let (a, c, f) = if r.facets {
+                    let (a, c, f) = searcher.search(&query, &(by_date, Count, facet_collector))?;
+                    (a, c, Some(f))
+                } else {
+                    let (a, c) = searcher.search(&query, &(by_date, Count))?;
+                    (a, c, None)
+                };
+                (a.into_iter().map(|(_, d)| (0.0, d)).collect(), c, f)
+            }
+        };
+        let mut hits = Vec::with_capacity(addrs.len());
+        let snippet_gens = if r.snippets {
+            let mut gens = Vec::new();
+            for tf in [
+                TextField::Title,
+                TextField::Conditions,
+                TextField::Interventions,
+                TextField::Eligibility,
+                TextField::Locations,
+            ] {
+                let mut g = SnippetGenerator::create(&searcher, &*query, self.fields.text(tf))?;
+                g.set_max_num_chars(if tf == TextField::Title { 1000 } else { 220 });
+                gens.push((tf, g));
+            }
+            gens
+        } else {
+            Vec::new()
+        };
+        for (score, addr) in addrs {
+            let (study, doc) = self.summary(&searcher, addr)?;
+            let mut title = vec![Span {
+                text: study.title.clone(),
+                hit: false,
+            }];
+            let mut snippet = None;
+            for (tf, g) in &snippet_gens {
+                let s = g.snippet_from_doc(&doc);
+                if s.highlighted().is_empty() {
+                    continue;
+                }
+                if *tf == TextField::Title {
+                    title = spans(s.fragment(), s.highlighted());
+                } else if snippet.is_none() {
+                    snippet = Some(Snippet {
+                        field: *tf,
+                        spans: spans(s.fragment(), s.highlighted()),
+                    });
+                }
+            }
+            hits.push(Hit {
+                study,
+                score,
+                title,
+                snippet,
+            });
+        }
+        let facets = facet_counts
+            .map(|c| self.facet_groups(&c, r.query))
+            .unwrap_or_default();
+        Ok(Results {
+            total,
+            hits,
+            facets,
+        })
+    }
+
+    fn facet_groups(
+        &self,
+        counts: &tantivy::collector::FacetCounts,
+        p: &Parsed,
+    ) -> Vec<FacetGroup> {
+        let spellings = self.spellings.lock().unwrap_or_else(|e| e.into_inner());
+        FacetKey::ALL
+            .into_iter()
+            .map(|key| {
+                let mut values: Vec<FacetCount> = counts
+                    .get(Facet::from_path([key.name()]))
+                    .filter_map(|(f, count)| {
+                        let value = f.to_path().get(1)?.to_string();
+                        let selected = p.filters.iter().any(|(k, v)| *k == key && *v == value);
+                        let shown = spellings
+                            .get(&(key, value.clone()))
+                            .cloned()
+                            .unwrap_or(value);
+                        Some(FacetCount {
+                            value: shown,
+                            count,
+                            selected,
+                        })
+                    })
+                    .collect();
+                values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+                // Selected values stay listed, however few they count.
+                let mut kept: Vec<FacetCount> =
+                    values.iter().filter(|v| v.selected).cloned().collect();
+                for v in values {
+                    if kept.len() >= FACET_VALUES {
+                        break;
+                    }
+                    if !v.selected {
+                        kept.push(v);
+                    }
+                }
+                FacetGroup { key, values: kept }
+            })
+            .filter(|g| !g.values.is_empty())
+            .collect()
+    }
+
+    /// Whether a document matches a query (for saying why it was suggested).
+    pub(crate) fn matches(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        addr: DocAddress,
+    ) -> Result<bool> {
+        let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+        let mut scorer = weight.scorer(searcher.segment_reader(addr.segment_ord), 1.0)?;
+        // A fresh scorer stands on its first match; seeking backwards is not allowed.
+        if scorer.doc() > addr.doc_id {
+            return Ok(false);
+        }
+        Ok(scorer.seek(addr.doc_id) == addr.doc_id)
+    }
+
+    pub(crate) fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    pub(crate) fn clause(&self, c: &Clause) -> Box<dyn Query> {
+        self.clause_query(c)
+    }
+
+    pub(crate) fn facet_term(&self, key: FacetKey, value: &str) -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_facet(self.fields.facets, &facet(key, &value.to_lowercase())),
+            IndexRecordOption::Basic,
+        ))
+    }
+
+    pub(crate) fn load(&self, searcher: &Searcher, addr: DocAddress) -> Result<Summary> {
+        Ok(self.summary(searcher, addr)?.0)
+    }
+}

@@ -1,0 +1,229 @@
+//! The index over real records: the coordinator's query language, Chinese queries through
+//! the term table, facets, snippets, sorting, replacing a study, and studies for a case.
+
+use cellpath_search::{
+    CaseProfile, FacetKey, Reason, Request, Results, Site, Sort, StudyIndex, TextField, parse,
+};
+
+fn studies() -> Vec<cellpath_registry::Study> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let read = cellpath_registry::read(
+                &path.display().to_string(),
+                &std::fs::read(&path).expect("fixture"),
+            );
+            assert!(read.errors.is_empty(), "{:?}", read.errors);
+            out.extend(read.studies);
+        }
+    }
+    assert_eq!(out.len(), 5);
+    out
+}
+
+fn index() -> StudyIndex {
+    let index = StudyIndex::create(None).expect("index");
+    assert_eq!(index.upsert(&studies()).expect("ok"), 5);
+    index
+}
+
+fn search(index: &StudyIndex, q: &str, sort: Sort) -> Results {
+    let parsed = parse(q).expect("ok");
+    index
+        .search(&Request {
+            query: &parsed,
+            sort,
+            offset: 0,
+            limit: 20,
+            facets: true,
+            snippets: true,
+        })
+        .expect("ok")
+}
+
+fn ids(r: &Results) -> Vec<&str> {
+    r.hits.iter().map(|h| h.study.nct_id.as_str()).collect()
+}
+
+#[test]
+fn the_coordinators_query_finds_the_cldn18_study_with_highlights_and_facets() {
+    let index = index();
+    let r = search(
+        &index,
+        "cldn18.2 car-t status:recruiting country:china",
+        Sort::Relevance,
+    );
+    assert_eq!(ids(&r), ["NCT06346392"]);
+    let hit = &r.hits[0];
+    let marked: Vec<&str> = hit
+        .title
+        .iter()
+        .filter(|s| s.hit)
+        .map(|s| s.text.as_str())
+        .collect();
+    assert!(
+        marked.iter().any(|m| m.eq_ignore_ascii_case("claudin")),
+        "{marked:?}"
+    );
+    let snippet = hit.snippet.as_ref().expect("a snippet");
+    assert!(snippet.spans.iter().any(|s| s.hit), "{snippet:?}");
+    let status = r
+        .facets
+        .iter()
+        .find(|g| g.key == FacetKey::Status)
+        .expect("ok");
+    assert_eq!(status.values[0].value, "recruiting");
+    assert!(status.values[0].selected);
+    let country = r
+        .facets
+        .iter()
+        .find(|g| g.key == FacetKey::Country)
+        .expect("ok");
+    let china = country
+        .values
+        .iter()
+        .find(|v| v.value == "China")
+        .expect("China, as the record spells it");
+    assert!(china.selected);
+}
+
+#[test]
+fn chinese_queries_find_the_cldn18_study() {
+    let index = index();
+    let r = search(&index, "胃癌 CAR-T", Sort::Relevance);
+    assert_eq!(
+        ids(&r),
+        ["NCT06346392"],
+        "gastric and CAR-T: only AZD0901 names both"
+    );
+    let r = search(&index, "紧密连接蛋白 18.2", Sort::Relevance);
+    assert_eq!(ids(&r), ["NCT06346392"]);
+    let r = search(
+        &index,
+        "紧密连接蛋白18.2 国家:中国 状态:招募中",
+        Sort::Relevance,
+    );
+    assert_eq!(ids(&r), ["NCT06346392"]);
+    // 胃癌 alone: every gastric study, not the lymphoma or the oesophageal one.
+    let mut gastric = ids(&search(&index, "胃癌", Sort::Relevance))
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    gastric.sort();
+    assert_eq!(gastric, ["NCT02139605", "NCT06346392", "NCT06764875"]);
+}
+
+#[test]
+fn exclusion_filters_and_sorting() {
+    let index = index();
+    let r = search(&index, "gastric -claudin", Sort::Relevance);
+    assert!(!ids(&r).contains(&"NCT06346392"));
+    assert!(ids(&r).contains(&"NCT02139605"));
+
+    let r = search(&index, "country:india", Sort::Updated);
+    let dates: Vec<String> = r
+        .hits
+        .iter()
+        .map(|h| h.study.last_update.clone().expect("ok"))
+        .collect();
+    let mut sorted = dates.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(dates, sorted);
+    assert_eq!(r.total, r.hits.len());
+    assert!(r.total >= 3);
+
+    let r = search(
+        &index,
+        "intervention:drug age:adult lymphoma",
+        Sort::Relevance,
+    );
+    assert_eq!(ids(&r), ["NCT05984147"]);
+    assert!(
+        search(&index, "intervention:device lymphoma", Sort::Relevance)
+            .hits
+            .is_empty()
+    );
+}
+
+#[test]
+fn snippets_come_from_the_field_that_matched() {
+    let index = index();
+    let r = search(&index, "lymphadenectomy", Sort::Relevance);
+    assert_eq!(ids(&r), ["NCT02139605"]);
+    let r = search(&index, "thromboembolic", Sort::Relevance);
+    let s = r.hits[0].snippet.as_ref().expect("ok");
+    assert_eq!(s.field, TextField::Eligibility);
+    assert!(
+        s.spans
+            .iter()
+            .any(|x| x.hit && x.text.eq_ignore_ascii_case("thromboembolic"))
+    );
+}
+
+#[test]
+fn a_replaced_study_is_found_as_it_is_now() {
+    let index = index();
+    let mut changed: Vec<_> = studies()
+        .into_iter()
+        .filter(|s| s.nct_id.as_str() == "NCT06346392")
+        .collect();
+    changed[0].status = Some(cellpath_registry::Status::Completed);
+    index.upsert(&changed).expect("ok");
+    assert_eq!(index.len(), 5);
+    assert!(
+        search(&index, "claudin status:recruiting", Sort::Relevance)
+            .hits
+            .is_empty()
+    );
+    assert_eq!(
+        ids(&search(&index, "claudin status:completed", Sort::Relevance)),
+        ["NCT06346392"]
+    );
+}
+
+#[test]
+fn studies_for_a_case_are_ranked_with_their_reasons() {
+    let index = index();
+    let profile = CaseProfile {
+        site: Some(Site::Stomach),
+        adenocarcinoma: Some(true),
+        cldn18_positive: Some(true),
+        her2_positive: Some(false),
+        prior_lines: Some(2),
+        countries: vec!["China".into()],
+    };
+    let s = index.for_case(&profile, 10).expect("ok");
+    let ids: Vec<&str> = s.iter().map(|x| x.study.nct_id.as_str()).collect();
+    assert_eq!(ids[0], "NCT06346392", "{ids:?}");
+    assert!(
+        !ids.contains(&"NCT05984147"),
+        "the lymphoma study is not for a gastric cancer"
+    );
+    assert!(!ids.contains(&"NCT03222895"), "nor the oesophageal one");
+    let why = &s[0].reasons;
+    assert!(why.contains(&Reason::Site {
+        site: Site::Stomach
+    }));
+    assert!(why.contains(&Reason::Cldn18));
+    assert!(why.contains(&Reason::Country {
+        country: "China".into()
+    }));
+    assert!(why.contains(&Reason::Pretreated { prior_lines: 2 }));
+    // A study that says nothing of CLDN18.2 is not given that reason.
+    for other in &s[1..] {
+        assert!(
+            !other.reasons.contains(&Reason::Cldn18),
+            "{:?}",
+            other.study.nct_id
+        );
+    }
+    // No site in the record: nothing is suggested.
+    assert!(
+        index
+            .for_case(&CaseProfile::default(), 10)
+            .expect("ok")
+            .is_empty()
+    );
+}
