@@ -1060,6 +1060,11 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
             }
         };
         let documents_in_database = store.backend() == cellpath_store::Backend::Postgres;
+        let search_place = if documents_in_database {
+            cellpath_web::search::Place::Temp
+        } else {
+            cellpath_web::search::Place::Dir(settings.data_dir.join("search-index"))
+        };
         let state = Arc::new(cellpath_web::AppState {
             store,
             catalogue,
@@ -1075,12 +1080,16 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
                 trusted_proxies: settings.trusted_proxies.clone(),
                 max_fhir: usize::try_from(settings.fhir_max_input_mb.saturating_mul(1024 * 1024))
                     .unwrap_or(usize::MAX),
+                // Beside SQLite the index has the data folder; replicas on PostgreSQL each
+                // keep their own in a temporary folder.
+                search: Arc::new(cellpath_web::search::Search::at(search_place)),
                 ..cellpath_web::Config::default()
             },
         });
         if args.demo {
             demo(&state).await?;
         }
+        let searcher = search_follower(Arc::clone(&state));
         let n = cellpath_web::rescreen_stale(&state)
             .await
             .map_err(|e| anyhow!("at start: {e}"))?;
@@ -1121,9 +1130,35 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
         );
         cellpath_web::serve_with(listener, Arc::clone(&state), Some(cellpath_pages::pages())).await?;
         ticker.abort();
+        searcher.abort();
         let mut last = None;
         checkpoint_now(&state.store, &key, &places.log, &mut last).await?;
         Ok(())
+    })
+}
+
+/// How often a server takes in what other replicas stored in the registry.
+const SEARCH_REFRESH: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Builds the search index from the database in the background (searches see what is
+/// indexed so far), then follows the registry.
+fn search_follower(state: Arc<cellpath_web::AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match state.config.search.rebuild(&state).await {
+            Ok(p) => tracing::info!(
+                studies = p.indexed,
+                seconds = started.elapsed().as_secs_f64(),
+                "search index built"
+            ),
+            Err(e) => tracing::error!(error = ?e.code, "the search index could not be built"),
+        }
+        loop {
+            tokio::time::sleep(SEARCH_REFRESH).await;
+            if let Err(e) = state.config.search.refresh(&state).await {
+                tracing::error!(error = ?e.code, "the search index could not follow the registry");
+            }
+        }
     })
 }
 

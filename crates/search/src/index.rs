@@ -196,6 +196,16 @@ pub struct Request<'a> {
 /// How many values of each facet are listed.
 const FACET_VALUES: usize = 12;
 
+/// Where an index is kept.
+#[derive(Clone, Copy, Debug)]
+pub enum Where<'a> {
+    Memory,
+    /// A temporary folder of its own (a replica beside others on one database).
+    Temp,
+    /// A folder the index owns, emptied when it is created.
+    Dir(&'a Path),
+}
+
 pub struct StudyIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
@@ -302,11 +312,21 @@ fn phrase_or_term(field: Field, terms: &[String]) -> Box<dyn Query> {
 }
 
 impl StudyIndex {
-    /// A new, empty index: in memory, or in `dir` (emptied first).
+    /// A new, empty index: in memory, in `dir` (emptied first), or — with `Where::Temp` —
+    /// in a temporary folder removed when the index is dropped.
     pub fn create(dir: Option<&Path>) -> Result<Self> {
+        Self::create_at(match dir {
+            Some(d) => Where::Dir(d),
+            None => Where::Memory,
+        })
+    }
+
+    pub fn create_at(at: Where<'_>) -> Result<Self> {
         let (schema, fields) = schema();
-        let index = match dir {
-            Some(dir) => {
+        let index = match at {
+            Where::Memory => Index::create_in_ram(schema),
+            Where::Temp => Index::create_from_tempdir(schema)?,
+            Where::Dir(dir) => {
                 if dir.exists() {
                     std::fs::remove_dir_all(dir)
                         .map_err(|e| Error::Io(dir.display().to_string(), e))?;
@@ -315,7 +335,6 @@ impl StudyIndex {
                     .map_err(|e| Error::Io(dir.display().to_string(), e))?;
                 Index::create_in_dir(dir, schema)?
             }
-            None => Index::create_in_ram(schema),
         };
         index
             .tokenizers()

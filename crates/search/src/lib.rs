@@ -15,7 +15,7 @@ pub mod terms;
 pub use case::{CaseProfile, Reason, Site, Suggestion};
 pub use index::{
     FacetCount, FacetGroup, Hit, Request, Results, Snippet, Sort, Span, StudyIndex, Summary,
-    TextField,
+    TextField, Where,
 };
 pub use query::{FacetKey, Parsed, QueryError, parse};
 

@@ -61,6 +61,30 @@ impl Store {
         .await?)
     }
 
+    /// Studies stored at `since` or later, in the order they were stored (`updated_at`,
+    /// then NCT number), after the study `after` (its `updated_at` and NCT number; `None`
+    /// for the first page). A search index reads the registry with it and follows it.
+    pub async fn registry_studies_since(
+        &self,
+        since: &str,
+        after: Option<(&str, &str)>,
+        limit: i64,
+    ) -> Result<Vec<RegistryStudyRow>> {
+        let (at, id) = after.unwrap_or(("", ""));
+        Ok(sqlx::query_as(
+            "SELECT nct_id, version, status, last_update, study, updated_at \
+             FROM registry_studies WHERE updated_at >= $1 \
+             AND (updated_at > $2 OR (updated_at = $2 AND nct_id > $3)) \
+             ORDER BY updated_at, nct_id LIMIT $4",
+        )
+        .bind(since)
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// How many studies the registry holds.
     pub async fn registry_count(&self) -> Result<i64> {
         use sqlx::Row;

@@ -550,3 +550,68 @@ async fn study_versions_are_append_only() {
         assert!(store.execute_raw(sql).await.is_err(), "{sql}");
     }
 }
+
+/// The registry read in the order studies were stored, page after page from where the last
+/// page stopped, and only what was stored since a time.
+#[tokio::test]
+async fn registry_studies_are_read_in_stored_order_from_where_a_reader_stopped() {
+    let db = cellpath_store::testing::fresh().await;
+    let store = db.store;
+    for id in ["NCT00000003", "NCT00000001", "NCT00000002"] {
+        let mut tx = store
+            .begin(cellpath_store::NewAudit::new(
+                "system",
+                "registry.import",
+                None,
+                "t",
+            ))
+            .await
+            .expect("begin");
+        tx.put_study_version(&cellpath_store::NewStudyVersion {
+            nct_id: id,
+            version: 1,
+            status: None,
+            last_update: None,
+            study: "{}",
+            changes: "[]",
+            source: "test.json",
+        })
+        .await
+        .expect("put");
+        tx.commit().await.expect("commit");
+    }
+    let first = store
+        .registry_studies_since("", None, 2)
+        .await
+        .expect("read");
+    assert_eq!(first.len(), 2);
+    let last = first.last().expect("two");
+    let rest = store
+        .registry_studies_since("", Some((&last.updated_at, &last.nct_id)), 2)
+        .await
+        .expect("read");
+    assert_eq!(rest.len(), 1);
+    let mut all: Vec<String> = first
+        .iter()
+        .chain(&rest)
+        .map(|r| r.nct_id.clone())
+        .collect();
+    let keys: Vec<(String, String)> = first
+        .iter()
+        .chain(&rest)
+        .map(|r| (r.updated_at.clone(), r.nct_id.clone()))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "in stored order");
+    all.sort();
+    assert_eq!(all, ["NCT00000001", "NCT00000002", "NCT00000003"]);
+    assert!(
+        store
+            .registry_studies_since("9999", None, 10)
+            .await
+            .expect("read")
+            .is_empty(),
+        "nothing stored since then"
+    );
+}

@@ -95,6 +95,7 @@ error_codes! {
     Held = "held", CONFLICT, "Held: the CRS/ICANS risk window is still open.", "暂缓：细胞因子释放综合征/神经毒性风险期尚未结束。";
     AlreadyDecided = "already_decided", CONFLICT, "This request was already decided.", "该申请已有决定。";
     AlreadyReviewed = "already_reviewed", CONFLICT, "This change was already reviewed.", "该变更已复核。";
+    InvalidSearch = "invalid_search", BAD_REQUEST, "The search could not be read (the detail says where).", "无法解析该检索式（详见说明）。";
     DocumentsDisabled = "documents_disabled", SERVICE_UNAVAILABLE, "Documents are switched off on this server.", "此服务器未启用文件功能。";
     UnsupportedType = "unsupported_type", UNSUPPORTED_MEDIA_TYPE, "Only PDF, images and zipped DICOM studies are accepted.", "仅接受 PDF、图片和压缩的 DICOM 影像。";
     Mislabelled = "mislabelled", UNSUPPORTED_MEDIA_TYPE, "The file's content does not match its type.", "文件内容与其类型不符。";

@@ -24,6 +24,7 @@ pub mod policy;
 pub mod registry;
 pub mod reports;
 pub mod request;
+pub mod search;
 pub mod work;
 
 use std::sync::Arc;
@@ -100,6 +101,8 @@ pub struct Config {
     pub plans: std::sync::Arc<care::PlanCache>,
     /// Screenings already computed for pages (`app::ScreenCache`).
     pub screens: std::sync::Arc<app::ScreenCache>,
+    /// This server's index of the registry (`search::Search`).
+    pub search: std::sync::Arc<search::Search>,
 }
 
 /// A fixed-window limit per client address (sign-in throttling). The peer address is the
@@ -162,6 +165,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             plans: std::sync::Arc::default(),
             screens: std::sync::Arc::default(),
+            search: std::sync::Arc::default(),
             case_quota: 1024 * 1024 * 1024,
         }
     }
@@ -705,6 +709,24 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
                 true,
             ),
             get(registry::http::study),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/registry/search",
+                "Search the registry (?q= in the query language, ?sort=relevance|updated, ?page=): hits with highlights, facets, how the query was read",
+                true,
+            ),
+            get(search::http::search),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/studies",
+                "Recruiting registry studies for the case, ranked, each with why it was suggested",
+                true,
+            ),
+            get(search::http::for_case),
         ),
         (
             r(

@@ -53,7 +53,17 @@ pub async fn import_studies(
         .await?;
     let counts = import_in(state, &mut tx, source, studies).await?;
     tx.commit().await?;
+    follow_in_search(state).await;
     Ok(counts)
+}
+
+/// This server's search index takes in what was just stored (other replicas follow on
+/// their own refresh). A failure here leaves the import stored and is caught up on the
+/// next refresh.
+async fn follow_in_search(state: &Shared) {
+    if let Err(e) = state.config.search.refresh(state).await {
+        tracing::warn!(error = ?e.code, "the search index did not follow the registry; the next refresh will");
+    }
 }
 
 /// A study stored as a new version with what changed.
@@ -261,6 +271,7 @@ pub async fn sync_page(
     tx.advance_sync(&sync.id, next_page, studies.len() as i64)
         .await?;
     tx.commit().await?;
+    follow_in_search(state).await;
     Ok(PageDone {
         counts,
         finished: next_page.is_none(),

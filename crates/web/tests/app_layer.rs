@@ -598,6 +598,12 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
         },
         Step {
             method: "GET",
+            path: "/api/v1/cases/{id}/studies",
+            who: "coordinator",
+            body: None,
+        },
+        Step {
+            method: "GET",
             path: "/api/v1/cases/{id}/reports/{file}",
             who: "patient",
             body: None,
