@@ -299,14 +299,31 @@ pub fn registry(cmd: RegistryCommand, catalogue: Catalogue, out: &mut impl Write
         let progress = std::io::stderr().is_terminal();
         let mut counts = cellpath_web::registry::ImportCounts::default();
         let mut refused = 0usize;
-        for (i, file) in files.iter().enumerate() {
+        // The next files are read and parsed on another thread while one is stored.
+        let (send, receive) = std::sync::mpsc::sync_channel(2);
+        let reader = {
+            let files = files.clone();
+            std::thread::spawn(move || {
+                for file in files {
+                    let read = std::fs::read(&file)
+                        .with_context(|| format!("cannot read {}", file.display()))
+                        .map(|bytes| {
+                            let name = file.display().to_string();
+                            let read = cellpath_registry::read(&name, &bytes);
+                            (name, read)
+                        });
+                    let failed = read.is_err();
+                    if send.send(read).is_err() || failed {
+                        return;
+                    }
+                }
+            })
+        };
+        for (i, next) in receive.iter().enumerate() {
             if progress {
                 eprint!("\rreading {}/{} files", i + 1, files.len());
             }
-            let bytes =
-                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            let name = file.display().to_string();
-            let read = cellpath_registry::read(&name, &bytes);
+            let (name, read) = next?;
             for e in &read.errors {
                 if progress {
                     eprintln!();
@@ -319,6 +336,7 @@ pub fn registry(cmd: RegistryCommand, catalogue: Catalogue, out: &mut impl Write
                     .await
                     .map_err(api_error)?;
         }
+        let _ = reader.join();
         if progress {
             eprintln!();
         }
@@ -1138,7 +1156,7 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
 }
 
 /// How often a server takes in what other replicas stored in the registry.
-const SEARCH_REFRESH: std::time::Duration = std::time::Duration::from_secs(15);
+const SEARCH_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Builds the search index from the database in the background (searches see what is
 /// indexed so far), then follows the registry.

@@ -21,6 +21,7 @@ pub mod planner;
 pub mod record;
 pub mod registry;
 pub mod screenings;
+pub mod search;
 pub mod summary;
 pub mod svg;
 pub mod verify;
@@ -77,6 +78,8 @@ fn table() -> Vec<Entry> {
         (G, "/work", get(work::work)),
         (G, "/work/assignments", get(work::assignments)),
         (GP, "/verify", get(verify::verify).post(verify::verify_post)),
+        (G, "/registry", get(search::search)),
+        (G, "/cases/{id}/studies", get(search::case_studies)),
         (G, "/registry/flags", get(registry::flags)),
         (P, "/registry/flags/{flag}/review", post(registry::review)),
         (G, "/registry/studies/{nct}", get(registry::study)),

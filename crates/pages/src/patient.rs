@@ -48,6 +48,7 @@ pub fn case_nav(lang: Lang, id: &str, role: Role, current: &str) -> Vec<Nav> {
             ("/record", "nav-record"),
             ("/records", "nav-documents"),
             ("/prescreen", "nav-prescreen"),
+            ("/studies", "nav-studies"),
             ("/mdt", "nav-mdt"),
             ("/journey", "nav-journey"),
             ("/monitoring", "nav-monitoring"),
@@ -64,6 +65,7 @@ pub fn case_nav(lang: Lang, id: &str, role: Role, current: &str) -> Vec<Nav> {
             (format!("/cases/{id}"), "nav-my-case"),
             (format!("/cases/{id}/records"), "nav-records"),
             (format!("/cases/{id}/prescreen"), "nav-prescreen"),
+            (format!("/cases/{id}/studies"), "nav-studies"),
             (format!("/cases/{id}/journey"), "nav-journey"),
             (format!("/cases/{id}/diary"), "nav-diary"),
             (format!("/cases/{id}/support"), "nav-support"),
@@ -115,11 +117,16 @@ pub fn home_nav(lang: Lang, role: Role, current: &str) -> Vec<Nav> {
     if role == Role::Patient {
         items.push(("/consents", "nav-consents"));
     }
+    items.push(("/registry", "nav-trials"));
     if crate::work::works_on_cases(role) {
         items.push(("/registry/flags", "nav-registry"));
     }
     if role == Role::Admin {
-        items = vec![("/admin", "nav-admin"), ("/registry/flags", "nav-registry")];
+        items = vec![
+            ("/admin", "nav-admin"),
+            ("/registry", "nav-trials"),
+            ("/registry/flags", "nav-registry"),
+        ];
     }
     items
         .into_iter()

@@ -2476,3 +2476,97 @@ async fn a_changed_registry_study_is_shown_for_review_and_on_the_stale_prescreen
         .await;
     assert!(!r.text.contains("已过时"), "{}", r.text);
 }
+
+/// The five real records the search crate's tests use.
+fn search_fixtures() -> Vec<cellpath_registry::Study> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../search/tests/data");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "json") {
+            out.extend(
+                cellpath_registry::read("fixture", &std::fs::read(&path).expect("read")).studies,
+            );
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_registry_is_searched_in_both_languages_and_a_case_lists_its_studies() {
+    let app = app().await;
+    let (patient, _, case) = app.case(Access::Act).await;
+    let coordinator = app.user("co@example.org", Role::Coordinator).await;
+    app.join(&case, &coordinator, MemberRole::Coordinator).await;
+    cellpath_web::registry::import_studies(&app.state, "system", "test", &search_fixtures())
+        .await
+        .expect("import");
+
+    let r = app
+        .get("/registry?q=%E8%83%83%E7%99%8C%20CAR-T", Some(&coordinator))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("1 study found"), "{}", r.text);
+    assert!(r.text.contains("href=\"/registry/studies/NCT06346392\""));
+    assert!(r.text.contains("<mark>"), "the matching words are marked");
+    assert!(
+        r.text.contains("is searched as any of: gastric cancer"),
+        "how the query was read"
+    );
+    // A facet narrows by adding its filter to the query.
+    assert!(r.text.contains("country%3Achina"), "{}", r.text);
+
+    let r = app.get("/registry", Some(&coordinator)).await;
+    assert!(
+        r.text.contains("5 studies found"),
+        "everything, newest first"
+    );
+    let r = app
+        .get("/registry?q=status%3Asleeping", Some(&coordinator))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.text.contains("“sleeping” is not a value of Status"),
+        "{}",
+        r.text
+    );
+    let r = app
+        .get(&format!("/cases/{case}/studies"), Some(&coordinator))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("NCT06346392"));
+    assert!(
+        r.text
+            .contains("It concerns CLDN18.2, and the record has CLDN18.2 staining.")
+    );
+    assert!(r.text.contains("It has a site in China."));
+    let r = app
+        .get(&format!("/cases/{case}/studies"), Some(&patient))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "the patient reads their own");
+
+    let r = app
+        .post(
+            "/language",
+            &coordinator,
+            &[("lang", "zh-CN"), ("next", "/")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = app
+        .get(
+            "/registry?q=%E7%B4%A7%E5%AF%86%E8%BF%9E%E6%8E%A5%E8%9B%8B%E7%99%BD%2018.2",
+            Some(&coordinator),
+        )
+        .await;
+    assert!(r.text.contains("找到 1 项研究"), "{}", r.text);
+    assert!(r.text.contains("NCT06346392"));
+    assert!(r.text.contains("按以下任一形式检索"));
+    assert!(!r.text.contains('⟦'));
+    let r = app
+        .get(&format!("/cases/{case}/studies"), Some(&coordinator))
+        .await;
+    assert!(r.text.contains("该研究涉及 CLDN18.2"), "{}", r.text);
+    assert!(r.text.contains("该研究在中国设有研究中心"));
+    assert!(!r.text.contains('⟦'));
+}

@@ -292,6 +292,31 @@ fn quoted(s: &str) -> String {
 /// clinician-judgement item with its suggested rule beside it as a comment. The names and
 /// texts stay in the registry's language until translated.
 pub fn draft_toml(study: &Study, version: i64, today: &str) -> String {
+    render(study, version, today, None)
+}
+
+/// What a coordinator decided about one item of the draft, in the order of [`split`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Decision {
+    /// Leave the item out of the programme (a heading read as an item, say).
+    pub drop: bool,
+    /// Encode the suggested rule (only where there is one): the criterion is decided by
+    /// rule instead of by the clinician.
+    pub use_rule: bool,
+    /// The English text as corrected (`None`: as registered).
+    pub en: Option<String>,
+    /// The Chinese text (`None`: not yet translated; the English stands in, marked).
+    pub zh: Option<String>,
+}
+
+/// The programme as a coordinator confirmed it item by item: a dropped item is left out; a
+/// confirmed suggestion becomes the criterion's rule; every other item stays a
+/// clinician-judgement item. Items without a decision stay as drafted.
+pub fn confirmed_toml(study: &Study, version: i64, today: &str, decisions: &[Decision]) -> String {
+    render(study, version, today, Some(decisions))
+}
+
+fn render(study: &Study, version: i64, today: &str, decisions: Option<&[Decision]>) -> String {
     let id = format!("{}-draft", study.nct_id.as_str().to_lowercase());
     let nct = study.nct_id.as_str();
     let updated = study
@@ -304,14 +329,24 @@ pub fn draft_toml(study: &Study, version: i64, today: &str) -> String {
         Some(_) => "closed",
         None => "unknown",
     };
+    let header = match decisions {
+        None => format!(
+            "# DRAFT made on {today} from ClinicalTrials.gov {nct} (version {version} held here, last \
+             update posted {updated}).\n\
+             # Nothing here is curated. Every criterion is a clinician-judgement item; where cellpath\n\
+             # recognised a rule it is written beside the item as a suggestion. To encode one: check it\n\
+             # against the protocol, uncomment its `rule`, delete `judgement = true`. Translate the\n\
+             # zh-CN texts, set `regions`, rename the file and `id`, then run `cellpath catalogue-check`.\n"
+        ),
+        Some(_) => format!(
+            "# Confirmed item by item on {today} from ClinicalTrials.gov {nct} (version {version} held\n\
+             # here, last update posted {updated}). A criterion with a `rule` was confirmed by the\n\
+             # coordinator against the protocol; the others are clinician-judgement items. Set\n\
+             # `regions`, rename the file and `id`, then run `cellpath catalogue-check`.\n"
+        ),
+    };
     let mut out = format!(
-        "# DRAFT made on {today} from ClinicalTrials.gov {nct} (version {version} held here, last \
-         update posted {updated}).\n\
-         # Nothing here is curated. Every criterion is a clinician-judgement item; where cellpath\n\
-         # recognised a rule it is written beside the item as a suggestion. To encode one: check it\n\
-         # against the protocol, uncomment its `rule`, delete `judgement = true`. Translate the\n\
-         # zh-CN texts, set `regions`, rename the file and `id`, then run `cellpath catalogue-check`.\n\
-         id = {}\nname = {{ en = {}, zh-CN = {} }}\nkind = \"trial\"\nsponsor = {}\n\
+        "{header}id = {}\nname = {{ en = {}, zh-CN = {} }}\nkind = \"trial\"\nsponsor = {}\n\
          registry_ids = [{}]\nregions = []\n\n[status]\nvalue = \"{status}\"\nas_of = {}\n\
          source = \"ctgov\"\n\n[[sources]]\nid = \"ctgov\"\ntitle = {}\n\
          url = \"https://clinicaltrials.gov/study/{nct}\"\ndate = {}\n",
@@ -328,23 +363,44 @@ pub fn draft_toml(study: &Study, version: i64, today: &str) -> String {
     );
     let items = split(study.eligibility.as_deref().unwrap_or(""));
     let mut n = [0usize; 2];
-    for item in &items {
+    for (i, item) in items.iter().enumerate() {
+        let decision = decisions.and_then(|d| d.get(i));
+        if decision.is_some_and(|d| d.drop) {
+            continue;
+        }
         let k = item.kind as usize;
         n[k] += 1;
+        let clean = |t: &Option<String>| {
+            t.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
+        let en = decision
+            .and_then(|d| clean(&d.en))
+            .unwrap_or_else(|| item.text.clone());
+        let zh = decision.and_then(|d| clean(&d.zh));
         out.push_str(&format!(
             "\n[[criteria]]\nid = \"{}-{}\"\nkind = \"{}\"\ntext = {{ en = {}, zh-CN = {} }}\n",
             item.kind.as_str(),
             n[k],
             item.kind.as_str(),
-            quoted(&item.text),
-            quoted(&item.text),
+            quoted(&en),
+            quoted(zh.as_deref().unwrap_or(&en)),
         ));
-        match &item.suggestion {
-            Some(s) => out.push_str(&format!(
+        if decisions.is_some() && zh.is_none() {
+            out.push_str("# zh-CN: not yet translated (the English stands in).\n");
+        }
+        match (&item.suggestion, decision.is_some_and(|d| d.use_rule)) {
+            (Some(s), true) => out.push_str(&format!(
+                "# Confirmed by the coordinator on {today} — read as: {}\nrule = {}\n",
+                s.read, s.rule
+            )),
+            (Some(s), false) => out.push_str(&format!(
                 "# Suggested, to confirm — read as: {}\n# rule = {}\njudgement = true\n",
                 s.read, s.rule
             )),
-            None => out.push_str("judgement = true\n"),
+            (None, _) => out.push_str("judgement = true\n"),
         }
         out.push_str(
             "source = \"ctgov\"\nrequest = { en = \"Confirm against the protocol.\", \
@@ -405,6 +461,42 @@ mod tests {
             items[7].text,
             "Active hepatitis B.; HBV DNA above the limit"
         );
+    }
+
+    #[test]
+    fn a_confirmed_draft_keeps_what_the_coordinator_decided() {
+        let read = crate::read(
+            "t.json",
+            br#"{"protocolSection":{"identificationModule":{"nctId":"NCT01234567","briefTitle":"T"}}}"#,
+        );
+        let mut study = read.studies.into_iter().next().expect("study");
+        study.eligibility = Some(TEXT.to_owned());
+        let mut d = vec![Decision::default(); split(TEXT).len()];
+        d[0].use_rule = true;
+        d[1].drop = true;
+        d[4] = Decision {
+            use_rule: false,
+            en: Some("ECOG 0 or 1 at screening.".into()),
+            zh: Some("筛选时 ECOG 评分 0 或 1。".into()),
+            drop: false,
+        };
+        let toml = confirmed_toml(&study, 1, "2026-11-29", &d);
+        assert!(toml.starts_with("# Confirmed item by item on 2026-11-29"));
+        assert!(toml.contains("\nrule = { age_at_least = 18 }\n"), "{toml}");
+        assert!(!toml.contains("measurable disease"), "dropped");
+        assert!(
+            toml.contains(
+                "en = \"ECOG 0 or 1 at screening.\", zh-CN = \"筛选时 ECOG 评分 0 或 1。\""
+            )
+        );
+        assert!(
+            toml.contains("# rule = { ecog_at_most = 1 }\njudgement = true"),
+            "not confirmed: a suggestion still"
+        );
+        // Numbering follows the items kept.
+        assert!(toml.contains("id = \"inclusion-5\""));
+        assert!(!toml.contains("id = \"inclusion-6\""));
+        assert_eq!(toml.matches("not yet translated").count(), 6);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use cellpath_registry::Study;
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     BooleanQuery, BoostQuery, DisjunctionMaxQuery, EnableScoring, Occur, PhraseQuery, Query,
     TermQuery,
@@ -75,6 +75,7 @@ struct Fields {
     nct_id: Field,
     text: [Field; 6],
     facets: Field,
+    facet_ids: Field,
     updated: Field,
     summary: Field,
 }
@@ -193,6 +194,84 @@ pub struct Request<'a> {
     pub snippets: bool,
 }
 
+/// The facet values seen: (key, lower-cased value, the records' spelling) by number.
+#[derive(Default)]
+struct Vocab {
+    ids: std::collections::HashMap<(FacetKey, String), u64>,
+    entries: Vec<(FacetKey, String, String)>,
+}
+
+impl Vocab {
+    fn id(&mut self, key: FacetKey, lower: &str, shown: &str) -> u64 {
+        if let Some(id) = self.ids.get(&(key, lower.to_owned())) {
+            return *id;
+        }
+        let id = self.entries.len() as u64;
+        self.entries.push((key, lower.to_owned(), shown.to_owned()));
+        self.ids.insert((key, lower.to_owned()), id);
+        id
+    }
+}
+
+/// Counts the facet values of the matching studies from the `facet_ids` fast field: one
+/// pass over the matches, a counter per value (tantivy's facet collector walks the facet
+/// dictionary on every search, which grows with every sponsor and city).
+struct FacetIds {
+    size: usize,
+}
+
+struct SegmentFacetIds {
+    column: tantivy::columnar::Column<u64>,
+    counts: Vec<u32>,
+}
+
+impl tantivy::collector::Collector for FacetIds {
+    type Fruit = Vec<u32>;
+    type Child = SegmentFacetIds;
+
+    fn for_segment(
+        &self,
+        _: tantivy::SegmentOrdinal,
+        segment: &tantivy::SegmentReader,
+    ) -> tantivy::Result<SegmentFacetIds> {
+        Ok(SegmentFacetIds {
+            column: segment.fast_fields().u64("facet_ids")?,
+            counts: vec![0; self.size],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<u32>>) -> tantivy::Result<Vec<u32>> {
+        let mut out = vec![0u32; self.size];
+        for f in fruits {
+            for (o, c) in out.iter_mut().zip(f) {
+                *o += c;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl tantivy::collector::SegmentCollector for SegmentFacetIds {
+    type Fruit = Vec<u32>;
+
+    fn collect(&mut self, doc: tantivy::DocId, _: tantivy::Score) {
+        for id in self.column.values_for_doc(doc) {
+            // A value numbered after this search began is not counted.
+            if let Some(c) = self.counts.get_mut(id as usize) {
+                *c += 1;
+            }
+        }
+    }
+
+    fn harvest(self) -> Vec<u32> {
+        self.counts
+    }
+}
+
 /// How many values of each facet are listed.
 const FACET_VALUES: usize = 12;
 
@@ -210,8 +289,9 @@ pub struct StudyIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
-    /// Lower-cased facet value → the records' spelling, for the open facets.
-    spellings: Mutex<BTreeMap<(FacetKey, String), String>>,
+    /// Every facet value seen, numbered for this process (the index is rebuilt at each
+    /// start): counting a search's facets reads the numbers from a fast field.
+    vocab: Mutex<Vocab>,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -233,6 +313,7 @@ fn schema() -> (Schema, Fields) {
         b.add_text_field(f.name(), opts)
     });
     let facets = b.add_facet_field("facets", FacetOptions::default());
+    let facet_ids = b.add_u64_field("facet_ids", FAST);
     let updated = b.add_u64_field("updated", FAST | INDEXED);
     let summary = b.add_text_field("summary", STORED);
     (
@@ -241,6 +322,7 @@ fn schema() -> (Schema, Fields) {
             nct_id,
             text,
             facets,
+            facet_ids,
             updated,
             summary,
         },
@@ -348,7 +430,7 @@ impl StudyIndex {
             reader,
             writer: Mutex::new(writer),
             fields,
-            spellings: Mutex::new(BTreeMap::new()),
+            vocab: Mutex::new(Vocab::default()),
         })
     }
 
@@ -382,26 +464,25 @@ impl StudyIndex {
         }
         doc.add_text(f.text(TextField::Other), other);
 
-        let mut spellings = self.spellings.lock().unwrap_or_else(|e| e.into_inner());
-        let mut open = |doc: &mut TantivyDocument, key: FacetKey, value: &str| {
+        let mut vocab = self.vocab.lock().unwrap_or_else(|e| e.into_inner());
+        let mut add = |doc: &mut TantivyDocument, key: FacetKey, value: &str| {
             let value = value.trim();
             if value.is_empty() {
                 return;
             }
             let lower = value.to_lowercase();
-            spellings
-                .entry((key, lower.clone()))
-                .or_insert_with(|| value.to_owned());
+            let id = vocab.id(key, &lower, value);
             doc.add_facet(f.facets, facet(key, &lower));
+            doc.add_u64(f.facet_ids, id);
         };
         if let Some(st) = s.status {
-            doc.add_facet(f.facets, facet(FacetKey::Status, status_value(st)));
+            add(&mut doc, FacetKey::Status, status_value(st));
         }
         for p in &s.phases {
-            doc.add_facet(f.facets, facet(FacetKey::Phase, phase_value(*p)));
+            add(&mut doc, FacetKey::Phase, phase_value(*p));
         }
         if let Some(t) = &s.study_type {
-            open(&mut doc, FacetKey::Type, &t.replace('_', " "));
+            add(&mut doc, FacetKey::Type, &t.replace('_', " "));
         }
         let mut countries: Vec<String> = Vec::new();
         let mut cities: Vec<String> = Vec::new();
@@ -418,16 +499,16 @@ impl StudyIndex {
             }
         }
         for c in &countries {
-            open(&mut doc, FacetKey::Country, c);
+            add(&mut doc, FacetKey::Country, c);
         }
         for c in &cities {
-            open(&mut doc, FacetKey::City, c);
+            add(&mut doc, FacetKey::City, c);
         }
         if let Some(sp) = &s.sponsor {
-            open(&mut doc, FacetKey::Sponsor, sp);
+            add(&mut doc, FacetKey::Sponsor, sp);
         }
         for g in age_groups(s) {
-            doc.add_facet(f.facets, facet(FacetKey::Age, g));
+            add(&mut doc, FacetKey::Age, g);
         }
         let mut kinds: Vec<String> = Vec::new();
         for i in &s.interventions {
@@ -439,9 +520,9 @@ impl StudyIndex {
             }
         }
         for k in &kinds {
-            open(&mut doc, FacetKey::Intervention, k);
+            add(&mut doc, FacetKey::Intervention, k);
         }
-        drop(spellings);
+        drop(vocab);
         doc.add_u64(f.updated, updated_number(s.last_update.as_deref()));
         let summary = Summary {
             nct_id: s.nct_id.as_str().to_owned(),
@@ -465,17 +546,31 @@ impl StudyIndex {
 
     /// Adds or replaces studies (by NCT number), and makes them searchable.
     pub fn upsert<'a>(&self, studies: impl IntoIterator<Item = &'a Study>) -> Result<usize> {
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let n = self.stage(studies)?;
+        self.commit()?;
+        Ok(n)
+    }
+
+    /// Adds or replaces studies without making them searchable yet ([`Self::commit`]): a
+    /// build commits every many thousand studies, not every batch.
+    pub fn stage<'a>(&self, studies: impl IntoIterator<Item = &'a Study>) -> Result<usize> {
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut n = 0;
         for s in studies {
             writer.delete_term(Term::from_field_text(self.fields.nct_id, s.nct_id.as_str()));
             writer.add_document(self.document(s))?;
             n += 1;
         }
+        Ok(n)
+    }
+
+    /// Makes what was staged searchable.
+    pub fn commit(&self) -> Result<()> {
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         writer.commit()?;
         drop(writer);
         self.reader.reload()?;
-        Ok(n)
+        Ok(())
     }
 
     /// How many studies the index holds.
@@ -562,10 +657,9 @@ impl StudyIndex {
         let query = self.build(r.query);
         let limit = r.limit.clamp(1, 100);
         let top = TopDocs::with_limit(limit).and_offset(r.offset);
-        let mut facet_collector = FacetCollector::for_field("facets");
-        for key in FacetKey::ALL {
-            facet_collector.add_facet(Facet::from_path([key.name()]));
-        }
+        let facet_collector = FacetIds {
+            size: self.vocab.lock().map(|v| v.entries.len()).unwrap_or(0),
+        };
         let (addrs, total, facet_counts) = match r.sort {
             Sort::Relevance if r.facets => {
                 let (a, c, f) =
@@ -614,13 +708,18 @@ impl StudyIndex {
             }];
             let mut snippet = None;
             for (tf, g) in &snippet_gens {
+                // The title, then the first other field that matched: snippets cost a pass
+                // over the field's text, and a long site list is long.
+                if *tf != TextField::Title && snippet.is_some() {
+                    break;
+                }
                 let s = g.snippet_from_doc(&doc);
                 if s.highlighted().is_empty() {
                     continue;
                 }
                 if *tf == TextField::Title {
                     title = spans(s.fragment(), s.highlighted());
-                } else if snippet.is_none() {
+                } else {
                     snippet = Some(Snippet {
                         field: *tf,
                         spans: spans(s.fragment(), s.highlighted()),
@@ -644,31 +743,27 @@ impl StudyIndex {
         })
     }
 
-    fn facet_groups(
-        &self,
-        counts: &tantivy::collector::FacetCounts,
-        p: &Parsed,
-    ) -> Vec<FacetGroup> {
-        let spellings = self.spellings.lock().unwrap_or_else(|e| e.into_inner());
+    fn facet_groups(&self, counts: &[u32], p: &Parsed) -> Vec<FacetGroup> {
+        let vocab = self.vocab.lock().unwrap_or_else(|e| e.into_inner());
+        let mut by_key: BTreeMap<FacetKey, Vec<FacetCount>> = BTreeMap::new();
+        for (id, &count) in counts.iter().enumerate() {
+            if count == 0 {
+                continue;
+            }
+            let Some((key, lower, shown)) = vocab.entries.get(id) else {
+                continue;
+            };
+            let selected = p.filters.iter().any(|(k, v)| k == key && v == lower);
+            by_key.entry(*key).or_default().push(FacetCount {
+                value: shown.clone(),
+                count: u64::from(count),
+                selected,
+            });
+        }
         FacetKey::ALL
             .into_iter()
-            .map(|key| {
-                let mut values: Vec<FacetCount> = counts
-                    .get(Facet::from_path([key.name()]))
-                    .filter_map(|(f, count)| {
-                        let value = f.to_path().get(1)?.to_string();
-                        let selected = p.filters.iter().any(|(k, v)| *k == key && *v == value);
-                        let shown = spellings
-                            .get(&(key, value.clone()))
-                            .cloned()
-                            .unwrap_or(value);
-                        Some(FacetCount {
-                            value: shown,
-                            count,
-                            selected,
-                        })
-                    })
-                    .collect();
+            .filter_map(|key| {
+                let mut values = by_key.remove(&key)?;
                 values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
                 // Selected values stay listed, however few they count.
                 let mut kept: Vec<FacetCount> =
@@ -681,9 +776,8 @@ impl StudyIndex {
                         kept.push(v);
                     }
                 }
-                FacetGroup { key, values: kept }
+                Some(FacetGroup { key, values: kept })
             })
-            .filter(|g| !g.values.is_empty())
             .collect()
     }
 

@@ -50,6 +50,26 @@ impl Store {
         .await?)
     }
 
+    /// The studies held among `ids` (any order; those not held are absent).
+    pub async fn registry_studies_in(&self, ids: &[&str]) -> Result<Vec<RegistryStudyRow>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT nct_id, version, status, last_update, study, updated_at \
+                 FROM registry_studies WHERE nct_id IN ({})",
+                marks.join(", ")
+            );
+            // Only numbered placeholders are formatted in; the ids are bound.
+            let mut q = sqlx::query_as::<_, RegistryStudyRow>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            out.extend(q.fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+
     /// A study's versions, oldest first.
     pub async fn registry_versions(&self, nct_id: &str) -> Result<Vec<RegistryVersionRow>> {
         Ok(sqlx::query_as(

@@ -82,11 +82,20 @@ async fn import_in(
     let mut counts = ImportCounts::default();
     let mut seen: std::collections::HashMap<&str, (i64, &Study)> = Default::default();
     let mut changed = Vec::new();
+    // What is held of the batch, read at once rather than study by study.
+    let ids: Vec<&str> = studies.iter().map(|s| s.nct_id.as_str()).collect();
+    let mut held_rows: std::collections::HashMap<String, cellpath_store::RegistryStudyRow> = state
+        .store
+        .registry_studies_in(&ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.nct_id.clone(), r))
+        .collect();
     for study in studies {
         let id = study.nct_id.as_str();
         let held: Option<(i64, Study)> = match seen.get(id) {
             Some((v, s)) => Some((*v, (*s).clone())),
-            None => match state.store.registry_study(id).await? {
+            None => match held_rows.remove(id) {
                 Some(row) => Some((
                     row.version,
                     serde_json::from_str(&row.study).map_err(ApiError::internal)?,

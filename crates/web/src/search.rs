@@ -13,6 +13,8 @@ use crate::{Actor, ApiError, ErrorCode, Shared};
 
 /// Studies read from the database per step of a build.
 const BATCH: i64 = 1_000;
+/// Studies made searchable at once while building (a commit writes a segment).
+const COMMIT_EVERY: usize = 25_000;
 /// How far back a refresh reads again, seconds: a transaction that began before the last
 /// refresh and committed after it carries an earlier time than the refresh saw.
 const MARGIN_SECS: i64 = 120;
@@ -121,6 +123,11 @@ impl Search {
         }
     }
 
+    /// The index as it stands (none before the first build).
+    pub fn index(&self) -> Option<Arc<StudyIndex>> {
+        self.current()
+    }
+
     fn current(&self) -> Option<Arc<StudyIndex>> {
         self.index.read().ok().and_then(|g| g.clone())
     }
@@ -179,6 +186,7 @@ impl Search {
         mark: &mut Watermark,
         since: &str,
     ) -> Result<(), ApiError> {
+        let mut staged = 0usize;
         loop {
             let after = (!mark.nct_id.is_empty())
                 .then_some((mark.updated_at.as_str(), mark.nct_id.as_str()));
@@ -186,29 +194,38 @@ impl Search {
                 .store
                 .registry_studies_since(since, after, BATCH)
                 .await?;
-            let Some(last) = rows.last() else {
-                return Ok(());
-            };
-            mark.updated_at = last.updated_at.clone();
-            mark.nct_id = last.nct_id.clone();
-            let mut studies = Vec::with_capacity(rows.len());
-            for row in &rows {
-                studies.push(
-                    serde_json::from_str::<cellpath_registry::Study>(&row.study)
-                        .map_err(ApiError::internal)?,
-                );
+            let done = rows.len() < BATCH as usize;
+            if let Some(last) = rows.last() {
+                mark.updated_at = last.updated_at.clone();
+                mark.nct_id = last.nct_id.clone();
             }
             let index = Arc::clone(index);
-            let n = tokio::task::spawn_blocking(move || index.upsert(&studies))
-                .await
-                .map_err(ApiError::internal)?
-                .map_err(ApiError::internal)?;
-            let indexed = self.current().map(|i| i.len()).unwrap_or(0);
-            self.indexed.store(indexed, Ordering::Relaxed);
-            if self.total.load(Ordering::Relaxed) < indexed {
-                self.total.store(indexed, Ordering::Relaxed);
+            let commit = done || staged + rows.len() >= COMMIT_EVERY;
+            let n = tokio::task::spawn_blocking(move || -> Result<usize, ApiError> {
+                let mut studies = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    studies.push(
+                        serde_json::from_str::<cellpath_registry::Study>(&row.study)
+                            .map_err(ApiError::internal)?,
+                    );
+                }
+                let n = index.stage(&studies).map_err(ApiError::internal)?;
+                if commit {
+                    index.commit().map_err(ApiError::internal)?;
+                }
+                Ok(n)
+            })
+            .await
+            .map_err(ApiError::internal)??;
+            staged = if commit { 0 } else { staged + n };
+            if commit {
+                let indexed = self.current().map(|i| i.len()).unwrap_or(0);
+                self.indexed.store(indexed, Ordering::Relaxed);
+                if self.total.load(Ordering::Relaxed) < indexed {
+                    self.total.store(indexed, Ordering::Relaxed);
+                }
             }
-            if n < BATCH as usize {
+            if done {
                 return Ok(());
             }
         }
