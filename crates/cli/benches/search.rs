@@ -174,24 +174,12 @@ const QUERIES: [&str; 10] = [
     "胃食管结合部 腺癌 状态:招募中",
 ];
 
-fn main() {
-    let n: usize = std::env::var("BENCH_STUDIES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(500_000);
-    let rate: u32 = std::env::var("BENCH_RATE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
-    let secs: u32 = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
+/// Writes the studies as files of 1,000 and imports them; the data folder and seconds.
+fn generate_and_import(n: usize, root: &Path) -> (PathBuf, f64) {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ctgov/v2");
     let bases = real_studies(&shared);
     assert!(!bases.is_empty(), "no records under {}", shared.display());
-    let root = std::env::temp_dir().join(format!("cellpath-bench-search-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_dir_all(root);
     let files = root.join("studies");
     std::fs::create_dir_all(&files).expect("mkdir");
     let t = Instant::now();
@@ -222,6 +210,30 @@ fn main() {
     ]);
     let _ = std::fs::remove_dir_all(&files);
 
+    (data, import)
+}
+
+fn main() {
+    let n: usize = std::env::var("BENCH_STUDIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500_000);
+    let rate: u32 = std::env::var("BENCH_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let secs: u32 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    // BENCH_DATA: a data folder a run kept (BENCH_KEEP=1) is searched again without
+    // generating and importing (for profiling; the import's row then reads 0).
+    let reuse = std::env::var("BENCH_DATA").ok().map(PathBuf::from);
+    let root = std::env::temp_dir().join(format!("cellpath-bench-search-{}", std::process::id()));
+    let (data, import) = match &reuse {
+        Some(d) => (d.clone(), 0.0),
+        None => generate_and_import(n, &root),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -244,7 +256,13 @@ fn main() {
         let t = Instant::now();
         let progress = state.config.search.rebuild(&state).await.expect("index");
         let index_secs = t.elapsed().as_secs_f64();
-        assert_eq!(progress.indexed as usize, n);
+        println!(
+            "index built in {index_secs:.1} s, {} segment(s)",
+            state.config.search.index().map(|i| i.segments()).unwrap_or(0)
+        );
+        if reuse.is_none() {
+            assert_eq!(progress.indexed as usize, n);
+        }
 
         let actor = cellpath_web::Actor {
             id: "bench".into(),
@@ -272,7 +290,7 @@ fn main() {
             if std::env::var("BENCH_STAGES").is_ok() {
                 let index = state.config.search.index().expect("built");
                 let parsed = cellpath_search::parse(q).expect("q");
-                for (facets, snippets) in [(false, false), (true, false), (false, true)] {
+                for (facets, snippets) in [(false, false), (true, false), (false, true), (true, true)] {
                     let t = Instant::now();
                     for _ in 0..20 {
                         index
@@ -341,7 +359,7 @@ fn main() {
         println!("| step | seconds | studies/s |");
         println!("|---|---:|---:|");
         println!("| `registry import` into SQLite | {import:.1} | {:.0} |", rate_of(import));
-        println!("| index built from the database | {index_secs:.1} | {:.0} |", rate_of(index_secs));
+        println!("| index built from the database, merged into one segment | {index_secs:.1} | {:.0} |", rate_of(index_secs));
         println!("| **import and index** | **{:.1}** | {:.0} |", import + index_secs, rate_of(import + index_secs));
         println!();
         println!("| searches at {rate}/s for {secs} s | n | achieved/s | p50 ms | p95 ms | p99 ms | max ms |");
@@ -356,5 +374,9 @@ fn main() {
             );
         }
     });
-    let _ = std::fs::remove_dir_all(&root);
+    if std::env::var("BENCH_KEEP").is_ok() {
+        println!("kept: BENCH_DATA={}", data.display());
+    } else if reuse.is_none() {
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

@@ -90,6 +90,11 @@ fn table() -> Vec<Entry> {
         ),
         (
             GP,
+            "/registry/studies/{nct}/confirm",
+            get(registry::confirm).post(registry::confirm_post),
+        ),
+        (
+            GP,
             "/consents",
             get(patient::consents).post(patient::consents_post),
         ),

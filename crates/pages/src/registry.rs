@@ -336,3 +336,128 @@ pub async fn draft(State(state): State<Shared>, s: Signed, Path(nct): Path<Strin
         Err(e) => s.fail(e),
     }
 }
+
+pub struct ConfirmItem {
+    pub i: usize,
+    pub label: String,
+    pub text: String,
+    pub read: Option<String>,
+    pub rule: String,
+}
+
+#[derive(Template)]
+#[template(path = "registry_confirm.html")]
+struct ConfirmPage {
+    f: Frame,
+    nct_id: String,
+    title: String,
+    version: i64,
+    items: Vec<ConfirmItem>,
+    error: Option<String>,
+}
+
+async fn confirm_page(state: &Shared, s: &Signed, nct: &str, error: Option<String>) -> Response {
+    let d = match cellpath_web::registry::draft_items(state, s.actor(), nct).await {
+        Ok(d) => d,
+        Err(e) => return s.fail(e),
+    };
+    let lang = s.lang;
+    let mut n = [0usize; 2];
+    let items = d
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let (k, key) = match it.kind {
+                cellpath_registry::draft::ItemKind::Inclusion => (0, "confirm-inclusion"),
+                cellpath_registry::draft::ItemKind::Exclusion => (1, "confirm-exclusion"),
+            };
+            n[k] += 1;
+            ConfirmItem {
+                i,
+                label: tr(lang, key, &[("n", &n[k].to_string())]),
+                text: it.text.clone(),
+                read: it.suggestion.as_ref().map(|x| x.read.clone()),
+                rule: it
+                    .suggestion
+                    .as_ref()
+                    .map(|x| x.rule.clone())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    let f = s.frame("confirm-title", home_nav(lang, s.actor().role, ""));
+    page(&ConfirmPage {
+        f,
+        nct_id: d.nct_id,
+        title: d.title,
+        version: d.version,
+        items,
+        error,
+    })
+}
+
+/// `GET /registry/studies/{nct}/confirm`: the draft's items, each to confirm, edit,
+/// translate or leave out; the suggested rule of each to encode or not.
+pub async fn confirm(State(state): State<Shared>, s: Signed, Path(nct): Path<String>) -> Response {
+    confirm_page(&state, &s, &nct, None).await
+}
+
+/// `POST /registry/studies/{nct}/confirm`: the confirmed programme as a catalogue file to
+/// download, or the form again with what is wrong.
+pub async fn confirm_post(
+    State(state): State<Shared>,
+    s: Signed,
+    Path(nct): Path<String>,
+    body: Bytes,
+) -> Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let form = Fields::parse(&body);
+    if let Err(r) = form.check(&s) {
+        return r;
+    }
+    let count: usize = form.get("items").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let text = |name: String| {
+        let t = form.text(&name);
+        (!t.trim().is_empty()).then_some(t)
+    };
+    let decisions: Vec<cellpath_registry::draft::Decision> = (0..count.min(2_000))
+        .map(|i| cellpath_registry::draft::Decision {
+            drop: form.get(&format!("drop-{i}")).is_some(),
+            use_rule: form.get(&format!("rule-{i}")).is_some(),
+            en: text(format!("en-{i}")),
+            zh: text(format!("zh-{i}")),
+        })
+        .collect();
+    match cellpath_web::registry::confirm_draft(&state, &s.writer(), &nct, &decisions).await {
+        Ok(toml) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/toml; charset=utf-8".to_owned(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}-draft.toml\"",
+                        nct.trim().to_lowercase()
+                    ),
+                ),
+            ],
+            toml,
+        )
+            .into_response(),
+        Err(e) if e.code.status() == axum::http::StatusCode::BAD_REQUEST => {
+            let detail = e.detail.clone().unwrap_or_default();
+            confirm_page(
+                &state,
+                &s,
+                &nct,
+                Some(format!("{} {detail}", s.message(&e))),
+            )
+            .await
+        }
+        Err(e) => s.fail(e),
+    }
+}

@@ -2570,3 +2570,78 @@ async fn the_registry_is_searched_in_both_languages_and_a_case_lists_its_studies
     assert!(r.text.contains("该研究在中国设有研究中心"));
     assert!(!r.text.contains('⟦'));
 }
+
+#[tokio::test]
+async fn a_coordinator_confirms_a_draft_item_by_item_into_a_checked_catalogue_file() {
+    let app = app().await;
+    let (patient, _, _case) = app.case(Access::Act).await;
+    let coordinator = app.user("co@example.org", Role::Coordinator).await;
+    let studies = search_fixtures();
+    cellpath_web::registry::import_studies(&app.state, "system", "test", &studies)
+        .await
+        .expect("import");
+    let study = studies
+        .iter()
+        .find(|s| s.nct_id.as_str() == "NCT06346392")
+        .expect("fixture");
+    let items = cellpath_registry::draft::split(study.eligibility.as_deref().unwrap_or(""));
+    let suggested = items
+        .iter()
+        .position(|i| i.suggestion.is_some())
+        .expect("a rule is recognised");
+    let uri = "/registry/studies/NCT06346392/confirm";
+    let r = app.get(uri, Some(&coordinator)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("Inclusion 1"));
+    assert_eq!(r.text.matches("name=\"drop-").count(), items.len());
+    assert!(r.text.contains(&format!("name=\"rule-{suggested}\"")));
+    let r = app.get(uri, Some(&patient)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let n = items.len().to_string();
+    let rule = format!("rule-{suggested}");
+    let zh = format!("zh-{suggested}");
+    let drop_last = format!("drop-{}", items.len() - 1);
+    let r = app
+        .post(
+            uri,
+            &coordinator,
+            &[
+                ("items", n.as_str()),
+                (rule.as_str(), "1"),
+                (zh.as_str(), "已核对的中文条目。"),
+                (drop_last.as_str(), "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.text.starts_with("# Confirmed item by item on"),
+        "{}",
+        r.text
+    );
+    let rule_line = format!(
+        "\nrule = {}\n",
+        items[suggested].suggestion.as_ref().expect("rule").rule
+    );
+    assert!(r.text.contains(&rule_line), "{}", r.text);
+    assert!(r.text.contains("zh-CN = \"已核对的中文条目。\""));
+    // The file is a valid catalogue entry with the study as its source.
+    let catalogue =
+        cellpath_eligibility::Catalogue::from_files([("nct06346392-draft.toml", r.text.as_str())])
+            .expect("a valid catalogue file");
+    assert_eq!(catalogue.programmes().len(), 1);
+    assert!(
+        r.text
+            .contains("url = \"https://clinicaltrials.gov/study/NCT06346392\"")
+    );
+
+    // A form made for another version of the study is sent back, saying so.
+    let r = app.post(uri, &coordinator, &[("items", "1")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.text.contains("the study changed since the form was made"),
+        "{}",
+        r.text
+    );
+}

@@ -5,7 +5,7 @@ use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query};
 
 use crate::Result;
-use crate::index::{StudyIndex, Summary, TextField};
+use crate::index::{StudyIndex, Summary};
 use crate::query::{Clause, FacetKey};
 
 /// The primary sites the registry search knows how to ask for.
@@ -162,13 +162,7 @@ impl StudyIndex {
 
         let mut parts: Vec<(Occur, Box<dyn Query>)> = vec![
             // The study's subject, not a mention in its criteria.
-            (
-                Occur::Must,
-                self.clause_in(
-                    &site_clause(site),
-                    &[TextField::Title, TextField::Conditions, TextField::Other],
-                ),
-            ),
+            (Occur::Must, self.clause_subject(&site_clause(site))),
             (
                 Occur::Must,
                 Box::new(BoostQuery::new(

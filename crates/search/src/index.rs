@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use cellpath_registry::Study;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, DisjunctionMaxQuery, EnableScoring, Occur, PhraseQuery, Query,
-    TermQuery,
+    BooleanQuery, BoostQuery, EnableScoring, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
@@ -59,23 +58,20 @@ impl TextField {
             Self::Other => "other",
         }
     }
-
-    fn boost(self) -> f32 {
-        match self {
-            Self::Title => 3.0,
-            Self::Conditions | Self::Interventions => 2.0,
-            Self::Other => 1.5,
-            Self::Eligibility | Self::Locations => 1.0,
-        }
-    }
 }
 
 #[derive(Clone, Copy)]
 struct Fields {
     nct_id: Field,
+    /// The stored texts, for results and snippets (not indexed).
     text: [Field; 6],
+    /// Every text of the study, indexed: what a query matches.
+    all: Field,
+    /// Title, conditions and keywords, indexed: what the study is about (ranks higher, and
+    /// is what a case's cancer is matched on).
+    subject: Field,
     facets: Field,
-    facet_ids: Field,
+    ord: Field,
     updated: Field,
     summary: Field,
 }
@@ -199,7 +195,13 @@ pub struct Request<'a> {
 struct Vocab {
     ids: std::collections::HashMap<(FacetKey, String), u64>,
     entries: Vec<(FacetKey, String, String)>,
+    /// Each study's number in this process (its `ord` fast field).
+    studies: std::collections::HashMap<String, u64>,
 }
+
+/// The facet values of every study by its number, as of the last commit; replaced whole at
+/// each commit, so a search reads one snapshot without a lock.
+type FacetLists = Arc<Vec<Option<Arc<[u32]>>>>;
 
 impl Vocab {
     fn id(&mut self, key: FacetKey, lower: &str, shown: &str) -> u64 {
@@ -211,22 +213,40 @@ impl Vocab {
         self.ids.insert((key, lower.to_owned()), id);
         id
     }
+
+    fn study(&mut self, nct_id: &str) -> u64 {
+        let next = self.studies.len() as u64;
+        *self.studies.entry(nct_id.to_owned()).or_insert(next)
+    }
 }
 
-/// Counts the facet values of the matching studies from the `facet_ids` fast field: one
-/// pass over the matches, a counter per value (tantivy's facet collector walks the facet
-/// dictionary on every search, which grows with every sponsor and city).
+/// Counts the facet values of the matching studies: each study's number from the `ord`
+/// fast field, its values from the in-memory lists, a counter per value (tantivy's facet
+/// collector walks the facet dictionary on every search, which grows with every sponsor
+/// and city; a multi-valued fast field costs a lookup per value).
 struct FacetIds {
     size: usize,
+    lists: FacetLists,
 }
 
 struct SegmentFacetIds {
     column: tantivy::columnar::Column<u64>,
+    lists: FacetLists,
     counts: Vec<u32>,
+    /// The values counted at least once, so that merging and reading the counts cost what
+    /// the matches touched, not the size of the vocabulary.
+    touched: Vec<u32>,
+}
+
+/// Counts by value number, with the numbers counted.
+#[derive(Default)]
+pub(crate) struct FacetTally {
+    counts: Vec<u32>,
+    touched: Vec<u32>,
 }
 
 impl tantivy::collector::Collector for FacetIds {
-    type Fruit = Vec<u32>;
+    type Fruit = FacetTally;
     type Child = SegmentFacetIds;
 
     fn for_segment(
@@ -235,8 +255,10 @@ impl tantivy::collector::Collector for FacetIds {
         segment: &tantivy::SegmentReader,
     ) -> tantivy::Result<SegmentFacetIds> {
         Ok(SegmentFacetIds {
-            column: segment.fast_fields().u64("facet_ids")?,
+            column: segment.fast_fields().u64("ord")?,
+            lists: Arc::clone(&self.lists),
             counts: vec![0; self.size],
+            touched: Vec::new(),
         })
     }
 
@@ -244,11 +266,18 @@ impl tantivy::collector::Collector for FacetIds {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<u32>>) -> tantivy::Result<Vec<u32>> {
-        let mut out = vec![0u32; self.size];
+    fn merge_fruits(&self, fruits: Vec<FacetTally>) -> tantivy::Result<FacetTally> {
+        let mut fruits = fruits.into_iter();
+        let Some(mut out) = fruits.next() else {
+            return Ok(FacetTally::default());
+        };
         for f in fruits {
-            for (o, c) in out.iter_mut().zip(f) {
-                *o += c;
+            for id in f.touched {
+                let (i, c) = (id as usize, f.counts[id as usize]);
+                if out.counts[i] == 0 {
+                    out.touched.push(id);
+                }
+                out.counts[i] += c;
             }
         }
         Ok(out)
@@ -256,21 +285,37 @@ impl tantivy::collector::Collector for FacetIds {
 }
 
 impl tantivy::collector::SegmentCollector for SegmentFacetIds {
-    type Fruit = Vec<u32>;
+    type Fruit = FacetTally;
 
     fn collect(&mut self, doc: tantivy::DocId, _: tantivy::Score) {
-        for id in self.column.values_for_doc(doc) {
+        let Some(Some(list)) = self
+            .column
+            .first(doc)
+            .and_then(|ord| self.lists.get(ord as usize))
+        else {
+            return;
+        };
+        for &id in list.iter() {
             // A value numbered after this search began is not counted.
             if let Some(c) = self.counts.get_mut(id as usize) {
+                if *c == 0 {
+                    self.touched.push(id);
+                }
                 *c += 1;
             }
         }
     }
 
-    fn harvest(self) -> Vec<u32> {
-        self.counts
+    fn harvest(self) -> FacetTally {
+        FacetTally {
+            counts: self.counts,
+            touched: self.touched,
+        }
     }
 }
+
+/// How much more a clause found in the study's subject counts.
+const SUBJECT_BOOST: f32 = 2.0;
 
 /// How many values of each facet are listed.
 const FACET_VALUES: usize = 12;
@@ -286,12 +331,16 @@ pub enum Where<'a> {
 }
 
 pub struct StudyIndex {
+    index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
     /// Every facet value seen, numbered for this process (the index is rebuilt at each
     /// start): counting a search's facets reads the numbers from a fast field.
     vocab: Mutex<Vocab>,
+    lists: std::sync::RwLock<FacetLists>,
+    /// Facet lists of studies staged and not yet committed.
+    pending: Mutex<Vec<(u64, Arc<[u32]>)>>,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -299,21 +348,14 @@ fn schema() -> (Schema, Fields) {
     let indexing = TextFieldIndexing::default()
         .set_tokenizer(analyzer::NAME)
         .set_index_option(IndexRecordOption::WithFreqsAndPositions);
-    let stored = TextOptions::default()
-        .set_indexing_options(indexing.clone())
-        .set_stored();
-    let unstored = TextOptions::default().set_indexing_options(indexing);
+    let indexed = TextOptions::default().set_indexing_options(indexing);
     let nct_id = b.add_text_field("nct_id", STRING | STORED);
-    let text = TextField::ALL.map(|f| {
-        let opts = if f == TextField::Other {
-            unstored.clone()
-        } else {
-            stored.clone()
-        };
-        b.add_text_field(f.name(), opts)
-    });
+    // One indexed field for matching, not one per text: a query's cost is per field.
+    let text = TextField::ALL.map(|f| b.add_text_field(f.name(), STORED));
+    let all = b.add_text_field("all", indexed.clone());
+    let subject = b.add_text_field("subject", indexed);
     let facets = b.add_facet_field("facets", FacetOptions::default());
-    let facet_ids = b.add_u64_field("facet_ids", FAST);
+    let ord = b.add_u64_field("ord", FAST);
     let updated = b.add_u64_field("updated", FAST | INDEXED);
     let summary = b.add_text_field("summary", STORED);
     (
@@ -321,8 +363,10 @@ fn schema() -> (Schema, Fields) {
         Fields {
             nct_id,
             text,
+            all,
+            subject,
             facets,
-            facet_ids,
+            ord,
             updated,
             summary,
         },
@@ -421,16 +465,22 @@ impl StudyIndex {
         index
             .tokenizers()
             .register(analyzer::NAME, TextAnalyzer::from(Analyzer));
-        let writer = index.writer_with_num_threads(2, 200_000_000)?;
+        let writer: IndexWriter = index.writer_with_num_threads(2, 200_000_000)?;
+        // Merges are this index's own (`compact`): a background merge would hold segments
+        // that a compaction asks for.
+        writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         Ok(Self {
+            index,
             reader,
             writer: Mutex::new(writer),
             fields,
             vocab: Mutex::new(Vocab::default()),
+            lists: std::sync::RwLock::new(Arc::new(Vec::new())),
+            pending: Mutex::new(Vec::new()),
         })
     }
 
@@ -462,9 +512,24 @@ impl StudyIndex {
             other.push('\n');
             other.push_str(x);
         }
-        doc.add_text(f.text(TextField::Other), other);
+        let subject = format!("{}\n{}\n{other}", s.title, s.conditions.join("\n"));
+        let mut all = subject.clone();
+        for x in [
+            interventions.join("\n"),
+            s.eligibility.clone().unwrap_or_default(),
+            places.join("\n"),
+        ] {
+            all.push('\n');
+            all.push_str(&x);
+        }
+        doc.add_text(f.text(TextField::Other), &other);
+        doc.add_text(f.subject, subject);
+        doc.add_text(f.all, all);
 
         let mut vocab = self.vocab.lock().unwrap_or_else(|e| e.into_inner());
+        let ord = vocab.study(s.nct_id.as_str());
+        doc.add_u64(f.ord, ord);
+        let mut ids: Vec<u32> = Vec::new();
         let mut add = |doc: &mut TantivyDocument, key: FacetKey, value: &str| {
             let value = value.trim();
             if value.is_empty() {
@@ -473,7 +538,7 @@ impl StudyIndex {
             let lower = value.to_lowercase();
             let id = vocab.id(key, &lower, value);
             doc.add_facet(f.facets, facet(key, &lower));
-            doc.add_u64(f.facet_ids, id);
+            ids.push(u32::try_from(id).unwrap_or(u32::MAX));
         };
         if let Some(st) = s.status {
             add(&mut doc, FacetKey::Status, status_value(st));
@@ -523,6 +588,10 @@ impl StudyIndex {
             add(&mut doc, FacetKey::Intervention, k);
         }
         drop(vocab);
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((ord, ids.into()));
         doc.add_u64(f.updated, updated_number(s.last_update.as_deref()));
         let summary = Summary {
             nct_id: s.nct_id.as_str().to_owned(),
@@ -564,13 +633,49 @@ impl StudyIndex {
         Ok(n)
     }
 
+    /// How many segments the index is in (each adds a little to every search).
+    pub fn segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
+    /// Merges every segment into one and waits for it: after a build, so that searches
+    /// pay the per-segment costs once.
+    pub fn compact(&self) -> Result<()> {
+        let ids = self.index.searchable_segment_ids()?;
+        if ids.len() > 1 {
+            let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let merge = writer.merge(&ids);
+            drop(writer);
+            merge.wait()?;
+            self.reader.reload()?;
+        }
+        Ok(())
+    }
+
     /// Makes what was staged searchable.
     pub fn commit(&self) -> Result<()> {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         writer.commit()?;
         drop(writer);
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if !pending.is_empty() {
+            let current = self.facet_lists();
+            let mut next: Vec<Option<Arc<[u32]>>> = (*current).clone();
+            for (ord, ids) in pending {
+                let i = ord as usize;
+                if next.len() <= i {
+                    next.resize(i + 1, None);
+                }
+                next[i] = Some(ids);
+            }
+            *self.lists.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+        }
         self.reader.reload()?;
         Ok(())
+    }
+
+    fn facet_lists(&self) -> FacetLists {
+        Arc::clone(&self.lists.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// How many studies the index holds.
@@ -582,27 +687,32 @@ impl StudyIndex {
         self.len() == 0
     }
 
-    fn clause_query(&self, c: &Clause) -> Box<dyn Query> {
-        self.clause_in(c, &TextField::ALL)
+    fn any_of(&self, field: Field, c: &Clause) -> Box<dyn Query> {
+        let alts: Vec<(Occur, Box<dyn Query>)> = c
+            .alternatives
+            .iter()
+            .map(|a| (Occur::Should, phrase_or_term(field, a)))
+            .collect();
+        Box::new(BooleanQuery::new(alts))
     }
 
-    /// A clause searched in some fields only.
-    pub(crate) fn clause_in(&self, c: &Clause, fields: &[TextField]) -> Box<dyn Query> {
-        let mut per_field: Vec<Box<dyn Query>> = Vec::new();
-        for &tf in fields {
-            let field = self.fields.text(tf);
-            let alts: Vec<(Occur, Box<dyn Query>)> = c
-                .alternatives
-                .iter()
-                .map(|a| (Occur::Should, phrase_or_term(field, a)))
-                .collect();
-            per_field.push(Box::new(BoostQuery::new(
-                Box::new(BooleanQuery::new(alts)),
-                tf.boost(),
-            )));
-        }
-        // The best field counts most; the others add a little.
-        Box::new(DisjunctionMaxQuery::with_tie_breaker(per_field, 0.1))
+    /// A clause: found anywhere in the study; found in what the study is about ranks higher.
+    fn clause_query(&self, c: &Clause) -> Box<dyn Query> {
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Must, self.any_of(self.fields.all, c)),
+            (
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    self.any_of(self.fields.subject, c),
+                    SUBJECT_BOOST,
+                )),
+            ),
+        ]))
+    }
+
+    /// A clause found in what the study is about (title, conditions, keywords).
+    pub(crate) fn clause_subject(&self, c: &Clause) -> Box<dyn Query> {
+        self.any_of(self.fields.subject, c)
     }
 
     /// The query to run: every clause, no excluded one, every filter (values of one key
@@ -659,6 +769,7 @@ impl StudyIndex {
         let top = TopDocs::with_limit(limit).and_offset(r.offset);
         let facet_collector = FacetIds {
             size: self.vocab.lock().map(|v| v.entries.len()).unwrap_or(0),
+            lists: self.facet_lists(),
         };
         let (addrs, total, facet_counts) = match r.sort {
             Sort::Relevance if r.facets => {
@@ -684,6 +795,7 @@ impl StudyIndex {
         };
         let mut hits = Vec::with_capacity(addrs.len());
         let snippet_gens = if r.snippets {
+            let terms = self.highlight_terms(&searcher, r.query)?;
             let mut gens = Vec::new();
             for tf in [
                 TextField::Title,
@@ -692,8 +804,12 @@ impl StudyIndex {
                 TextField::Eligibility,
                 TextField::Locations,
             ] {
-                let mut g = SnippetGenerator::create(&searcher, &*query, self.fields.text(tf))?;
-                g.set_max_num_chars(if tf == TextField::Title { 1000 } else { 220 });
+                let g = SnippetGenerator::new(
+                    terms.clone(),
+                    TextAnalyzer::from(Analyzer),
+                    self.fields.text(tf),
+                    if tf == TextField::Title { 1000 } else { 220 },
+                );
                 gens.push((tf, g));
             }
             gens
@@ -743,14 +859,34 @@ impl StudyIndex {
         })
     }
 
-    fn facet_groups(&self, counts: &[u32], p: &Parsed) -> Vec<FacetGroup> {
+    /// The words to mark in results, weighted as tantivy's snippets weigh them (rarer counts
+    /// more). A number inside a phrase with words (the `18` and `2` of `CLDN18.2`) is not
+    /// marked on its own: every "2" of a text would be.
+    fn highlight_terms(&self, searcher: &Searcher, p: &Parsed) -> Result<BTreeMap<String, f32>> {
+        let mut out = BTreeMap::new();
+        for c in &p.clauses {
+            for alt in &c.alternatives {
+                let words = alt.iter().any(|t| !t.chars().all(char::is_numeric));
+                for t in alt {
+                    if words && t.chars().all(char::is_numeric) {
+                        continue;
+                    }
+                    let df = searcher.doc_freq(&Term::from_field_text(self.fields.all, t))?;
+                    if df > 0 {
+                        out.insert(t.clone(), 1.0 / (1.0 + df as f32));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn facet_groups(&self, tally: &FacetTally, p: &Parsed) -> Vec<FacetGroup> {
         let vocab = self.vocab.lock().unwrap_or_else(|e| e.into_inner());
         let mut by_key: BTreeMap<FacetKey, Vec<FacetCount>> = BTreeMap::new();
-        for (id, &count) in counts.iter().enumerate() {
-            if count == 0 {
-                continue;
-            }
-            let Some((key, lower, shown)) = vocab.entries.get(id) else {
+        for &id in &tally.touched {
+            let count = tally.counts[id as usize];
+            let Some((key, lower, shown)) = vocab.entries.get(id as usize) else {
                 continue;
             };
             let selected = p.filters.iter().any(|(k, v)| k == key && v == lower);

@@ -227,3 +227,27 @@ fn studies_for_a_case_are_ranked_with_their_reasons() {
             .is_empty()
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Whatever is typed, the query is read or refused with a reason, and a query read runs.
+    #[test]
+    fn any_typed_query_is_read_or_refused_and_never_breaks_a_search(
+        q in "[a-zA-Z0-9 :\"'\\-.，：“”胃癌紧密连接蛋白状态招募中国家]{0,80}"
+    ) {
+        static INDEX: std::sync::OnceLock<StudyIndex> = std::sync::OnceLock::new();
+        let index = INDEX.get_or_init(index);
+        if let Ok(parsed) = parse(&q) {
+            let r = index.search(&Request {
+                query: &parsed,
+                sort: Sort::Relevance,
+                offset: 0,
+                limit: 5,
+                facets: true,
+                snippets: true,
+            });
+            proptest::prop_assert!(r.is_ok(), "{q:?}: {r:?}");
+        }
+    }
+}

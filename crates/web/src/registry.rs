@@ -522,19 +522,14 @@ pub mod http {
 /// items, each a clinician-judgement item with the rule cellpath recognised beside it as a
 /// suggestion to confirm (`registry::draft`). For the coordinator (and the administrator).
 pub async fn draft(state: &Shared, actor_id: &str, nct_id: &str) -> Result<String, ApiError> {
-    let id = cellpath_registry::NctId::try_from(nct_id.trim().to_uppercase())
-        .map_err(|_| ApiError::not_found())?;
-    let Some(row) = state.store.registry_study(id.as_str()).await? else {
-        return Err(ApiError::not_found());
-    };
-    let study: Study = serde_json::from_str(&row.study).map_err(ApiError::internal)?;
+    let (study, version) = held(state, nct_id).await?;
     let tx = state
         .change_as(actor_id, "registry", "registry.draft", None)
         .await?;
     tx.commit().await?;
     Ok(cellpath_registry::draft::draft_toml(
         &study,
-        row.version,
+        version,
         &state.today()?.to_string(),
     ))
 }
@@ -545,11 +540,104 @@ pub async fn draft_for(
     actor: &crate::Actor,
     nct_id: &str,
 ) -> Result<String, ApiError> {
+    may_draft(actor)?;
+    draft(state, &actor.id, nct_id).await
+}
+
+/// A study held and its eligibility items as the draft splits them, for a coordinator to
+/// confirm one by one.
+pub struct DraftItems {
+    pub nct_id: String,
+    pub title: String,
+    pub version: i64,
+    pub items: Vec<cellpath_registry::draft::Item>,
+}
+
+fn may_draft(actor: &crate::Actor) -> Result<(), ApiError> {
     use crate::policy::Role;
-    if !matches!(actor.role, Role::Coordinator | Role::Admin) {
-        return Err(ApiError::forbidden(
+    if matches!(actor.role, Role::Coordinator | Role::Admin) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
             "a coordinator drafts catalogue programmes",
+        ))
+    }
+}
+
+async fn held(state: &Shared, nct_id: &str) -> Result<(Study, i64), ApiError> {
+    let id = cellpath_registry::NctId::try_from(nct_id.trim().to_uppercase())
+        .map_err(|_| ApiError::not_found())?;
+    let Some(row) = state.store.registry_study(id.as_str()).await? else {
+        return Err(ApiError::not_found());
+    };
+    let study: Study = serde_json::from_str(&row.study).map_err(ApiError::internal)?;
+    Ok((study, row.version))
+}
+
+/// The use case: the items to confirm (the coordinator's, or the administrator's).
+pub async fn draft_items(
+    state: &Shared,
+    actor: &crate::Actor,
+    nct_id: &str,
+) -> Result<DraftItems, ApiError> {
+    may_draft(actor)?;
+    let (study, version) = held(state, nct_id).await?;
+    Ok(DraftItems {
+        nct_id: study.nct_id.as_str().to_owned(),
+        title: study.title.clone(),
+        version,
+        items: cellpath_registry::draft::split(study.eligibility.as_deref().unwrap_or("")),
+    })
+}
+
+/// Longest text of one confirmed item, characters.
+const MAX_ITEM_TEXT: usize = 4_000;
+
+/// The use case: the programme as the coordinator confirmed it item by item
+/// (`registry::draft::confirmed_toml`), checked as a catalogue file before it is handed
+/// out, audited. A decision per item, in the order of [`draft_items`].
+pub async fn confirm_draft(
+    state: &Shared,
+    actor: &crate::Actor,
+    nct_id: &str,
+    decisions: &[cellpath_registry::draft::Decision],
+) -> Result<String, ApiError> {
+    may_draft(actor)?;
+    let (study, version) = held(state, nct_id).await?;
+    let n = cellpath_registry::draft::split(study.eligibility.as_deref().unwrap_or("")).len();
+    if decisions.len() != n {
+        return Err(ApiError::bad_request(
+            crate::ErrorCode::InvalidBody,
+            format!(
+                "{} decisions for {n} items: the study changed since the form was made; open it again",
+                decisions.len()
+            ),
         ));
     }
-    draft(state, &actor.id, nct_id).await
+    for (i, d) in decisions.iter().enumerate() {
+        for (field, text) in [("en", &d.en), ("zh", &d.zh)] {
+            if text
+                .as_deref()
+                .is_some_and(|t| t.chars().count() > MAX_ITEM_TEXT)
+            {
+                return Err(ApiError::bad_request(
+                    crate::ErrorCode::InvalidBody,
+                    format!("item {}: at most {MAX_ITEM_TEXT} characters", i + 1),
+                )
+                .at(format!("/items/{i}/{field}")));
+            }
+        }
+    }
+    let text = cellpath_registry::draft::confirmed_toml(
+        &study,
+        version,
+        &state.today()?.to_string(),
+        decisions,
+    );
+    let name = format!("{}-draft.toml", study.nct_id.as_str().to_lowercase());
+    cellpath_eligibility::catalogue::Catalogue::from_files([(name.as_str(), text.as_str())])
+        .map_err(|e| ApiError::bad_request(crate::ErrorCode::InvalidBody, e.to_string()))?;
+    let tx = state.change(actor, "registry.draft.confirm", None).await?;
+    tx.commit().await?;
+    Ok(text)
 }

@@ -13,6 +13,8 @@ use crate::{Actor, ApiError, ErrorCode, Shared};
 
 /// Studies read from the database per step of a build.
 const BATCH: i64 = 1_000;
+/// Segments a refreshed index may be in before they are merged into one.
+const MAX_SEGMENTS: usize = 8;
 /// Studies made searchable at once while building (a commit writes a segment).
 const COMMIT_EVERY: usize = 25_000;
 /// How far back a refresh reads again, seconds: a transaction that began before the last
@@ -161,6 +163,12 @@ impl Search {
         self.total.store(total, Ordering::Relaxed);
         *mark = Watermark::default();
         self.follow(state, &index, mark, "").await?;
+        // One segment from here on: every search pays per segment.
+        let merging = Arc::clone(&index);
+        tokio::task::spawn_blocking(move || merging.compact())
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
         self.ready.store(true, Ordering::Relaxed);
         Ok(self.progress())
     }
@@ -176,6 +184,13 @@ impl Search {
         // Read again from the margin: what committed late is not lost.
         *mark = Watermark::default();
         self.follow(state, &index, &mut mark, &since).await?;
+        // Each refresh that found something left a small segment: merge them now and then.
+        if index.segments() > MAX_SEGMENTS {
+            tokio::task::spawn_blocking(move || index.compact())
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)?;
+        }
         Ok(())
     }
 
