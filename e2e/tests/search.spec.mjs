@@ -49,6 +49,12 @@ for (const lang of ["en", "zh-CN"]) {
     await expect(page.locator("main")).toContainText(w.version);
     await check(page, "study");
 
+    // Confirming a programme from the study, item by item (the form; the download is
+    // tested in the pages tests).
+    await page.goto(`${demo.base}/registry/studies/NCT06346392/confirm`);
+    await expect(page.locator("main form fieldset").first()).toBeVisible();
+    await check(page, "confirm");
+
     await page.goto(casePage(demo, "/studies"));
     await expect(page.locator("main")).toContainText("NCT06346392");
     await expect(page.locator("main")).toContainText(w.why);
