@@ -177,7 +177,14 @@ fn read_as(p: &cellpath_search::Parsed, lang: Lang) -> Vec<String> {
     let sep = if lang == Lang::ZhCn { "、" } else { ", " };
     let mut out = Vec::new();
     for c in &p.clauses {
-        let forms: Vec<String> = c.alternatives.iter().map(|a| a.join(" ")).collect();
+        // The table's own spellings where a group expanded it (the terms are split pieces).
+        let forms: Vec<String> = match c
+            .group
+            .and_then(|g| cellpath_search::terms::GROUPS.iter().find(|x| x.id == g))
+        {
+            Some(g) => g.en.iter().map(|e| (*e).to_owned()).collect(),
+            None => c.alternatives.iter().map(|a| a.join(" ")).collect(),
+        };
         let line = if c.untranslated {
             tr(lang, "search-read-untranslated", &[("text", &c.text)])
         } else if c.group.is_some() {
@@ -214,18 +221,29 @@ fn query_error(e: &QueryError, lang: Lang) -> String {
             key,
             value,
             allowed,
-        } => tr(
-            lang,
-            "search-err-value",
-            &[
-                (
-                    "key",
-                    &tr(lang, &format!("search-facet-{}", key.name()), &[]),
-                ),
-                ("value", value),
-                ("allowed", allowed),
-            ],
-        ),
+        } => {
+            // Each value as typed, with its meaning in the reader's words.
+            let allowed = match cellpath_search::query::closed_values(*key) {
+                Some(values) if lang == Lang::ZhCn => values
+                    .iter()
+                    .map(|v| format!("{v}（{}）", value_words(*key, v, lang)))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                _ => allowed.clone(),
+            };
+            tr(
+                lang,
+                "search-err-value",
+                &[
+                    (
+                        "key",
+                        &tr(lang, &format!("search-facet-{}", key.name()), &[]),
+                    ),
+                    ("value", value),
+                    ("allowed", &allowed),
+                ],
+            )
+        }
         QueryError::UnclosedQuote => tr(lang, "search-err-quote", &[]),
         QueryError::TooLong(n) => tr(
             lang,
