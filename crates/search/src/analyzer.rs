@@ -100,46 +100,98 @@ pub fn terms(text: &str) -> Vec<String> {
     pieces(text).into_iter().map(|p| p.text).collect()
 }
 
-/// The tantivy tokenizer over [`pieces`].
+/// The tantivy tokenizer: the same terms as [`pieces`], made one at a time into one
+/// reused token (indexing allocates nothing per word).
 #[derive(Clone, Default)]
 pub struct Analyzer;
 
-pub struct Stream {
-    tokens: Vec<Token>,
-    next: usize,
+pub struct Stream<'a> {
+    text: &'a str,
+    /// Where scanning resumes.
+    at: usize,
+    next_position: usize,
+    token: Token,
+    /// The words of the current run of Chinese characters (absolute byte ranges).
+    han: Vec<(usize, usize)>,
+    han_next: usize,
 }
 
 impl Tokenizer for Analyzer {
-    type TokenStream<'a> = Stream;
+    type TokenStream<'a> = Stream<'a>;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Stream {
-        let tokens = pieces(text)
-            .into_iter()
-            .enumerate()
-            .map(|(position, p)| Token {
-                offset_from: p.from,
-                offset_to: p.to,
-                position,
-                text: p.text,
-                position_length: 1,
-            })
-            .collect();
-        Stream { tokens, next: 0 }
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Stream<'a> {
+        Stream {
+            text,
+            at: 0,
+            next_position: 0,
+            token: Token::default(),
+            han: Vec::new(),
+            han_next: 0,
+        }
     }
 }
 
-impl TokenStream for Stream {
+impl Stream<'_> {
+    fn emit(&mut self, from: usize, to: usize, lower: bool) {
+        let t = &mut self.token;
+        t.offset_from = from;
+        t.offset_to = to;
+        t.position = self.next_position;
+        t.position_length = 1;
+        t.text.clear();
+        if lower {
+            for c in self.text[from..to].chars() {
+                t.text.extend(c.to_lowercase());
+            }
+        } else {
+            t.text.push_str(&self.text[from..to]);
+        }
+        self.next_position += 1;
+    }
+}
+
+impl TokenStream for Stream<'_> {
     fn advance(&mut self) -> bool {
-        self.next += 1;
-        self.next <= self.tokens.len()
+        loop {
+            if let Some(&(from, to)) = self.han.get(self.han_next) {
+                self.han_next += 1;
+                self.emit(from, to, false);
+                return true;
+            }
+            let rest = &self.text[self.at..];
+            let Some((offset, first)) =
+                rest.char_indices().find(|(_, c)| class(*c) != Class::Other)
+            else {
+                self.at = self.text.len();
+                return false;
+            };
+            let kind = class(first);
+            let start = self.at + offset;
+            let len = self.text[start..]
+                .char_indices()
+                .find(|(_, c)| class(*c) != kind)
+                .map_or(self.text.len() - start, |(i, _)| i);
+            let end = start + len;
+            self.at = end;
+            if kind == Class::Han {
+                self.han.clear();
+                self.han_next = 0;
+                for w in JIEBA.cut(&self.text[start..end], true) {
+                    self.han.push((start + w.byte_start, start + w.byte_end));
+                }
+                continue;
+            }
+            self.emit(start, end, true);
+            return true;
+        }
     }
 
     fn token(&self) -> &Token {
-        &self.tokens[self.next - 1]
+        &self.token
     }
 
     fn token_mut(&mut self) -> &mut Token {
-        &mut self.tokens[self.next - 1]
+        &mut self.token
     }
 }
 
@@ -168,6 +220,24 @@ mod tests {
         let t = terms("紧密连接蛋白18.2阳性");
         assert_eq!(t[0], "紧密连接蛋白");
         assert_eq!(&t[1..3], ["18", "2"]);
+    }
+
+    #[test]
+    fn the_index_tokenizer_gives_the_query_terms() {
+        let text = "HER2-positive 胃食管结合部腺癌, Claudin18.2 (CLDN18.2) ≥ 40% — CAR-T细胞";
+        let mut a = Analyzer;
+        let mut stream = a.token_stream(text);
+        let mut got = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            got.push((t.text.clone(), t.offset_from, t.offset_to, t.position));
+        }
+        let want: Vec<(String, usize, usize, usize)> = pieces(text)
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (p.text, p.from, p.to, i))
+            .collect();
+        assert_eq!(got, want);
     }
 
     #[test]
