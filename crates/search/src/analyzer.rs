@@ -6,6 +6,7 @@
 //! segmented into words by jieba (its dictionary, with the term table's words added so
 //! that they stay whole).
 
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use jieba_rs::Jieba;
@@ -100,10 +101,55 @@ pub fn terms(text: &str) -> Vec<String> {
     pieces(text).into_iter().map(|p| p.text).collect()
 }
 
+/// The term that stands for a group of the term table: `§` never occurs inside a word, so it
+/// cannot be a word of a text.
+pub fn group_term(id: &str) -> String {
+    format!("§{id}")
+}
+
+/// The term table's forms as term sequences, for tagging a text while it is indexed.
+struct Tags {
+    /// A form's terms joined by NUL → the groups it belongs to.
+    groups: HashMap<String, Vec<&'static str>>,
+    /// The terms a form ends with: only after one of them is there anything to look up.
+    last: HashSet<String>,
+    /// The most terms in one form.
+    longest: usize,
+}
+
+static TAGS: LazyLock<Tags> = LazyLock::new(|| {
+    let mut tags = Tags {
+        groups: HashMap::new(),
+        last: HashSet::new(),
+        longest: 1,
+    };
+    for g in crate::terms::GROUPS {
+        for form in g.en.iter().chain(g.zh) {
+            let t = terms(form);
+            let Some(last) = t.last() else { continue };
+            tags.last.insert(last.clone());
+            tags.longest = tags.longest.max(t.len());
+            let ids = tags.groups.entry(t.join("\0")).or_default();
+            if !ids.contains(&g.id) {
+                ids.push(g.id);
+            }
+        }
+    }
+    tags
+});
+
 /// The tantivy tokenizer: the same terms as [`pieces`], made one at a time into one
 /// reused token (indexing allocates nothing per word).
 #[derive(Clone, Default)]
 pub struct Analyzer;
+
+/// The index's tokenizer: [`Analyzer`]'s terms, and after the last word of any form of the
+/// term table the group's own term ([`group_term`]) at the same place. A query for a group
+/// then reads one term's postings instead of a phrase per spelling (`HER2`, `ERBB2`,
+/// `human epidermal growth factor receptor 2`…): the same studies, found without
+/// reading positions.
+#[derive(Clone, Default)]
+pub struct Tagging;
 
 pub struct Stream<'a> {
     text: &'a str,
@@ -114,12 +160,18 @@ pub struct Stream<'a> {
     /// The words of the current run of Chinese characters (absolute byte ranges).
     han: Vec<(usize, usize)>,
     han_next: usize,
+    /// Whether to add the term table's group terms.
+    tagging: bool,
+    /// The last words, as a ring of `TAGS.longest` reused strings.
+    recent: Vec<String>,
+    words: usize,
+    /// Group terms still to give at the last word's place.
+    groups: Vec<&'static str>,
+    key: String,
 }
 
-impl Tokenizer for Analyzer {
-    type TokenStream<'a> = Stream<'a>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Stream<'a> {
+impl<'a> Stream<'a> {
+    fn new(text: &'a str, tagging: bool) -> Self {
         Stream {
             text,
             at: 0,
@@ -127,7 +179,28 @@ impl Tokenizer for Analyzer {
             token: Token::default(),
             han: Vec::new(),
             han_next: 0,
+            tagging,
+            recent: Vec::new(),
+            words: 0,
+            groups: Vec::new(),
+            key: String::new(),
         }
+    }
+}
+
+impl Tokenizer for Analyzer {
+    type TokenStream<'a> = Stream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Stream<'a> {
+        Stream::new(text, false)
+    }
+}
+
+impl Tokenizer for Tagging {
+    type TokenStream<'a> = Stream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Stream<'a> {
+        Stream::new(text, true)
     }
 }
 
@@ -148,14 +221,57 @@ impl Stream<'_> {
         }
         self.next_position += 1;
     }
+
+    /// After a word: remembers it, and finds the forms of the table that end with it.
+    fn tag(&mut self) {
+        let tags = &*TAGS;
+        let n = tags.longest;
+        if self.recent.len() < n {
+            self.recent.resize(n, String::new());
+        }
+        let slot = self.words % n;
+        self.recent[slot].clear();
+        self.recent[slot].push_str(&self.token.text);
+        self.words += 1;
+        if !tags.last.contains(self.token.text.as_str()) {
+            return;
+        }
+        for len in 1..=n.min(self.words) {
+            self.key.clear();
+            for k in (0..len).rev() {
+                if !self.key.is_empty() {
+                    self.key.push('\0');
+                }
+                self.key.push_str(&self.recent[(self.words - 1 - k) % n]);
+            }
+            if let Some(ids) = tags.groups.get(self.key.as_str()) {
+                for id in ids {
+                    if !self.groups.contains(id) {
+                        self.groups.push(id);
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl TokenStream for Stream<'_> {
     fn advance(&mut self) -> bool {
+        // A group term stands where its form's last word stood.
+        if let Some(id) = self.groups.pop() {
+            let t = &mut self.token;
+            t.text.clear();
+            t.text.push('§');
+            t.text.push_str(id);
+            return true;
+        }
         loop {
             if let Some(&(from, to)) = self.han.get(self.han_next) {
                 self.han_next += 1;
                 self.emit(from, to, false);
+                if self.tagging {
+                    self.tag();
+                }
                 return true;
             }
             let rest = &self.text[self.at..];
@@ -182,6 +298,9 @@ impl TokenStream for Stream<'_> {
                 continue;
             }
             self.emit(start, end, true);
+            if self.tagging {
+                self.tag();
+            }
             return true;
         }
     }
@@ -238,6 +357,68 @@ mod tests {
             .map(|(i, p)| (p.text, p.from, p.to, i))
             .collect();
         assert_eq!(got, want);
+    }
+
+    /// The tagging tokenizer's terms with their places.
+    fn tagged(text: &str) -> Vec<(String, usize)> {
+        let mut a = Tagging;
+        let mut stream = a.token_stream(text);
+        let mut got = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            got.push((t.text.clone(), t.position));
+        }
+        got
+    }
+
+    #[test]
+    fn a_form_of_the_table_is_tagged_with_its_group_where_it_ends() {
+        let got = tagged("HER2-positive gastric cancer, ERBB2 amplified");
+        let at = |term: &str| -> Vec<usize> {
+            got.iter()
+                .filter(|(t, _)| t == term)
+                .map(|(_, p)| *p)
+                .collect()
+        };
+        // `her`, `2`: HER2 ends at 1; `erbb`, `2` at 6.
+        assert_eq!(at("§her2"), [1, 6], "{got:?}");
+        assert_eq!(at("§gastric-cancer"), [4], "{got:?}");
+        // `gastric` alone is the organ's group.
+        assert_eq!(at("§stomach"), [3], "{got:?}");
+        // The words are all there, in place, as the plain analyzer gives them.
+        let words: Vec<(String, usize)> = got
+            .iter()
+            .filter(|(t, _)| !t.starts_with('§'))
+            .cloned()
+            .collect();
+        let plain: Vec<(String, usize)> = pieces("HER2-positive gastric cancer, ERBB2 amplified")
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (p.text, i))
+            .collect();
+        assert_eq!(words, plain);
+    }
+
+    #[test]
+    fn every_form_tags_its_group_and_half_a_form_does_not() {
+        for g in crate::terms::GROUPS {
+            for form in g.en.iter().chain(g.zh) {
+                let text = format!("before {form} after");
+                let term = group_term(g.id);
+                assert!(
+                    tagged(&text).iter().any(|(t, _)| *t == term),
+                    "{form} → {}",
+                    g.id
+                );
+            }
+        }
+        let got = tagged("her positive");
+        assert!(!got.iter().any(|(t, _)| t == "§her2"), "{got:?}");
+        assert!(
+            tagged("胃癌患者")
+                .iter()
+                .any(|(t, _)| t == "§gastric-cancer")
+        );
     }
 
     #[test]

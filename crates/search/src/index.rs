@@ -158,6 +158,9 @@ pub struct FacetCount {
 pub struct FacetGroup {
     pub key: FacetKey,
     pub values: Vec<FacetCount>,
+    /// The counts are estimated from a sample of the matches (rounded to two significant
+    /// digits), not counted over every one: said "about" wherever they are shown.
+    pub approximate: bool,
 }
 
 /// How results are ordered.
@@ -199,9 +202,138 @@ struct Vocab {
     studies: std::collections::HashMap<String, u64>,
 }
 
-/// The facet values of every study by its number, as of the last commit; replaced whole at
-/// each commit, so a search reads one snapshot without a lock.
-type FacetLists = Arc<Vec<Option<Arc<[u32]>>>>;
+/// A study's facet value numbers: those of the facets with few values (status, phases,
+/// type, age groups, intervention types), its sponsor, and its places (countries and
+/// cities), which for a study of hundreds of sites are hundreds.
+#[derive(Default)]
+struct StudyFacets {
+    few: Vec<u32>,
+    sponsor: Option<u32>,
+    places: Vec<u32>,
+}
+
+/// No sponsor.
+const NONE: u32 = u32::MAX;
+
+/// Studies per chunk of the facet lists.
+const CHUNK: usize = 4096;
+
+/// Where a study's list stands in its chunk.
+#[derive(Clone, Copy, Default)]
+struct ListAt {
+    start: u32,
+    len: u32,
+}
+
+/// The place lists of [`CHUNK`] consecutive study numbers, one after another in one
+/// array: a search reads the lists of its matches in study order, not a pointer each.
+#[derive(Clone)]
+struct Chunk {
+    ids: Vec<u32>,
+    at: Vec<ListAt>,
+}
+
+impl Chunk {
+    fn new() -> Self {
+        Self {
+            ids: Vec::new(),
+            at: vec![ListAt::default(); CHUNK],
+        }
+    }
+
+    fn list(&self, slot: usize) -> Option<&[u32]> {
+        let a = self.at.get(slot)?;
+        self.ids.get(a.start as usize..(a.start + a.len) as usize)
+    }
+
+    fn set(&mut self, slot: usize, list: &[u32]) {
+        let start = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
+        self.ids.extend_from_slice(list);
+        self.at[slot] = ListAt {
+            start,
+            len: u32::try_from(list.len()).unwrap_or(u32::MAX),
+        };
+        // A replaced list stays behind until the chunk is mostly such: then rewrite it.
+        let live: usize = self.at.iter().map(|a| a.len as usize).sum();
+        if self.ids.len() > 2 * live + 4096 {
+            let mut ids = Vec::with_capacity(live);
+            for a in &mut self.at {
+                let from = a.start as usize;
+                a.start = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+                ids.extend_from_slice(&self.ids[from..from + a.len as usize]);
+            }
+            self.ids = ids;
+        }
+    }
+}
+
+/// The facet values of every study by its number, as of the last commit. A commit
+/// replaces what it changed, so a search reads one snapshot without a lock.
+#[derive(Clone, Default)]
+struct FacetData {
+    places: Vec<Arc<Chunk>>,
+    /// Each study's sponsor value ([`NONE`] for none).
+    sponsor: Arc<Vec<u32>>,
+    /// For each value of the facets with few values, the set of studies (bit per study
+    /// number) that have it: a search counts them by intersecting its matches' set, at
+    /// a cost that does not grow with the matches.
+    few: Vec<(u32, Arc<Vec<u64>>)>,
+}
+
+impl FacetData {
+    fn set(&mut self, ord: usize, f: &StudyFacets) {
+        while self.places.len() <= ord / CHUNK {
+            self.places.push(Arc::new(Chunk::new()));
+        }
+        // A part a search may be reading is copied once per commit.
+        Arc::make_mut(&mut self.places[ord / CHUNK]).set(ord % CHUNK, &f.places);
+        let sponsors = Arc::make_mut(&mut self.sponsor);
+        if sponsors.len() <= ord {
+            sponsors.resize(ord + 1, NONE);
+        }
+        sponsors[ord] = f.sponsor.unwrap_or(NONE);
+        let (word, bit) = (ord / 64, 1u64 << (ord % 64));
+        for (id, studies) in &mut self.few {
+            let has = studies.get(word).is_some_and(|w| w & bit != 0);
+            if has != f.few.contains(id) {
+                let studies = Arc::make_mut(studies);
+                if studies.len() <= word {
+                    studies.resize(word + 1, 0);
+                }
+                studies[word] ^= bit;
+            }
+        }
+        for id in &f.few {
+            if !self.few.iter().any(|(v, _)| v == id) {
+                let mut studies = vec![0u64; word + 1];
+                studies[word] = bit;
+                self.few.push((*id, Arc::new(studies)));
+            }
+        }
+    }
+}
+
+type FacetLists = Arc<FacetData>;
+
+/// Above this many matches the places are counted from a sample of about this many: their
+/// counts are the cost of a broad search (a large study's hundreds of cities on each of
+/// tens of thousands of matches), and estimated from a few thousand they are close.
+const PLACES_EXACT_UP_TO: usize = 4_000;
+
+/// Whether a study is in a sample of `rate` (of `u32::MAX`): by a hash of its number, so a
+/// study is in or out the same way for every search and page.
+fn sampled(ord: u64, rate: u32) -> bool {
+    (ord.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32 <= rate
+}
+
+/// Two significant digits: an estimate shown no more precisely than it is.
+fn rounded(n: f64) -> u64 {
+    if n < 100.0 {
+        return n.round() as u64;
+    }
+    let scale = 10f64.powi(n.log10().floor() as i32 - 1);
+    ((n / scale).round() * scale) as u64
+}
 
 impl Vocab {
     fn id(&mut self, key: FacetKey, lower: &str, shown: &str) -> u64 {
@@ -227,22 +359,43 @@ impl Vocab {
 struct FacetIds {
     size: usize,
     lists: FacetLists,
+    /// The places are counted for the studies [`sampled`] at this rate; `None` counts all.
+    places_rate: Option<u32>,
 }
 
 struct SegmentFacetIds {
     column: tantivy::columnar::Column<u64>,
     lists: FacetLists,
-    counts: Vec<u32>,
-    /// The values counted at least once, so that merging and reading the counts cost what
-    /// the matches touched, not the size of the vocabulary.
-    touched: Vec<u32>,
+    places_rate: Option<u32>,
+    tally: FacetTally,
+    /// The matching studies, a bit per study number.
+    matched: Vec<u64>,
 }
 
 /// Counts by value number, with the numbers counted.
 #[derive(Default)]
 pub(crate) struct FacetTally {
     counts: Vec<u32>,
+    /// The values counted at least once, so that merging and reading the counts cost what
+    /// the matches touched, not the size of the vocabulary.
     touched: Vec<u32>,
+    /// The matches counted, and those whose places were.
+    matches: u64,
+    places_matches: u64,
+}
+
+impl FacetTally {
+    fn count(&mut self, ids: &[u32]) {
+        for &id in ids {
+            // A value numbered after this search began is not counted.
+            if let Some(c) = self.counts.get_mut(id as usize) {
+                if *c == 0 {
+                    self.touched.push(id);
+                }
+                *c += 1;
+            }
+        }
+    }
 }
 
 impl tantivy::collector::Collector for FacetIds {
@@ -257,8 +410,12 @@ impl tantivy::collector::Collector for FacetIds {
         Ok(SegmentFacetIds {
             column: segment.fast_fields().u64("ord")?,
             lists: Arc::clone(&self.lists),
-            counts: vec![0; self.size],
-            touched: Vec::new(),
+            places_rate: self.places_rate,
+            tally: FacetTally {
+                counts: vec![0; self.size],
+                ..FacetTally::default()
+            },
+            matched: vec![0; self.lists.sponsor.len() / 64 + 1],
         })
     }
 
@@ -272,6 +429,8 @@ impl tantivy::collector::Collector for FacetIds {
             return Ok(FacetTally::default());
         };
         for f in fruits {
+            out.matches += f.matches;
+            out.places_matches += f.places_matches;
             for id in f.touched {
                 let (i, c) = (id as usize, f.counts[id as usize]);
                 if out.counts[i] == 0 {
@@ -288,29 +447,51 @@ impl tantivy::collector::SegmentCollector for SegmentFacetIds {
     type Fruit = FacetTally;
 
     fn collect(&mut self, doc: tantivy::DocId, _: tantivy::Score) {
-        let Some(Some(list)) = self
-            .column
-            .first(doc)
-            .and_then(|ord| self.lists.get(ord as usize))
-        else {
+        let Some(ord) = self.column.first(doc) else {
             return;
         };
-        for &id in list.iter() {
-            // A value numbered after this search began is not counted.
-            if let Some(c) = self.counts.get_mut(id as usize) {
-                if *c == 0 {
-                    self.touched.push(id);
-                }
-                *c += 1;
+        let at = ord as usize;
+        let Some(&sponsor) = self.lists.sponsor.get(at) else {
+            return;
+        };
+        if let Some(w) = self.matched.get_mut(at / 64) {
+            *w |= 1 << (at % 64);
+        }
+        if sponsor != NONE {
+            self.tally.count(&[sponsor]);
+        }
+        self.tally.matches += 1;
+        if self.places_rate.is_none_or(|rate| sampled(ord, rate)) {
+            if let Some(places) = self
+                .lists
+                .places
+                .get(at / CHUNK)
+                .and_then(|c| c.list(at % CHUNK))
+            {
+                self.tally.count(places);
             }
+            self.tally.places_matches += 1;
         }
     }
 
-    fn harvest(self) -> FacetTally {
-        FacetTally {
-            counts: self.counts,
-            touched: self.touched,
+    fn harvest(mut self) -> FacetTally {
+        for (id, studies) in &self.lists.few {
+            let n: u32 = studies
+                .iter()
+                .zip(&self.matched)
+                .map(|(a, b)| (a & b).count_ones())
+                .sum();
+            if n == 0 {
+                continue;
+            }
+            if let Some(c) = self.tally.counts.get_mut(*id as usize) {
+                if *c == 0 {
+                    self.tally.touched.push(*id);
+                }
+                *c += n;
+            }
         }
+        self.tally
     }
 }
 
@@ -340,7 +521,7 @@ pub struct StudyIndex {
     vocab: Mutex<Vocab>,
     lists: std::sync::RwLock<FacetLists>,
     /// Facet lists of studies staged and not yet committed.
-    pending: Mutex<Vec<(u64, Arc<[u32]>)>>,
+    pending: Mutex<Vec<(u64, StudyFacets)>>,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -464,7 +645,7 @@ impl StudyIndex {
         };
         index
             .tokenizers()
-            .register(analyzer::NAME, TextAnalyzer::from(Analyzer));
+            .register(analyzer::NAME, TextAnalyzer::from(analyzer::Tagging));
         let writer: IndexWriter = index.writer_with_num_threads(2, 200_000_000)?;
         // Merges are this index's own (`compact`): a background merge would hold segments
         // that a compaction asks for.
@@ -479,7 +660,7 @@ impl StudyIndex {
             writer: Mutex::new(writer),
             fields,
             vocab: Mutex::new(Vocab::default()),
-            lists: std::sync::RwLock::new(Arc::new(Vec::new())),
+            lists: std::sync::RwLock::new(Arc::new(FacetData::default())),
             pending: Mutex::new(Vec::new()),
         })
     }
@@ -529,8 +710,11 @@ impl StudyIndex {
         let mut vocab = self.vocab.lock().unwrap_or_else(|e| e.into_inner());
         let ord = vocab.study(s.nct_id.as_str());
         doc.add_u64(f.ord, ord);
-        let mut ids: Vec<u32> = Vec::new();
-        let mut add = |doc: &mut TantivyDocument, key: FacetKey, value: &str| {
+        let mut ids: Vec<(FacetKey, u32)> = Vec::new();
+        let mut add = |doc: &mut TantivyDocument,
+                       ids: &mut Vec<(FacetKey, u32)>,
+                       key: FacetKey,
+                       value: &str| {
             let value = value.trim();
             if value.is_empty() {
                 return;
@@ -538,16 +722,16 @@ impl StudyIndex {
             let lower = value.to_lowercase();
             let id = vocab.id(key, &lower, value);
             doc.add_facet(f.facets, facet(key, &lower));
-            ids.push(u32::try_from(id).unwrap_or(u32::MAX));
+            ids.push((key, u32::try_from(id).unwrap_or(u32::MAX)));
         };
         if let Some(st) = s.status {
-            add(&mut doc, FacetKey::Status, status_value(st));
+            add(&mut doc, &mut ids, FacetKey::Status, status_value(st));
         }
         for p in &s.phases {
-            add(&mut doc, FacetKey::Phase, phase_value(*p));
+            add(&mut doc, &mut ids, FacetKey::Phase, phase_value(*p));
         }
         if let Some(t) = &s.study_type {
-            add(&mut doc, FacetKey::Type, &t.replace('_', " "));
+            add(&mut doc, &mut ids, FacetKey::Type, &t.replace('_', " "));
         }
         let mut countries: Vec<String> = Vec::new();
         let mut cities: Vec<String> = Vec::new();
@@ -563,17 +747,11 @@ impl StudyIndex {
                 cities.push(c.clone());
             }
         }
-        for c in &countries {
-            add(&mut doc, FacetKey::Country, c);
-        }
-        for c in &cities {
-            add(&mut doc, FacetKey::City, c);
-        }
         if let Some(sp) = &s.sponsor {
-            add(&mut doc, FacetKey::Sponsor, sp);
+            add(&mut doc, &mut ids, FacetKey::Sponsor, sp);
         }
         for g in age_groups(s) {
-            add(&mut doc, FacetKey::Age, g);
+            add(&mut doc, &mut ids, FacetKey::Age, g);
         }
         let mut kinds: Vec<String> = Vec::new();
         for i in &s.interventions {
@@ -585,13 +763,27 @@ impl StudyIndex {
             }
         }
         for k in &kinds {
-            add(&mut doc, FacetKey::Intervention, k);
+            add(&mut doc, &mut ids, FacetKey::Intervention, k);
+        }
+        for c in &countries {
+            add(&mut doc, &mut ids, FacetKey::Country, c);
+        }
+        for c in &cities {
+            add(&mut doc, &mut ids, FacetKey::City, c);
         }
         drop(vocab);
+        let mut facets = StudyFacets::default();
+        for (key, id) in ids {
+            match key {
+                FacetKey::Sponsor => facets.sponsor = Some(id),
+                k if k.is_place() => facets.places.push(id),
+                _ => facets.few.push(id),
+            }
+        }
         self.pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((ord, ids.into()));
+            .push((ord, facets));
         doc.add_u64(f.updated, updated_number(s.last_update.as_deref()));
         let summary = Summary {
             nct_id: s.nct_id.as_str().to_owned(),
@@ -626,7 +818,18 @@ impl StudyIndex {
         let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut n = 0;
         for s in studies {
-            writer.delete_term(Term::from_field_text(self.fields.nct_id, s.nct_id.as_str()));
+            // Only a study this index holds has anything to delete: a delete is checked
+            // against every segment at the next commit, which a build of many segments
+            // would pay for each of its studies.
+            let held = self
+                .vocab
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .studies
+                .contains_key(s.nct_id.as_str());
+            if held {
+                writer.delete_term(Term::from_field_text(self.fields.nct_id, s.nct_id.as_str()));
+            }
             writer.add_document(self.document(s))?;
             n += 1;
         }
@@ -660,13 +863,9 @@ impl StudyIndex {
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         if !pending.is_empty() {
             let current = self.facet_lists();
-            let mut next: Vec<Option<Arc<[u32]>>> = (*current).clone();
-            for (ord, ids) in pending {
-                let i = ord as usize;
-                if next.len() <= i {
-                    next.resize(i + 1, None);
-                }
-                next[i] = Some(ids);
+            let mut next: FacetData = (*current).clone();
+            for (ord, facets) in pending {
+                next.set(ord as usize, &facets);
             }
             *self.lists.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
         }
@@ -688,6 +887,14 @@ impl StudyIndex {
     }
 
     fn any_of(&self, field: Field, c: &Clause) -> Box<dyn Query> {
+        // A clause of the term table is its group's one term, tagged at indexing wherever
+        // one of its forms stands.
+        if let Some(id) = c.group {
+            return Box::new(TermQuery::new(
+                Term::from_field_text(field, &analyzer::group_term(id)),
+                IndexRecordOption::WithFreqs,
+            ));
+        }
         let alts: Vec<(Occur, Box<dyn Query>)> = c
             .alternatives
             .iter()
@@ -767,31 +974,29 @@ impl StudyIndex {
         let query = self.build(r.query);
         let limit = r.limit.clamp(1, 100);
         let top = TopDocs::with_limit(limit).and_offset(r.offset);
-        let facet_collector = FacetIds {
-            size: self.vocab.lock().map(|v| v.entries.len()).unwrap_or(0),
-            lists: self.facet_lists(),
-        };
-        let (addrs, total, facet_counts) = match r.sort {
-            Sort::Relevance if r.facets => {
-                let (a, c, f) =
-                    searcher.search(&query, &(top.order_by_score(), Count, facet_collector))?;
-                (a, c, Some(f))
-            }
-            Sort::Relevance => {
-                let (a, c) = searcher.search(&query, &(top.order_by_score(), Count))?;
-                (a, c, None)
-            }
+        let (addrs, total) = match r.sort {
+            Sort::Relevance => searcher.search(&query, &(top.order_by_score(), Count))?,
             Sort::Updated => {
                 let by_date = top.order_by_u64_field("updated", Order::Desc);
-                let (a, c, f) = if r.facets {
-                    let (a, c, f) = searcher.search(&query, &(by_date, Count, facet_collector))?;
-                    (a, c, Some(f))
-                } else {
-                    let (a, c) = searcher.search(&query, &(by_date, Count))?;
-                    (a, c, None)
-                };
-                (a.into_iter().map(|(_, d)| (0.0, d)).collect(), c, f)
+                let (a, c) = searcher.search(&query, &(by_date, Count))?;
+                (a.into_iter().map(|(_, d)| (0.0, d)).collect(), c)
             }
+        };
+        // The facets in a pass of their own, which scores nothing; knowing the total first
+        // says whether the places are counted over every match or a sample.
+        let facet_counts = if r.facets && total > 0 {
+            let places_rate = (total > PLACES_EXACT_UP_TO).then(|| {
+                let share = PLACES_EXACT_UP_TO as f64 / total as f64;
+                (share * f64::from(u32::MAX)) as u32
+            });
+            let collector = FacetIds {
+                size: self.vocab.lock().map(|v| v.entries.len()).unwrap_or(0),
+                lists: self.facet_lists(),
+                places_rate,
+            };
+            Some(searcher.search(&query, &collector)?)
+        } else {
+            None
         };
         let mut hits = Vec::with_capacity(addrs.len());
         let snippet_gens = if r.snippets {
@@ -883,6 +1088,9 @@ impl StudyIndex {
 
     fn facet_groups(&self, tally: &FacetTally, p: &Parsed) -> Vec<FacetGroup> {
         let vocab = self.vocab.lock().unwrap_or_else(|e| e.into_inner());
+        let sampled = tally.places_matches < tally.matches;
+        // Each sampled study stands for this many matches.
+        let scale = tally.matches as f64 / tally.places_matches.max(1) as f64;
         let mut by_key: BTreeMap<FacetKey, Vec<FacetCount>> = BTreeMap::new();
         for &id in &tally.touched {
             let count = tally.counts[id as usize];
@@ -890,9 +1098,14 @@ impl StudyIndex {
                 continue;
             };
             let selected = p.filters.iter().any(|(k, v)| k == key && v == lower);
+            let count = if sampled && key.is_place() {
+                rounded(f64::from(count) * scale)
+            } else {
+                u64::from(count)
+            };
             by_key.entry(*key).or_default().push(FacetCount {
                 value: shown.clone(),
-                count: u64::from(count),
+                count,
                 selected,
             });
         }
@@ -912,7 +1125,11 @@ impl StudyIndex {
                         kept.push(v);
                     }
                 }
-                Some(FacetGroup { key, values: kept })
+                Some(FacetGroup {
+                    key,
+                    values: kept,
+                    approximate: sampled && key.is_place(),
+                })
             })
             .collect()
     }
@@ -950,5 +1167,63 @@ impl StudyIndex {
 
     pub(crate) fn load(&self, searcher: &Searcher, addr: DocAddress) -> Result<Summary> {
         Ok(self.summary(searcher, addr)?.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_keep_two_significant_digits() {
+        assert_eq!(rounded(87.4), 87);
+        assert_eq!(rounded(1_234.0), 1_200);
+        assert_eq!(rounded(12_550.0), 13_000);
+        assert_eq!(rounded(99.6), 100);
+    }
+
+    #[test]
+    fn a_chunk_keeps_each_studys_latest_list_and_sheds_replaced_ones() {
+        let mut chunk = Chunk::new();
+        chunk.set(7, &[1, 2, 3]);
+        assert_eq!(chunk.list(7), Some(&[1, 2, 3][..]));
+        assert_eq!(chunk.list(8), Some(&[][..]));
+        for n in 0..10_000u32 {
+            chunk.set(3, &[n, n + 1]);
+        }
+        assert_eq!(chunk.list(3), Some(&[9_999, 10_000][..]));
+        assert_eq!(chunk.list(7), Some(&[1, 2, 3][..]));
+        assert!(chunk.ids.len() < 2 * 5 + 4096 + 2, "{}", chunk.ids.len());
+    }
+
+    #[test]
+    fn a_replaced_study_moves_between_the_value_sets() {
+        let mut data = FacetData::default();
+        let study = |few: Vec<u32>, sponsor| StudyFacets {
+            few,
+            sponsor,
+            places: vec![9],
+        };
+        data.set(70, &study(vec![1, 2], Some(4)));
+        let holds = |data: &FacetData, id: u32, ord: usize| {
+            data.few
+                .iter()
+                .find(|(v, _)| *v == id)
+                .is_some_and(|(_, s)| s.get(ord / 64).is_some_and(|w| w & (1 << (ord % 64)) != 0))
+        };
+        assert!(holds(&data, 1, 70) && holds(&data, 2, 70) && !holds(&data, 3, 70));
+        let before = data.clone();
+        data.set(70, &study(vec![2, 3], None));
+        assert!(!holds(&data, 1, 70) && holds(&data, 2, 70) && holds(&data, 3, 70));
+        assert_eq!(data.sponsor[70], NONE);
+        // The snapshot a search holds is not changed.
+        assert!(holds(&before, 1, 70) && before.sponsor[70] == 4);
+    }
+
+    #[test]
+    fn a_sample_takes_about_its_share() {
+        let rate = (0.1 * f64::from(u32::MAX)) as u32;
+        let n = (0..100_000u64).filter(|&o| sampled(o, rate)).count();
+        assert!((9_500..=10_500).contains(&n), "{n}");
     }
 }

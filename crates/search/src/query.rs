@@ -22,6 +22,12 @@ pub enum FacetKey {
 }
 
 impl FacetKey {
+    /// Where a study is run: a large study has hundreds of these, so above some thousands
+    /// of matches their counts are estimated from a sample.
+    pub fn is_place(self) -> bool {
+        matches!(self, Self::Country | Self::City)
+    }
+
     pub const ALL: [FacetKey; 8] = [
         Self::Status,
         Self::Phase,

@@ -251,3 +251,97 @@ proptest::proptest! {
         }
     }
 }
+
+/// A clause of the term table is searched as its group's one term (tagged at indexing); the
+/// same clause searched as a phrase per form finds the same studies.
+#[test]
+fn a_group_term_finds_what_its_forms_as_phrases_find() {
+    let index = index();
+    let mut found_some = 0;
+    for g in cellpath_search::terms::GROUPS {
+        let form = g.en[0];
+        let tagged = parse(&format!("\"{form}\"")).expect("ok");
+        assert_eq!(tagged.clauses[0].group, Some(g.id), "{form}");
+        let mut phrases = tagged.clone();
+        phrases.clauses[0].group = None;
+        let find = |p: &cellpath_search::Parsed| {
+            let mut got = ids(&index
+                .search(&Request {
+                    query: p,
+                    sort: Sort::Relevance,
+                    offset: 0,
+                    limit: 20,
+                    facets: false,
+                    snippets: false,
+                })
+                .expect("ok"))
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+            got.sort();
+            got
+        };
+        let by_group = find(&tagged);
+        assert_eq!(by_group, find(&phrases), "{}", g.id);
+        found_some += usize::from(!by_group.is_empty());
+    }
+    // The comparison means something: most groups find at least one of the five records.
+    assert!(found_some >= 10, "{found_some}");
+}
+
+/// Above some thousands of matches the places are counted from a sample and said to be
+/// estimates; the other facets, and any search with fewer matches, are counted exactly.
+#[test]
+fn broad_searches_estimate_their_places_and_count_the_rest() {
+    let base = studies()
+        .into_iter()
+        .min_by_key(|s| s.locations.len())
+        .expect("a study");
+    let cities = ["Shanghai", "Boston", "Tokyo"];
+    let many: Vec<cellpath_registry::Study> = (0..4_500)
+        .map(|i| {
+            let mut s = base.clone();
+            s.nct_id = cellpath_registry::NctId::parse(&format!("NCT9{i:07}")).expect("id");
+            s.title = format!("Sampling study {i}");
+            s.locations = vec![cellpath_registry::Location {
+                facility: None,
+                city: Some(cities[i % 3].to_owned()),
+                country: Some("Elsewhere".to_owned()),
+                status: None,
+            }];
+            s
+        })
+        .collect();
+    let index = StudyIndex::create(None).expect("index");
+    index.upsert(&many).expect("indexed");
+    let r = search(&index, "sampling", Sort::Relevance);
+    assert_eq!(r.total, 4_500);
+    let group = |r: &Results, key: FacetKey| {
+        r.facets
+            .iter()
+            .find(|g| g.key == key)
+            .cloned()
+            .expect("group")
+    };
+    let city = group(&r, FacetKey::City);
+    assert!(city.approximate);
+    assert_eq!(city.values.len(), 3);
+    for v in &city.values {
+        // 1,500 each; estimated from about 4,000 of the 4,500.
+        assert!((1_350..=1_650).contains(&v.count), "{v:?}");
+    }
+    assert_eq!(
+        group(&r, FacetKey::Country).values[0].count % 10,
+        0,
+        "rounded"
+    );
+    let status = group(&r, FacetKey::Status);
+    assert!(!status.approximate);
+    assert_eq!(status.values[0].count, 4_500);
+    // Fewer matches: every place counted.
+    let r = search(&index, "sampling city:tokyo", Sort::Relevance);
+    assert_eq!(r.total, 1_500);
+    let city = group(&r, FacetKey::City);
+    assert!(!city.approximate);
+    assert_eq!(city.values[0].count, 1_500);
+}
