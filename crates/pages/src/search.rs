@@ -6,7 +6,9 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use cellpath_domain::Lang;
-use cellpath_search::{FacetKey, QueryError, Reason, Site, Sort, Span, Summary, TextField};
+use cellpath_search::{
+    FacetGroup, FacetKey, QueryError, Reason, Site, Sort, Span, Summary, TextField,
+};
 use cellpath_web::Shared;
 use cellpath_web::search::{PAGE, Progress, SearchAsk};
 use serde::Deserialize;
@@ -77,7 +79,8 @@ fn toggled(q: &str, key: FacetKey, value: &str, selected: bool) -> String {
 
 pub struct FacetValueView {
     pub label: String,
-    pub count: u64,
+    /// The count as shown: "about …" when estimated.
+    pub count: String,
     pub selected: bool,
     pub href: String,
 }
@@ -86,6 +89,8 @@ pub struct FacetView {
     pub id: String,
     pub label: String,
     pub values: Vec<FacetValueView>,
+    /// Counted from a sample of the matches (a broad search's places).
+    pub approximate: bool,
 }
 
 pub struct HitView {
@@ -332,6 +337,41 @@ const EXAMPLES: [&str; 4] = [
     "\"gastric cancer\" phase:3 -pancreatic",
 ];
 
+/// The facets as the page lists them: each value a link that adds or removes its filter.
+fn facet_views(
+    facets: &[FacetGroup],
+    text: &str,
+    effective_sort: Sort,
+    lang: Lang,
+) -> Vec<FacetView> {
+    facets
+        .iter()
+        .map(|g| FacetView {
+            id: format!("facet-{}", g.key.name()),
+            label: tr(lang, &format!("search-facet-{}", g.key.name()), &[]),
+            approximate: g.approximate,
+            values: g
+                .values
+                .iter()
+                .map(|v| FacetValueView {
+                    label: value_words(g.key, &v.value, lang),
+                    count: if g.approximate {
+                        tr(lang, "search-facet-about", &[("n", &v.count.to_string())])
+                    } else {
+                        v.count.to_string()
+                    },
+                    selected: v.selected,
+                    href: href(
+                        &toggled(text, g.key, &v.value, v.selected),
+                        effective_sort,
+                        1,
+                    ),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// `GET /registry`: the search form, and with `?q=` the studies found, with facets to
 /// narrow them, highlighted matches and how the query was read.
 pub async fn search(
@@ -406,29 +446,7 @@ pub async fn search(
         .iter()
         .map(|h| hit_view(h, lang))
         .collect();
-    view.facets = found
-        .results
-        .facets
-        .iter()
-        .map(|g| FacetView {
-            id: format!("facet-{}", g.key.name()),
-            label: tr(lang, &format!("search-facet-{}", g.key.name()), &[]),
-            values: g
-                .values
-                .iter()
-                .map(|v| FacetValueView {
-                    label: value_words(g.key, &v.value, lang),
-                    count: v.count,
-                    selected: v.selected,
-                    href: href(
-                        &toggled(&text, g.key, &v.value, v.selected),
-                        effective_sort,
-                        1,
-                    ),
-                })
-                .collect(),
-        })
-        .collect();
+    view.facets = facet_views(&found.results.facets, &text, effective_sort, lang);
     if page_no > 1 {
         view.prev = Some(href(&text, effective_sort, page_no - 1));
     }
@@ -583,6 +601,27 @@ pub async fn case_studies(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn estimated_counts_are_said_to_be_estimates_in_both_languages() {
+        let group = |approximate| FacetGroup {
+            key: FacetKey::City,
+            values: vec![cellpath_search::FacetCount {
+                value: "Shanghai".into(),
+                count: 1_200,
+                selected: false,
+            }],
+            approximate,
+        };
+        let en = facet_views(&[group(true)], "gastric", Sort::Relevance, Lang::En);
+        assert!(en[0].approximate);
+        assert_eq!(en[0].values[0].count, "about 1200");
+        let zh = facet_views(&[group(true)], "gastric", Sort::Relevance, Lang::ZhCn);
+        assert_eq!(zh[0].values[0].count, "约 1200");
+        let exact = facet_views(&[group(false)], "gastric", Sort::Relevance, Lang::En);
+        assert!(!exact[0].approximate);
+        assert_eq!(exact[0].values[0].count, "1200");
+    }
 
     #[test]
     fn a_facet_link_adds_its_filter_and_takes_it_out_again() {
