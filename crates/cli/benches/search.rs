@@ -254,10 +254,21 @@ fn main() {
             },
         });
         let t = Instant::now();
-        let progress = state.config.search.rebuild(&state).await.expect("index");
+        let building = {
+            let state = Arc::clone(&state);
+            tokio::spawn(async move { state.config.search.rebuild(&state).await })
+        };
+        // Searchable when every study is in (what a server's searches see); the merge into
+        // one segment follows, timed apart.
+        while !state.config.search.progress().ready && !building.is_finished() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let index_secs = t.elapsed().as_secs_f64();
+        let segments = state.config.search.index().map(|i| i.segments()).unwrap_or(0);
+        let progress = building.await.expect("task").expect("index");
+        let merge_secs = t.elapsed().as_secs_f64() - index_secs;
         println!(
-            "index built in {index_secs:.1} s, {} segment(s)",
+            "index searchable in {index_secs:.1} s ({segments} segments), merged into {} in {merge_secs:.1} s more",
             state.config.search.index().map(|i| i.segments()).unwrap_or(0)
         );
         if reuse.is_none() {
@@ -287,6 +298,7 @@ fn main() {
                     .await
                     .expect("search");
             }
+            let alone = t.elapsed().as_secs_f64() * 1000.0 / 20.0;
             if std::env::var("BENCH_STAGES").is_ok() {
                 let index = state.config.search.index().expect("built");
                 let parsed = cellpath_search::parse(q).expect("q");
@@ -310,7 +322,7 @@ fn main() {
             println!(
                 "  {q:<50} {:>7} studies, {:.2} ms alone",
                 found.results.total,
-                t.elapsed().as_secs_f64() * 1000.0 / 20.0
+                alone
             );
         }
         let faceted = {
@@ -359,8 +371,9 @@ fn main() {
         println!("| step | seconds | studies/s |");
         println!("|---|---:|---:|");
         println!("| `registry import` into SQLite | {import:.1} | {:.0} |", rate_of(import));
-        println!("| index built from the database, merged into one segment | {index_secs:.1} | {:.0} |", rate_of(index_secs));
+        println!("| index built from the database, every study searchable | {index_secs:.1} | {:.0} |", rate_of(index_secs));
         println!("| **import and index** | **{:.1}** | {:.0} |", import + index_secs, rate_of(import + index_secs));
+        println!("| then merged into one segment (searches go on meanwhile) | {merge_secs:.1} | |");
         println!();
         println!("| searches at {rate}/s for {secs} s | n | achieved/s | p50 ms | p95 ms | p99 ms | max ms |");
         println!("|---|---:|---:|---:|---:|---:|---:|");

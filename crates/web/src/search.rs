@@ -28,7 +28,8 @@ pub struct Progress {
     pub indexed: u64,
     /// Studies in the registry when the build began.
     pub total: u64,
-    /// The first build is finished.
+    /// Every study of the first build is searchable (its merge into one segment may
+    /// still be running).
     pub ready: bool,
 }
 
@@ -163,13 +164,14 @@ impl Search {
         self.total.store(total, Ordering::Relaxed);
         *mark = Watermark::default();
         self.follow(state, &index, mark, "").await?;
+        // Every study is searchable from here; the merge below only makes searches cheaper.
+        self.ready.store(true, Ordering::Relaxed);
         // One segment from here on: every search pays per segment.
         let merging = Arc::clone(&index);
         tokio::task::spawn_blocking(move || merging.compact())
             .await
             .map_err(ApiError::internal)?
             .map_err(ApiError::internal)?;
-        self.ready.store(true, Ordering::Relaxed);
         Ok(self.progress())
     }
 
