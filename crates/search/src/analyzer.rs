@@ -40,6 +40,16 @@ enum Class {
 }
 
 fn class(c: char) -> Class {
+    // Most of a record is ASCII: decided without the Unicode tables.
+    if c.is_ascii() {
+        return if c.is_ascii_alphabetic() {
+            Class::Letter
+        } else if c.is_ascii_digit() {
+            Class::Digit
+        } else {
+            Class::Other
+        };
+    }
     if is_han(c) {
         Class::Han
     } else if c.is_numeric() {
@@ -107,20 +117,44 @@ pub fn group_term(id: &str) -> String {
     format!("§{id}")
 }
 
+/// FNV-1a: the tag look-ups hash every word of every record, and their keys are short and
+/// not chosen by anyone who could attack a map.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
+
 /// The term table's forms as term sequences, for tagging a text while it is indexed.
 struct Tags {
     /// A form's terms joined by NUL → the groups it belongs to.
-    groups: HashMap<String, Vec<&'static str>>,
+    groups: HashMap<String, Vec<&'static str>, FnvBuild>,
     /// The terms a form ends with: only after one of them is there anything to look up.
-    last: HashSet<String>,
+    last: HashSet<String, FnvBuild>,
     /// The most terms in one form.
     longest: usize,
 }
 
 static TAGS: LazyLock<Tags> = LazyLock::new(|| {
     let mut tags = Tags {
-        groups: HashMap::new(),
-        last: HashSet::new(),
+        groups: HashMap::default(),
+        last: HashSet::default(),
         longest: 1,
     };
     for g in crate::terms::GROUPS {
@@ -212,8 +246,12 @@ impl Stream<'_> {
         t.position = self.next_position;
         t.position_length = 1;
         t.text.clear();
-        if lower {
-            for c in self.text[from..to].chars() {
+        let word = &self.text[from..to];
+        if lower && word.is_ascii() {
+            t.text.push_str(word);
+            t.text.make_ascii_lowercase();
+        } else if lower {
+            for c in word.chars() {
                 t.text.extend(c.to_lowercase());
             }
         } else {
