@@ -73,41 +73,17 @@ impl std::fmt::Debug for Search {
 
 /// `YYYY-MM-DDTHH:MM:SSZ` moved back by `secs` (the store's clock format).
 fn earlier(ts: &str, secs: i64) -> String {
-    let num = |r: std::ops::Range<usize>| ts.get(r).and_then(|s| s.parse::<i64>().ok());
-    let (Some(y), Some(m), Some(d), Some(hh), Some(mm), Some(ss)) = (
-        num(0..4),
-        num(5..7),
-        num(8..10),
-        num(11..13),
-        num(14..16),
-        num(17..19),
-    ) else {
+    let Ok(date) = cellpath_domain::Date::parse(ts) else {
         return String::new();
     };
-    // Days from the civil date (Howard Hinnant's algorithm), and back.
-    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * m2 + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let t = days * 86_400 + hh * 3600 + mm * 60 + ss - secs;
-    let (days, rem) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let num = |r: std::ops::Range<usize>| ts.get(r).and_then(|s| s.parse::<i64>().ok());
+    let (Some(hh), Some(mm), Some(ss)) = (num(11..13), num(14..16), num(17..19)) else {
+        return String::new();
+    };
+    let t = date.to_days() * 86_400 + hh * 3600 + mm * 60 + ss - secs;
+    u64::try_from(t)
+        .map(cellpath_store::rfc3339)
+        .unwrap_or_default()
 }
 
 impl Search {
@@ -204,13 +180,17 @@ impl Search {
         since: &str,
     ) -> Result<(), ApiError> {
         let mut staged = 0usize;
-        loop {
-            let after = (!mark.nct_id.is_empty())
-                .then_some((mark.updated_at.as_str(), mark.nct_id.as_str()));
-            let rows = state
+        let read = |after: Option<(String, String)>| async move {
+            let after = after.as_ref().map(|(u, n)| (u.as_str(), n.as_str()));
+            state
                 .store
                 .registry_studies_since(since, after, BATCH)
-                .await?;
+                .await
+        };
+        let first =
+            (!mark.nct_id.is_empty()).then(|| (mark.updated_at.clone(), mark.nct_id.clone()));
+        let mut rows = read(first).await?;
+        loop {
             let done = rows.len() < BATCH as usize;
             if let Some(last) = rows.last() {
                 mark.updated_at = last.updated_at.clone();
@@ -218,7 +198,9 @@ impl Search {
             }
             let index = Arc::clone(index);
             let commit = done || staged + rows.len() >= COMMIT_EVERY;
-            let n = tokio::task::spawn_blocking(move || -> Result<usize, ApiError> {
+            // The next batch is read from the database while this one is indexed.
+            let next = (!done).then(|| read(Some((mark.updated_at.clone(), mark.nct_id.clone()))));
+            let staging = tokio::task::spawn_blocking(move || -> Result<usize, ApiError> {
                 let mut studies = Vec::with_capacity(rows.len());
                 for row in &rows {
                     studies.push(
@@ -231,9 +213,15 @@ impl Search {
                     index.commit().map_err(ApiError::internal)?;
                 }
                 Ok(n)
-            })
-            .await
-            .map_err(ApiError::internal)??;
+            });
+            let (n, next) = match next {
+                Some(next) => {
+                    let (n, next) = tokio::join!(staging, next);
+                    (n, Some(next?))
+                }
+                None => (staging.await, None),
+            };
+            let n = n.map_err(ApiError::internal)??;
             staged = if commit { 0 } else { staged + n };
             if commit {
                 let indexed = self.current().map(|i| i.len()).unwrap_or(0);
@@ -242,8 +230,9 @@ impl Search {
                     self.total.store(indexed, Ordering::Relaxed);
                 }
             }
-            if done {
-                return Ok(());
+            match next {
+                Some(next) => rows = next,
+                None => return Ok(()),
             }
         }
     }
