@@ -317,8 +317,20 @@ type FacetLists = Arc<FacetData>;
 
 /// Above this many matches the places are counted from a sample of about this many: their
 /// counts are the cost of a broad search (a large study's hundreds of cities on each of
-/// tens of thousands of matches), and estimated from a few thousand they are close.
-const PLACES_EXACT_UP_TO: usize = 4_000;
+/// tens of thousands of matches), and estimated from some thousands they are close (a
+/// value of one match in ten within about 6 %, one standard error).
+const PLACES_EXACT_UP_TO: usize = 2_500;
+
+/// A sample smaller than this is taken again at the rate the total asks for.
+const MIN_SAMPLE: u64 = PLACES_EXACT_UP_TO as u64 / 2;
+
+/// The sampling rate for the places of `matches` matches (`None`: count them all).
+fn places_rate(matches: u64) -> Option<u32> {
+    (matches > PLACES_EXACT_UP_TO as u64).then(|| {
+        let share = PLACES_EXACT_UP_TO as f64 / matches as f64;
+        (share * f64::from(u32::MAX)) as u32
+    })
+}
 
 /// Whether a study is in a sample of `rate` (of `u32::MAX`): by a hash of its number, so a
 /// study is in or out the same way for every search and page.
@@ -974,29 +986,58 @@ impl StudyIndex {
         let query = self.build(r.query);
         let limit = r.limit.clamp(1, 100);
         let top = TopDocs::with_limit(limit).and_offset(r.offset);
-        let (addrs, total) = match r.sort {
-            Sort::Relevance => searcher.search(&query, &(top.order_by_score(), Count))?,
-            Sort::Updated => {
-                let by_date = top.order_by_u64_field("updated", Order::Desc);
-                let (a, c) = searcher.search(&query, &(by_date, Count))?;
-                (a.into_iter().map(|(_, d)| (0.0, d)).collect(), c)
-            }
+        let facets = |places_rate| FacetIds {
+            size: self.vocab.lock().map(|v| v.entries.len()).unwrap_or(0),
+            lists: self.facet_lists(),
+            places_rate,
         };
-        // The facets in a pass of their own, which scores nothing; knowing the total first
-        // says whether the places are counted over every match or a sample.
-        let facet_counts = if r.facets && total > 0 {
-            let places_rate = (total > PLACES_EXACT_UP_TO).then(|| {
-                let share = PLACES_EXACT_UP_TO as f64 / total as f64;
-                (share * f64::from(u32::MAX)) as u32
-            });
-            let collector = FacetIds {
-                size: self.vocab.lock().map(|v| v.entries.len()).unwrap_or(0),
-                lists: self.facet_lists(),
-                places_rate,
-            };
-            Some(searcher.search(&query, &collector)?)
+        // One pass finds the page, the total and the facets; the places' sample is sized
+        // from a bound on the matches known before it (each clause's document frequency).
+        let first_rate = if r.facets {
+            places_rate(self.bound(&searcher, r.query)?)
         } else {
             None
+        };
+        let (addrs, total, tally) = match (r.sort, r.facets) {
+            (Sort::Relevance, true) => {
+                let (a, c, f) =
+                    searcher.search(&query, &(top.order_by_score(), Count, facets(first_rate)))?;
+                (a, c, Some(f))
+            }
+            (Sort::Relevance, false) => {
+                let (a, c) = searcher.search(&query, &(top.order_by_score(), Count))?;
+                (a, c, None)
+            }
+            (Sort::Updated, _) => {
+                let by_date = top.order_by_u64_field("updated", Order::Desc);
+                let (a, c, f) = if r.facets {
+                    let (a, c, f) =
+                        searcher.search(&query, &(by_date, Count, facets(first_rate)))?;
+                    (a, c, Some(f))
+                } else {
+                    let (a, c) = searcher.search(&query, &(by_date, Count))?;
+                    (a, c, None)
+                };
+                (a.into_iter().map(|(_, d)| (0.0, d)).collect(), c, f)
+            }
+        };
+        // When the bound was far above the matches, the sample came out too small (or
+        // there was no need for one): count the facets again at the right rate.
+        let facet_counts = match tally {
+            Some(t) if total > 0 => {
+                let wanted = places_rate(total as u64);
+                let good = match (first_rate, wanted) {
+                    (None, _) => true,
+                    (Some(_), None) => false,
+                    (Some(_), Some(_)) => t.places_matches >= MIN_SAMPLE,
+                };
+                Some(if good {
+                    t
+                } else {
+                    searcher.search(&query, &facets(wanted))?
+                })
+            }
+            _ => None,
         };
         let mut hits = Vec::with_capacity(addrs.len());
         let snippet_gens = if r.snippets {
@@ -1062,6 +1103,46 @@ impl StudyIndex {
             hits,
             facets,
         })
+    }
+
+    /// At most how many studies match: the fewest any clause or filter can match (a
+    /// clause matches at most the studies of all its alternatives, a phrase at most those of
+    /// its rarest word; values of one filter add up).
+    fn bound(&self, searcher: &Searcher, p: &Parsed) -> Result<u64> {
+        let df = |field: Field, t: &str| searcher.doc_freq(&Term::from_field_text(field, t));
+        let mut bound = searcher.num_docs();
+        for c in &p.clauses {
+            let mut n = 0u64;
+            if let Some(id) = c.group {
+                n = df(self.fields.all, &analyzer::group_term(id))?;
+            } else {
+                for alt in &c.alternatives {
+                    let mut rarest = u64::MAX;
+                    for t in alt {
+                        rarest = rarest.min(df(self.fields.all, t)?);
+                    }
+                    n += if rarest == u64::MAX { 0 } else { rarest };
+                }
+            }
+            bound = bound.min(n);
+        }
+        for key in FacetKey::ALL {
+            let mut n = 0u64;
+            let mut any = false;
+            for (k, v) in &p.filters {
+                if *k == key {
+                    any = true;
+                    n += searcher.doc_freq(&Term::from_facet(
+                        self.fields.facets,
+                        &facet(key, &v.to_lowercase()),
+                    ))?;
+                }
+            }
+            if any {
+                bound = bound.min(n);
+            }
+        }
+        Ok(bound)
     }
 
     /// The words to mark in results, weighted as tantivy's snippets weigh them (rarer counts

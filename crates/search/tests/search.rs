@@ -302,7 +302,10 @@ fn broad_searches_estimate_their_places_and_count_the_rest() {
         .map(|i| {
             let mut s = base.clone();
             s.nct_id = cellpath_registry::NctId::parse(&format!("NCT9{i:07}")).expect("id");
-            s.title = format!("Sampling study {i}");
+            // Two words each in more than 2,500 studies, together in 2,050.
+            let alpha = if i >= 1_950 { " alphaword" } else { "" };
+            let beta = if i < 4_000 { " betaword" } else { "" };
+            s.title = format!("Sampling study {i}{alpha}{beta}");
             s.locations = vec![cellpath_registry::Location {
                 facility: None,
                 city: Some(cities[i % 3].to_owned()),
@@ -327,7 +330,7 @@ fn broad_searches_estimate_their_places_and_count_the_rest() {
     assert!(city.approximate);
     assert_eq!(city.values.len(), 3);
     for v in &city.values {
-        // 1,500 each; estimated from about 4,000 of the 4,500.
+        // 1,500 each; estimated from about 2,500 of the 4,500.
         assert!((1_350..=1_650).contains(&v.count), "{v:?}");
     }
     assert_eq!(
@@ -344,4 +347,15 @@ fn broad_searches_estimate_their_places_and_count_the_rest() {
     let city = group(&r, FacetKey::City);
     assert!(!city.approximate);
     assert_eq!(city.values[0].count, 1_500);
+    // Each word alone bounds the matches above 2,500; together they are fewer, so the
+    // places are counted over every match after all.
+    let r = search(&index, "alphaword betaword", Sort::Relevance);
+    assert_eq!(r.total, 2_050);
+    let city = group(&r, FacetKey::City);
+    assert!(!city.approximate);
+    let tokyo = (1_950..4_000).filter(|i| i % 3 == 2).count() as u64;
+    let count = |g: &cellpath_search::FacetGroup, v: &str| {
+        g.values.iter().find(|c| c.value == v).map(|c| c.count)
+    };
+    assert_eq!(count(&city, "Tokyo"), Some(tokyo));
 }
