@@ -1172,10 +1172,12 @@ impl StudyIndex {
         let sampled = tally.places_matches < tally.matches;
         // Each sampled study stands for this many matches.
         let scale = tally.matches as f64 / tally.places_matches.max(1) as f64;
-        let mut by_key: BTreeMap<FacetKey, Vec<FacetCount>> = BTreeMap::new();
+        // (count, value number, selected) by key: a broad search touches thousands of
+        // sponsors and cities, of which a dozen are shown, so only those are spelled out.
+        let mut by_key: BTreeMap<FacetKey, Vec<(u64, u32, bool)>> = BTreeMap::new();
         for &id in &tally.touched {
             let count = tally.counts[id as usize];
-            let Some((key, lower, shown)) = vocab.entries.get(id as usize) else {
+            let Some((key, lower, _)) = vocab.entries.get(id as usize) else {
                 continue;
             };
             let selected = p.filters.iter().any(|(k, v)| k == key && v == lower);
@@ -1184,31 +1186,38 @@ impl StudyIndex {
             } else {
                 u64::from(count)
             };
-            by_key.entry(*key).or_default().push(FacetCount {
-                value: shown.clone(),
-                count,
-                selected,
-            });
+            by_key.entry(*key).or_default().push((count, id, selected));
         }
+        let shown = |id: u32| vocab.entries.get(id as usize).map_or("", |e| e.2.as_str());
         FacetKey::ALL
             .into_iter()
             .filter_map(|key| {
                 let mut values = by_key.remove(&key)?;
-                values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+                let order = |a: &(u64, u32, bool), b: &(u64, u32, bool)| {
+                    b.0.cmp(&a.0).then_with(|| shown(a.1).cmp(shown(b.1)))
+                };
                 // Selected values stay listed, however few they count.
-                let mut kept: Vec<FacetCount> =
-                    values.iter().filter(|v| v.selected).cloned().collect();
-                for v in values {
-                    if kept.len() >= FACET_VALUES {
-                        break;
-                    }
-                    if !v.selected {
-                        kept.push(v);
-                    }
+                let mut kept: Vec<(u64, u32, bool)> =
+                    values.iter().filter(|v| v.2).copied().collect();
+                kept.sort_unstable_by(order);
+                values.retain(|v| !v.2);
+                let room = FACET_VALUES.saturating_sub(kept.len());
+                if values.len() > room && room > 0 {
+                    values.select_nth_unstable_by(room - 1, order);
+                    values.truncate(room);
                 }
+                values.sort_unstable_by(order);
+                kept.extend(values.into_iter().take(room));
                 Some(FacetGroup {
                     key,
-                    values: kept,
+                    values: kept
+                        .into_iter()
+                        .map(|(count, id, selected)| FacetCount {
+                            value: shown(id).to_owned(),
+                            count,
+                            selected,
+                        })
+                        .collect(),
                     approximate: sampled && key.is_place(),
                 })
             })
