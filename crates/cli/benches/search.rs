@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// The server's allocator (`crates/cli/src/main.rs`), so that the searches run as there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const STATUSES: [&str; 6] = [
     "RECRUITING",
     "RECRUITING",

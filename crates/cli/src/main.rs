@@ -11,6 +11,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{Context, Result, anyhow, bail};
 use cellpath_domain::{Date, native};
 use cellpath_eligibility::{Catalogue, Lang, Programme, eval};
