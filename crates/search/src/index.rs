@@ -332,11 +332,15 @@ fn places_rate(matches: u64) -> Option<u32> {
     })
 }
 
-/// Whether a study is in a sample of `rate` (of `u32::MAX`): by a hash of its number, so a
-/// study is in or out the same way for every search and page.
-fn sampled(ord: u64, rate: u32) -> bool {
-    (ord.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32 <= rate
+/// A study's place in every sample: a hash of its number, so a study is in or out the same
+/// way for every search and page.
+fn sample_key(ord: u64) -> u32 {
+    (ord.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
 }
+
+/// At most this many place values are counted for one search: a study of six hundred sites
+/// counts as much as a hundred of ten, so the sample is cut by its cost, not its size.
+const PLACE_VALUES_BUDGET: usize = 300_000;
 
 /// Two significant digits: an estimate shown no more precisely than it is.
 fn rounded(n: f64) -> u64 {
@@ -394,9 +398,37 @@ pub(crate) struct FacetTally {
     /// The matches counted, and those whose places were.
     matches: u64,
     places_matches: u64,
+    /// The sampled matches whose places are still to count: (sample key, study number).
+    candidates: Vec<(u32, u32)>,
+}
+
+fn place_list(lists: &FacetData, at: usize) -> Option<&[u32]> {
+    lists
+        .places
+        .get(at / CHUNK)
+        .and_then(|c| c.list(at % CHUNK))
 }
 
 impl FacetTally {
+    /// Counts the places of the sampled matches with the lowest sample keys — a uniform
+    /// sample of the matches still — until [`PLACE_VALUES_BUDGET`] values are counted.
+    fn count_sampled_places(&mut self, lists: &FacetData) {
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.sort_unstable();
+        let mut spent = 0;
+        for (_, ord) in candidates {
+            let Some(places) = place_list(lists, ord as usize) else {
+                continue;
+            };
+            if spent > 0 && spent + places.len() > PLACE_VALUES_BUDGET {
+                break;
+            }
+            spent += places.len();
+            self.count(places);
+            self.places_matches += 1;
+        }
+    }
+
     fn count(&mut self, ids: &[u32]) {
         for &id in ids {
             // A value numbered after this search began is not counted.
@@ -443,6 +475,7 @@ impl tantivy::collector::Collector for FacetIds {
         for f in fruits {
             out.matches += f.matches;
             out.places_matches += f.places_matches;
+            out.candidates.extend(f.candidates);
             for id in f.touched {
                 let (i, c) = (id as usize, f.counts[id as usize]);
                 if out.counts[i] == 0 {
@@ -473,16 +506,21 @@ impl tantivy::collector::SegmentCollector for SegmentFacetIds {
             self.tally.count(&[sponsor]);
         }
         self.tally.matches += 1;
-        if self.places_rate.is_none_or(|rate| sampled(ord, rate)) {
-            if let Some(places) = self
-                .lists
-                .places
-                .get(at / CHUNK)
-                .and_then(|c| c.list(at % CHUNK))
-            {
-                self.tally.count(places);
+        match self.places_rate {
+            None => {
+                if let Some(places) = place_list(&self.lists, at) {
+                    self.tally.count(places);
+                }
+                self.tally.places_matches += 1;
             }
-            self.tally.places_matches += 1;
+            Some(rate) => {
+                let key = sample_key(ord);
+                if key <= rate {
+                    self.tally
+                        .candidates
+                        .push((key, u32::try_from(ord).unwrap_or(u32::MAX)));
+                }
+            }
         }
     }
 
@@ -986,9 +1024,10 @@ impl StudyIndex {
         let query = self.build(r.query);
         let limit = r.limit.clamp(1, 100);
         let top = TopDocs::with_limit(limit).and_offset(r.offset);
+        let lists = self.facet_lists();
         let facets = |places_rate| FacetIds {
             size: self.vocab.lock().map(|v| v.entries.len()).unwrap_or(0),
-            lists: self.facet_lists(),
+            lists: Arc::clone(&lists),
             places_rate,
         };
         // One pass finds the page, the total and the facets; the places' sample is sized
@@ -1029,13 +1068,15 @@ impl StudyIndex {
                 let good = match (first_rate, wanted) {
                     (None, _) => true,
                     (Some(_), None) => false,
-                    (Some(_), Some(_)) => t.places_matches >= MIN_SAMPLE,
+                    (Some(_), Some(_)) => t.candidates.len() as u64 >= MIN_SAMPLE,
                 };
-                Some(if good {
+                let mut t = if good {
                     t
                 } else {
                     searcher.search(&query, &facets(wanted))?
-                })
+                };
+                t.count_sampled_places(&lists);
+                Some(t)
             }
             _ => None,
         };
@@ -1311,9 +1352,45 @@ mod tests {
     }
 
     #[test]
+    fn a_sample_of_large_studies_is_cut_by_what_it_costs() {
+        let mut data = FacetData::default();
+        for ord in 0..1_000usize {
+            let size = if ord % 2 == 0 { 1_000 } else { 10 };
+            let places: Vec<u32> = (0..size).collect();
+            data.set(
+                ord,
+                &StudyFacets {
+                    places,
+                    ..StudyFacets::default()
+                },
+            );
+        }
+        let mut tally = FacetTally {
+            counts: vec![0; 1_000],
+            matches: 1_000,
+            candidates: (0..1_000u32)
+                .map(|o| (sample_key(u64::from(o)), o))
+                .collect(),
+            ..FacetTally::default()
+        };
+        tally.count_sampled_places(&data);
+        // About 300,000 values: some 590 studies, half of them large, by lowest key.
+        let spent: u32 = (0..1_000).map(|i| tally.counts[i]).max().unwrap_or(0);
+        assert!(
+            tally.places_matches > 500 && tally.places_matches < 700,
+            "{}",
+            tally.places_matches
+        );
+        assert_eq!(u64::from(spent), tally.places_matches);
+        // Half the studies sampled are the large ones, as among all: the cut keeps it uniform.
+        let large = u64::from(tally.counts[999]) as f64 / tally.places_matches as f64;
+        assert!((0.4..0.6).contains(&large), "{large}");
+    }
+
+    #[test]
     fn a_sample_takes_about_its_share() {
         let rate = (0.1 * f64::from(u32::MAX)) as u32;
-        let n = (0..100_000u64).filter(|&o| sampled(o, rate)).count();
+        let n = (0..100_000u64).filter(|&o| sample_key(o) <= rate).count();
         assert!((9_500..=10_500).contains(&n), "{n}");
     }
 }
