@@ -324,10 +324,13 @@ const PLACES_EXACT_UP_TO: usize = 2_500;
 /// A sample smaller than this is taken again at the rate the total asks for.
 const MIN_SAMPLE: u64 = PLACES_EXACT_UP_TO as u64 / 2;
 
-/// The sampling rate for the places of `matches` matches (`None`: count them all).
+/// The sampling rate for the places of at most `matches` matches (`None`: count them all):
+/// it gathers a few times the sample as candidates, so that a bound well above the
+/// matches still leaves enough, and the lowest sample keys of them are counted.
 fn places_rate(matches: u64) -> Option<u32> {
+    const CANDIDATES: f64 = 4.0 * PLACES_EXACT_UP_TO as f64;
     (matches > PLACES_EXACT_UP_TO as u64).then(|| {
-        let share = PLACES_EXACT_UP_TO as f64 / matches as f64;
+        let share = (CANDIDATES / matches as f64).min(1.0);
         (share * f64::from(u32::MAX)) as u32
     })
 }
@@ -411,16 +414,19 @@ fn place_list(lists: &FacetData, at: usize) -> Option<&[u32]> {
 
 impl FacetTally {
     /// Counts the places of the sampled matches with the lowest sample keys — a uniform
-    /// sample of the matches still — until [`PLACE_VALUES_BUDGET`] values are counted.
-    fn count_sampled_places(&mut self, lists: &FacetData) {
+    /// sample of the matches still — up to `most` studies and [`PLACE_VALUES_BUDGET`]
+    /// values (every candidate when `most` is `None`).
+    fn count_sampled_places(&mut self, lists: &FacetData, most: Option<usize>) {
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.sort_unstable();
         let mut spent = 0;
-        for (_, ord) in candidates {
+        for (n, (_, ord)) in candidates.into_iter().enumerate() {
             let Some(places) = place_list(lists, ord as usize) else {
                 continue;
             };
-            if spent > 0 && spent + places.len() > PLACE_VALUES_BUDGET {
+            if let Some(most) = most
+                && (n >= most || (spent > 0 && spent + places.len() > PLACE_VALUES_BUDGET))
+            {
                 break;
             }
             spent += places.len();
@@ -1065,9 +1071,11 @@ impl StudyIndex {
         let facet_counts = match tally {
             Some(t) if total > 0 => {
                 let wanted = places_rate(total as u64);
+                let every_match = t.candidates.len() as u64 == t.matches;
                 let good = match (first_rate, wanted) {
                     (None, _) => true,
-                    (Some(_), None) => false,
+                    // Few matches: exact only if every one was gathered.
+                    (Some(_), None) => every_match,
                     (Some(_), Some(_)) => t.candidates.len() as u64 >= MIN_SAMPLE,
                 };
                 let mut t = if good {
@@ -1075,7 +1083,8 @@ impl StudyIndex {
                 } else {
                     searcher.search(&query, &facets(wanted))?
                 };
-                t.count_sampled_places(&lists);
+                let most = wanted.map(|_| PLACES_EXACT_UP_TO);
+                t.count_sampled_places(&lists, most);
                 Some(t)
             }
             _ => None,
@@ -1373,7 +1382,7 @@ mod tests {
                 .collect(),
             ..FacetTally::default()
         };
-        tally.count_sampled_places(&data);
+        tally.count_sampled_places(&data, Some(1_000));
         // About 300,000 values: some 590 studies, half of them large, by lowest key.
         let spent: u32 = (0..1_000).map(|i| tally.counts[i]).max().unwrap_or(0);
         assert!(
