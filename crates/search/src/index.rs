@@ -371,14 +371,14 @@ impl Vocab {
     }
 }
 
-/// Counts the facet values of the matching studies: each study's number from the `ord`
-/// fast field, its values from the in-memory lists, a counter per value (tantivy's facet
-/// collector walks the facet dictionary on every search, which grows with every sponsor
-/// and city; a multi-valued fast field costs a lookup per value).
+/// Counts the facet values of the matching studies from their numbers (the `ord` fast
+/// field) and the in-memory [`FacetData`]: tantivy's facet collector walks the facet
+/// dictionary on every search, which grows with every sponsor and city.
 struct FacetIds {
     size: usize,
     lists: FacetLists,
-    /// The places are counted for the studies [`sampled`] at this rate; `None` counts all.
+    /// The places are gathered as candidates for the studies whose [`sample_key`] is at most
+    /// this rate; `None` counts every match's places.
     places_rate: Option<u32>,
 }
 
@@ -721,7 +721,8 @@ impl StudyIndex {
         })
     }
 
-    fn document(&self, s: &Study) -> TantivyDocument {
+    /// The study's document, and whether this index already holds the study.
+    fn document(&self, s: &Study) -> (TantivyDocument, bool) {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.nct_id, s.nct_id.as_str());
@@ -764,6 +765,7 @@ impl StudyIndex {
         doc.add_text(f.all, all);
 
         let mut vocab = self.vocab.lock().unwrap_or_else(|e| e.into_inner());
+        let held = vocab.studies.contains_key(s.nct_id.as_str());
         let ord = vocab.study(s.nct_id.as_str());
         doc.add_u64(f.ord, ord);
         let mut ids: Vec<(FacetKey, u32)> = Vec::new();
@@ -858,7 +860,7 @@ impl StudyIndex {
         };
         let json = serde_json::to_string(&summary).unwrap_or_default();
         doc.add_text(f.summary, json);
-        doc
+        (doc, held)
     }
 
     /// Adds or replaces studies (by NCT number), and makes them searchable.
@@ -877,16 +879,11 @@ impl StudyIndex {
             // Only a study this index holds has anything to delete: a delete is checked
             // against every segment at the next commit, which a build of many segments
             // would pay for each of its studies.
-            let held = self
-                .vocab
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .studies
-                .contains_key(s.nct_id.as_str());
+            let (doc, held) = self.document(s);
             if held {
                 writer.delete_term(Term::from_field_text(self.fields.nct_id, s.nct_id.as_str()));
             }
-            writer.add_document(self.document(s))?;
+            writer.add_document(doc)?;
             n += 1;
         }
         Ok(n)
