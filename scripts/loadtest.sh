@@ -4,21 +4,23 @@
 #   scripts/loadtest.sh                      # SQLite in a temp folder
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test scripts/loadtest.sh
 #
-# Needs oha (`cargo install oha --locked`). For each backend it measures, on one running
-# server: /healthz (the floor: routing and HTTP only), reading a case (session lookup, access
-# decision, audit append, JSON), the patient's "My case" page (the same door, the live
-# pre-screen, the plan, notices, the HTML), and updating a record (If-Match: *), each at full speed with
-# 32 connections, then reading at a fixed 500 and 1,000 requests per second for the latency
-# goals.
-# Traffic goes only to 127.0.0.1. ONLY_UPDATE=1 skips the floor and full-speed read runs.
+# The load comes from `cellpath-load` (crates/load, built with the workspace; it replaced
+# `oha`, which CI had to compile from source on every new machine). For each backend it
+# measures, on one running server: /healthz (the floor: routing and HTTP only), reading a
+# case (session lookup, access decision, audit append, JSON), the patient's "My case" page
+# (the same door, the live pre-screen, the plan, notices, the HTML), and updating a record
+# (If-Match: *), each at full speed with 32 connections, then reading at a fixed 500 and
+# 1,000 requests per second for the latency goals. At a fixed rate each latency counts from
+# when its request was due, so a queue shows. Traffic goes only to 127.0.0.1.
+# ONLY_UPDATE=1 skips the floor and full-speed read runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-10s}
 port=${PORT:-18383}
-command -v oha >/dev/null || { echo "install oha: cargo install oha --locked" >&2; exit 1; }
 command -v jq >/dev/null || { echo "install jq (apt-get install jq)" >&2; exit 1; }
 
-cargo build --release --locked -q
+cargo build --release --locked -q --workspace --bins
+load=./target/release/cellpath-load
 tmp=$(mktemp -d)
 db_args=(--data-dir "$tmp")
 backend=sqlite
@@ -56,11 +58,11 @@ curl -sf -D "$tmp/pheaders" -H 'content-type: application/json' \
   "http://127.0.0.1:$port/api/v1/sessions" >/dev/null
 pcookie=$(grep -i '^set-cookie:' "$tmp/pheaders" | sed 's/^[^:]*: //; s/;.*//' | tr -d '\r')
 
-run() { # label, then oha arguments
+run() { # label, then cellpath-load arguments (URL last)
   local label=$1; shift
-  oha --no-tui --output-format json "$@" >"$tmp/out.json"
+  "$load" "$@" >"$tmp/out.json"
   jq -r --arg l "$label" --arg b "$backend" \
-    '[$b, $l, (.summary.requestsPerSec|floor), (.latencyPercentiles.p50*1000*100|floor/100), (.latencyPercentiles.p99*1000*100|floor/100), ((.statusCodeDistribution|tostring))] | @tsv' \
+    '[$b, $l, .requests_per_sec, (.p50_ms*100|floor/100), (.p99_ms*100|floor/100), ((.status_codes|tostring) + (if .errors > 0 then " errors \(.errors)" else "" end))] | @tsv' \
     "$tmp/out.json"
 }
 printf 'backend\tworkload\treq/s\tp50 ms\tp99 ms\tstatus codes\n'
