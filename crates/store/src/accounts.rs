@@ -43,7 +43,7 @@ pub struct Session {
 }
 
 /// An API token as its owner sees it (the secret is never stored, only its hash).
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiTokenRow {
     pub id: String,
     pub name: String,
@@ -52,6 +52,14 @@ pub struct ApiTokenRow {
     pub expires_at: String,
     pub revoked_at: Option<String>,
 }
+crate::from_row!(ApiTokenRow {
+    id,
+    name,
+    scope,
+    created_at,
+    expires_at,
+    revoked_at
+});
 
 impl Store {
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {

@@ -8,7 +8,7 @@ use crate::types::SupportiveState;
 use crate::{Result, Store, Tx};
 
 /// A monitoring entry with the grades given on entry.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MonitoringRow {
     pub id: String,
     pub author_id: String,
@@ -20,6 +20,15 @@ pub struct MonitoringRow {
     /// How many alerts it raised (unknown for entries older than the count).
     pub alerts: Option<i32>,
 }
+crate::from_row!(MonitoringRow {
+    id,
+    author_id,
+    entry,
+    crs_grade,
+    icans_grade,
+    at,
+    alerts
+});
 
 /// A monitoring entry to record, graded and assessed.
 #[derive(Clone, Copy, Debug)]
@@ -43,7 +52,7 @@ pub struct DecisionNote<'a> {
 }
 
 /// A caregiver diary entry.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiaryRow {
     pub id: String,
     pub author_id: String,
@@ -51,12 +60,19 @@ pub struct DiaryRow {
     pub call_now: i32,
     pub at: String,
 }
+crate::from_row!(DiaryRow {
+    id,
+    author_id,
+    entry,
+    call_now,
+    at
+});
 
 /// How long a calendar link lives (`docs/security.md`).
 pub const CALENDAR_TOKEN_DAYS: u64 = 180;
 
 /// A calendar subscription link (the token itself is never stored, only its hash).
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CalendarToken {
     pub id: String,
     pub case_id: String,
@@ -64,6 +80,13 @@ pub struct CalendarToken {
     pub created_at: String,
     pub revoked_at: Option<String>,
 }
+crate::from_row!(CalendarToken {
+    id,
+    case_id,
+    created_by,
+    created_at,
+    revoked_at
+});
 
 /// A supportive-care request and its decision.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

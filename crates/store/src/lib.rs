@@ -12,6 +12,24 @@
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 
+/// `sqlx::FromRow` for a row struct, each field read from the column of its name. Written
+/// out rather than derived: sqlx's derive lives in its macros crate, which compiles the
+/// SQLite (with its C library) and PostgreSQL drivers a second time for the build machine
+/// (`docs/ci.md`).
+macro_rules! from_row {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for $ty {
+            fn from_row(row: &'r sqlx::any::AnyRow) -> std::result::Result<Self, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok(Self {
+                    $($field: row.try_get(stringify!($field))?,)*
+                })
+            }
+        }
+    };
+}
+pub(crate) use from_row;
+
 mod accounts;
 mod audit;
 mod care;
@@ -83,8 +101,53 @@ pub enum Backend {
     Postgres,
 }
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+/// The migrations of each backend, embedded by `build.rs` as (version, description, SQL).
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+}
+
+/// One backend's embedded migrations, as sqlx reads a migrations folder: the same versions,
+/// descriptions, checksums (of the SQL) and `-- no-transaction` marker.
+#[derive(Debug)]
+struct Embedded(&'static [(i64, &'static str, &'static str)]);
+
+impl sqlx::migrate::MigrationSource<'static> for Embedded {
+    fn resolve(
+        self,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = std::result::Result<
+                        Vec<sqlx::migrate::Migration>,
+                        sqlx::error::BoxDynError,
+                    >,
+                > + Send,
+        >,
+    > {
+        let list = self
+            .0
+            .iter()
+            .map(|&(version, description, sql)| {
+                sqlx::migrate::Migration::new(
+                    version,
+                    std::borrow::Cow::Borrowed(description),
+                    sqlx::migrate::MigrationType::Simple,
+                    sqlx::SqlStr::from_static(sql),
+                    sql.starts_with("-- no-transaction"),
+                )
+            })
+            .collect();
+        Box::pin(std::future::ready(Ok(list)))
+    }
+}
+
+async fn migrator(backend: Backend) -> Result<sqlx::migrate::Migrator> {
+    let list = match backend {
+        Backend::Sqlite => embedded::SQLITE,
+        Backend::Postgres => embedded::POSTGRES,
+    };
+    Ok(sqlx::migrate::Migrator::new(Embedded(list)).await?)
+}
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
@@ -208,10 +271,7 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
-        }
+        migrator(self.backend).await?.run(&self.pool).await?;
         Ok(())
     }
 

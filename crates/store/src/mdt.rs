@@ -6,7 +6,7 @@ use sqlx::Row;
 use crate::{Result, Store, StoreError, Tx, inserted, is_unique_violation};
 
 /// A specialist assigned to the MDT review.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Assignment {
     pub user_id: String,
     pub due: String,
@@ -14,9 +14,15 @@ pub struct Assignment {
     /// The record version the specialist was assigned on (unknown for older assignments).
     pub record_version: Option<i64>,
 }
+crate::from_row!(Assignment {
+    user_id,
+    due,
+    assigned_at,
+    record_version
+});
 
 /// A submitted opinion (immutable).
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpinionRow {
     pub id: String,
     pub author_id: String,
@@ -26,9 +32,16 @@ pub struct OpinionRow {
     /// The record version it was given on (unknown for opinions older than record history).
     pub record_version: Option<i64>,
 }
+crate::from_row!(OpinionRow {
+    id,
+    author_id,
+    body,
+    submitted_at,
+    record_version
+});
 
 /// One version of the consensus (immutable; an amendment is a new version).
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsensusRow {
     pub version: i64,
     pub lead_id: String,
@@ -38,15 +51,23 @@ pub struct ConsensusRow {
     /// The record version it was made on.
     pub record_version: Option<i64>,
 }
+crate::from_row!(ConsensusRow {
+    version,
+    lead_id,
+    body,
+    created_at,
+    record_version
+});
 
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Signature {
     pub user_id: String,
     pub signed_at: String,
 }
+crate::from_row!(Signature { user_id, signed_at });
 
 /// One of a specialist's own assignments, with where the case and the record stand.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MyAssignment {
     pub case_id: String,
     /// The patient, as others see them.
@@ -65,13 +86,26 @@ pub struct MyAssignment {
     /// Drafts being written (0 or 1).
     pub drafts: i64,
 }
+crate::from_row!(MyAssignment {
+    case_id,
+    owner_name,
+    owner_email,
+    due,
+    assigned_at,
+    record_version,
+    current_version,
+    state,
+    opinion_version,
+    drafts
+});
 
 /// An opinion being written.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DraftRow {
     pub body: String,
     pub saved_at: String,
 }
+crate::from_row!(DraftRow { body, saved_at });
 
 impl Store {
     /// A specialist's draft opinion on a case, if any.

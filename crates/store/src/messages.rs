@@ -4,15 +4,21 @@
 use crate::{Result, Store, StoreError, Tx, inserted, is_unique_violation};
 use sqlx::Row;
 
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageRow {
     pub id: String,
     pub author_id: String,
     pub body: String,
     pub created_at: String,
 }
+crate::from_row!(MessageRow {
+    id,
+    author_id,
+    body,
+    created_at
+});
 
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotificationRow {
     pub id: String,
     pub case_id: Option<String>,
@@ -21,6 +27,14 @@ pub struct NotificationRow {
     pub created_at: String,
     pub read_at: Option<String>,
 }
+crate::from_row!(NotificationRow {
+    id,
+    case_id,
+    kind,
+    text,
+    created_at,
+    read_at
+});
 
 impl Store {
     /// A case's messages, oldest first.

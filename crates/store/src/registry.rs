@@ -4,7 +4,7 @@
 use crate::{Result, Store, Tx};
 
 /// A study as last imported.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistryStudyRow {
     pub nct_id: String,
     pub version: i64,
@@ -14,9 +14,17 @@ pub struct RegistryStudyRow {
     pub study: String,
     pub updated_at: String,
 }
+crate::from_row!(RegistryStudyRow {
+    nct_id,
+    version,
+    status,
+    last_update,
+    study,
+    updated_at
+});
 
 /// One version of a study (append-only).
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistryVersionRow {
     pub version: i64,
     pub study: String,
@@ -26,6 +34,13 @@ pub struct RegistryVersionRow {
     pub source: String,
     pub at: String,
 }
+crate::from_row!(RegistryVersionRow {
+    version,
+    study,
+    changes,
+    source,
+    at
+});
 
 /// A study version to store.
 #[derive(Clone, Debug)]
@@ -152,7 +167,7 @@ impl Tx {
 }
 
 /// Where a registry sync stands.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncRow {
     pub id: String,
     /// The query, as the client sends it without paging and dates (what a resumed or a
@@ -168,6 +183,17 @@ pub struct SyncRow {
     pub updated_at: String,
     pub finished_at: Option<String>,
 }
+crate::from_row!(SyncRow {
+    id,
+    query,
+    since,
+    page_token,
+    pages,
+    studies,
+    started_at,
+    updated_at,
+    finished_at
+});
 
 /// A programme flagged because its registry study changed.
 #[derive(Clone, Debug, PartialEq, Eq)]

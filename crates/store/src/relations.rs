@@ -5,7 +5,7 @@ use sqlx::Row;
 use crate::{Result, Store, Tx};
 
 /// A relation between a patient and a caregiver or coordinator.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelationRow {
     pub id: String,
     pub patient_id: String,
@@ -16,6 +16,15 @@ pub struct RelationRow {
     pub created_at: String,
     pub decided_at: Option<String>,
 }
+crate::from_row!(RelationRow {
+    id,
+    patient_id,
+    user_id,
+    status,
+    created_by,
+    created_at,
+    decided_at
+});
 
 impl Store {
     /// Whether `user_id` may act for `patient_id` (an active relation).

@@ -58,7 +58,7 @@ pub struct QueueQuery<'a> {
 }
 
 /// One case in the work queue.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueRow {
     pub id: String,
     pub owner_id: String,
@@ -78,6 +78,22 @@ pub struct QueueRow {
     pub assigned: i64,
     pub submitted: i64,
 }
+crate::from_row!(QueueRow {
+    id,
+    owner_id,
+    owner_name,
+    owner_email,
+    state,
+    version,
+    record,
+    record_version,
+    updated_at,
+    alerts,
+    unread,
+    next_due,
+    assigned,
+    submitted
+});
 
 /// A page of the work queue with the counts over every page.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -95,12 +111,17 @@ const UNACKED: &str = "(m.alerts IS NULL OR m.alerts > 0) \
      AND NOT EXISTS (SELECT 1 FROM monitoring_acks k WHERE k.monitoring_id = m.id)";
 
 /// An acknowledgement of a monitoring entry's alerts.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AckRow {
     pub monitoring_id: String,
     pub user_id: String,
     pub at: String,
 }
+crate::from_row!(AckRow {
+    monitoring_id,
+    user_id,
+    at
+});
 
 impl Store {
     /// One page of a person's work queue. Ordering needs only each case's alert flag and
