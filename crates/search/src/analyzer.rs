@@ -15,8 +15,18 @@ use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 /// The tokenizer's name in the index.
 pub const NAME: &str = "cellpath";
 
+/// jieba's own dictionary (jieba-rs 0.11, `src/data/dict.txt`, MIT; `data/PROVENANCE.md`),
+/// shipped here raw-deflated: jieba-rs compresses it with zstd at compile time, which built
+/// zstd's C library twice per profile for a file that never changes.
+const DICT: &[u8] = include_bytes!("../data/jieba-dict.txt.deflate");
+
 static JIEBA: LazyLock<Jieba> = LazyLock::new(|| {
-    let mut jieba = Jieba::new();
+    // The bytes are fixed at build time and a test reads them, so neither step can fail at
+    // run time unless the file in the repository is damaged.
+    let dict = miniz_oxide::inflate::decompress_to_vec(DICT)
+        .expect("the shipped jieba dictionary inflates");
+    let mut jieba =
+        Jieba::with_dict(&mut dict.as_slice()).expect("the shipped jieba dictionary reads");
     for group in crate::terms::GROUPS {
         for zh in group.zh {
             jieba.add_word(zh, Some(50_000), None);
@@ -355,6 +365,21 @@ impl TokenStream for Stream<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shipped_dictionary_is_jiebas() {
+        let dict = miniz_oxide::inflate::decompress_to_vec(DICT).expect("inflates");
+        assert_eq!(dict.len(), 5_071_843);
+        assert_eq!(dict.iter().filter(|b| **b == b'\n').count(), 349_045);
+        // Segmentation uses it: a common two-character word stays whole.
+        assert!(JIEBA.has_word("我们"));
+        let words: Vec<&str> = JIEBA
+            .cut("我们在北京", false)
+            .iter()
+            .map(|t| t.word)
+            .collect();
+        assert_eq!(words, ["我们", "在", "北京"]);
+    }
 
     #[test]
     fn spellings_of_one_marker_give_the_same_terms() {
