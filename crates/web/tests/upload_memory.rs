@@ -1,6 +1,8 @@
 //! Upload memory (issue 10): measured on the whole process, so this test has a binary of
-//! its own — `cargo test` runs the tests of one binary side by side in one process.
+//! its own — `cargo test` runs the tests of one binary side by side in one process (the
+//! others share `tests/api/`).
 
+#[path = "api/common.rs"]
 mod common;
 
 use axum::http::StatusCode;

@@ -3,21 +3,19 @@
 //! chain, passed `audit verify`, and `restore` took an older copy. Signed checkpoints of the
 //! chain's head, kept outside the database, catch both.
 
-mod common;
-
-use common::{cellpath, text};
+use crate::common::{cellpath, text};
 use std::path::Path;
 
 /// Runs the demo server long enough for a few checkpoints, with some audited reads by the
 /// demo patient (whose password the first start prints); returns that password.
 fn run_server(data: &Path, password: Option<String>) -> String {
-    let server = common::start_with(data, None, true, &["--checkpoint-secs", "1"]);
+    let server = crate::common::start_with(data, None, true, &["--checkpoint-secs", "1"]);
     let password = password
         .or_else(|| server.password_of("patient@"))
         .expect("demo patient");
-    let (cookie, _) = common::sign_in(&server.addr, "patient@demo.cellpath", &password);
+    let (cookie, _) = crate::common::sign_in(&server.addr, "patient@demo.cellpath", &password);
     for _ in 0..10 {
-        let r = common::http(
+        let r = crate::common::http(
             &server.addr,
             "GET",
             "/api/v1/cases/c-demo-1",

@@ -2,14 +2,12 @@
 //! data folder, and check that every acknowledged write is there and the audit chain
 //! verifies.
 
-mod common;
-
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{Response, sign_in, start, try_http};
+use crate::common::{Response, sign_in, start, try_http};
 
 #[test]
 fn kill_9_during_writes_loses_no_acknowledged_write() {
@@ -26,7 +24,7 @@ fn kill_9_during_writes_loses_no_acknowledged_write() {
     let (cookie, csrf) = sign_in(&server.addr, "coordinator@demo.cellpath", &pw);
     let record = serde_json::to_string(
         &cellpath_domain::native::from_toml(include_str!(
-            "../../../examples/cases/gastric-cldn18-eligible.toml"
+            "../../../../examples/cases/gastric-cldn18-eligible.toml"
         ))
         .expect("example"),
     )
@@ -92,7 +90,7 @@ fn kill_9_during_writes_loses_no_acknowledged_write() {
     assert!(server.passwords.is_empty(), "demo data is not loaded twice");
     // The demo passwords were printed at the first start only: reuse the coordinator's.
     let (cookie, _) = sign_in(&server.addr, "coordinator@demo.cellpath", &pw);
-    let r = common::http(
+    let r = crate::common::http(
         &server.addr,
         "GET",
         "/api/v1/cases/c-demo-1",

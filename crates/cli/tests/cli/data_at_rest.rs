@@ -2,8 +2,6 @@
 //! owner's alone (0600 in a 0700 folder); the demo accounts work only while the server runs
 //! `--demo`; no document key is shipped with the code.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -19,10 +17,10 @@ fn mode(p: &Path) -> u32 {
 fn files_are_private_and_demo_accounts_need_demo_mode() {
     let data = std::env::temp_dir().join(format!("cellpath-at-rest-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let server = common::start(&data, None);
+    let server = crate::common::start(&data, None);
     let email = "patient@demo.cellpath";
     let password = server.password_of("patient@").expect("demo patient");
-    let (cookie, _) = common::sign_in(&server.addr, email, &password);
+    let (cookie, _) = crate::common::sign_in(&server.addr, email, &password);
     assert_eq!(mode(&data), 0o700, "the data folder");
     assert_eq!(mode(&data.join("cellpath.db")), 0o600, "the database");
     let wal = data.join("cellpath.db-wal");
@@ -32,9 +30,9 @@ fn files_are_private_and_demo_accounts_need_demo_mode() {
     drop(server);
 
     // Without --demo, the demo accounts cannot sign in, and their sessions end.
-    let server = common::start_with(&data, None, false, &[]);
+    let server = crate::common::start_with(&data, None, false, &[]);
     let body = format!("{{\"email\":\"{email}\",\"password\":\"{password}\"}}");
-    let r = common::http(
+    let r = crate::common::http(
         &server.addr,
         "POST",
         "/api/v1/sessions",
@@ -42,7 +40,7 @@ fn files_are_private_and_demo_accounts_need_demo_mode() {
         body.as_bytes(),
     );
     assert_eq!(r.status, 401, "{}", r.head);
-    let r = common::http(
+    let r = crate::common::http(
         &server.addr,
         "GET",
         "/api/v1/me",
@@ -74,12 +72,12 @@ fn no_document_key_is_shipped() {
 fn documents_rekey_under_a_new_key() {
     let data = std::env::temp_dir().join(format!("cellpath-rekey-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let server = common::start(&data, None);
+    let server = crate::common::start(&data, None);
     let email = "patient@demo.cellpath";
     let password = server.password_of("patient@").expect("demo patient");
-    let (cookie, csrf) = common::sign_in(&server.addr, email, &password);
+    let (cookie, csrf) = crate::common::sign_in(&server.addr, email, &password);
     let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
-    let r = common::http(
+    let r = crate::common::http(
         &server.addr,
         "POST",
         "/api/v1/cases/c-demo-1/documents?name=a.pdf",
@@ -94,7 +92,7 @@ fn documents_rekey_under_a_new_key() {
     drop(server);
     let old = data.join("old.key");
     let new = data.join("new.key");
-    std::fs::write(&old, common::KEY).expect("old");
+    std::fs::write(&old, crate::common::KEY).expect("old");
     let new_key = "f".repeat(64);
     std::fs::write(&new, &new_key).expect("new");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_cellpath"))
@@ -122,7 +120,7 @@ fn documents_rekey_under_a_new_key() {
     )
     .expect("opens with the new key");
     assert_eq!(plain, pdf);
-    let old_key = cellpath_web::parse_key(common::KEY).expect("key");
+    let old_key = cellpath_web::parse_key(crate::common::KEY).expect("key");
     assert!(
         cellpath_web::documents::open_stored(
             &cellpath_web::documents::cipher_for(&old_key).expect("cipher"),

@@ -3,9 +3,7 @@
 //! file beside it — the change stored as version 2 with what changed, the broken record
 //! named with its pointer, the exit non-zero, and the rest imported.
 
-mod common;
-
-use common::{cellpath, text};
+use crate::common::{cellpath, text};
 use std::path::Path;
 
 #[tokio::test(flavor = "multi_thread")]

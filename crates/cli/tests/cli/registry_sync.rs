@@ -5,12 +5,10 @@
 //! the case's coordinator and marks its screening stale; the study closing re-screens the
 //! case at once.
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::{cellpath, json, text};
 use cellpath_ctgov_replay::{Faults, Replay};
-use common::{cellpath, json, text};
 use serde_json::Value;
 
 /// The catalogue's CT041-ST-01 and the NMPA-approved satri-cel programme name this study. Its record is not among the fixtures, so a
@@ -58,8 +56,8 @@ fn sync_pages_waits_resumes_and_flags_the_programme_it_changes() {
     let _ = std::fs::remove_dir_all(&root);
     let data = root.join("data");
     let d = data.to_string_lossy().into_owned();
-    let server = common::start(&data, None);
-    let coordinator = common::sign_in(
+    let server = crate::common::start(&data, None);
+    let coordinator = crate::common::sign_in(
         &server.addr,
         "coordinator@demo.cellpath",
         &server.password_of("coordinator").expect("demo account"),

@@ -3,11 +3,9 @@
 //! the same case at once with If-Match. No update is lost, the audit chain verifies, and a
 //! document uploaded through one replica downloads through the other.
 
-mod common;
-
 use std::process::Command;
 
-use common::{Response, http, sign_in, start};
+use crate::common::{Response, http, sign_in, start};
 
 fn etag(head: &str) -> String {
     head.lines()
@@ -43,7 +41,7 @@ fn two_replicas_on_one_database_lose_no_update_and_share_documents() {
     let coordinator = pw("coordinator@");
     let record = serde_json::to_string(
         &cellpath_domain::native::from_toml(include_str!(
-            "../../../examples/cases/gastric-cldn18-eligible.toml"
+            "../../../../examples/cases/gastric-cldn18-eligible.toml"
         ))
         .expect("example"),
     )

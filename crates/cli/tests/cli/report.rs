@@ -2,9 +2,7 @@
 //! signed over HTTP, the patient's summary written in Chinese from the data folder, verified
 //! as issued, refused once a byte changed.
 
-mod common;
-
-use common::{cellpath, json, text};
+use crate::common::{cellpath, json, text};
 
 #[test]
 fn a_report_is_written_from_the_data_and_verified_as_issued() {
@@ -13,10 +11,10 @@ fn a_report_is_written_from_the_data_and_verified_as_issued() {
     let data = root.join("data");
     let d = data.to_string_lossy().into_owned();
     {
-        let server = common::start(&data, None);
+        let server = crate::common::start(&data, None);
         let who = |email: &str| {
             let password = server.password_of(email).expect("demo account");
-            common::sign_in(&server.addr, &format!("{email}@demo.cellpath"), &password)
+            crate::common::sign_in(&server.addr, &format!("{email}@demo.cellpath"), &password)
         };
         let (coord, onc, path) = (who("coordinator"), who("oncologist"), who("pathologist"));
         let case = "/api/v1/cases/c-demo-1/mdt";

@@ -4,15 +4,13 @@
 //! case; the record keeps its history; errors speak the reader's language; the logs carry
 //! no personal or clinical data.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use cellpath_web::policy::Role;
 use cellpath_web::{router, routes};
-use common::*;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -86,7 +84,7 @@ async fn a_failed_later_write_rolls_back_the_earlier_ones() {
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
     consent_all(&app, &patient.id).await;
-    common::relate(&app, &patient.id, &coordinator.id).await;
+    crate::common::relate(&app, &patient.id, &coordinator.id).await;
     let entries_before = app.audit().await.len();
 
     // Creating a case for a patient writes the case, then the coordinator's membership:
@@ -122,7 +120,7 @@ async fn the_record_keeps_its_history_and_the_consensus_knows_its_version() {
         .user("o@example.org", Role::Specialist, Some("medical-oncology"))
         .await;
     consent_all(&app, &patient.id).await;
-    common::relate(&app, &patient.id, &coordinator.id).await;
+    crate::common::relate(&app, &patient.id, &coordinator.id).await;
     let r = app
         .post(
             "/api/v1/cases",
@@ -331,7 +329,7 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
         .await;
     let caregiver = app.user("g@example.org", Role::Caregiver, None).await;
     consent_all(&app, &patient.id).await;
-    common::relate(&app, &patient.id, &coordinator.id).await;
+    crate::common::relate(&app, &patient.id, &coordinator.id).await;
     let r = app
         .post(
             "/api/v1/cases",
@@ -341,7 +339,7 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
         .await;
     let id = r.body["id"].as_str().expect("id").to_owned();
     let plan: toml::Value = toml::from_str(include_str!(
-        "../../../examples/plans/satri-cel-example.toml"
+        "../../../../examples/plans/satri-cel-example.toml"
     ))
     .expect("plan");
     let answers = json!({
@@ -390,8 +388,10 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             path: "/api/v1/cases/{id}/fhir-import",
             who: "coordinator",
             body: Some(
-                serde_json::from_str(include_str!("../../../examples/fhir/gastric-bundle.json"))
-                    .expect("bundle"),
+                serde_json::from_str(include_str!(
+                    "../../../../examples/fhir/gastric-bundle.json"
+                ))
+                .expect("bundle"),
             ),
         },
         Step {

@@ -2,8 +2,6 @@
 //! and after 180 days; the patient lists and revokes every link on the case; the access list
 //! says which link read the feed.
 
-mod common;
-
 use axum::http::StatusCode;
 use cellpath_web::policy::Role;
 use serde_json::json;
@@ -12,12 +10,12 @@ const DAY: u64 = 86_400;
 
 #[tokio::test]
 async fn links_die_with_access_consent_revocation_and_age() {
-    let app = common::app_at(1_800_000_000).await;
+    let app = crate::common::app_at(1_800_000_000).await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
-    let id = common::case_with_coordinator_and_plan(&app, &patient, &coordinator).await;
+    let id = crate::common::case_with_coordinator_and_plan(&app, &patient, &coordinator).await;
     let tokens = format!("/api/v1/cases/{id}/calendar-tokens");
-    let make = |who: common::Client| {
+    let make = |who: crate::common::Client| {
         let app = &app;
         let tokens = tokens.clone();
         async move {
@@ -84,10 +82,10 @@ async fn links_die_with_access_consent_revocation_and_age() {
 
 #[tokio::test]
 async fn a_coordinators_link_dies_with_the_processing_consent() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
-    let id = common::case_with_coordinator_and_plan(&app, &patient, &coordinator).await;
+    let id = crate::common::case_with_coordinator_and_plan(&app, &patient, &coordinator).await;
     let r = app
         .post(
             &format!("/api/v1/cases/{id}/calendar-tokens"),

@@ -2,11 +2,9 @@
 //! monitoring with alerts, the diary in the patient's language, supportive care held in the
 //! risk window.
 
-mod common;
-
+use crate::common::{App, Client};
 use axum::http::StatusCode;
 use cellpath_web::policy::Role;
-use common::{App, Client};
 use serde_json::{Value, json};
 
 /// (status, JSON body).
@@ -44,7 +42,7 @@ fn entry(temp: f64, vasopressors: u8) -> Value {
 
 #[tokio::test]
 async fn journey_monitoring_diary_and_supportive_care() {
-    let t = common::app().await;
+    let t = crate::common::app().await;
     let patient = t.user("p@example.org", Role::Patient, None).await;
     let caregiver = t.user("g@example.org", Role::Caregiver, None).await;
     let coordinator = t.user("c@example.org", Role::Coordinator, None).await;
@@ -54,11 +52,11 @@ async fn journey_monitoring_diary_and_supportive_care() {
     let radiologist = t
         .user("r@example.org", Role::Specialist, Some("radiology"))
         .await;
-    common::consent_all(&t, &patient.id).await;
-    common::relate(&t, &patient.id, &coordinator.id).await;
+    crate::common::consent_all(&t, &patient.id).await;
+    crate::common::relate(&t, &patient.id, &coordinator.id).await;
     let record = serde_json::to_value(
         cellpath_domain::native::from_toml(include_str!(
-            "../../../examples/cases/gastric-cldn18-eligible.toml"
+            "../../../../examples/cases/gastric-cldn18-eligible.toml"
         ))
         .expect("case"),
     )
@@ -134,7 +132,7 @@ async fn journey_monitoring_diary_and_supportive_care() {
         "PUT",
         &format!("{case}/journey"),
         Some(&coordinator),
-        Some(common::plan_json(None)),
+        Some(crate::common::plan_json(None)),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{plan}");
@@ -153,7 +151,7 @@ async fn journey_monitoring_diary_and_supportive_care() {
         "PUT",
         &format!("{case}/journey"),
         Some(&patient),
-        Some(common::plan_json(Some("2026-12-20"))),
+        Some(crate::common::plan_json(Some("2026-12-20"))),
     )
     .await;
     assert_ne!(
@@ -167,7 +165,7 @@ async fn journey_monitoring_diary_and_supportive_care() {
             "PUT",
             &format!("{case}/journey"),
             Some(&oncologist),
-            Some(common::plan_json(None))
+            Some(crate::common::plan_json(None))
         )
         .await
         .0,

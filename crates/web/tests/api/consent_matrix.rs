@@ -5,8 +5,6 @@
 //! specialists', `health-data-processing` everyone's but the patient's, and it freezes the
 //! case — the patient still reads and exports, and may remove people, nothing else changes.
 
-mod common;
-
 use axum::http::StatusCode;
 use cellpath_store::{Access, MemberRole};
 use cellpath_web::policy::Role;
@@ -49,15 +47,17 @@ fn concrete(path: &str, id: &str) -> String {
 
 #[tokio::test]
 async fn every_case_route_every_member_every_consent_state() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let caregiver = app.user("g@example.org", Role::Caregiver, None).await;
     let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
     let specialist = app
         .user("s@example.org", Role::Specialist, Some("medical-oncology"))
         .await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
-    common::add_members(
+    let id = app
+        .case_of(&patient, crate::common::example("gastric"))
+        .await;
+    crate::common::add_members(
         &app,
         &id,
         &[
@@ -79,7 +79,7 @@ async fn every_case_route_every_member_every_consent_state() {
         .collect();
     assert!(case_routes.len() > 30, "{}", case_routes.len());
 
-    let call = |method: &'static str, uri: String, who: &common::Client| {
+    let call = |method: &'static str, uri: String, who: &crate::common::Client| {
         let body = (method != "GET" && method != "DELETE").then(|| json!({}));
         let app = &app;
         let who = who.clone();

@@ -2,8 +2,6 @@
 //! (or imported for the one named), one patient's Bulk Data ndjson imports, and the record
 //! exports as an mCODE bundle that re-imports unchanged.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use cellpath_web::policy::Role;
@@ -20,9 +18,11 @@ fn fixture(rel: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn several_patients_are_refused_then_one_is_named() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
+    let id = app
+        .case_of(&patient, crate::common::example("gastric"))
+        .await;
     let uri = format!("/api/v1/cases/{id}/fhir-import");
     let bundle =
         String::from_utf8(fixture("fhir/realistic/two-subjects-no-patient.json")).expect("utf8");
@@ -76,9 +76,11 @@ async fn several_patients_are_refused_then_one_is_named() {
 
 #[tokio::test]
 async fn one_patients_ndjson_imports() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
+    let id = app
+        .case_of(&patient, crate::common::example("gastric"))
+        .await;
     let uri = format!("/api/v1/cases/{id}/fhir-import");
     let mut body = Vec::new();
     for f in ["Patient", "Condition", "Observation", "MedicationRequest"] {
@@ -116,9 +118,11 @@ async fn one_patients_ndjson_imports() {
 
 #[tokio::test]
 async fn the_record_exports_as_mcode_and_re_imports_unchanged() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
+    let id = app
+        .case_of(&patient, crate::common::example("gastric"))
+        .await;
     let r = app.get(&format!("/api/v1/cases/{id}/fhir"), &patient).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.content_type.as_deref(), Some("application/fhir+json"));
@@ -151,9 +155,11 @@ async fn the_record_exports_as_mcode_and_re_imports_unchanged() {
 
 #[tokio::test]
 async fn an_import_over_the_limit_is_refused_before_it_is_read() {
-    let app = common::app_with(|c| c.max_fhir = 1024).await;
+    let app = crate::common::app_with(|c| c.max_fhir = 1024).await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
+    let id = app
+        .case_of(&patient, crate::common::example("gastric"))
+        .await;
     let bundle = String::from_utf8(fixture("fhir/realistic/coded-values.json")).expect("utf8");
     assert!(bundle.len() > 1024);
     let r = app
@@ -173,9 +179,11 @@ async fn an_import_over_the_limit_is_refused_before_it_is_read() {
 
 #[tokio::test]
 async fn a_preview_answers_what_the_import_would_write_and_writes_nothing() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
+    let id = app
+        .case_of(&patient, crate::common::example("gastric"))
+        .await;
     let bundle =
         String::from_utf8(fixture("fhir/realistic/intent-and-stop-reason.json")).expect("utf8");
     let r = app

@@ -2,13 +2,11 @@
 //! patient's e-mail, the record's text and a message body are searched for and not found.
 //! (Its own test binary: the subscriber is process-wide.)
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::common::*;
 use axum::http::StatusCode;
 use cellpath_web::policy::Role;
-use common::*;
 use serde_json::{Value, json};
 
 /// A writer that keeps what the subscriber writes, for reading back.

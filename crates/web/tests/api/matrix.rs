@@ -122,7 +122,7 @@ async fn no_route_leaks_a_case_to_anyone_outside_it() {
     }
     let record = serde_json::to_string(
         &cellpath_domain::native::from_toml(include_str!(
-            "../../../examples/cases/gastric-cldn18-eligible.toml"
+            "../../../../examples/cases/gastric-cldn18-eligible.toml"
         ))
         .expect("case"),
     )

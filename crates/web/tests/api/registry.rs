@@ -2,8 +2,6 @@
 //! programmes name flags both, tells the case's coordinator and marks the case's screening
 //! stale; the flags are for the care team; a coordinator reviews one with a note, once.
 
-mod common;
-
 use axum::http::StatusCode;
 use cellpath_web::policy::Role;
 use serde_json::json;
@@ -24,13 +22,13 @@ fn linked_study(eligibility: &str) -> cellpath_registry::Study {
 
 #[tokio::test]
 async fn a_changed_study_flags_its_programmes_and_a_coordinator_reviews_them() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let coord = app.user("c@example.org", Role::Coordinator, None).await;
     let onc = app
         .user("o@example.org", Role::Specialist, Some("medical-oncology"))
         .await;
-    let id = common::case_with_coordinator_and_plan(&app, &patient, &coord).await;
+    let id = crate::common::case_with_coordinator_and_plan(&app, &patient, &coord).await;
     let import = |eligibility: &'static str| {
         let state = app.state.clone();
         async move {

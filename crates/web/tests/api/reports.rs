@@ -2,15 +2,13 @@
 //! languages for the patient as for the team; the evidence with its sources; an amendment
 //! supersedes the old report, which stays downloadable; every download audited.
 
-mod common;
-
 use axum::http::StatusCode;
 use cellpath_web::policy::Role;
 use serde_json::json;
 
 #[tokio::test]
 async fn a_signed_consensus_makes_both_reports_and_an_amendment_supersedes_them() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let coord = app.user("c@example.org", Role::Coordinator, None).await;
     let onc = app
@@ -20,7 +18,7 @@ async fn a_signed_consensus_makes_both_reports_and_an_amendment_supersedes_them(
         .user("pa@example.org", Role::Specialist, Some("pathology"))
         .await;
     let stranger = app.user("s@example.org", Role::Patient, None).await;
-    let id = common::case_with_coordinator_and_plan(&app, &patient, &coord).await;
+    let id = crate::common::case_with_coordinator_and_plan(&app, &patient, &coord).await;
     let mdt = format!("/api/v1/cases/{id}/mdt");
     for who in [&onc, &path] {
         let r = app
@@ -109,7 +107,7 @@ async fn a_signed_consensus_makes_both_reports_and_an_amendment_supersedes_them(
         .get(&format!("{v1}?kind=mdt&lang=en"), &patient)
         .await
         .text;
-    let check = async |body: String, who: &common::Client| {
+    let check = async |body: String, who: &crate::common::Client| {
         app.call_raw("POST", "/api/v1/reports/verify", Some(who), Some(body), &[])
             .await
     };

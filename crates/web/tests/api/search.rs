@@ -2,8 +2,6 @@
 //! Chinese, a bad query refused naming `/q` in the reader's language, the index following
 //! an import at once, and the studies for a case — by access to the case, audited.
 
-mod common;
-
 use axum::http::StatusCode;
 use cellpath_web::policy::Role;
 
@@ -32,7 +30,7 @@ fn ids(body: &serde_json::Value) -> Vec<String> {
 
 #[tokio::test]
 async fn the_registry_is_searched_in_both_languages_and_follows_imports() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let coord = app.user("c@example.org", Role::Coordinator, None).await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let studies = fixtures();
@@ -125,11 +123,11 @@ async fn the_registry_is_searched_in_both_languages_and_follows_imports() {
 
 #[tokio::test]
 async fn studies_for_a_case_need_access_to_the_case_and_are_audited() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let coord = app.user("c@example.org", Role::Coordinator, None).await;
     let stranger = app.user("s@example.org", Role::Coordinator, None).await;
-    let id = common::case_with_coordinator_and_plan(&app, &patient, &coord).await;
+    let id = crate::common::case_with_coordinator_and_plan(&app, &patient, &coord).await;
     cellpath_web::registry::import_studies(&app.state, "system", "fixtures", &fixtures())
         .await
         .expect("import");

@@ -1,8 +1,6 @@
 //! Security fixes from the attack on the running server (issue 10), each with the
 //! reproduction that worked before.
 
-mod common;
-
 use axum::http::StatusCode;
 use cellpath_web::policy::Role;
 use serde_json::json;
@@ -10,9 +8,11 @@ use serde_json::json;
 /// A write API token could mint tokens that outlived its revocation, and change consents.
 #[tokio::test]
 async fn a_write_token_cannot_mint_credentials_or_change_consents() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
+    let id = app
+        .case_of(&patient, crate::common::example("gastric"))
+        .await;
     let r = app
         .post(
             "/api/v1/tokens",
@@ -71,7 +71,7 @@ async fn a_write_token_cannot_mint_credentials_or_change_consents() {
 /// Responses carried no security headers, and the 413 for oversized JSON was plain text.
 #[tokio::test]
 async fn every_answer_carries_the_security_headers_and_413_speaks_json() {
-    let app = common::app_with(|c| {
+    let app = crate::common::app_with(|c| {
         c.max_body = 1024;
         c.secure_cookies = true;
     })
@@ -123,12 +123,14 @@ async fn every_answer_carries_the_security_headers_and_413_speaks_json() {
 #[tokio::test]
 async fn notifications_say_only_that_something_needs_attention() {
     use cellpath_store::{Access, MemberRole};
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let caregiver = app.user("g@example.org", Role::Caregiver, None).await;
     let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
-    common::add_members(
+    let id = app
+        .case_of(&patient, crate::common::example("gastric"))
+        .await;
+    crate::common::add_members(
         &app,
         &id,
         &[
@@ -196,7 +198,7 @@ async fn notifications_say_only_that_something_needs_attention() {
 /// read the feed.
 #[tokio::test]
 async fn the_access_list_names_people_and_calendar_links() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
     let mut tx = app.setup().await;
@@ -204,7 +206,7 @@ async fn the_access_list_names_people_and_calendar_links() {
         .await
         .expect("name");
     tx.commit().await.expect("commit");
-    let id = common::case_with_coordinator_and_plan(&app, &patient, &coordinator).await;
+    let id = crate::common::case_with_coordinator_and_plan(&app, &patient, &coordinator).await;
     let r = app
         .post(
             &format!("/api/v1/cases/{id}/calendar-tokens"),
@@ -247,13 +249,15 @@ async fn the_access_list_names_people_and_calendar_links() {
 #[tokio::test]
 async fn documents_are_written_for_the_owner_alone() {
     use std::os::unix::fs::PermissionsExt;
-    let app = common::app().await;
+    let app = crate::common::app().await;
     if app.state.config.documents_in_database {
         return; // PostgreSQL keeps documents in the database.
     }
     let patient = app.user("p@example.org", Role::Patient, None).await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
-    let r = common::upload(
+    let id = app
+        .case_of(&patient, crate::common::example("gastric"))
+        .await;
+    let r = crate::common::upload(
         &app,
         &patient,
         &format!("/api/v1/cases/{id}").replace("/api/v1/cases/", ""),
@@ -292,7 +296,7 @@ fn sign_in_from(ip: &str, email: &str, password: &str) -> axum::http::Request<ax
 /// minutes kept it locked for ever, and "locked" answered fast and only for real accounts.
 #[tokio::test]
 async fn failed_sign_ins_slow_the_attacker_not_the_owner() {
-    let app = common::app_at(1_800_000_000).await;
+    let app = crate::common::app_at(1_800_000_000).await;
     let owner = app.user("p@example.org", Role::Patient, None).await;
     let attacker = "203.0.113.7";
     let mut statuses = Vec::new();
@@ -375,7 +379,7 @@ async fn failed_sign_ins_slow_the_attacker_not_the_owner() {
 
 #[tokio::test]
 async fn a_throttled_answer_says_how_long_to_wait() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     app.user("p@example.org", Role::Patient, None).await;
     for _ in 0..5 {
         app.send(sign_in_from("192.0.2.1", "p@example.org", "wrong"))
@@ -400,11 +404,13 @@ async fn a_throttled_answer_says_how_long_to_wait() {
 /// every read of the journey, the calendar and the anonymous feed.
 #[tokio::test]
 async fn journey_plans_are_bounded() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
+    let id = app
+        .case_of(&patient, crate::common::example("gastric"))
+        .await;
     let uri = format!("/api/v1/cases/{id}/journey");
-    let mut huge = common::plan_json(None);
+    let mut huge = crate::common::plan_json(None);
     let periods: Vec<_> = (0..100_000)
         .map(|_| json!({"role": "daughter", "from": "2026-12-01", "to": "2026-12-31"}))
         .collect();
@@ -419,7 +425,7 @@ async fn journey_plans_are_bounded() {
         r.status,
         r.text
     );
-    let mut many = common::plan_json(None);
+    let mut many = crate::common::plan_json(None);
     let periods: Vec<_> = (0..51)
         .map(|_| json!({"role": "daughter", "from": "2026-12-01", "to": "2026-12-31"}))
         .collect();
@@ -427,7 +433,7 @@ async fn journey_plans_are_bounded() {
     let r = app.call("PUT", &uri, Some(&patient), Some(many), &[]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.body["error"]["code"], "plan_too_large");
-    let mut long = common::plan_json(None);
+    let mut long = crate::common::plan_json(None);
     long["durations"] = json!({"manufacturing": [1, 5_000]});
     let r = app.call("PUT", &uri, Some(&patient), Some(long), &[]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
@@ -450,20 +456,20 @@ async fn journey_plans_are_bounded() {
 /// coordinator), and it appeared in the patient's list.
 #[tokio::test]
 async fn a_case_in_a_patients_name_needs_the_patients_grant() {
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
-    common::consent_all(&app, &patient.id).await;
+    crate::common::consent_all(&app, &patient.id).await;
     let caregiver = app.user("g@example.org", Role::Caregiver, None).await;
     let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
     let admin = app.user("a@example.org", Role::Admin, None).await;
-    let open = |who: common::Client| {
+    let open = |who: crate::common::Client| {
         let app = &app;
         let owner = patient.id.clone();
         async move {
             app.post(
                 "/api/v1/cases",
                 &who,
-                json!({"record": common::example("gastric"), "owner_id": owner}),
+                json!({"record": crate::common::example("gastric"), "owner_id": owner}),
             )
             .await
         }
@@ -614,15 +620,17 @@ fn dicom(body: &[u8]) -> Vec<u8> {
 /// ZIP was accepted (a bomb, or `PK` and then HTML).
 #[tokio::test]
 async fn uploads_are_what_they_say_and_zips_hold_dicom_only() {
-    let app = common::app_with(|c| c.max_document = 64 * 1024).await;
+    let app = crate::common::app_with(|c| c.max_document = 64 * 1024).await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
+    let id = app
+        .case_of(&patient, crate::common::example("gastric"))
+        .await;
     let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n".to_vec();
     let up = |name: &'static str, ct: &'static str, bytes: Vec<u8>| {
         let app = &app;
         let patient = patient.clone();
         let id = id.clone();
-        async move { common::upload(app, &patient, &id, name, ct, bytes).await }
+        async move { crate::common::upload(app, &patient, &id, name, ct, bytes).await }
     };
     let r = up("report.html", "application/pdf", pdf.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -683,15 +691,19 @@ async fn uploads_are_what_they_say_and_zips_hold_dicom_only() {
 /// One case could fill the disk.
 #[tokio::test]
 async fn a_case_has_a_document_quota() {
-    let app = common::app_with(|c| c.case_quota = 100).await;
+    let app = crate::common::app_with(|c| c.case_quota = 100).await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
+    let id = app
+        .case_of(&patient, crate::common::example("gastric"))
+        .await;
     let pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n".to_vec();
-    let r = common::upload(&app, &patient, &id, "a.pdf", "application/pdf", pdf.clone()).await;
+    let r =
+        crate::common::upload(&app, &patient, &id, "a.pdf", "application/pdf", pdf.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let r = common::upload(&app, &patient, &id, "b.pdf", "application/pdf", pdf.clone()).await;
+    let r =
+        crate::common::upload(&app, &patient, &id, "b.pdf", "application/pdf", pdf.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let r = common::upload(&app, &patient, &id, "c.pdf", "application/pdf", pdf).await;
+    let r = crate::common::upload(&app, &patient, &id, "c.pdf", "application/pdf", pdf).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
 }
 
@@ -699,7 +711,7 @@ async fn a_case_has_a_document_quota() {
 #[tokio::test]
 async fn the_patient_and_an_allowed_caregiver_remove_members() {
     use cellpath_store::{Access, MemberRole};
-    let app = common::app().await;
+    let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let carer = app.user("g@example.org", Role::Caregiver, None).await;
     let viewer = app.user("v@example.org", Role::Caregiver, None).await;
@@ -707,8 +719,10 @@ async fn the_patient_and_an_allowed_caregiver_remove_members() {
     let specialist = app
         .user("s@example.org", Role::Specialist, Some("medical-oncology"))
         .await;
-    let id = app.case_of(&patient, common::example("gastric")).await;
-    common::add_members(
+    let id = app
+        .case_of(&patient, crate::common::example("gastric"))
+        .await;
+    crate::common::add_members(
         &app,
         &id,
         &[
@@ -719,7 +733,7 @@ async fn the_patient_and_an_allowed_caregiver_remove_members() {
         ],
     )
     .await;
-    let member = |u: &common::Client| format!("/api/v1/cases/{id}/members/{}", u.id);
+    let member = |u: &crate::common::Client| format!("/api/v1/cases/{id}/members/{}", u.id);
     // Not until the patient allows it.
     let r = app.delete(&member(&coordinator), &carer).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);

@@ -4,21 +4,19 @@
 //! catalogue version, lifecycle transitions, access refused where it should be, CSRF and
 //! forged sessions rejected, and the audit chain verified.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use cellpath_web::policy::Role;
 use cellpath_web::router;
-use common::*;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 fn record() -> Value {
     let case = cellpath_domain::native::from_toml(include_str!(
-        "../../../examples/cases/gej-needs-information.toml"
+        "../../../../examples/cases/gej-needs-information.toml"
     ))
     .expect("example");
     serde_json::to_value(case).expect("json")
@@ -377,9 +375,10 @@ async fn a_fhir_bundle_imports_with_its_report(s: &mut Story) {
         ..
     } = *s;
     // A FHIR bundle imports into the case with its report (and the same If-Match rule).
-    let bundle: Value =
-        serde_json::from_str(include_str!("../../../examples/fhir/gastric-bundle.json"))
-            .expect("bundle");
+    let bundle: Value = serde_json::from_str(include_str!(
+        "../../../../examples/fhir/gastric-bundle.json"
+    ))
+    .expect("bundle");
     let imp = format!("{case_uri}/fhir-import");
     let r = app
         .call(

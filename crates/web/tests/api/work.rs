@@ -2,8 +2,6 @@
 //! first and go once acknowledged; one acknowledgement per entry; the queue's input is
 //! checked and naming the field; only the people who work on cases have a queue.
 
-mod common;
-
 use axum::http::StatusCode;
 use cellpath_web::policy::Role;
 use serde_json::{Value, json};
@@ -19,11 +17,11 @@ fn entry(temp: f64) -> Value {
 
 #[tokio::test]
 async fn alerts_lead_the_queue_until_acknowledged_once() {
-    let t = common::app().await;
+    let t = crate::common::app().await;
     let patient = t.user("p@example.org", Role::Patient, None).await;
     let coordinator = t.user("c@example.org", Role::Coordinator, None).await;
-    common::case_with_coordinator_and_plan(&t, &patient, &coordinator).await;
-    common::case_with_coordinator_and_plan(&t, &patient, &coordinator).await;
+    crate::common::case_with_coordinator_and_plan(&t, &patient, &coordinator).await;
+    crate::common::case_with_coordinator_and_plan(&t, &patient, &coordinator).await;
     // The alert goes on the case that would otherwise come second.
     let before = t.get("/api/v1/work", &coordinator).await;
     let calm = before.body["cases"][0]["id"]
@@ -119,7 +117,7 @@ async fn alerts_lead_the_queue_until_acknowledged_once() {
 
 #[tokio::test]
 async fn the_queue_checks_its_input_and_is_for_the_team() {
-    let t = common::app().await;
+    let t = crate::common::app().await;
     let patient = t.user("p@example.org", Role::Patient, None).await;
     let coordinator = t.user("c@example.org", Role::Coordinator, None).await;
     for (query, field) in [
