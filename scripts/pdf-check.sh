@@ -10,7 +10,10 @@ for tool in pdftotext pdffonts pdfinfo; do
 done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-cargo run --quiet --locked --release -p cellpath-report-pdf --example sample -- "$out" >/dev/null
+# Built with the whole workspace (the same build as the tests and the binary: nothing compiles
+# again in CI), then run.
+cargo build --quiet --locked --release --workspace --examples
+./target/release/examples/report_sample "$out" >/dev/null
 golden=crates/report-pdf/tests/golden
 fail=0
 for name in mdt-en mdt-zh-CN patient-en patient-zh-CN; do

@@ -4,7 +4,7 @@
 //! not FHIR R4 resources (arrays, helper JSON, older versions) must be refused as a whole,
 //! and are counted. CI runs it; the unit tests use the small copies in `tests/data/fhir`.
 //!
-//! `cargo run -p cellpath-fhir --example corpus [DIR]`
+//! `cargo run -p cellpath-fhir --example fhir_corpus [DIR]`
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -3,7 +3,7 @@
 //! records refused, each refusal printed with its file and pointer. With `--expect
 //! FILES,STUDIES,DISTINCT,REFUSED` it fails unless the counts are exactly those.
 //!
-//! `cargo run -p cellpath-registry --example corpus -- DIR [--expect 312,…]`
+//! `cargo run -p cellpath-registry --example registry_corpus -- DIR [--expect 312,…]`
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

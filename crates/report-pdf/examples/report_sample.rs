@@ -1,6 +1,6 @@
 //! Writes the example report's PDFs — both kinds, both languages — into a folder, for the
 //! reader's-tools check (`scripts/pdf-check.sh`: pdftotext against the golden text, pdffonts,
-//! pdfinfo). `cargo run -p cellpath-report-pdf --example sample -- DIR`
+//! pdfinfo). `cargo run -p cellpath-report-pdf --example report_sample -- DIR`
 
 use cellpath_domain::Lang;
 use cellpath_report::{Kind, sample};
