@@ -8,8 +8,10 @@ export default defineConfig({
   testDir: "tests",
   timeout: 120_000,
   expect: { timeout: 10_000 },
-  fullyParallel: false,
-  workers: 1,
+  // Two at a time (this machine has two cores; every test starts its own server and data
+  // folder, so tests share nothing). CELLPATH_E2E_WORKERS=1 for a quieter run.
+  fullyParallel: true,
+  workers: Number(process.env.CELLPATH_E2E_WORKERS || 2),
   forbidOnly: !!process.env.CI,
   retries: 0,
   reporter: process.env.CI ? [["list"]] : [["list"]],

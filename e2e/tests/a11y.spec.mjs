@@ -18,9 +18,10 @@ async function check(page, label) {
   expect(bad.map((v) => `${label}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
 }
 
+// One test per language and width, so that they can run side by side.
 for (const lang of ["en", "zh-CN"]) {
-  test(`every page passes axe (${lang})`, async ({ demo, page }) => {
-    for (const width of [390, 1280]) {
+  for (const width of [390, 1280]) {
+    test(`every page passes axe (${lang}, ${width} px)`, async ({ demo, page }) => {
       await page.setViewportSize({ width, height: 900 });
       await page.context().clearCookies();
       await page.goto(`${demo.base}/sign-in`);
@@ -50,6 +51,6 @@ for (const lang of ["en", "zh-CN"]) {
       await check(page, `diary answer ${width}`);
       await page.goto(`${demo.base}/cases/c-nobody`);
       await check(page, `not found ${width}`);
-    }
-  });
+    });
+  }
 }
