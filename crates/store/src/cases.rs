@@ -103,6 +103,8 @@ pub struct RecordVersion {
     /// The use case that wrote it (the audit action, e.g. `case.record.update`).
     pub use_case: String,
     pub at: String,
+    /// Why it was written so, when someone said (an import's identity override).
+    pub note: Option<String>,
 }
 
 fn version_from(r: &AnyRow, with_record: bool) -> Result<RecordVersion> {
@@ -117,6 +119,7 @@ fn version_from(r: &AnyRow, with_record: bool) -> Result<RecordVersion> {
         actor: r.try_get("actor_id")?,
         use_case: r.try_get("use_case")?,
         at: r.try_get("at")?,
+        note: r.try_get("note")?,
     })
 }
 
@@ -222,7 +225,7 @@ impl Store {
     /// The record's versions, oldest first, without the records themselves.
     pub async fn record_versions(&self, case_id: &str) -> Result<Vec<RecordVersion>> {
         let rows = sqlx::query(
-            "SELECT case_id, version, actor_id, use_case, at FROM record_versions \
+            "SELECT case_id, version, actor_id, use_case, at, note FROM record_versions \
              WHERE case_id = $1 ORDER BY version",
         )
         .bind(case_id)
@@ -238,7 +241,7 @@ impl Store {
         version: i64,
     ) -> Result<Option<RecordVersion>> {
         let row = sqlx::query(
-            "SELECT case_id, version, record, actor_id, use_case, at FROM record_versions \
+            "SELECT case_id, version, record, actor_id, use_case, at, note FROM record_versions \
              WHERE case_id = $1 AND version = $2",
         )
         .bind(case_id)
@@ -306,10 +309,16 @@ impl Tx {
         row.as_ref().map(case_from).transpose()
     }
 
-    async fn keep_version(&mut self, case_id: &str, version: i64, record: &str) -> Result<()> {
+    async fn keep_version(
+        &mut self,
+        case_id: &str,
+        version: i64,
+        record: &str,
+        note: Option<&str>,
+    ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO record_versions (case_id, version, record, actor_id, use_case, at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO record_versions (case_id, version, record, actor_id, use_case, at, note) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(case_id)
         .bind(version)
@@ -317,6 +326,7 @@ impl Tx {
         .bind(&self.audit.actor)
         .bind(&self.audit.action)
         .bind(&self.now)
+        .bind(note)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -336,7 +346,7 @@ impl Tx {
         .execute(&mut *self.tx)
         .await;
         inserted(r)?;
-        self.keep_version(new.id, 1, new.record).await?;
+        self.keep_version(new.id, 1, new.record, None).await?;
         self.case(new.id).await?.ok_or(StoreError::NotFound)
     }
 
@@ -349,6 +359,17 @@ impl Tx {
         id: &str,
         expected: Option<i64>,
         record: &str,
+    ) -> Result<CaseRow> {
+        self.update_record_noted(id, expected, record, None).await
+    }
+
+    /// As [`Tx::update_record`], with a note kept on the version (why it was written so).
+    pub async fn update_record_noted(
+        &mut self,
+        id: &str,
+        expected: Option<i64>,
+        record: &str,
+        note: Option<&str>,
     ) -> Result<CaseRow> {
         // One statement compares, writes and returns the new row.
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -372,7 +393,7 @@ impl Tx {
             });
         };
         let current = case_from(&row)?;
-        self.keep_version(id, current.version, record).await?;
+        self.keep_version(id, current.version, record, note).await?;
         Ok(current)
     }
 

@@ -31,6 +31,7 @@ macro_rules! from_row {
 pub(crate) use from_row;
 
 mod accounts;
+mod alerts;
 mod audit;
 mod care;
 mod cases;
@@ -48,13 +49,14 @@ mod work;
 mod writer;
 
 pub use accounts::{ApiTokenRow, Session, User};
+pub use alerts::{AlertAckRow, NewSafetyAlert, OnCallRow, OutboxRow, OutgoingRow, SafetyAlertRow};
 pub use audit::{AuditEntry, audit_hash};
 pub use care::{
     CALENDAR_TOKEN_DAYS, CalendarToken, DecisionNote, DiaryRow, MonitoringRow, NewMonitoring,
     SupportiveRow,
 };
 pub use cases::{CaseRow, Member, NewCase, RecordVersion, Screening};
-pub use clock::{Clock, FixedClock, SharedClock, SystemClock, rfc3339};
+pub use clock::{Clock, FixedClock, SharedClock, SystemClock, parse_rfc3339, rfc3339};
 pub use consent::LiveConsent;
 pub use documents::{CHUNK as DOCUMENT_CHUNK, Document};
 pub use mdt::{Assignment, ConsensusRow, DraftRow, MyAssignment, OpinionRow, Signature};
@@ -63,7 +65,10 @@ pub use registry::{
     FlagRow, NewFlag, NewStudyVersion, RegistryStudyRow, RegistryVersionRow, SyncRow,
 };
 pub use relations::RelationRow;
-pub use types::{Access, CaseId, ConsentKind, MemberRole, SupportiveState, UserId};
+pub use types::{
+    Access, AlertAction, AlertSeverity, AlertSource, CaseId, ConsentKind, MemberRole,
+    SupportiveState, UserId,
+};
 pub use work::{AckRow, QueuePage, QueueQuery, QueueRow, QueueSort};
 
 #[derive(Debug, thiserror::Error)]

@@ -26,6 +26,8 @@ pub struct NotificationRow {
     pub text: String,
     pub created_at: String,
     pub read_at: Option<String>,
+    /// The safety alert it tells of (its words are made from the alert when read).
+    pub alert_id: Option<String>,
 }
 crate::from_row!(NotificationRow {
     id,
@@ -33,7 +35,8 @@ crate::from_row!(NotificationRow {
     kind,
     text,
     created_at,
-    read_at
+    read_at,
+    alert_id
 });
 
 impl Store {
@@ -64,7 +67,7 @@ impl Store {
 
     pub async fn notifications(&self, user_id: &str) -> Result<Vec<NotificationRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, case_id, kind, text, created_at, read_at FROM notifications \
+            "SELECT id, case_id, kind, text, created_at, read_at, alert_id FROM notifications \
              WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
         )
         .bind(user_id)

@@ -82,6 +82,32 @@ stored_enum!(
     }
 );
 
+stored_enum!(
+    /// How urgent a safety alert is: an emergency (call the emergency number first) or urgent
+    /// (call the treating team now).
+    AlertSeverity, "alert severity" {
+        Emergency => "emergency",
+        Urgent => "urgent",
+    }
+);
+
+stored_enum!(
+    /// What raised a safety alert.
+    AlertSource, "alert source" {
+        Diary => "diary",
+    }
+);
+
+stored_enum!(
+    /// What the team member who acknowledged an alert did.
+    AlertAction, "alert action" {
+        CalledBack => "called-back",
+        SentToEmergency => "sent-to-emergency",
+        SeenInPerson => "seen-in-person",
+        Other => "other",
+    }
+);
+
 /// Declares an id newtype: a non-empty, short string of id characters.
 macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident) => {

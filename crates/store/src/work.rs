@@ -69,7 +69,8 @@ pub struct QueueRow {
     pub record: String,
     pub record_version: i64,
     pub updated_at: String,
-    /// Monitoring entries whose alerts nobody has acknowledged.
+    /// Alerts nobody has acknowledged: monitoring entries' and safety alerts from what the
+    /// family reported.
     pub alerts: i64,
     /// Notices of new messages the person has not read.
     pub unread: i64,
@@ -105,10 +106,21 @@ pub struct QueuePage {
     pub alerting: i64,
 }
 
-/// An entry's alerts nobody has acknowledged (`NULL` alerts: written before they were
-/// counted, so they count).
-const UNACKED: &str = "(m.alerts IS NULL OR m.alerts > 0) \
-     AND NOT EXISTS (SELECT 1 FROM monitoring_acks k WHERE k.monitoring_id = m.id)";
+/// A case (`c`) has an alert nobody has acknowledged: a monitoring entry's (`NULL` alerts:
+/// written before they were counted, so they count), or a safety alert the family's report
+/// raised.
+const CASE_ALERTING: &str = "(EXISTS (SELECT 1 FROM monitoring m WHERE m.case_id = c.id AND \
+     (m.alerts IS NULL OR m.alerts > 0) \
+     AND NOT EXISTS (SELECT 1 FROM monitoring_acks k WHERE k.monitoring_id = m.id)) \
+     OR EXISTS (SELECT 1 FROM safety_alerts s WHERE s.case_id = c.id \
+     AND NOT EXISTS (SELECT 1 FROM safety_alert_acks sk WHERE sk.alert_id = s.id)))";
+
+/// A case's (`c`) alerts nobody has acknowledged, of both kinds.
+const CASE_ALERTS: &str = "((SELECT COUNT(*) FROM monitoring m WHERE m.case_id = c.id AND \
+     (m.alerts IS NULL OR m.alerts > 0) \
+     AND NOT EXISTS (SELECT 1 FROM monitoring_acks k WHERE k.monitoring_id = m.id)) \
+     + (SELECT COUNT(*) FROM safety_alerts s WHERE s.case_id = c.id \
+     AND NOT EXISTS (SELECT 1 FROM safety_alert_acks sk WHERE sk.alert_id = s.id)))";
 
 /// An acknowledgement of a monitoring entry's alerts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,11 +158,10 @@ impl Store {
         let found = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT q.id, COUNT(*) OVER () AS total FROM (SELECT c.id, c.state, c.updated_at, \
              {due} AS next_due, \
-             CASE WHEN EXISTS (SELECT 1 FROM monitoring m WHERE m.case_id = c.id AND {UNACKED}) \
-             THEN 0 ELSE 1 END AS calm \
+             CASE WHEN {CASE_ALERTING} THEN 0 ELSE 1 END AS calm \
              FROM case_members cm JOIN {cases} ON c.id = cm.case_id \
-             WHERE cm.user_id = $1 AND ($2 = '' OR c.state = $2) AND ($3 = 0 OR EXISTS \
-             (SELECT 1 FROM monitoring m WHERE m.case_id = c.id AND {UNACKED}))) q \
+             WHERE cm.user_id = $1 AND ($2 = '' OR c.state = $2) AND ($3 = 0 OR \
+             {CASE_ALERTING})) q \
              ORDER BY q.calm, {}, q.id LIMIT $4 OFFSET $5",
             q.sort.order()
         )))
@@ -172,8 +183,8 @@ impl Store {
             // A page past the end has no rows to carry the count: count on its own.
             None => sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) AS n FROM case_members cm JOIN cases c ON c.id = cm.case_id \
-                 WHERE cm.user_id = $1 AND ($2 = '' OR c.state = $2) AND ($3 = 0 OR EXISTS \
-                 (SELECT 1 FROM monitoring m WHERE m.case_id = c.id AND {UNACKED}))"
+                 WHERE cm.user_id = $1 AND ($2 = '' OR c.state = $2) AND ($3 = 0 OR \
+                 {CASE_ALERTING})"
             )))
             .bind(q.user_id)
             .bind(state)
@@ -190,7 +201,7 @@ impl Store {
             let sql = format!(
                 "SELECT c.id, c.owner_id, u.display_name AS owner_name, u.email AS owner_email, \
                  c.state, c.version, c.record, c.record_version, c.updated_at, \
-                 (SELECT COUNT(*) FROM monitoring m WHERE m.case_id = c.id AND {UNACKED}) AS alerts, \
+                 {CASE_ALERTS} AS alerts, \
                  (SELECT COUNT(*) FROM notifications n WHERE n.user_id = $1 AND n.case_id = c.id \
                   AND n.kind = 'message' AND n.read_at IS NULL) AS unread, \
                  (SELECT MIN(a.due) FROM mdt_assignments a WHERE a.case_id = c.id AND NOT EXISTS \
@@ -214,8 +225,8 @@ impl Store {
             }
         }
         let alerting: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(DISTINCT m.case_id) AS n FROM monitoring m \
-             JOIN case_members cm ON cm.case_id = m.case_id AND cm.user_id = $1 WHERE {UNACKED}"
+            "SELECT COUNT(*) AS n FROM case_members cm JOIN cases c ON c.id = cm.case_id \
+             WHERE cm.user_id = $1 AND {CASE_ALERTING}"
         )))
         .bind(q.user_id)
         .fetch_one(&self.pool)
