@@ -205,6 +205,101 @@ pub struct PlanInput {
     /// lymphodepletion: each opens a risk window of its own.
     #[serde(default)]
     pub additional_infusions: Vec<AdditionalInfusion>,
+    /// The treating centre's 24-hour number, which every "call the team" answer shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub centre_phone: Option<Phone>,
+    /// The centre's offset from UTC (`+08:00`), so that the times a family reads are the
+    /// centre's; UTC when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub centre_utc_offset: Option<UtcOffset>,
+}
+
+/// A telephone number as a person dials it: digits, with an optional leading `+` and
+/// spaces, dashes or brackets between them (5 to 20 digits).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let digits = t.chars().filter(char::is_ascii_digit).count();
+        let ok = t.chars().enumerate().all(|(i, c)| {
+            c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')') || (c == '+' && i == 0)
+        });
+        if !ok || !(5..=20).contains(&digits) {
+            return Err(format!(
+                "{t:?} is not a telephone number: digits, a leading + and spaces, dashes or brackets (5 to 20 digits)"
+            ));
+        }
+        Ok(Self(t.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The number for a `tel:` link: the `+` and digits only.
+    pub fn dial(&self) -> String {
+        self.0
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect()
+    }
+}
+
+impl<'de> Deserialize<'de> for Phone {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An offset from UTC, `+HH:MM` or `-HH:MM` (whole quarter hours, at most 14 hours).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UtcOffset(i32);
+
+impl UtcOffset {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let bad = || format!("{t:?} is not an offset from UTC such as +08:00");
+        let (sign, rest) = match t.as_bytes().first() {
+            Some(b'+') => (1, &t[1..]),
+            Some(b'-') => (-1, &t[1..]),
+            _ => return Err(bad()),
+        };
+        let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+        if h.len() != 2 || m.len() != 2 {
+            return Err(bad());
+        }
+        let h: i32 = h.parse().map_err(|_| bad())?;
+        let m: i32 = m.parse().map_err(|_| bad())?;
+        if h > 14 || m % 15 != 0 || m >= 60 || (h == 14 && m > 0) {
+            return Err(bad());
+        }
+        Ok(Self(sign * (h * 60 + m)))
+    }
+    /// Minutes east of UTC.
+    pub fn minutes(self) -> i32 {
+        self.0
+    }
+    /// Written back as it is read: `+08:00`.
+    pub fn text(self) -> String {
+        let sign = if self.0 < 0 { '-' } else { '+' };
+        let m = self.0.abs();
+        format!("{sign}{:02}:{:02}", m / 60, m % 60)
+    }
+}
+
+impl serde::Serialize for UtcOffset {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
+    }
+}
+
+impl<'de> Deserialize<'de> for UtcOffset {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

@@ -26,6 +26,7 @@ pub mod icans;
 pub mod ics;
 pub mod journey;
 pub mod monitoring;
+pub mod oncall;
 pub mod supportive;
 
 use serde::Serialize;

@@ -809,23 +809,30 @@ fn risks(lang: Lang) -> Vec<Note> {
 
 /// The warning signs the home diary asks about (`care::diary`), and whom to call.
 fn warning_signs(lang: Lang) -> WarningSigns {
-    use cellpath_care::diary::{EMERGENCY_SIGNS, SIGNS};
-    let word = |(en, zh): &(&str, &str)| t(lang, en, zh);
+    use cellpath_care::diary::{LOW_C, SIGNS};
+    let word = |sg: &cellpath_care::diary::Sign| t(lang, sg.en, sg.zh);
     let fever = cellpath_care::crs::FEVER_C;
-    let mut signs = vec![t(
-        lang,
-        &format!("fever: {fever:.1} °C or higher"),
-        &format!("发热：{fever:.1} °C 或更高"),
-    )];
-    signs.extend(SIGNS[EMERGENCY_SIGNS..].iter().map(word));
+    let mut signs = vec![
+        t(
+            lang,
+            &format!("fever: {fever:.1} °C or higher"),
+            &format!("发热：{fever:.1} °C 或更高"),
+        ),
+        t(
+            lang,
+            &format!("a temperature below {LOW_C:.1} °C"),
+            &format!("体温低于 {LOW_C:.1} °C"),
+        ),
+    ];
+    signs.extend(SIGNS.iter().filter(|sg| !sg.emergency).map(word));
     WarningSigns {
         signs,
         call: t(
             lang,
-            "If any of these appears, call the treating team at once on their 24-hour number. The diary in cellpath asks about them every day and alerts the team.",
-            "出现以上任何一种情况，请立即拨打治疗团队的 24 小时电话。cellpath 中的日记每天都会询问这些情况，并提醒团队。",
+            "If any of these appears, call the treating team at once on their 24-hour number. When you record one in the diary in cellpath, it also alerts the team on call.",
+            "出现以上任何一种情况，请立即拨打治疗团队的 24 小时电话。在 cellpath 的日记中记录后，系统也会提醒值班团队。",
         ),
-        emergencies: SIGNS[..EMERGENCY_SIGNS].iter().map(word).collect(),
+        emergencies: SIGNS.iter().filter(|sg| sg.emergency).map(word).collect(),
         emergency: t(
             lang,
             "For these, call the local emergency number first (120 in mainland China), then the team, and show the CAR-T wallet card.",

@@ -141,7 +141,7 @@ fn antipyretics_alone_never_make_crs_but_masked_fever_after_crs_does() {
 }
 
 fn diary(e: DiaryEntry, lang: Lang) -> cellpath_care::diary::DiaryAnswer {
-    answer(&e, lang, &Emergency::default())
+    answer(&e, lang, &Emergency::default(), None)
 }
 
 #[test]
@@ -234,6 +234,7 @@ fn emergencies_call_the_local_number_first() {
             &Emergency {
                 number: "999".into(),
             },
+            None,
         );
         assert!(elsewhere.instruction.contains("999"));
     }
@@ -372,4 +373,151 @@ fn the_risk_window_fails_closed() {
         triage(Kind::TcmHerbal, d("2027-02-15"), d("2027-02-15"), &two),
         Triage::AwaitingApproval
     );
+}
+
+#[test]
+fn the_answer_names_the_teams_number_and_what_was_reported() {
+    let e = DiaryEntry {
+        confusion: true,
+        temperature_c: Some(39.6),
+        ..Default::default()
+    };
+    let a = answer(
+        &e,
+        Lang::En,
+        &Emergency::default(),
+        Some("+86 10 8888 0000"),
+    );
+    assert!(
+        a.instruction.contains("+86 10 8888 0000"),
+        "{}",
+        a.instruction
+    );
+    assert_eq!(a.team_phone.as_deref(), Some("+86 10 8888 0000"));
+    assert_eq!(a.reported, "You reported: 39.6 °C, confusion.");
+    let zh = answer(
+        &e,
+        Lang::ZhCn,
+        &Emergency::default(),
+        Some("+86 10 8888 0000"),
+    );
+    assert_eq!(zh.reported, "您报告：39.6 °C、意识混乱。");
+    assert!(zh.instruction.contains("+86 10 8888 0000"));
+    // Without a number recorded, the answer says how to get one, never nothing.
+    let none = answer(&e, Lang::En, &Emergency::default(), None);
+    assert!(
+        none.instruction.contains("ask your coordinator"),
+        "{}",
+        none.instruction
+    );
+    // A calm entry shows no number to call.
+    let calm = answer(
+        &DiaryEntry {
+            temperature_c: Some(37.0),
+            ..Default::default()
+        },
+        Lang::En,
+        &Emergency::default(),
+        Some("+86 10 8888 0000"),
+    );
+    assert_eq!(calm.team_phone, None);
+}
+
+#[test]
+fn fahrenheit_is_read_converted_and_said() {
+    use cellpath_care::diary::{TemperatureError, TypedTemperature, read_temperature};
+    assert_eq!(
+        read_temperature("39.6"),
+        Ok(TypedTemperature::Celsius(39.6))
+    );
+    assert_eq!(
+        read_temperature("39,6 °C"),
+        Ok(TypedTemperature::Celsius(39.6))
+    );
+    assert_eq!(
+        read_temperature("３９．６℃"),
+        Ok(TypedTemperature::Celsius(39.6))
+    );
+    assert_eq!(
+        read_temperature("103"),
+        Ok(TypedTemperature::Fahrenheit(103.0))
+    );
+    assert_eq!(
+        read_temperature("103 °F"),
+        Ok(TypedTemperature::Fahrenheit(103.0))
+    );
+    assert_eq!(
+        read_temperature("101.3f"),
+        Ok(TypedTemperature::Fahrenheit(101.3))
+    );
+    assert_eq!(read_temperature("hot"), Err(TemperatureError::NotANumber));
+    assert_eq!(
+        read_temperature("60"),
+        Err(TemperatureError::NotABodyTemperature(60.0))
+    );
+    assert!(
+        TemperatureError::NotABodyTemperature(60.0)
+            .words()
+            .zh
+            .contains("不是")
+    );
+    let a = diary(
+        DiaryEntry {
+            temperature_f: Some(103.0),
+            ..Default::default()
+        },
+        Lang::En,
+    );
+    assert!(a.call_now);
+    assert_eq!(a.temperature_note.as_deref(), Some("103 °F = 39.4 °C"));
+    assert_eq!(a.signs, ["fever 39.4 °C"]);
+}
+
+#[test]
+fn a_low_temperature_after_lymphodepletion_is_a_call_never_a_reassurance() {
+    let a = diary(
+        DiaryEntry {
+            temperature_c: Some(34.6),
+            ..Default::default()
+        },
+        Lang::En,
+    );
+    assert!(a.call_now, "{}", a.instruction);
+    assert!(!a.instruction.contains("No warning signs"));
+    assert_eq!(a.signs, ["low temperature 34.6 °C"]);
+    // 36.0 itself is not low.
+    assert!(
+        !diary(
+            DiaryEntry {
+                temperature_c: Some(36.0),
+                ..Default::default()
+            },
+            Lang::En
+        )
+        .call_now
+    );
+}
+
+#[test]
+fn gastrointestinal_danger_signs_are_asked_and_answered() {
+    use cellpath_care::diary::SIGNS;
+    for key in [
+        "vomiting_blood",
+        "black_or_bloody_stools",
+        "severe_abdominal_pain",
+        "cannot_keep_food_or_drink",
+        "shaking_chills",
+    ] {
+        let mut e = DiaryEntry::default();
+        assert!(e.set(key), "{key}");
+        let a = diary(e, Lang::ZhCn);
+        assert!(a.call_now, "{key}");
+        let sign = SIGNS.iter().find(|s| s.key == key).expect("listed");
+        assert_eq!(a.signs, [sign.zh]);
+        // Vomiting blood is an emergency; the others call the team.
+        assert_eq!(a.call_emergency, key == "vomiting_blood", "{key}");
+    }
+    // The API takes them by name.
+    let e: DiaryEntry = serde_json::from_str(r#"{"black_or_bloody_stools": true}"#).expect("json");
+    assert!(e.black_or_bloody_stools);
 }
