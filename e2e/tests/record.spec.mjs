@@ -55,8 +55,8 @@ for (const lang of ["en", "zh-CN"]) {
 }
 
 const I = {
-  en: { nothing: "nothing has been written", imported: "The FHIR record was imported", version: (n) => `Record version ${n}`, conflicts: "Conflicts to resolve", notSaved: "not saved", planSaved: "The plan was saved" },
-  "zh-CN": { nothing: "尚未写入任何内容", imported: "FHIR 病历已导入", version: (n) => `病历版本 ${n}`, conflicts: "需要解决的冲突", notSaved: "未保存", planSaved: "计划已保存" },
+  en: { other: "This file may be about another patient", stopped: "This file's patient differs from the case's", differs: "the file says 2009", nothing: "nothing has been written", imported: "The FHIR record was imported", version: (n) => `Record version ${n}`, conflicts: "Conflicts to resolve", notSaved: "not saved", planSaved: "The plan was saved" },
+  "zh-CN": { other: "此文件可能属于另一位患者", stopped: "此文件中的患者与本病例不符", differs: "2009", nothing: "尚未写入任何内容", imported: "FHIR 病历已导入", version: (n) => `病历版本 ${n}`, conflicts: "需要解决的冲突", notSaved: "未保存", planSaved: "计划已保存" },
 };
 
 for (const lang of ["en", "zh-CN"]) {
@@ -76,17 +76,31 @@ for (const lang of ["en", "zh-CN"]) {
     await coord.click("form.upload button.primary");
     await expect(coord.locator("main")).toContainText(w.nothing);
     await expect(coord.locator("main")).toContainText("MedicationRequest/idarubicin-brian-l");
+    // The file is another patient's (a boy born in 2009, against a woman born in 1969): a red
+    // banner names the differences before anything else.
+    await expect(coord.locator("#identity")).toContainText(w.other);
+    await expect(coord.locator("#identity")).toContainText(w.differs);
+    await expect(coord.locator("#identity")).toBeInViewport();
     await axe(coord, "import preview");
     // In another tab, the record is as it was.
     const other = await ctx.newPage();
     await other.goto(casePage(demo, "/record"));
     await expect(other.locator("main")).toContainText(w.version(before));
     await other.close();
+    // Importing without the override is refused, and the preview stays to correct.
+    await coord.click("button[value=import]");
+    await expect(coord.locator("#form-errors")).toContainText(w.stopped);
+    await expect(coord.locator("#identity")).toBeVisible();
+    // The coordinator says it is the same patient, and why: kept with the version.
+    await coord.check("input[name=override]");
+    await coord.fill("#reason", "Demo: the test bundle stands in for the hospital's");
     await coord.selectOption("[name='lines._state']", "listed");
     await coord.click("button[value=import]");
     await expect(coord.locator(".flash")).toContainText(w.imported);
     await expect(coord.locator("main")).toContainText(w.version(Number(before) + 1));
-    await expect(coord.locator("[name='therapies.0.drug']")).toHaveValue("idarubicin");
+    // Merged: the typed therapies are still first, the file's are added.
+    await expect(coord.locator("[name='therapies.0.drug']")).not.toHaveValue("idarubicin");
+    await expect(coord.locator("input[name$='.drug'][value='idarubicin']")).toHaveCount(1);
 
     // The planner: a visa ending too soon shows its conflict before anything is saved.
     await coord.goto(casePage(demo, "/plan"));

@@ -7,6 +7,7 @@ pub mod drugs;
 pub mod lifecycle;
 pub mod lines;
 mod measure;
+pub mod merge;
 pub mod native;
 mod record;
 pub mod text;

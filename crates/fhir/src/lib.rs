@@ -145,6 +145,9 @@ impl ImportReport {
 pub struct Import {
     pub case: Case,
     pub report: ImportReport,
+    /// The patient's name as the bundle gives it (`Patient.name`), only for checking that
+    /// the bundle is the case's patient before anything is written: the record keeps no name.
+    pub subject_name: Option<String>,
 }
 
 /// Imports a FHIR R4 JSON bundle (or a single resource) with the default options.
@@ -683,7 +686,47 @@ pub(crate) fn build(
     );
     report.resources.extend(skipped);
     report.resources.sort_by_key(|r| pointer_key(&r.pointer));
-    Ok(Import { case, report })
+    let subject_name = index
+        .entries
+        .iter()
+        .zip(&subjects)
+        .find(|(e, s)| {
+            e.resource_type() == "Patient"
+                && (chosen.is_none() || s.as_deref() == chosen.as_deref())
+        })
+        .and_then(|(e, _)| patient_name(&e.res));
+    Ok(Import {
+        case,
+        report,
+        subject_name,
+    })
+}
+
+/// The name a Patient resource gives, official first: its `text`, else given names then the
+/// family name.
+fn patient_name(res: &Value) -> Option<String> {
+    let names = res.get("name")?.as_array()?;
+    let pick = names
+        .iter()
+        .find(|n| n.get("use").and_then(Value::as_str) == Some("official"))
+        .or_else(|| names.first())?;
+    if let Some(t) = pick
+        .get("text")
+        .and_then(Value::as_str)
+        .filter(|t| !t.trim().is_empty())
+    {
+        return Some(t.trim().to_owned());
+    }
+    let mut parts: Vec<&str> = pick
+        .get("given")
+        .and_then(Value::as_array)
+        .map(|g| g.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if let Some(f) = pick.get("family").and_then(Value::as_str) {
+        parts.push(f);
+    }
+    let name = parts.join(" ");
+    (!name.trim().is_empty()).then(|| name.trim().to_owned())
 }
 
 /// Every patient the resources name, in the order first seen.

@@ -1,7 +1,10 @@
-//! FHIR import with a preview: upload a bundle (or one patient's Bulk Data ndjson), see what
-//! each resource gave (used, flagged, skipped and why), every fact the import would change
-//! and the lines of therapy it derives — before anything is written; confirm or correct the
-//! lines; then import. Both steps are the API's use cases (`?preview=true`, then the write).
+//! FHIR import with a preview: upload a bundle (or one patient's Bulk Data ndjson), and
+//! before anything is written see first whether the bundle's patient is the case's (a
+//! difference stops the import behind a banner until someone overrides it with a reason),
+//! then what it adds and updates — by default merged into the record, nothing the bundle does
+//! not mention removed, each fact a row to take or leave, in words — what each resource gave,
+//! and the lines of therapy it derives; confirm or correct the lines; then import. Both
+//! steps are the web layer's use cases (`cases::preview_import`, `cases::write_import`).
 
 use askama::Template;
 use axum::body::Bytes;
@@ -44,8 +47,26 @@ struct ImportPage {
     documents: Vec<crate::record::DocOption>,
 }
 
+/// One fact of the bundle to take or leave.
+struct RowView {
+    key: String,
+    what: String,
+    effect: String,
+    before: String,
+    after: String,
+}
+
 struct PreviewView {
     file: String,
+    /// Where the bundle's patient differs from the case's, in words.
+    identity: Vec<String>,
+    /// "adds 4, updates 2, removes 0".
+    summary: String,
+    replace: bool,
+    rows: Vec<RowView>,
+    /// The bundle's record and the name it gives, carried to the confirmation.
+    bundle: String,
+    subject: String,
     used: usize,
     flagged: usize,
     skipped: usize,
@@ -53,8 +74,6 @@ struct PreviewView {
     more: usize,
     notes: Vec<String>,
     changes: Vec<crate::record::ChangeLine>,
-    /// The record the import would write, carried to the confirmation.
-    record: String,
     sections: Vec<SectionView>,
 }
 
@@ -144,7 +163,7 @@ fn preview_view(lang: Lang, file: String, p: &cellpath_web::cases::ImportPreview
         .collect();
     // The lines as the record would hold them once confirmed: the derived ones, each with
     // what it rests on.
-    let mut record = serde_json::to_value(&p.import.case).unwrap_or(Value::Null);
+    let record = serde_json::to_value(&p.record).unwrap_or(Value::Null);
     let derived: Vec<Value> = p
         .lines
         .as_ref()
@@ -167,7 +186,7 @@ fn preview_view(lang: Lang, file: String, p: &cellpath_web::cases::ImportPreview
                 .collect()
         })
         .unwrap_or_default();
-    let confirmed = p.import.case.lines.is_some();
+    let confirmed = p.record.lines.is_some();
     let mut shown = record.clone();
     if !confirmed && !derived.is_empty() {
         shown["lines"] = Value::Array(derived);
@@ -181,25 +200,91 @@ fn preview_view(lang: Lang, file: String, p: &cellpath_web::cases::ImportPreview
             }
         }
     }
-    if let Some(m) = record.as_object_mut() {
-        m.remove("lines");
-        if confirmed && let Some(l) = &p.import.case.lines {
-            m.insert("lines".into(), json!(l));
-        }
-    }
+    let identity = p
+        .identity
+        .iter()
+        .map(|m| {
+            let field = tr(
+                lang,
+                match m.field {
+                    cellpath_domain::merge::IdentityField::BirthDate => "imp-id-birth-date",
+                    cellpath_domain::merge::IdentityField::Sex => "imp-id-sex",
+                    cellpath_domain::merge::IdentityField::Name => "imp-id-name",
+                    cellpath_domain::merge::IdentityField::PrimarySite => "imp-id-site",
+                },
+                &[],
+            );
+            tr(
+                lang,
+                "imp-id-differs",
+                &[
+                    ("field", &field),
+                    ("record", &m.record),
+                    ("bundle", &m.bundle),
+                ],
+            )
+        })
+        .collect();
+    let rows = p
+        .rows
+        .iter()
+        .map(|r| RowView {
+            key: r.key.clone(),
+            what: {
+                let n: usize = r
+                    .key
+                    .rsplit('.')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                crate::record::fact_words(
+                    lang,
+                    &if matches!(r.section, "patient" | "primary") {
+                        format!("/{}", r.section)
+                    } else {
+                        format!("/{}/{n}", r.section)
+                    },
+                )
+            },
+            effect: tr(
+                lang,
+                match r.effect {
+                    cellpath_domain::merge::Effect::Adds => "imp-row-adds",
+                    cellpath_domain::merge::Effect::Updates => "imp-row-updates",
+                },
+                &[],
+            ),
+            before: r
+                .before
+                .as_ref()
+                .map(|b| crate::record::fact_in_words(lang, r.section, b))
+                .unwrap_or_default(),
+            after: crate::record::fact_in_words(lang, r.section, &r.after),
+        })
+        .collect();
     PreviewView {
         file,
+        identity,
+        summary: tr(
+            lang,
+            "imp-summary",
+            &[
+                ("adds", &p.summary.adds.to_string()),
+                ("updates", &p.summary.updates.to_string()),
+                ("removes", &p.summary.removes.to_string()),
+            ],
+        ),
+        replace: p.mode == cellpath_domain::merge::Mode::Replace,
+        rows,
+        bundle: serde_json::to_string(&p.import.case).unwrap_or_default(),
+        subject: p.import.subject_name.clone().unwrap_or_default(),
         used: count(Outcome::Used),
         flagged: count(Outcome::Flagged),
         skipped: count(Outcome::Skipped),
         more: report.resources.len().saturating_sub(LISTED),
         resources,
         notes: report.notes.clone(),
-        changes: {
-            let current = serde_json::to_value(&p.import.case).unwrap_or(Value::Null);
-            crate::record::change_lines(lang, &p.previous, &current)
-        },
-        record: record.to_string(),
+        changes: crate::record::change_lines(lang, &p.previous, &record),
         sections,
     }
 }
@@ -240,6 +325,11 @@ pub async fn import_post(
         Ok(Ok(u)) => u,
     };
     let patient = Some(upload.text("patient")).filter(|p| !p.is_empty());
+    let mode = if upload.text("mode") == "replace" {
+        cellpath_domain::merge::Mode::Replace
+    } else {
+        cellpath_domain::merge::Mode::Merge
+    };
     let file = upload.file;
     let Some((name, ct, bytes)) = file.filter(|f| !f.2.is_empty()) else {
         return again(tr(lang, "imp-no-file", &[]), StatusCode::BAD_REQUEST).await;
@@ -269,7 +359,7 @@ pub async fn import_post(
         }
     };
     let preview =
-        match cellpath_web::cases::preview_import(&state, s.actor(), &case, imported).await {
+        match cellpath_web::cases::preview_import(&state, s.actor(), &case, imported, mode).await {
             Ok(p) => p,
             Err(e) => return s.fail(e),
         };
@@ -304,12 +394,34 @@ pub async fn confirm(
     }
     let lang = s.lang;
     let version: i64 = fields.text("version").parse().unwrap_or(0);
-    let Ok(mut record) = serde_json::from_str::<Value>(fields.get("record").unwrap_or_default())
+    let Ok(bundle) = cellpath_domain::native::from_json(fields.get("bundle").unwrap_or_default())
     else {
         return s.fail(ApiError::bad_request(
             ErrorCode::InvalidRecord,
             "the previewed record is missing; preview the file again",
         ));
+    };
+    let import = cellpath_fhir::Import {
+        case: bundle,
+        report: cellpath_fhir::ImportReport::default(),
+        subject_name: Some(fields.text("subject")).filter(|n| !n.is_empty()),
+    };
+    let mode = if fields.text("mode") == "replace" {
+        cellpath_domain::merge::Mode::Replace
+    } else {
+        cellpath_domain::merge::Mode::Merge
+    };
+    // Rows not ticked are left out.
+    let leave_out: Vec<String> = fields
+        .all("row")
+        .into_iter()
+        .filter(|k| fields.get(&format!("take.{k}")).is_none())
+        .map(str::to_owned)
+        .collect();
+    let override_reason = if fields.get("override").is_some() {
+        Some(fields.text("reason"))
+    } else {
+        None
     };
     let (lines, errors) = section_from_form(lang, &fields, "lines");
     let problem = if let Some((field, msg)) = errors.iter().next() {
@@ -324,36 +436,53 @@ pub async fn confirm(
                 ("message", msg),
             ],
         ))
+    } else if fields.get("override").is_some() && fields.text("reason").trim().is_empty() {
+        Some(tr(lang, "imp-id-reason-needed", &[]))
     } else {
         None
     };
-    if let Some(m) = record.as_object_mut() {
-        match lines {
-            Some(l) => m.insert("lines".into(), l),
-            None => m.remove("lines"),
-        };
-    }
+    let lines = match lines.map(serde_json::from_value::<Vec<cellpath_domain::ConfirmedLine>>) {
+        None => None,
+        Some(Ok(l)) => Some(l),
+        Some(Err(e)) => {
+            return s.fail(ApiError::bad_request(
+                ErrorCode::InvalidRecord,
+                e.to_string(),
+            ));
+        }
+    };
     let written = match problem {
         Some(p) => Err(p),
-        None => match cellpath_domain::native::from_json(&record.to_string()) {
-            Err(e) => Err(e.to_string()),
-            Ok(case) => {
-                match cellpath_web::cases::write_import(&state, s.actor(), &id, version, &case)
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.code == ErrorCode::VersionConflict => {
-                        Err(tr(lang, "imp-conflict", &[]))
-                    }
-                    Err(e)
-                        if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND =>
-                    {
-                        Err(s.message(&e))
-                    }
-                    Err(e) => return s.fail(e),
+        None => {
+            let choice = cellpath_web::cases::ImportChoice {
+                mode,
+                leave_out: &leave_out,
+                override_reason: override_reason.as_deref(),
+                lines: Some(lines),
+            };
+            match cellpath_web::cases::write_import(
+                &state,
+                s.actor(),
+                &id,
+                Some(version),
+                &import,
+                &choice,
+            )
+            .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) if e.code == ErrorCode::VersionConflict => {
+                    Err(tr(lang, "imp-conflict", &[]))
                 }
+                Err(e) if e.code == ErrorCode::IdentityMismatch => {
+                    Err(tr(lang, "imp-id-stopped", &[]))
+                }
+                Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
+                    Err(s.message(&e))
+                }
+                Err(e) => return s.fail(e),
             }
-        },
+        }
     };
     match written {
         Ok(()) => done(&format!("/cases/{id}/record"), "imp-imported"),
@@ -362,12 +491,25 @@ pub async fn confirm(
                 Ok(c) => c,
                 Err(e) => return s.fail(e),
             };
-            let status = if msg == tr(lang, "imp-conflict", &[]) {
+            let conflict = msg == tr(lang, "imp-conflict", &[]);
+            let status = if conflict {
                 StatusCode::CONFLICT
             } else {
                 StatusCode::BAD_REQUEST
             };
-            render(&state, &s, &id, case.record_version, msg, None, status).await
+            // The preview again, with the message above it: the choices are still there to
+            // correct (on a conflict the record moved, so the file is previewed afresh).
+            let again = if conflict {
+                None
+            } else {
+                match cellpath_web::cases::preview_import(&state, s.actor(), &case, import, mode)
+                    .await
+                {
+                    Ok(p) => Some(preview_view(lang, fields.text("file"), &p)),
+                    Err(e) => return s.fail(e),
+                }
+            };
+            render(&state, &s, &id, case.record_version, msg, again, status).await
         }
     }
 }

@@ -421,18 +421,72 @@ fn shown(v: &Value) -> String {
 
 /// A value as the history and the conflict notes say it, in the reader's language.
 fn said(lang: Lang, v: Option<&Value>) -> String {
+    said_in(lang, None, v)
+}
+
+/// A single value in words: a full date as the reader writes dates, yes and no, numbers
+/// without a trailing `.0`.
+fn value_words(lang: Lang, v: &Value) -> String {
+    match v {
+        Value::Bool(true) => tr(lang, "rec-yes", &[]),
+        Value::Bool(false) => tr(lang, "rec-no", &[]),
+        Value::String(t) if t.len() == 10 => cellpath_domain::Date::parse(t)
+            .map_or_else(|_| t.clone(), |d| crate::i18n::date(lang, d)),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k} {}", value_words(lang, v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => shown(other),
+    }
+}
+
+/// A fact as a person reads it: each field by the record editor's label for it (when the
+/// section is known), dates and yes/no in the reader's words, the source by its name.
+fn said_in(lang: Lang, section_key: Option<&str>, v: Option<&Value>) -> String {
+    let sec = section_key.and_then(section);
     match v {
         None | Some(Value::Null) => tr(lang, "rec-nothing", &[]),
-        Some(Value::Bool(true)) => tr(lang, "rec-yes", &[]),
-        Some(Value::Bool(false)) => tr(lang, "rec-no", &[]),
         Some(Value::Object(m)) => m
             .iter()
-            .filter(|(k, _)| k.as_str() != "source")
-            .map(|(k, v)| format!("{k} {}", shown(v)))
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                if k == "source" {
+                    return format!(
+                        "{}: {}",
+                        tr(lang, "rec-source-of", &[]),
+                        source_words(lang, v.as_str().unwrap_or_default())
+                    );
+                }
+                let label = sec
+                    .and_then(|sec| spec_at(sec, k))
+                    .map_or_else(|| k.clone(), |spec| tr(lang, spec.label, &[]));
+                format!("{label}: {}", value_words(lang, v))
+            })
             .collect::<Vec<_>>()
             .join(" · "),
-        Some(v) => shown(v),
+        Some(v) => value_words(lang, v),
     }
+}
+
+/// Where a fact came from, as a person reads it: a FHIR resource by its type (and its id
+/// when it has a readable one), never a `urn:uuid:` address.
+pub(crate) fn source_words(lang: Lang, source: &str) -> String {
+    if let Some(rest) = source.strip_prefix("FHIR ") {
+        let (kind, id) = rest.split_once(' ').unwrap_or((rest, ""));
+        let id = id.rsplit('/').next().unwrap_or(id);
+        return if id.is_empty() || id.starts_with("urn:") || id.len() > 40 || id.contains(':') {
+            tr(lang, "rec-source-fhir", &[("kind", kind)])
+        } else {
+            tr(lang, "rec-source-fhir-id", &[("kind", kind), ("id", id)])
+        };
+    }
+    source.to_owned()
+}
+
+/// One fact of a section in words (the import preview's rows).
+pub(crate) fn fact_in_words(lang: Lang, section_key: &str, v: &Value) -> String {
+    said_in(lang, Some(section_key), Some(v))
 }
 
 // ------------------------------------------------------------------ form → JSON
@@ -1141,8 +1195,8 @@ pub(crate) fn change_lines(lang: Lang, a: &Value, b: &Value) -> Vec<ChangeLine> 
                 },
                 &[],
             ),
-            before: said(lang, c.before.as_ref()),
-            after: said(lang, c.after.as_ref()),
+            before: said_in(lang, c.pointer.split('/').nth(1), c.before.as_ref()),
+            after: said_in(lang, c.pointer.split('/').nth(1), c.after.as_ref()),
         })
         .collect()
 }
@@ -1174,6 +1228,7 @@ fn how(lang: Lang, use_case: &str) -> String {
         "case.create" => "rec-how-create",
         "case.record.update" => "rec-how-update",
         "case.record.import_fhir" => "rec-how-import",
+        "case.record.import_fhir.identity_override" => "rec-how-import-override",
         _ => "rec-how-other",
     };
     tr(lang, key, &[])
@@ -1206,7 +1261,10 @@ pub async fn history(
             version: v.version,
             who,
             at: i18n::timestamp(lang, &v.at),
-            how: how(lang, &v.use_case),
+            how: match &v.note {
+                Some(n) => format!("{} — {n}", how(lang, &v.use_case)),
+                None => how(lang, &v.use_case),
+            },
         });
     }
     let current = case.record_version;

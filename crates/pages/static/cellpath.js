@@ -56,6 +56,9 @@
         // came back with its errors.
         document.open(); document.write(xhr.responseText); document.close();
         if (xhr.responseURL) history.replaceState(null, "", xhr.responseURL);
+        // The new page starts at its top, or at what stops it (a banner, the errors), focused.
+        var stop = document.querySelector("#identity, #form-errors");
+        if (stop) { stop.setAttribute("tabindex", "-1"); stop.focus(); } else window.scrollTo(0, 0);
       });
       xhr.addEventListener("error", function () { form.submit(); });
       xhr.send(new FormData(form));

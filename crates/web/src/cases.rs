@@ -305,6 +305,20 @@ async fn write_record(
     expected: Option<i64>,
     record: &Case,
 ) -> Result<CaseRow, ApiError> {
+    write_record_noted(state, actor, use_case, case, expected, record, None).await
+}
+
+/// As [`write_record`], with a note kept on the record version it makes (why it was
+/// written so: an identity override's reason).
+async fn write_record_noted(
+    state: &Shared,
+    actor: &Actor,
+    use_case: &str,
+    case: &CaseRow,
+    expected: Option<i64>,
+    record: &Case,
+    note: Option<&str>,
+) -> Result<CaseRow, ApiError> {
     let text = serde_json::to_string(record).map_err(ApiError::internal)?;
     let screened = screening(
         state,
@@ -314,7 +328,9 @@ async fn write_record(
         ScreeningKind::Automatic,
     );
     let mut tx = state.change(actor, use_case, Some(&case.id)).await?;
-    let updated = tx.update_record(&case.id, expected, &text).await?;
+    let updated = tx
+        .update_record_noted(&case.id, expected, &text, note)
+        .await?;
     save_screening(state, &mut tx, &updated, screened).await?;
     tx.commit().await?;
     Ok(updated)
@@ -613,6 +629,12 @@ pub struct ImportQuery {
     /// `true`: answer what the import would write, and write nothing.
     #[serde(default)]
     preview: Option<bool>,
+    /// `merge` (the default: add and update facts, keep the rest) or `replace`.
+    #[serde(default)]
+    mode: Option<String>,
+    /// Import although the bundle's patient differs from the case's, for this reason.
+    #[serde(default)]
+    override_reason: Option<String>,
 }
 
 fn fhir_error(e: &cellpath_fhir::ImportError) -> ApiError {
@@ -701,17 +723,28 @@ pub async fn import_fhir(
         max_input_bytes: limit as u64,
     };
     let imported = import_body(&headers, &body, &options)?;
+    let mode = match query.0.mode.as_deref() {
+        None => cellpath_domain::merge::Mode::Merge,
+        Some(m) => cellpath_domain::merge::Mode::parse(m).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidQuery, "mode is merge or replace").at("/mode")
+        })?,
+    };
     if preview {
-        let p = preview_import(&state, &actor, &case, imported).await?;
+        let p = preview_import(&state, &actor, &case, imported, mode).await?;
         return Ok((StatusCode::OK, Json(p.to_json())).into_response());
     }
-    let case = write_record(
+    let case = write_import(
         &state,
         &actor,
-        "case.record.import_fhir",
-        &case,
+        &id,
         expected,
-        &imported.case,
+        &imported,
+        &ImportChoice {
+            mode,
+            leave_out: &[],
+            override_reason: query.0.override_reason.as_deref(),
+            lines: None,
+        },
     )
     .await?;
     let mut h = HeaderMap::new();
@@ -724,12 +757,23 @@ pub async fn import_fhir(
         .into_response())
 }
 
-/// What an import would write: the record it makes, the report per resource, the lines of
-/// therapy it derives and every fact it would change. Nothing is written.
+/// What an import would write: by default the bundle's facts merged into the record
+/// (added or updated, nothing the bundle does not mention removed), the rows of that merge,
+/// the report per resource, the lines of therapy it derives, every fact it would change —
+/// and, first, whether the bundle's patient is the case's. Nothing is written.
 pub struct ImportPreview {
     pub import: cellpath_fhir::Import,
     /// The record version the preview was made against (for the If-Match of the import).
     pub version: i64,
+    pub mode: cellpath_domain::merge::Mode,
+    /// The record the import would write.
+    pub record: Case,
+    /// Each fact of the bundle that would change the record (merge), to take or leave.
+    pub rows: Vec<cellpath_domain::merge::Row>,
+    pub summary: cellpath_domain::merge::Summary,
+    /// Where the bundle's patient differs from the case's: the import stops until someone
+    /// overrides it with a reason.
+    pub identity: Vec<cellpath_domain::merge::Mismatch>,
     pub lines: Option<cellpath_domain::lines::LinesOfTherapy>,
     pub changes: Vec<cellpath_domain::diff::Change>,
     /// The record as it is now (the other side of `changes`).
@@ -741,11 +785,56 @@ impl ImportPreview {
         json!({
             "preview": true,
             "record_version": self.version,
-            "record": self.import.case,
+            "mode": self.mode,
+            "identity": {
+                "matches": self.identity.is_empty(),
+                "differences": self.identity,
+            },
+            "summary": self.summary,
+            "rows": self.rows,
+            "record": self.record,
             "import_report": self.import.report,
             "lines": self.lines.as_ref().map(|l| &l.lines),
             "changes": self.changes,
         })
+    }
+}
+
+/// The name the case's patient goes by, for the identity check.
+async fn owner_name(state: &Shared, case: &CaseRow) -> Result<Option<String>, ApiError> {
+    Ok(state
+        .store
+        .user(&case.owner_id)
+        .await?
+        .and_then(|u| u.display_name))
+}
+
+/// The record an import writes: merged with the rows `take` accepts, or the bundle's.
+fn imported_record(
+    current: &Case,
+    import: &Case,
+    mode: cellpath_domain::merge::Mode,
+    take: &dyn Fn(&str) -> bool,
+) -> cellpath_domain::merge::Merged {
+    match mode {
+        cellpath_domain::merge::Mode::Merge => cellpath_domain::merge::merge(current, import, take),
+        cellpath_domain::merge::Mode::Replace => {
+            let before = serde_json::to_value(current).unwrap_or(Value::Null);
+            let after = serde_json::to_value(import).unwrap_or(Value::Null);
+            let changes = cellpath_domain::diff::diff(&before, &after);
+            let count = |k: cellpath_domain::diff::ChangeKind| {
+                changes.iter().filter(|c| c.kind == k).count()
+            };
+            cellpath_domain::merge::Merged {
+                case: import.clone(),
+                rows: Vec::new(),
+                summary: cellpath_domain::merge::Summary {
+                    adds: count(cellpath_domain::diff::ChangeKind::Added),
+                    updates: count(cellpath_domain::diff::ChangeKind::Changed),
+                    removes: count(cellpath_domain::diff::ChangeKind::Removed),
+                },
+            }
+        }
     }
 }
 
@@ -756,40 +845,119 @@ pub async fn preview_import(
     actor: &Actor,
     case: &CaseRow,
     import: cellpath_fhir::Import,
+    mode: cellpath_domain::merge::Mode,
 ) -> Result<ImportPreview, ApiError> {
-    let current: Value = serde_json::from_str(&case.record).map_err(ApiError::internal)?;
-    let next = serde_json::to_value(&import.case).map_err(ApiError::internal)?;
-    let changes = cellpath_domain::diff::diff(&current, &next);
-    let lines = cellpath_domain::lines::lines_of_therapy(&import.case);
+    let current_json: Value = serde_json::from_str(&case.record).map_err(ApiError::internal)?;
+    let current: Case = serde_json::from_value(current_json.clone()).map_err(ApiError::internal)?;
+    let identity = cellpath_domain::merge::identity(
+        &current,
+        owner_name(state, case).await?.as_deref(),
+        &import.case,
+        import.subject_name.as_deref(),
+    );
+    let merged = imported_record(&current, &import.case, mode, &|_| true);
+    let next = serde_json::to_value(&merged.case).map_err(ApiError::internal)?;
+    let changes = cellpath_domain::diff::diff(&current_json, &next);
+    let lines = cellpath_domain::lines::lines_of_therapy(&merged.case);
     state
         .read(actor, "case.record.import_preview", Some(&case.id))
         .await?;
     Ok(ImportPreview {
         import,
         version: case.record_version,
+        mode,
+        record: merged.case,
+        rows: merged.rows,
+        summary: merged.summary,
+        identity,
         lines,
         changes,
-        previous: current,
+        previous: current_json,
     })
 }
 
-/// The use case of a confirmed import: the record a preview made (its lines as the
-/// coordinator confirmed or corrected them) written as the import, on the version previewed.
+/// How a confirmed import is written.
+#[derive(Clone, Debug)]
+pub struct ImportChoice<'a> {
+    pub mode: cellpath_domain::merge::Mode,
+    /// The rows of a merge left out (`cldn18.0`…); none by default.
+    pub leave_out: &'a [String],
+    /// Why the import goes on although the bundle's patient differs from the case's; without
+    /// it such an import is refused.
+    pub override_reason: Option<&'a str>,
+    /// Lines of therapy as the coordinator confirmed or corrected them (`None`: keep the
+    /// record's).
+    pub lines: Option<Option<Vec<cellpath_domain::ConfirmedLine>>>,
+}
+
+/// The use case of a confirmed import: the bundle's record merged into the case's (or
+/// replacing it), on the version previewed; refused while the bundle's patient differs from
+/// the case's unless a reason is given — then written with that reason kept on the version
+/// and its own audit action.
 pub async fn write_import(
     state: &Shared,
     actor: &Actor,
     id: &str,
-    expected: i64,
-    record: &Case,
+    expected: Option<i64>,
+    import: &cellpath_fhir::Import,
+    choice: &ImportChoice<'_>,
 ) -> Result<CaseRow, ApiError> {
     let case = state.authorise(actor, id, Action::EditRecord).await?;
-    write_record(
+    let current: Case = serde_json::from_str(&case.record).map_err(ApiError::internal)?;
+    let identity = cellpath_domain::merge::identity(
+        &current,
+        owner_name(state, &case).await?.as_deref(),
+        &import.case,
+        import.subject_name.as_deref(),
+    );
+    let reason = choice
+        .override_reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    if !identity.is_empty() && reason.is_none() {
+        let what: Vec<&str> = identity
+            .iter()
+            .map(|m| match m.field {
+                cellpath_domain::merge::IdentityField::BirthDate => "birth date",
+                cellpath_domain::merge::IdentityField::Sex => "sex",
+                cellpath_domain::merge::IdentityField::Name => "name",
+                cellpath_domain::merge::IdentityField::PrimarySite => "primary site",
+            })
+            .collect();
+        return Err(ApiError::new(
+            ErrorCode::IdentityMismatch,
+            format!(
+                "the bundle's patient differs from the case's ({}): import only with a reason (override_reason)",
+                what.join(", ")
+            ),
+        ));
+    }
+    if reason.is_some_and(|r| r.chars().count() > 1000) {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidBody,
+            "the reason has at most 1,000 characters",
+        )
+        .at("/override_reason"));
+    }
+    let leave = |k: &str| !choice.leave_out.iter().any(|x| x == k);
+    let mut record = imported_record(&current, &import.case, choice.mode, &leave).case;
+    if let Some(lines) = &choice.lines {
+        record.lines.clone_from(lines);
+    }
+    let use_case = if identity.is_empty() {
+        "case.record.import_fhir"
+    } else {
+        "case.record.import_fhir.identity_override"
+    };
+    let note = reason.map(|r| format!("imported although the bundle's patient differs: {r}"));
+    write_record_noted(
         state,
         actor,
-        "case.record.import_fhir",
+        use_case,
         &case,
-        Some(expected),
-        record,
+        expected,
+        &record,
+        note.as_deref(),
     )
     .await
 }

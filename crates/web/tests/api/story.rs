@@ -400,10 +400,27 @@ async fn a_fhir_bundle_imports_with_its_report(s: &mut Story) {
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // The bundle's patient is not the one this record describes (another primary site): the
+    // import stops, naming the difference, and changes nothing.
     let r = app
         .call(
             "POST",
             &imp,
+            Some(coordinator),
+            Some(bundle.clone()),
+            &[("if-match", "\"v3\"")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "identity_mismatch");
+    // The coordinator knows it is the same person (the record was typed from a referral
+    // letter) and replaces the record with the hospital's, saying why.
+    let r = app
+        .call(
+            "POST",
+            &format!(
+                "{imp}?mode=replace&override_reason=referral%20letter%20had%20the%20wrong%20site"
+            ),
             Some(coordinator),
             Some(bundle),
             &[("if-match", "\"v3\"")],
@@ -754,8 +771,9 @@ async fn messages_and_notifications_copy_no_clinical_text(s: &mut Story) {
         .iter()
         .filter_map(|x| x["kind"].as_str())
         .collect();
+    // The family hears of messages; "ready to sign" is the team's, never the family's.
     assert!(
-        kinds.contains(&"message") && kinds.contains(&"mdt-consensus"),
+        kinds.contains(&"message") && !kinds.contains(&"mdt-consensus"),
         "{kinds:?}"
     );
     assert!(
