@@ -95,6 +95,32 @@ pub struct ServeArgs {
         value_name = "IP"
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Minutes a safety alert waits for an acknowledgement before it escalates to the next
+    /// person on call, then to the whole team [default: 15, a default, not a standard —
+    /// set the centre's own].
+    #[arg(long, env = "CELLPATH_ALERT_ACK_MINUTES", value_name = "MINUTES")]
+    pub alert_ack_minutes: Option<u64>,
+    /// Where people reach this server, for the links in e-mails
+    /// [default: http:// and the bind address].
+    #[arg(long, env = "CELLPATH_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Send notifications by e-mail through this SMTP server too:
+    /// `smtp://user:password@host:587` (STARTTLS), `smtps://…:465` (TLS), or
+    /// `smtp://127.0.0.1:25?tls=none` for a relay on this machine [default: no e-mail].
+    #[arg(
+        long,
+        env = "CELLPATH_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+    /// The sender's address of those e-mails (needed with --smtp-url).
+    #[arg(long, env = "CELLPATH_MAIL_FROM", value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
+    /// A PEM file of the certificate authority the SMTP server's certificate comes from,
+    /// when it is not a public one [default: the web's public roots].
+    #[arg(long, env = "CELLPATH_SMTP_CA", value_name = "FILE")]
+    pub smtp_ca: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -950,6 +976,13 @@ struct ConfigFile {
     fhir_max_input_mb: Option<u64>,
     #[serde(default)]
     trusted_proxies: Vec<std::net::IpAddr>,
+    alert_ack_minutes: Option<u64>,
+    public_url: Option<String>,
+    /// A file holding the SMTP address (it may hold a password), kept out of the
+    /// configuration.
+    smtp_url_file: Option<PathBuf>,
+    mail_from: Option<String>,
+    smtp_ca: Option<PathBuf>,
 }
 
 /// Settings after precedence: flags > environment > configuration file > defaults. Clap
@@ -965,6 +998,17 @@ struct Settings {
     emergency_number: String,
     fhir_max_input_mb: u64,
     trusted_proxies: Vec<std::net::IpAddr>,
+    alert_ack_minutes: u64,
+    public_url: String,
+    mail: Option<MailSettings>,
+}
+
+/// Where and as whom e-mail is sent.
+#[derive(Debug, PartialEq)]
+struct MailSettings {
+    smtp_url: cellpath_web::Secret<String>,
+    from: String,
+    ca: Option<PathBuf>,
 }
 
 fn resolve(args: &ServeArgs, file: ConfigFile) -> Result<Settings> {
@@ -995,7 +1039,57 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> Result<Settings> {
             "emergency number `{emergency_number}`: use digits (and + - or spaces), at most 20"
         ));
     }
+    let alert_ack_minutes = args
+        .alert_ack_minutes
+        .or(file.alert_ack_minutes)
+        .unwrap_or(cellpath_care::oncall::DEFAULT_ACK_WINDOW_SECS / 60);
+    if !(1..=24 * 60).contains(&alert_ack_minutes) {
+        return Err(anyhow!(
+            "alert acknowledgement window {alert_ack_minutes} minutes: between 1 and 1440"
+        ));
+    }
+    let bind = args
+        .bind
+        .clone()
+        .or(file.bind)
+        .unwrap_or_else(|| DEFAULT_BIND.to_owned());
+    let public_url = args
+        .public_url
+        .clone()
+        .or(file.public_url)
+        .unwrap_or_else(|| format!("http://{bind}"));
+    if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        return Err(anyhow!(
+            "public URL `{public_url}`: it starts with http:// or https://"
+        ));
+    }
+    let smtp_url = match (&args.smtp_url, &file.smtp_url_file) {
+        (Some(u), _) => Some(u.clone()),
+        (None, Some(f)) => Some(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read the SMTP address file {}", f.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    let mail = match (smtp_url, args.mail_from.clone().or(file.mail_from)) {
+        (Some(url), Some(from)) => Some(MailSettings {
+            smtp_url: cellpath_web::Secret::new(url),
+            from,
+            ca: args.smtp_ca.clone().or(file.smtp_ca),
+        }),
+        (Some(_), None) => {
+            return Err(anyhow!(
+                "--smtp-url needs --mail-from, the address e-mails are sent from"
+            ));
+        }
+        (None, _) => None,
+    };
     Ok(Settings {
+        alert_ack_minutes,
+        public_url: public_url.trim_end_matches('/').to_owned(),
+        mail,
         database_url: args.db.database_url.clone().or(file.database_url),
         data_dir: args
             .db
@@ -1003,11 +1097,7 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> Result<Settings> {
             .clone()
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-        bind: args
-            .bind
-            .clone()
-            .or(file.bind)
-            .unwrap_or_else(|| DEFAULT_BIND.to_owned()),
+        bind,
         secure_cookies: args.secure_cookies.or(file.secure_cookies).unwrap_or(false),
         document_key: document_key.map(cellpath_web::Secret::new),
         emergency_number,
@@ -1101,6 +1191,9 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
                 // Beside SQLite the index has the data folder; replicas on PostgreSQL each
                 // keep their own in a temporary folder.
                 search: Arc::new(cellpath_web::search::Search::at(search_place)),
+                alert_ack_window: std::time::Duration::from_secs(settings.alert_ack_minutes * 60),
+                public_url: settings.public_url.clone(),
+                mailer: mailer(settings.mail.as_ref())?,
                 ..cellpath_web::Config::default()
             },
         });
@@ -1108,6 +1201,8 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
             demo(&state).await?;
         }
         let searcher = search_follower(Arc::clone(&state));
+        // Safety alerts escalate and e-mails go out from here, every few seconds.
+        let alerting = cellpath_web::notify::spawn_background(Arc::clone(&state));
         let n = cellpath_web::rescreen_stale(&state)
             .await
             .map_err(|e| anyhow!("at start: {e}"))?;
@@ -1149,10 +1244,32 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
         cellpath_web::serve_with(listener, Arc::clone(&state), Some(cellpath_pages::pages())).await?;
         ticker.abort();
         searcher.abort();
+        alerting.abort();
         let mut last = None;
         checkpoint_now(&state.store, &key, &places.log, &mut last).await?;
         Ok(())
     })
+}
+
+/// The e-mail channel the settings name, checked now (a bad address stops the start, never
+/// the first alert).
+fn mailer(mail: Option<&MailSettings>) -> Result<Option<Arc<dyn cellpath_web::mail::Channel>>> {
+    let Some(m) = mail else {
+        return Ok(None);
+    };
+    let ca = match &m.ca {
+        Some(p) => Some(
+            std::fs::read(p)
+                .with_context(|| format!("cannot read the SMTP CA file {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let smtp = cellpath_web::mail::Smtp::parse(m.smtp_url.expose(), &m.from, ca.as_deref())
+        .map_err(|e| anyhow!("--smtp-url: {e}"))?;
+    if smtp.tls() == cellpath_web::mail::Tls::None {
+        eprintln!("e-mail goes to the SMTP relay without TLS (tls=none): keep it on this machine");
+    }
+    Ok(Some(Arc::new(smtp)))
 }
 
 /// How often a server takes in what other replicas stored in the registry.
@@ -1201,6 +1318,7 @@ mod tests {
             emergency_number: None,
             fhir_max_input_mb: Some(8),
             trusted_proxies: vec!["10.0.0.2".parse().expect("ip")],
+            ..ConfigFile::default()
         }
     }
 

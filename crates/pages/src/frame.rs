@@ -154,6 +154,7 @@ impl Signed {
             title: tr(self.lang, title_key, &[]),
             nav,
             flash: flash_of(&self.path, self.lang),
+            pinned: None,
         }
     }
 
@@ -301,6 +302,9 @@ pub struct Frame {
     pub tabs: Vec<Nav>,
     /// A confirmation after a form was sent (`?done=…`), in the reader's language.
     pub flash: Option<String>,
+    /// The pinned "Report a warning sign" button's address, on a patient's and a
+    /// caregiver's pages while the case is in its CRS/ICANS risk window.
+    pub pinned: Option<String>,
 }
 
 impl Frame {
@@ -326,6 +330,7 @@ impl Frame {
             nav: Vec::new(),
             tabs: Vec::new(),
             flash: flash_of(&v.path, v.lang),
+            pinned: None,
         }
     }
 
@@ -394,8 +399,13 @@ pub fn page_with(status: StatusCode, t: &impl Template) -> Response {
 
 /// Back to a page after a form, with a confirmation (`done-KEY`).
 pub fn done(to: &str, key: &str) -> Response {
-    let sep = if to.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{to}{sep}done={key}")).into_response()
+    // The query before a fragment (`/x#alert-1` → `/x?done=…#alert-1`).
+    let (path, fragment) = match to.split_once('#') {
+        Some((p, f)) => (p, format!("#{f}")),
+        None => (to, String::new()),
+    };
+    let sep = if path.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{path}{sep}done={key}{fragment}")).into_response()
 }
 
 #[derive(Template)]
@@ -426,6 +436,7 @@ pub fn error_page(lang: Lang, request_id: &str, e: &ApiError) -> Response {
         nav: Vec::new(),
         tabs: Vec::new(),
         flash: None,
+        pinned: None,
     };
     let mut r = page_with(
         status,

@@ -16,6 +16,7 @@ pub mod frame;
 pub mod i18n;
 pub mod import;
 pub mod mdt;
+pub mod oncall;
 pub mod patient;
 pub mod planner;
 pub mod record;
@@ -99,6 +100,11 @@ fn table() -> Vec<Entry> {
             get(patient::consents).post(patient::consents_post),
         ),
         (G, "/notifications", get(patient::notifications)),
+        (
+            P,
+            "/notifications/email",
+            post(patient::notifications_email),
+        ),
         (G, "/cases/{id}", get(patient::my_case)),
         (
             GP,
@@ -143,6 +149,11 @@ fn table() -> Vec<Entry> {
             GP,
             "/cases/{id}/monitoring",
             get(work::monitoring).post(work::monitoring_post),
+        ),
+        (
+            GP,
+            "/cases/{id}/on-call",
+            get(oncall::on_call).post(oncall::on_call_post),
         ),
         (GP, "/cases/{id}/mdt", get(mdt::mdt).post(mdt::mdt_post)),
         (G, "/cases/{id}/summary", get(summary::summary)),

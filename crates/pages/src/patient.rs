@@ -158,8 +158,32 @@ pub(crate) async fn open(
     Ok(case)
 }
 
+/// A case page's frame for its reader: the case's navigation, and for the patient and the
+/// caregivers, from lymphodepletion to the end of the risk window, the pinned "Report a
+/// warning sign" button.
+pub(crate) async fn case_frame(
+    state: &Shared,
+    s: &Signed,
+    id: &str,
+    title_key: &str,
+    current: &str,
+) -> Frame {
+    let mut f = s.frame(title_key, case_nav(s.lang, id, s.actor().role, current));
+    if matches!(s.actor().role, Role::Patient | Role::Caregiver) {
+        let today = state.today().ok();
+        let in_window = match (cellpath_web::care::risk_windows(state, id).await, today) {
+            (Ok(Ok(windows)), Some(d)) => windows.iter().any(|w| w.contains(d)),
+            _ => false,
+        };
+        if in_window {
+            f.pinned = Some(format!("/cases/{id}/diary#diary-main"));
+        }
+    }
+    f
+}
+
 /// A person's name as others see it: the display name, else the e-mail.
-async fn name_of(state: &Shared, user_id: &str) -> String {
+pub(crate) async fn name_of(state: &Shared, user_id: &str) -> String {
     match state.store.user(user_id).await {
         Ok(Some(u)) => u.display_name.unwrap_or(u.email),
         _ => "cellpath".to_owned(),
@@ -325,10 +349,7 @@ pub async fn my_case(State(state): State<Shared>, s: Signed, Path(id): Path<Stri
         }
     }
     let unread = unread.unwrap_or(0);
-    let f = s.frame(
-        "my-case-title",
-        case_nav(lang, &id, s.actor().role, "nav-my-case"),
-    );
+    let f = case_frame(&state, &s, &id, "my-case-title", "nav-my-case").await;
     let state_key = format!("state-{}-lay", case.state);
     let report = cellpath_web::reports::latest_signed(&state, &id)
         .await
@@ -396,10 +417,7 @@ async fn records_page(
     }
     let can_upload =
         state.config.document_key.is_some() && s.may(state, id, Action::EditRecord).await;
-    let f = s.frame(
-        "records-title",
-        case_nav(s.lang, id, s.actor().role, "nav-records"),
-    );
+    let f = case_frame(state, s, id, "records-title", "nav-records").await;
     page_with(
         status,
         &RecordsPage {
@@ -801,10 +819,7 @@ pub async fn prescreen(State(state): State<Shared>, s: Signed, Path(id): Path<St
         Ok(l) => l,
         Err(e) => return s.fail(e),
     };
-    let f = s.frame(
-        "prescreen-title",
-        case_nav(lang, &id, s.actor().role, "nav-prescreen"),
-    );
+    let f = case_frame(&state, &s, &id, "prescreen-title", "nav-prescreen").await;
     page(&PrescreenPage {
         stale,
         f,
@@ -1459,10 +1474,7 @@ async fn journey_page(state: &Shared, s: &Signed, id: &str, new_link: String) ->
         None => (String::new(), Vec::new(), Vec::new(), Vec::new()),
     };
     let can_link = s.may(state, id, Action::PlanJourney).await;
-    let f = s.frame(
-        "journey-title",
-        case_nav(lang, id, s.actor().role, "nav-journey"),
-    );
+    let f = case_frame(state, s, id, "journey-title", "nav-journey").await;
     page(&JourneyPage {
         can_link,
         f,
@@ -1538,29 +1550,100 @@ struct DiaryPage {
     error: String,
     temperature: String,
     emergency: String,
-    signs: Vec<(String, String)>,
+    /// The treating team's 24-hour number as the plan records it (shown, and dialled).
+    team_phone: Option<(String, String)>,
+    signs: Vec<(String, String, bool)>,
+    receipts: Vec<ReceiptView>,
 }
 
-/// The diary's answer as the API's use case gave it.
-#[derive(serde::Deserialize)]
+/// The answer to what was just reported, shown where the eyes are: at the form.
 struct AnswerView {
     call_now: bool,
+    call_emergency: bool,
     instruction: String,
-    emergency_number: Option<String>,
+    reported: String,
+    temperature_note: Option<String>,
+    measure_again: bool,
+    /// "The team was alerted at 21:02 …; if nobody has called you by 21:17, call …".
+    alerted: Option<String>,
 }
 
-/// The warning signs the diary asks about, in the order a caregiver meets them.
-pub const SIGNS: &[&str] = &[
-    "confusion",
-    "trouble_speaking_or_writing",
-    "seizure",
-    "shortness_of_breath",
-    "dizziness",
-    "very_sleepy",
-    "unresponsive",
-    "severe_breathing_trouble",
-];
+/// Where an alert the family raised stands, in their words.
+struct ReceiptView {
+    id: String,
+    text: String,
+    acknowledged: bool,
+}
 
+/// The warning signs the diary asks about, in the order a caregiver meets them (the care
+/// rules' list: `care::diary::SIGNS`).
+pub fn signs() -> impl Iterator<Item = &'static str> {
+    cellpath_care::diary::SIGNS.iter().map(|s| s.key)
+}
+
+async fn receipts(state: &Shared, lang: Lang, id: &str) -> Result<Vec<ReceiptView>, ApiError> {
+    let (phone, offset) = cellpath_web::care::centre_contacts(state, id).await?;
+    let phone = phone.map_or_else(
+        || tr(lang, "diary-team-number-unknown", &[]),
+        |p| p.as_str().to_owned(),
+    );
+    let mut out = Vec::new();
+    for a in cellpath_web::alerts::of_case(state, id)
+        .await?
+        .iter()
+        .take(5)
+    {
+        let at = cellpath_web::notify::clock_time(&a.row.raised_at, offset);
+        let text = match &a.row.ack {
+            Some(k) => tr(
+                lang,
+                "diary-receipt-acked",
+                &[
+                    ("at", &at),
+                    ("what", &a.reported.words(lang)),
+                    (
+                        "name",
+                        &k.user_name
+                            .clone()
+                            .unwrap_or_else(|| tr(lang, "diary-a-team-member", &[])),
+                    ),
+                    ("acked", &cellpath_web::notify::clock_time(&k.at, offset)),
+                    (
+                        "action",
+                        cellpath_web::alerts::action_words(k.action).get(lang),
+                    ),
+                ],
+            ),
+            // Nobody treats the case in cellpath: the receipt says what the answer said.
+            None if a.row.notified.is_empty() => tr(
+                lang,
+                "diary-receipt-nobody",
+                &[("what", &a.reported.words(lang)), ("phone", &phone)],
+            ),
+            None => tr(
+                lang,
+                "diary-receipt-waiting",
+                &[
+                    ("at", &at),
+                    ("what", &a.reported.words(lang)),
+                    (
+                        "by",
+                        &cellpath_web::notify::clock_time(&a.row.call_by, offset),
+                    ),
+                    ("phone", &phone),
+                ],
+            ),
+        };
+        out.push(ReceiptView {
+            id: a.row.id.clone(),
+            text,
+            acknowledged: a.row.ack.is_some(),
+        });
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn diary_page(
     state: &Shared,
     s: &Signed,
@@ -1568,12 +1651,16 @@ async fn diary_page(
     answer: Option<AnswerView>,
     error: String,
     temperature: String,
+    ticked: &[String],
 ) -> Response {
     if let Err(r) = open(state, s, id, Action::ReadCase, "diary.read").await {
         return r;
     }
     let lang = s.lang;
-    let rows = state.store.diary(id).await.unwrap_or_default();
+    let rows = match state.store.diary(id).await {
+        Ok(r) => r,
+        Err(e) => return s.fail(e.into()),
+    };
     let mut history = Vec::new();
     for r in rows.iter().rev() {
         let entry: serde_json::Value = serde_json::from_str(&r.entry).unwrap_or_default();
@@ -1581,9 +1668,12 @@ async fn diary_page(
         let mut parts = Vec::new();
         if let Some(t) = e["temperature_c"].as_f64() {
             parts.push(tr(lang, "diary-temp-was", &[("t", &format!("{t:.1}"))]));
+        } else if let Some(t) = e["temperature_f"].as_f64() {
+            let c = cellpath_care::diary::fahrenheit_to_celsius(t);
+            parts.push(tr(lang, "diary-temp-was", &[("t", &format!("{c:.1}"))]));
         }
-        for sign in SIGNS {
-            if e[*sign].as_bool() == Some(true) {
+        for sign in signs() {
+            if e[sign].as_bool() == Some(true) {
                 parts.push(tr(lang, &format!("sign-{sign}"), &[]));
             }
         }
@@ -1597,11 +1687,17 @@ async fn diary_page(
             call_now: r.call_now != 0,
         });
     }
+    let (phone, _) = match cellpath_web::care::centre_contacts(state, id).await {
+        Ok(c) => c,
+        Err(e) => return s.fail(e),
+    };
+    let receipts = match receipts(state, lang, id).await {
+        Ok(r) => r,
+        Err(e) => return s.fail(e),
+    };
     let status = crate::frame::status_for(&error);
-    let f = s.frame(
-        "diary-title",
-        case_nav(lang, id, s.actor().role, "nav-diary"),
-    );
+    let mut f = case_frame(state, s, id, "diary-title", "nav-diary").await;
+    f.pinned = None; // this is the page the pinned button leads to
     page_with(
         status,
         &DiaryPage {
@@ -1612,24 +1708,32 @@ async fn diary_page(
             error,
             temperature,
             emergency: state.config.emergency.number.clone(),
-            signs: SIGNS
-                .iter()
-                .map(|k| ((*k).to_owned(), tr(lang, &format!("sign-{k}"), &[])))
+            team_phone: phone.map(|p| (p.as_str().to_owned(), p.dial())),
+            signs: signs()
+                .map(|k| {
+                    (
+                        k.to_owned(),
+                        tr(lang, &format!("sign-{k}"), &[]),
+                        ticked.iter().any(|t| t == k),
+                    )
+                })
                 .collect(),
+            receipts,
         },
     )
 }
 
 pub async fn diary(State(state): State<Shared>, s: Signed, Path(id): Path<String>) -> Response {
-    diary_page(&state, &s, &id, None, String::new(), String::new()).await
+    diary_page(&state, &s, &id, None, String::new(), String::new(), &[]).await
 }
 
-/// `POST /cases/{id}/diary`: the API's diary use case answers at once, in the reader's
-/// language; warning signs alert the team there.
+/// `POST /cases/{id}/diary`: the diary's use case answers at once, in the reader's language,
+/// and warning signs raise a safety alert for the team on call. The answer is shown at the
+/// form (the form's address ends in `#answer`, so without JavaScript too the page opens
+/// there), with what was reported and the numbers to call.
 pub async fn diary_post(
     State(state): State<Shared>,
     s: Signed,
-    ctx: Option<axum::Extension<std::sync::Arc<cellpath_web::request::RequestCtx>>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -1637,43 +1741,84 @@ pub async fn diary_post(
     if let Err(r) = form.check(&s) {
         return r;
     }
-    let raw_t = form.text("temperature").replace(',', ".");
-    let mut entry = serde_json::Map::new();
-    if !raw_t.is_empty() {
-        match raw_t.parse::<f64>() {
-            Ok(t) if cellpath_care::diary::PLAUSIBLE_C.contains(&t) => {
-                entry.insert("temperature_c".into(), serde_json::json!(t));
+    let lang = s.lang;
+    let raw_t = form.text("temperature");
+    let ticked: Vec<String> = signs()
+        .filter(|k| form.get(k).is_some())
+        .map(str::to_owned)
+        .collect();
+    let mut entry = cellpath_care::diary::DiaryEntry::default();
+    if !raw_t.trim().is_empty() {
+        match cellpath_care::diary::read_temperature(&raw_t) {
+            Ok(cellpath_care::diary::TypedTemperature::Celsius(c)) => entry.temperature_c = Some(c),
+            Ok(cellpath_care::diary::TypedTemperature::Fahrenheit(f)) => {
+                entry.temperature_f = Some(f);
             }
-            _ => {
-                let msg = tr(s.lang, "diary-temp-invalid", &[]);
-                return diary_page(&state, &s, &id, None, msg, raw_t).await;
+            Err(e) => {
+                let msg = e.words().get(lang).to_owned();
+                return diary_page(&state, &s, &id, None, msg, raw_t, &ticked).await;
             }
         }
     }
-    for sign in SIGNS {
-        if form.get(sign).is_some() {
-            entry.insert((*sign).into(), serde_json::json!(true));
-        }
+    for k in &ticked {
+        entry.set(k);
     }
-    let json = serde_json::json!({"entry": entry, "lang": s.lang.code()});
-    let actor = s.writer();
-    match cellpath_web::care::diary(
-        State(state.clone()),
-        actor,
-        ctx,
-        Path(id.clone()),
-        Bytes::from(json.to_string()),
-    )
-    .await
-    {
-        Ok(r) => {
-            let v = json_of(r).await;
-            let answer = serde_json::from_value(v).ok();
-            diary_page(&state, &s, &id, answer, String::new(), String::new()).await
+    match cellpath_web::care::record_diary(&state, &s.writer(), &id, entry, lang).await {
+        Ok(out) => {
+            let alerted = match &out.alert {
+                Some(al) => {
+                    let (phone, offset) =
+                        match cellpath_web::care::centre_contacts(&state, &id).await {
+                            Ok(c) => c,
+                            Err(e) => return s.fail(e),
+                        };
+                    let phone = phone.map_or_else(
+                        || tr(lang, "diary-team-number-unknown", &[]),
+                        |p| p.as_str().to_owned(),
+                    );
+                    Some(if al.told == 0 {
+                        tr(lang, "diary-alerted-nobody", &[("phone", &phone)])
+                    } else {
+                        tr(
+                            lang,
+                            "diary-alerted",
+                            &[
+                                (
+                                    "at",
+                                    &cellpath_web::notify::clock_time(&al.alerted_at, offset),
+                                ),
+                                ("by", &cellpath_web::notify::clock_time(&al.call_by, offset)),
+                                ("phone", &phone),
+                            ],
+                        )
+                    })
+                }
+                None => None,
+            };
+            let a = out.answer;
+            let answer = AnswerView {
+                call_now: a.call_now,
+                call_emergency: a.call_emergency,
+                instruction: a.instruction,
+                reported: a.reported,
+                temperature_note: a.temperature_note,
+                measure_again: a.measure_again,
+                alerted,
+            };
+            diary_page(
+                &state,
+                &s,
+                &id,
+                Some(answer),
+                String::new(),
+                String::new(),
+                &[],
+            )
+            .await
         }
         Err(e) if e.status() == StatusCode::BAD_REQUEST => {
             let msg = s.message(&e);
-            diary_page(&state, &s, &id, None, msg, raw_t).await
+            diary_page(&state, &s, &id, None, msg, raw_t, &ticked).await
         }
         Err(e) => s.fail(e),
     }
@@ -1814,10 +1959,7 @@ async fn support_page(state: &Shared, s: &Signed, id: &str, error: String) -> Re
         Vec::new()
     };
     let status = crate::frame::status_for(&error);
-    let f = s.frame(
-        "support-title",
-        case_nav(lang, id, s.actor().role, "nav-support"),
-    );
+    let f = case_frame(state, s, id, "support-title", "nav-support").await;
     page_with(
         status,
         &SupportPage {
@@ -1981,10 +2123,7 @@ async fn messages_page(state: &Shared, s: &Signed, id: &str, error: String) -> R
         }
     }
     let status = crate::frame::status_for(&error);
-    let f = s.frame(
-        "messages-title",
-        case_nav(s.lang, id, s.actor().role, "nav-messages"),
-    );
+    let f = case_frame(state, s, id, "messages-title", "nav-messages").await;
     page_with(
         status,
         &MessagesPage {
@@ -2036,6 +2175,8 @@ struct NoticeView {
     at: String,
     link: Option<String>,
     unread: bool,
+    urgent: bool,
+    count: usize,
 }
 
 #[derive(Template)]
@@ -2043,40 +2184,60 @@ struct NoticeView {
 struct NotificationsPage {
     f: Frame,
     notices: Vec<NoticeView>,
+    /// E-mail notifications: whether this server sends e-mail, and whether the account wants it.
+    email_available: bool,
+    email_on: bool,
 }
 
-pub async fn notifications(
-    State(state): State<Shared>,
-    s: Signed,
-    ctx: Option<axum::Extension<std::sync::Arc<cellpath_web::request::RequestCtx>>>,
-) -> Response {
-    // The API's use case: only notices of cases one may still open.
-    let v = match cellpath_web::messages::notifications(State(state), s.actor().clone(), ctx).await
-    {
-        Ok(axum::Json(v)) => v,
+pub async fn notifications(State(state): State<Shared>, s: Signed) -> Response {
+    let lang = s.lang;
+    // Only notices of cases one may still open, repeats grouped, alerts with their patient,
+    // severity and what to do (`notify::notices`).
+    let list = match cellpath_web::notify::notices(&state, s.actor(), lang).await {
+        Ok(l) => l,
         Err(e) => return s.fail(e),
     };
-    let lang = s.lang;
-    let notices = v["notifications"]
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .map(|n| NoticeView {
-                    text: cellpath_web::messages::notice(n["kind"].as_str().unwrap_or_default())
-                        .get(lang)
-                        .to_owned(),
-                    at: i18n::timestamp(lang, n["created_at"].as_str().unwrap_or_default()),
-                    link: n["case_id"].as_str().map(|c| format!("/cases/{c}")),
-                    unread: n["read_at"].is_null(),
-                })
-                .collect()
+    let notices = list
+        .into_iter()
+        .map(|n| NoticeView {
+            urgent: n.severity.is_some() || n.kind == "monitoring-alert",
+            text: n.text,
+            at: i18n::timestamp(lang, &n.created_at),
+            link: n.page,
+            unread: n.unread,
+            count: n.count,
         })
-        .unwrap_or_default();
+        .collect();
+    let email_on = match state.store.email_notifications(&s.actor().id).await {
+        Ok(on) => on,
+        Err(e) => return s.fail(e.into()),
+    };
     let f = s.frame(
         "notifications-title",
         home_nav(lang, s.actor().role, "nav-notifications"),
     );
-    page(&NotificationsPage { f, notices })
+    page(&NotificationsPage {
+        f,
+        notices,
+        email_available: state.config.mailer.is_some(),
+        email_on,
+    })
+}
+
+/// `POST /notifications/email`: the account's choice of notifications by e-mail.
+pub async fn notifications_email(State(state): State<Shared>, s: Signed, body: Bytes) -> Response {
+    let form = Fields::parse(&body);
+    if let Err(r) = form.check(&s) {
+        return r;
+    }
+    let on = form.get("email").is_some();
+    match cellpath_web::accounts::set_email_notifications(&state, &s.writer(), on).await {
+        Ok(()) => done(
+            "/notifications#email",
+            if on { "email-on" } else { "email-off" },
+        ),
+        Err(e) => s.fail(e),
+    }
 }
 
 #[cfg(test)]
@@ -2116,7 +2277,7 @@ mod tests {
                 "{k} is no kind of support"
             );
         }
-        for k in SIGNS {
+        for k in signs() {
             want.push(format!("sign-{k}"));
         }
         for t in cellpath_web::consent::texts() {

@@ -63,6 +63,8 @@ struct PlannerPage {
     case_label: String,
     start: String,
     visa_end: String,
+    centre_phone: String,
+    centre_utc_offset: String,
     extra: String,
     steps: Vec<StepRow>,
     caregivers: Vec<CaregiverRow>,
@@ -243,6 +245,8 @@ async fn render(
             case_label: text_at(input, &["case"]),
             start: text_at(input, &["start"]),
             visa_end: text_at(input, &["visa_end"]),
+            centre_phone: text_at(input, &["centre_phone"]),
+            centre_utc_offset: text_at(input, &["centre_utc_offset"]),
             extra: input
                 .get("additional_infusions")
                 .map(Value::to_string)
@@ -364,6 +368,28 @@ fn from_form(lang: Lang, f: &Fields, id: &str) -> Result<Value, String> {
     out.insert("start".into(), json!(start));
     if let Some(v) = date("visa_end", &tr(lang, "plan-visa", &[]))? {
         out.insert("visa_end".into(), json!(v));
+    }
+    let phone = f.text("centre_phone");
+    if !phone.trim().is_empty() {
+        let p = cellpath_care::journey::Phone::parse(&phone).map_err(|_| {
+            field_error(
+                lang,
+                &tr(lang, "plan-centre-phone", &[]),
+                &tr(lang, "plan-err-phone", &[("value", &phone)]),
+            )
+        })?;
+        out.insert("centre_phone".into(), json!(p.as_str()));
+    }
+    let offset = f.text("centre_utc_offset");
+    if !offset.trim().is_empty() {
+        let o = cellpath_care::journey::UtcOffset::parse(&offset).map_err(|_| {
+            field_error(
+                lang,
+                &tr(lang, "plan-centre-offset", &[]),
+                &tr(lang, "plan-err-offset", &[("value", &offset)]),
+            )
+        })?;
+        out.insert("centre_utc_offset".into(), json!(o.text()));
     }
     let mut durations = Map::new();
     let mut actual = Map::new();

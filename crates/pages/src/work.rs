@@ -491,6 +491,19 @@ struct AlertView {
     acked: Option<String>,
 }
 
+/// A safety alert from the family's report at home, as the monitoring inbox shows it.
+struct HomeAlertView {
+    id: String,
+    at: String,
+    severity: String,
+    emergency: bool,
+    reported: String,
+    /// Who was told, and how far it escalated.
+    told: String,
+    /// Who acknowledged it, when and what they did.
+    acked: Option<String>,
+}
+
 struct EntryView {
     at: String,
     crs: String,
@@ -509,6 +522,12 @@ struct MonitoringPage {
     preview: String,
     crs_before: bool,
     inbox: Vec<AlertView>,
+    home_alerts: Vec<HomeAlertView>,
+    can_ack_home: bool,
+    ack_actions: Vec<(String, String)>,
+    /// Who is on call now, in order, and after how long an alert escalates.
+    on_call: String,
+    can_set_rota: bool,
     history: Vec<EntryView>,
     chart: String,
     devices: Vec<Choice>,
@@ -569,6 +588,103 @@ async fn monitoring_page(
         return s.fail(e);
     }
     let can_enter = s.may(state, id, Action::Monitor).await;
+    let can_ack_home = s.may(state, id, Action::AcknowledgeAlert).await;
+    let can_set_rota = s.may(state, id, Action::SetOnCall).await;
+    let home = match cellpath_web::alerts::of_case(state, id).await {
+        Ok(l) => l,
+        Err(e) => return s.fail(e),
+    };
+    let offset = match cellpath_web::care::centre_contacts(state, id).await {
+        Ok((_, o)) => o,
+        Err(e) => return s.fail(e),
+    };
+    let mut home_alerts: Vec<HomeAlertView> = Vec::new();
+    for a in &home {
+        let mut names = Vec::new();
+        for u in &a.row.notified {
+            names.push(crate::patient::name_of(state, u).await);
+        }
+        let told = tr(
+            lang,
+            match a.level() {
+                cellpath_care::oncall::Level::First => "alert-told-first",
+                cellpath_care::oncall::Level::Next => "alert-told-next",
+                cellpath_care::oncall::Level::Everyone => "alert-told-everyone",
+            },
+            &[("names", &names.join(", "))],
+        );
+        home_alerts.push(HomeAlertView {
+            id: a.row.id.clone(),
+            at: cellpath_web::notify::clock_time(&a.row.raised_at, offset),
+            severity: cellpath_web::alerts::severity_words(a.row.severity)
+                .get(lang)
+                .to_owned(),
+            emergency: a.row.severity == cellpath_store::AlertSeverity::Emergency,
+            reported: a.reported.words(lang),
+            told,
+            acked: a.row.ack.as_ref().map(|k| {
+                let mut t = tr(
+                    lang,
+                    "alert-acked-by",
+                    &[
+                        (
+                            "name",
+                            &k.user_name.clone().unwrap_or_else(|| k.user_id.clone()),
+                        ),
+                        ("at", &cellpath_web::notify::clock_time(&k.at, offset)),
+                        (
+                            "action",
+                            cellpath_web::alerts::action_words(k.action).get(lang),
+                        ),
+                    ],
+                );
+                if let Some(n) = &k.note {
+                    t.push_str(" — ");
+                    t.push_str(n);
+                }
+                t
+            }),
+        });
+    }
+    // Open alerts first, newest first within each.
+    home_alerts.sort_by_key(|a| a.acked.is_some());
+    let on_call = match cellpath_web::alerts::on_call_now(state, id).await {
+        Ok(list) if list.is_empty() => tr(
+            lang,
+            "alert-on-call-nobody",
+            &[(
+                "minutes",
+                &(state.config.alert_ack_window.as_secs() / 60).to_string(),
+            )],
+        ),
+        Ok(list) => {
+            let mut names = Vec::new();
+            for u in &list {
+                names.push(crate::patient::name_of(state, u).await);
+            }
+            tr(
+                lang,
+                "alert-on-call",
+                &[
+                    ("names", &names.join(" → ")),
+                    (
+                        "minutes",
+                        &(state.config.alert_ack_window.as_secs() / 60).to_string(),
+                    ),
+                ],
+            )
+        }
+        Err(e) => return s.fail(e),
+    };
+    let ack_actions = cellpath_web::notify::actions()
+        .iter()
+        .map(|a| {
+            (
+                a.as_str().to_owned(),
+                cellpath_web::alerts::action_words(*a).get(lang).to_owned(),
+            )
+        })
+        .collect();
     let crs_before = list.iter().any(|a| a.row.crs_grade > 0);
     let grades_text = |g: &Grades| {
         tr(
@@ -675,6 +791,11 @@ async fn monitoring_page(
             preview: preview_html,
             crs_before,
             inbox,
+            home_alerts,
+            can_ack_home,
+            ack_actions,
+            on_call,
+            can_set_rota,
             history,
             chart,
             source: source_line(lang),
@@ -715,6 +836,33 @@ pub async fn monitoring_post(
     }
     let here = format!("/cases/{id}/monitoring");
     match fields.text("_action").as_str() {
+        "ack-alert" => {
+            let aid = fields.text("alert");
+            let Ok(action) = fields.text("action").parse::<cellpath_store::AlertAction>() else {
+                return s.fail(cellpath_web::ApiError::bad_request(
+                    cellpath_web::ErrorCode::InvalidBody,
+                    "say what was done",
+                ));
+            };
+            let note = fields.text("note");
+            match cellpath_web::alerts::acknowledge(
+                &state,
+                &s.writer(),
+                &id,
+                &aid,
+                action,
+                Some(note.as_str()),
+            )
+            .await
+            {
+                Ok(()) => done(&format!("{here}#alert-{aid}"), "alert-acknowledged"),
+                Err(e) if e.status() == StatusCode::BAD_REQUEST => {
+                    let msg = s.message(&e);
+                    monitoring_page(&state, &s, &id, MonForm::empty(), msg, String::new()).await
+                }
+                Err(e) => s.fail(e),
+            }
+        }
         "ack" => {
             let mid = fields.text("entry");
             match cellpath_web::care::acknowledge(

@@ -34,8 +34,13 @@ struct Browser {
 const PASSWORD: &str = "correct horse battery";
 
 async fn app() -> App {
+    app_with_clock(Arc::new(cellpath_store::SystemClock)).await
+}
+
+/// An app whose clock is `clock` (a fixed one, for what depends on the day).
+async fn app_with_clock(clock: cellpath_store::SharedClock) -> App {
     let db = cellpath_store::testing::fresh().await;
-    let store = cellpath_store::Store::connect(&db.url)
+    let store = cellpath_store::Store::connect_with_clock(&db.url, clock)
         .await
         .expect("connect");
     let config = Config {
@@ -133,6 +138,11 @@ impl App {
         create_user(&self.state, "setup", email, PASSWORD, role, specialty)
             .await
             .expect("user");
+        self.sign_in(email).await
+    }
+
+    /// Signs an existing account in again (after the clock moved past its session).
+    async fn sign_in(&self, email: &str) -> Browser {
         let r = self
             .form(
                 "/sign-in",
@@ -621,11 +631,65 @@ async fn withdrawing_caregiver_consent_on_the_page_ends_the_caregivers_access() 
     assert_eq!(app.case_status(&case, &carer).await, StatusCode::OK);
 }
 
+/// From lymphodepletion to the end of the risk window, the patient's and the caregiver's
+/// pages carry a pinned "Report a warning sign" button; before it, and for the team, none.
+#[tokio::test]
+async fn the_warning_sign_button_is_pinned_in_the_risk_window_only() {
+    let clock = Arc::new(cellpath_store::FixedClock::at(0));
+    // 2026-12-07: screening, before lymphodepletion.
+    clock.set(1_796_601_600);
+    let app = app_with_clock(clock.clone()).await;
+    let (patient, _carer, case) = app.case(Access::View).await;
+    let coord = app.user("coord@example.org", Role::Coordinator).await;
+    app.join(&case, &coord, MemberRole::Coordinator).await;
+    let pinned = "class=\"pinned\"";
+    let r = app.get(&format!("/cases/{case}"), Some(&patient)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(!r.text.contains(pinned), "not yet");
+    // 2027-01-10: after the latest lymphodepletion could start, inside the monitoring window.
+    clock.set(1_799_539_200);
+    let patient = app.sign_in("p@example.org").await;
+    let carer = app.sign_in("c@example.org").await;
+    let coord = app.sign_in("coord@example.org").await;
+    for who in [&patient, &carer] {
+        for page in ["", "/journey", "/support"] {
+            let r = app.get(&format!("/cases/{case}{page}"), Some(who)).await;
+            assert_eq!(r.status, StatusCode::OK, "{page}: {}", r.text);
+            assert!(r.text.contains(pinned), "{page}: {}", r.text);
+            assert!(
+                r.text
+                    .contains(&format!("href=\"/cases/{case}/diary#diary-main\""))
+            );
+        }
+    }
+    // The diary itself is where it leads: no button to itself.
+    let r = app.get(&format!("/cases/{case}/diary"), Some(&carer)).await;
+    assert!(!r.text.contains(pinned));
+    let r = app
+        .get(&format!("/cases/{case}/monitoring"), Some(&coord))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(!r.text.contains(pinned), "the team's pages");
+}
+
 #[tokio::test]
 async fn diary_warning_sign_answers_call_now_with_the_number_and_alerts_the_team() {
     let app = app().await;
     let (patient, carer, case) = app.case(Access::Act).await;
     let uri = format!("/cases/{case}/diary");
+    // No one treats the case in cellpath yet: the answer and the receipt say so, and say
+    // to call.
+    let r = app.post(&uri, &carer, &[("very_sleepy", "yes")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.text
+            .contains("no one could be alerted here: call +86 10 0000 0000 now"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("so no one was alerted here"), "{}", r.text);
+    let coord = app.user("coord@example.org", Role::Coordinator).await;
+    app.join(&case, &coord, MemberRole::Coordinator).await;
     let r = app
         .post(
             &uri,
@@ -635,29 +699,82 @@ async fn diary_warning_sign_answers_call_now_with_the_number_and_alerts_the_team
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.text.contains("class=\"answer urgent\""), "{}", r.text);
-    // Someone who cannot be woken: the emergency number, to tap.
-    let r = app.post(&uri, &carer, &[("unresponsive", "yes")]).await;
+    // The answer is at the form, below its button, where the eyes are; without JavaScript
+    // the page opens there (the form's address ends in #answer), focused.
+    let form_at = r
+        .text
+        .find("action=\"/cases/c-pages-1/diary#answer\"")
+        .expect("form");
+    let answer_at = r.text.find("id=\"answer\"").expect("answer");
+    assert!(answer_at > form_at, "the answer follows the form");
+    assert!(r.text.contains("id=\"answer\" autofocus"), "{}", r.text);
+    assert!(
+        r.text.contains("You reported: 38.9 °C, confusion."),
+        "{}",
+        r.text
+    );
+    // Both numbers to tap: the team's, from the plan, and the emergency number.
     assert!(r.text.contains("href=\"tel:120\""), "{}", r.text);
+    assert!(r.text.contains("href=\"tel:+861000000000\""), "{}", r.text);
+    // The team on call is alerted; the answer says when, and until when to wait.
+    assert!(
+        r.text.contains("The team on call was alerted at"),
+        "{}",
+        r.text
+    );
+    let alerts = app.state.store.safety_alerts(&case).await.expect("alerts");
+    assert_eq!(alerts.len(), 2);
+    assert_eq!(alerts[0].notified, vec![coord.id.clone()]);
+    // The family gets no content-free alarm.
     let notes = app
         .state
         .store
         .notifications(&patient.id)
         .await
         .expect("notes");
-    assert!(notes.iter().any(|n| n.kind == "diary-warning"));
-    // The history shows it, with the sign in words.
+    assert!(
+        !notes
+            .iter()
+            .any(|n| n.kind.contains("alert") || n.kind == "diary-warning")
+    );
+    // Someone who cannot be woken: the emergency number, to tap first.
+    let r = app.post(&uri, &carer, &[("unresponsive", "yes")]).await;
+    assert!(r.text.contains("href=\"tel:120\""), "{}", r.text);
+    // The history shows it, with the sign in words, and the receipts are waiting.
     let page = app.get(&uri, Some(&patient)).await;
     assert!(page.text.contains("Confused or not making sense"));
     assert!(page.text.contains("38.9 °C"));
+    assert!(page.text.contains("Waiting for the team"), "{}", page.text);
+    // °F is read and said so.
+    let r = app.post(&uri, &carer, &[("temperature", "103 °F")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("103 °F = 39.4 °C"), "{}", r.text);
     // A temperature that cannot be is refused, saying so, and nothing is written.
     let before = app.state.store.diary(&case).await.expect("diary").len();
-    let r = app.post(&uri, &carer, &[("temperature", "98.6")]).await;
+    let r = app
+        .post(&uri, &carer, &[("temperature", "60"), ("dizziness", "yes")])
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.text.contains("between 34 and 43"));
+    assert!(
+        r.text.contains("60 is not a body temperature"),
+        "{}",
+        r.text
+    );
+    // What was ticked stays ticked.
+    assert!(
+        r.text.contains("name=\"dizziness\" value=\"yes\" checked"),
+        "{}",
+        r.text
+    );
     assert_eq!(
         app.state.store.diary(&case).await.expect("diary").len(),
         before
     );
+    // In Chinese.
+    app.post("/language", &carer, &[("lang", "zh-CN"), ("next", "/")])
+        .await;
+    let r = app.post(&uri, &carer, &[("temperature", "发烧")]).await;
+    assert!(r.text.contains("请以数字填写体温"), "{}", r.text);
 }
 
 #[tokio::test]
@@ -2196,15 +2313,24 @@ async fn a_fhir_import_is_previewed_changing_nothing_then_confirmed_with_its_lin
     let r = send_multipart(&app, &uri, &coord, ct, body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     for want in [
+        // The file is about another patient (a boy born in 2009): said first, in red.
+        "This file may be about another patient",
+        "Birth date: the case says 1969-03, the file says 2009-08-02.",
+        "Sex: the case says female, the file says male.",
         "A preview of brian.json: nothing has been written",
         "MedicationRequest/idarubicin-brian-l",
         "What the import would change in the record",
+        // Merged: facts in words, a row each to take or leave, nothing removed.
+        "Adds ",
+        "removes 0.",
+        "name=\"take.therapies.0\"",
         "Primary cancer · Diagnosed",
         "name=\"lines.0.drugs\"",
         "tamoxifen",
     ] {
         assert!(r.text.contains(want), "{want}: {}", r.text);
     }
+    assert!(!r.text.contains("urn:uuid"), "no URN shown as a source");
     assert_eq!(
         stored(&app, &case).await.0,
         before,
@@ -2221,16 +2347,39 @@ async fn a_fhir_import_is_previewed_changing_nothing_then_confirmed_with_its_lin
     let mut fields = form_fields(&r.text, &confirm);
     set_field(&mut fields, "lines._state", "listed");
     set_field(&mut fields, "lines.0.outcome", "progression");
+    // Another patient's file is not imported without saying why.
+    let r = send_fields(&app, &confirm, &coord, &fields).await;
+    assert!(r.status.is_client_error(), "{}", r.text);
+    assert!(r.text.contains("differs from the case"), "{}", r.text);
+    assert_eq!(stored(&app, &case).await.0, before);
+    set_field(&mut fields, "override", "yes");
+    set_field(&mut fields, "reason", "test file of the same family");
     let r = send_fields(&app, &confirm, &coord, &fields).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     let (after, record) = stored(&app, &case).await;
     assert_eq!(after, before + 1);
-    assert_eq!(record["therapies"][0]["drug"], "idarubicin");
+    // Merged: the record's own therapies stay, the file's idarubicin is added.
+    let drugs: Vec<&str> = record["therapies"]
+        .as_array()
+        .expect("therapies")
+        .iter()
+        .filter_map(|t| t["drug"].as_str())
+        .collect();
+    assert!(
+        drugs.contains(&"idarubicin") && drugs.contains(&"oxaliplatin"),
+        "{drugs:?}"
+    );
     assert_eq!(record["lines"][0]["outcome"], "progression", "{record}");
     let versions = app.state.store.record_versions(&case).await.expect("q");
     assert_eq!(
         versions.last().map(|v| v.use_case.as_str()),
-        Some("case.record.import_fhir")
+        Some("case.record.import_fhir.identity_override")
+    );
+    assert!(
+        versions
+            .last()
+            .and_then(|v| v.note.as_deref())
+            .is_some_and(|n| n.contains("test file of the same family"))
     );
     // The same confirmation again is on an old version: refused, nothing written.
     let r = send_fields(&app, &confirm, &coord, &fields).await;

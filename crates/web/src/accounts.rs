@@ -298,3 +298,54 @@ pub async fn revoke_token(
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// Whether one's notifications also come by e-mail (an account's own choice).
+pub async fn set_email_notifications(
+    state: &Shared,
+    actor: &Actor,
+    on: bool,
+) -> Result<(), ApiError> {
+    let mut tx = state
+        .change(
+            actor,
+            if on {
+                "account.email-notifications.on"
+            } else {
+                "account.email-notifications.off"
+            },
+            None,
+        )
+        .await?;
+    tx.set_email_notifications(&actor.id, on).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotificationPrefs {
+    email: bool,
+}
+
+/// `GET /api/v1/me/notifications`: `{"email": bool, "email_available": bool}`.
+pub async fn get_notification_prefs(
+    State(state): State<Shared>,
+    actor: Actor,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let email = state.store.email_notifications(&actor.id).await?;
+    Ok(axum::Json(serde_json::json!({
+        "email": email,
+        "email_available": state.config.mailer.is_some(),
+    })))
+}
+
+/// `PUT /api/v1/me/notifications`: `{"email": true|false}`.
+pub async fn put_notification_prefs(
+    State(state): State<Shared>,
+    actor: Actor,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: NotificationPrefs = parse_json(&body)?;
+    set_email_notifications(&state, &actor, req.email).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

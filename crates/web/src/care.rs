@@ -12,7 +12,7 @@ use cellpath_care::journey::{Plan, PlanInput, Template};
 use cellpath_care::supportive::{Kind, Triage, Windows};
 use cellpath_domain::Date;
 use cellpath_domain::text::Lang;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cases::parse_json;
@@ -341,10 +341,20 @@ pub async fn monitor(
         alerts: i32::try_from(alerts.len()).unwrap_or(i32::MAX),
     })
     .await?;
-    // One notice per entry that raised any alert: the alerts themselves (rule and grade) are
-    // on the case, for those who may open it.
+    // One notice per entry that raised any alert, to the treating team (not the family, who
+    // would get an alarm without a word of what to do): the alerts themselves (rule and
+    // grade) are on the case, for those who may open it.
     if !alerts.is_empty() {
-        crate::messages::notify_case(&state, &mut tx, &id, &actor.id, "safety-alert").await?;
+        let team: Vec<String> = crate::alerts::treating(&state, &id)
+            .await?
+            .into_iter()
+            .filter(|u| u != &actor.id)
+            .collect();
+        for user in team {
+            let nid = auth::sortable_id("n");
+            tx.notify_alert(&nid, &user, &id, "monitoring-alert", &mid)
+                .await?;
+        }
     }
     tx.commit().await?;
     Ok((
@@ -453,8 +463,109 @@ struct DiaryReq {
     lang: Option<String>,
 }
 
-/// `POST /cases/{id}/diary`: answers at once, in the patient's language; warning signs also
-/// alert the team.
+/// The diary's answer to the family, and the alert it raised for the team.
+#[derive(Clone, Debug, Serialize)]
+pub struct DiaryOutcome {
+    #[serde(flatten)]
+    pub answer: cellpath_care::diary::DiaryAnswer,
+    /// The safety alert raised when a call is advised: when the team was alerted and until
+    /// when to wait for their call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<crate::alerts::Raised>,
+}
+
+/// The treating centre's contacts as the case's journey plan records them.
+pub async fn centre_contacts(
+    state: &Shared,
+    case_id: &str,
+) -> Result<
+    (
+        Option<cellpath_care::journey::Phone>,
+        Option<cellpath_care::journey::UtcOffset>,
+    ),
+    ApiError,
+> {
+    let Some(text) = state.store.journey(case_id).await? else {
+        return Ok((None, None));
+    };
+    let input: PlanInput = serde_json::from_str(&text).map_err(ApiError::internal)?;
+    Ok((input.centre_phone, input.centre_utc_offset))
+}
+
+/// Records a diary entry and answers it in `lang`; a warning sign raises a safety alert for
+/// the case's on-call team in the same change.
+pub async fn record_diary(
+    state: &Shared,
+    actor: &Actor,
+    case_id: &str,
+    entry: cellpath_care::diary::DiaryEntry,
+    lang: Lang,
+) -> Result<DiaryOutcome, ApiError> {
+    state.authorise(actor, case_id, Action::Diary).await?;
+    if entry.temperature_c.is_some() && entry.temperature_f.is_some() {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidTemperature,
+            "give the temperature in °C or in °F, not both",
+        )
+        .at("/entry/temperature_f"));
+    }
+    if entry
+        .temperature_c
+        .or(entry.temperature_f)
+        .is_some_and(|t| !t.is_finite())
+    {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidTemperature,
+            "the temperature must be a number",
+        )
+        .at("/entry/temperature_c"));
+    }
+    let (phone, _) = centre_contacts(state, case_id).await?;
+    let answer = cellpath_care::diary::answer(
+        &entry,
+        lang,
+        &state.config.emergency,
+        phone.as_ref().map(cellpath_care::journey::Phone::as_str),
+    );
+    let did = auth::sortable_id("dy");
+    let text = serde_json::to_string(&serde_json::json!({ "entry": entry_json(&entry) }))
+        .map_err(ApiError::internal)?;
+    let mut tx = state.change(actor, "diary.entry", Some(case_id)).await?;
+    tx.add_diary(&did, case_id, &actor.id, &text, answer.call_now)
+        .await?;
+    let alert = if answer.call_now {
+        Some(
+            crate::alerts::raise_from_diary(
+                state, &mut tx, case_id, &did, &actor.id, &entry, &answer,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok(DiaryOutcome { answer, alert })
+}
+
+/// The entry as stored: only what was given (the diary's history reads it back).
+fn entry_json(e: &cellpath_care::diary::DiaryEntry) -> Value {
+    let mut m = serde_json::Map::new();
+    if let Some(t) = e.temperature_c {
+        m.insert("temperature_c".into(), json!(t));
+    }
+    if let Some(t) = e.temperature_f {
+        m.insert("temperature_f".into(), json!(t));
+    }
+    for sign in cellpath_care::diary::SIGNS {
+        if e.has(sign.key) {
+            m.insert(sign.key.into(), json!(true));
+        }
+    }
+    Value::Object(m)
+}
+
+/// `POST /cases/{id}/diary`: answers at once, in the reader's language; warning signs raise a
+/// safety alert for the team on call.
 pub async fn diary(
     State(state): State<Shared>,
     actor: Actor,
@@ -471,19 +582,10 @@ pub async fn diary(
             ApiError::bad_request(ErrorCode::InvalidLang, "en or zh-CN").at("/lang")
         })?,
     };
-    let answer = cellpath_care::diary::answer(&req.entry, lang, &state.config.emergency);
-    let did = auth::sortable_id("dy");
-    let text = std::str::from_utf8(&body).map_err(ApiError::internal)?;
-    let mut tx = state.change(&actor, "diary.entry", Some(&id)).await?;
-    tx.add_diary(&did, &id, &actor.id, text, answer.call_now)
-        .await?;
-    if answer.call_now {
-        crate::messages::notify_case(&state, &mut tx, &id, &actor.id, "diary-warning").await?;
-    }
-    tx.commit().await?;
+    let out = record_diary(&state, &actor, &id, req.entry, lang).await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::to_value(answer).map_err(ApiError::internal)?),
+        Json(serde_json::to_value(out).map_err(ApiError::internal)?),
     )
         .into_response())
 }

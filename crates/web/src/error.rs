@@ -92,6 +92,9 @@ error_codes! {
     AlreadySigned = "already_signed", CONFLICT, "Already signed.", "已签署。";
     ConsensusUnsigned = "consensus_unsigned", CONFLICT, "The consensus is not yet signed by every assigned specialist: no report is made from it.", "共识尚未由所有指派的专科医生签署，因此不能据此生成报告。";
     AlreadyAcknowledged = "already_acknowledged", CONFLICT, "These alerts were already acknowledged.", "这些警报已被确认。";
+    InvalidTemperature = "invalid_temperature", BAD_REQUEST, "The temperature could not be read as a body temperature.", "无法将该数值读作体温。";
+    IdentityMismatch = "identity_mismatch", CONFLICT, "The bundle's patient is not the case's patient: import only with a reason.", "数据包中的患者与本病例的患者不符：如需导入，须说明理由。";
+    InvalidRota = "invalid_rota", BAD_REQUEST, "The on-call rota is not valid.", "值班表无效。";
     Held = "held", CONFLICT, "Held: the CRS/ICANS risk window is still open.", "暂缓：细胞因子释放综合征/神经毒性风险期尚未结束。";
     AlreadyDecided = "already_decided", CONFLICT, "This request was already decided.", "该申请已有决定。";
     AlreadyReviewed = "already_reviewed", CONFLICT, "This change was already reviewed.", "该变更已复核。";

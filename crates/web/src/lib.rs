@@ -4,6 +4,7 @@
 //! `policy`, persistence in `store`.
 
 pub mod accounts;
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod care;
@@ -18,8 +19,10 @@ pub mod consent;
 pub mod documents;
 pub mod error;
 pub mod lang;
+pub mod mail;
 pub mod mdt;
 pub mod messages;
+pub mod notify;
 pub mod policy;
 pub mod registry;
 pub mod reports;
@@ -103,6 +106,15 @@ pub struct Config {
     pub screens: std::sync::Arc<app::ScreenCache>,
     /// This server's index of the registry (`search::Search`).
     pub search: std::sync::Arc<search::Search>,
+    /// How long a safety alert waits for an acknowledgement before it escalates (the
+    /// centre's choice; `care::oncall::DEFAULT_ACK_WINDOW_SECS` when it sets none).
+    pub alert_ack_window: std::time::Duration,
+    /// Where people reach this server, for the links in e-mails (`https://…`, no slash at
+    /// the end).
+    pub public_url: String,
+    /// E-mail (SMTP), when configured: notifications go out by e-mail too, to the accounts
+    /// that want it.
+    pub mailer: Option<std::sync::Arc<dyn mail::Channel>>,
 }
 
 /// A fixed-window limit per client address (sign-in throttling). The peer address is the
@@ -167,6 +179,11 @@ impl Default for Config {
             screens: std::sync::Arc::default(),
             search: std::sync::Arc::default(),
             case_quota: 1024 * 1024 * 1024,
+            alert_ack_window: std::time::Duration::from_secs(
+                cellpath_care::oncall::DEFAULT_ACK_WINDOW_SECS,
+            ),
+            public_url: "http://127.0.0.1:8080".into(),
+            mailer: None,
         }
     }
 }
@@ -559,6 +576,24 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
             delete(sign_out),
         ),
         (r("GET", "/api/v1/me", "The signed-in user", true), get(me)),
+        (
+            r(
+                "GET",
+                "/api/v1/me/notifications",
+                "Whether one's notifications also come by e-mail",
+                true,
+            ),
+            get(accounts::get_notification_prefs),
+        ),
+        (
+            r(
+                "PUT",
+                "/api/v1/me/notifications",
+                "Turn one's notifications by e-mail on or off",
+                true,
+            ),
+            put(accounts::put_notification_prefs),
+        ),
         (
             r(
                 "POST",
@@ -988,10 +1023,46 @@ fn table() -> Vec<(Route, MethodRouter<Shared>)> {
             r(
                 "POST",
                 "/api/v1/cases/{id}/diary",
-                "A home symptom diary entry, answered at once",
+                "A home symptom diary entry, answered at once; a warning sign raises a safety alert for the team on call",
                 true,
             ),
             post(care::diary),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/alerts",
+                "The safety alerts the family's reports raised, with their acknowledgements",
+                true,
+            ),
+            get(alerts::list_alerts),
+        ),
+        (
+            r(
+                "POST",
+                "/api/v1/cases/{id}/alerts/{aid}/acknowledge",
+                "Acknowledge a safety alert, saying what was done (treating team)",
+                true,
+            ),
+            post(alerts::acknowledge_alert),
+        ),
+        (
+            r(
+                "GET",
+                "/api/v1/cases/{id}/on-call",
+                "The case's on-call rota and who is on call now",
+                true,
+            ),
+            get(alerts::get_rota),
+        ),
+        (
+            r(
+                "PUT",
+                "/api/v1/cases/{id}/on-call",
+                "Set the case's on-call rota (its coordinator)",
+                true,
+            ),
+            put(alerts::put_rota),
         ),
         (
             r(

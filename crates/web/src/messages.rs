@@ -21,8 +21,10 @@ struct NewMessage {
     body: String,
 }
 
-/// Tells every participant of a case but `except`, inside the change that calls for it.
-/// What is stored is the kind and its English notice ([`notice`]): never clinical text.
+/// Tells every participant of a case but `except`, inside the change that calls for it —
+/// or, for what only the team acts on (an MDT consensus to sign), only its treating members:
+/// a family is never sent a notice it can do nothing with. What is stored is the kind and
+/// its English notice ([`notice`]): never clinical text.
 pub async fn notify_case(
     state: &Shared,
     tx: &mut cellpath_store::Tx,
@@ -31,7 +33,11 @@ pub async fn notify_case(
     kind: &str,
 ) -> Result<(), ApiError> {
     let text = notice(kind).en;
-    for user in state.store.participants(case_id).await? {
+    let audience = match kind {
+        "mdt-consensus" => crate::alerts::treating(state, case_id).await?,
+        _ => state.store.participants(case_id).await?,
+    };
+    for user in audience {
         if user != except {
             let id = crate::auth::sortable_id("n");
             tx.notify(&id, &user, Some(case_id), kind, &text).await?;
@@ -78,79 +84,31 @@ pub async fn list(
     })))
 }
 
-/// What a notification says, in the reader's language: never clinical text, only that
-/// something on the case needs attention, and where.
-pub fn notice(kind: &str) -> cellpath_domain::text::Bi {
-    use cellpath_domain::text::Bi;
-    match kind {
-        "message" => Bi::new("New message on your case.", "您的病例有一条新消息。"),
-        "safety-alert" => Bi::new(
-            "Something needs your attention on your case now: open it.",
-            "您的病例有需要立即关注的情况：请打开查看。",
-        ),
-        "diary-warning" => Bi::new(
-            "The home diary records something that needs attention: open the case.",
-            "居家日记记录了需要关注的情况：请打开病例查看。",
-        ),
-        "mdt-assignment" => Bi::new(
-            "You are asked for an MDT opinion on a case.",
-            "请您就一个病例提供多学科团队（MDT）意见。",
-        ),
-        "mdt-consensus" => Bi::new(
-            "An MDT consensus on your case is ready to sign.",
-            "您病例的多学科团队（MDT）共识已可签署。",
-        ),
-        "programme-source-changed" => Bi::new(
-            "A registry study a programme of your case rests on changed: its screening awaits review or a re-run.",
-            "您病例所涉项目依据的一项注册研究有变更：该病例的预筛有待复核或重新运行。",
-        ),
-        "programme-closed" => Bi::new(
-            "A registry study a programme of your case rests on stopped recruiting: the case was screened again.",
-            "您病例所涉项目依据的一项注册研究已停止招募：已对该病例重新预筛。",
-        ),
-        _ => Bi::new(
-            "Something needs your attention on your case.",
-            "您的病例有需要关注的内容。",
-        ),
-    }
-}
+pub use crate::notify::notice;
 
-/// `GET /notifications`: one's notifications, newest first, each saying only that
-/// something needs attention and linking to the case — and only for cases one may still
-/// open (a notice does not outlive the access it was sent under).
+/// `GET /notifications`: one's notifications, newest first, in the reader's language — a
+/// safety alert with its patient, severity and what to do — only for cases one may still
+/// open, repeats grouped (`notify::notices`).
 pub async fn notifications(
     State(state): State<Shared>,
     actor: Actor,
     ctx: Option<axum::Extension<std::sync::Arc<crate::request::RequestCtx>>>,
 ) -> Result<Json<Value>, ApiError> {
     let lang = ctx.map_or(cellpath_domain::text::Lang::En, |c| c.0.lang());
-    let list = state.store.notifications(&actor.id).await?;
-    let mut open: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
-    let mut out = Vec::new();
-    for n in &list {
-        if let Some(case_id) = &n.case_id {
-            let may = match open.get(case_id) {
-                Some(m) => *m,
-                None => {
-                    let m = state
-                        .authorise(&actor, case_id, Action::ReadCase)
-                        .await
-                        .is_ok();
-                    open.insert(case_id.clone(), m);
-                    m
-                }
-            };
-            if !may {
-                continue;
-            }
-        }
-        out.push(json!({
-            "id": n.id, "case_id": n.case_id, "kind": n.kind,
-            "text": notice(&n.kind).get(lang),
-            "link": n.case_id.as_ref().map(|c| format!("/api/v1/cases/{c}")),
-            "created_at": n.created_at, "read_at": n.read_at,
-        }));
-    }
+    let list = crate::notify::notices(&state, &actor, lang).await?;
+    let out: Vec<Value> = list
+        .iter()
+        .map(|n| {
+            json!({
+                "id": n.ids.first(), "ids": n.ids, "case_id": n.case_id, "kind": n.kind,
+                "text": n.text, "severity": n.severity, "count": n.count,
+                "link": n.case_id.as_ref().map(|c| format!("/api/v1/cases/{c}")),
+                "page": n.page,
+                "created_at": n.created_at, "read_at": if n.unread { Value::Null } else { json!(true) },
+                "unread": n.unread,
+            })
+        })
+        .collect();
     Ok(Json(json!({ "notifications": out })))
 }
 

@@ -85,6 +85,10 @@ pub enum Action {
     DecideSupport,
     /// Set the journey plan's dates and manage calendar subscriptions.
     PlanJourney,
+    /// Acknowledge a safety alert the family's report raised (the treating team).
+    AcknowledgeAlert,
+    /// Set who is on call for the case's alerts, when (its coordinator).
+    SetOnCall,
 }
 
 /// The single access decision.
@@ -97,7 +101,7 @@ pub fn allows(role: Role, relation: Relation, action: Action) -> bool {
         (_, CreateCase) => false,
         _ => match (relation, action) {
             (None, _) => false,
-            (Owner, AssignTeam | Monitor | DecideSupport) => false,
+            (Owner, AssignTeam | Monitor | DecideSupport | AcknowledgeAlert | SetOnCall) => false,
             (AssignedCoordinator, RemoveMember) => true,
             (Caregiver { .. } | AssignedSpecialist, RevokeCalendar) => true,
             // Only where the patient allows it (checked by the handler: a case setting).
@@ -108,7 +112,10 @@ pub fn allows(role: Role, relation: Relation, action: Action) -> bool {
             (Caregiver { .. }, _) => false,
             (AssignedCoordinator, GrantCaregiver | Diary | DecideSupport) => false,
             (AssignedCoordinator, _) => true,
-            (AssignedSpecialist, ReadCase | Screen | Monitor | DecideSupport) => true,
+            (
+                AssignedSpecialist,
+                ReadCase | Screen | Monitor | DecideSupport | AcknowledgeAlert,
+            ) => true,
             (AssignedSpecialist, _) => false,
         },
     }

@@ -514,7 +514,33 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             method: "POST",
             path: "/api/v1/cases/{id}/diary",
             who: "caregiver",
-            body: Some(json!({"entry": {"temperature_c": 37.0}})),
+            body: Some(json!({"entry": {"temperature_c": 39.6, "confusion": true}})),
+        },
+        Step {
+            method: "GET",
+            path: "/api/v1/cases/{id}/alerts",
+            who: "patient",
+            body: None,
+        },
+        Step {
+            method: "POST",
+            path: "/api/v1/cases/{id}/alerts/{aid}/acknowledge",
+            who: "oncologist",
+            body: Some(json!({"action": "called-back", "note": "on the phone"})),
+        },
+        Step {
+            method: "PUT",
+            path: "/api/v1/cases/{id}/on-call",
+            who: "coordinator",
+            body: Some(
+                json!({"rota": [{"user": coordinator.id, "starts_at": "2026-12-01T00:00:00Z", "ends_at": "2026-12-31T00:00:00Z"}]}),
+            ),
+        },
+        Step {
+            method: "GET",
+            path: "/api/v1/cases/{id}/on-call",
+            who: "oncologist",
+            body: None,
         },
         Step {
             method: "POST",
@@ -627,8 +653,13 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
         );
     }
 
-    let (mut did, mut cid, mut rid, mut mid) =
-        (String::new(), String::new(), String::new(), String::new());
+    let (mut did, mut cid, mut rid, mut mid, mut aid) = (
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
     for step in &steps {
         let who = match step.who {
             "patient" => &patient,
@@ -645,6 +676,7 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             .replace("{cid}", &cid)
             .replace("{rid}", &rid)
             .replace("{mid}", &mid)
+            .replace("{aid}", &aid)
             .replace("{version}", "1")
             .replace("{file}", "1.html")
             .replace("{uid}", &caregiver.id);
@@ -708,6 +740,9 @@ async fn every_successful_case_route_writes_one_audit_entry_naming_actor_and_cas
             }
             "/api/v1/cases/{id}/monitoring" if step.method == "POST" => {
                 mid = body["id"].as_str().expect("mid").to_owned()
+            }
+            "/api/v1/cases/{id}/diary" => {
+                aid = body["alert"]["id"].as_str().expect("aid").to_owned()
             }
             _ => {}
         }

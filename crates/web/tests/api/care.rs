@@ -274,7 +274,16 @@ async fn journey_monitoring_diary_and_supportive_care() {
         .collect();
     assert_eq!(grades, [0, 3]);
     let (_, notes) = call(&t, "GET", "/api/v1/notifications", Some(&coordinator), None).await;
-    assert!(notes.to_string().contains("safety-alert"), "{notes}");
+    // The team's notice names the patient, the grades and what to do.
+    let first = &notes["notifications"][0];
+    assert_eq!(first["kind"], "monitoring-alert", "{notes}");
+    let text = first["text"].as_str().expect("text");
+    assert!(
+        text.contains("p@example.org")
+            && text.contains("CRS grade 3")
+            && text.contains("acknowledge"),
+        "{text}"
+    );
 
     // The caregiver's diary answers at once, in Chinese when asked.
     let (s, ans) = call(

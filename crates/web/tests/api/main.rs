@@ -4,6 +4,7 @@
 //! (`docs/ci.md`). `common` is the shared harness.
 
 mod common;
+mod smtp;
 
 mod app_layer;
 mod calendar_links;
@@ -15,6 +16,7 @@ mod logs;
 mod matrix;
 mod registry;
 mod reports;
+mod safety;
 mod search;
 mod security;
 mod story;

@@ -119,14 +119,21 @@ async fn every_answer_carries_the_security_headers_and_413_speaks_json() {
 }
 
 /// Notifications copied clinical text ("Safety alert (crs-present): CRS grade 1") to the
-/// patient and caregiver, and stayed readable after access was revoked.
+/// patient and caregiver, and stayed readable after access was revoked. Then (issue 25) the
+/// family got content-free alarms about the team's monitoring, and the team notices with no
+/// patient or severity. Now a monitoring alert goes to the treating team only, naming the
+/// patient, the grades and what to do; the family gets nothing to act on; a notice still goes
+/// with the access it was sent under.
 #[tokio::test]
-async fn notifications_say_only_that_something_needs_attention() {
+async fn notifications_go_to_who_acts_and_end_with_access() {
     use cellpath_store::{Access, MemberRole};
     let app = crate::common::app().await;
     let patient = app.user("p@example.org", Role::Patient, None).await;
     let caregiver = app.user("g@example.org", Role::Caregiver, None).await;
     let coordinator = app.user("c@example.org", Role::Coordinator, None).await;
+    let oncologist = app
+        .user("o@example.org", Role::Specialist, Some("medical-oncology"))
+        .await;
     let id = app
         .case_of(&patient, crate::common::example("gastric"))
         .await;
@@ -136,6 +143,7 @@ async fn notifications_say_only_that_something_needs_attention() {
         &[
             (&caregiver, MemberRole::Caregiver, Access::View),
             (&coordinator, MemberRole::Coordinator, Access::Act),
+            (&oncologist, MemberRole::Specialist, Access::Act),
         ],
     )
     .await;
@@ -148,26 +156,34 @@ async fn notifications_say_only_that_something_needs_attention() {
     let r = app
         .post(
             &format!("/api/v1/cases/{id}/monitoring"),
-            &coordinator,
+            &oncologist,
             fever,
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert!(!r.body["alerts"].as_array().expect("alerts").is_empty());
-    let list = app.get("/api/v1/notifications", &caregiver).await;
+    for family in [&caregiver, &patient] {
+        let list = app.get("/api/v1/notifications", family).await;
+        assert_eq!(
+            list.body["notifications"].as_array().map(Vec::len),
+            Some(0),
+            "{}",
+            list.text
+        );
+    }
+    let list = app.get("/api/v1/notifications", &coordinator).await;
     let notes = list.body["notifications"].as_array().expect("list").clone();
     assert_eq!(notes.len(), 1, "{}", list.text);
     let text = notes[0]["text"].as_str().expect("text");
-    assert!(text.contains("needs your attention"), "{text}");
-    for clinical in ["CRS", "crs", "grade", "38.6"] {
-        assert!(!text.contains(clinical), "{clinical} in {text}");
+    for said in ["p@example.org", "CRS grade 1", "acknowledge"] {
+        assert!(text.contains(said), "{said} not in {text}");
     }
-    assert_eq!(notes[0]["link"], format!("/api/v1/cases/{id}"));
+    assert_eq!(notes[0]["page"], format!("/cases/{id}/monitoring"));
     let zh = app
         .call(
             "GET",
             "/api/v1/notifications",
-            Some(&caregiver),
+            Some(&coordinator),
             None,
             &[("accept-language", "zh-CN")],
         )
@@ -175,17 +191,19 @@ async fn notifications_say_only_that_something_needs_attention() {
     assert!(
         zh.body["notifications"][0]["text"]
             .as_str()
-            .is_some_and(|t| t.contains("关注"))
+            .is_some_and(|t| t.contains("监测警报") && !t.contains("Monitoring")),
+        "{}",
+        zh.text
     );
     // Revoked: the notice goes with the access.
     let r = app
         .delete(
-            &format!("/api/v1/cases/{id}/members/{}", caregiver.id),
+            &format!("/api/v1/cases/{id}/members/{}", coordinator.id),
             &patient,
         )
         .await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let list = app.get("/api/v1/notifications", &caregiver).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let list = app.get("/api/v1/notifications", &coordinator).await;
     assert_eq!(
         list.body["notifications"].as_array().map(Vec::len),
         Some(0),
