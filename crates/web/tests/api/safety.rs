@@ -386,12 +386,9 @@ async fn e_mail_reaches_a_local_smtp_server_with_a_link_and_no_clinical_text() {
         "smtp://team%40centre.example:secret@localhost:{}",
         sink.port
     );
-    let smtp = cellpath_web::mail::Smtp::parse(
-        &url,
-        "alerts@centre.example",
-        Some(include_bytes!("../data/smtp/ca.pem")),
-    )
-    .expect("smtp");
+    let smtp =
+        cellpath_web::mail::Smtp::parse(&url, "alerts@centre.example", Some(crate::smtp::ca_pem()))
+            .expect("smtp");
     let c = cast(|config| {
         config.mailer = Some(Arc::new(smtp));
         config.public_url = "https://cellpath.centre.example".into();

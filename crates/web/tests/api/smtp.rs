@@ -1,5 +1,5 @@
 //! A local SMTP server for the tests (a sink: it accepts every message and keeps it), with
-//! STARTTLS on the test CA's certificate (`tests/data/smtp/`), so that the e-mail channel is
+//! STARTTLS on a test CA made when the tests start (`pki`), so that the e-mail channel is
 //! tested against a real server over a real connection.
 
 use std::sync::{Arc, Mutex};
@@ -92,23 +92,53 @@ pub async fn start(tls: bool) -> Sink {
     Sink { port, received }
 }
 
+/// The tests' certificate authority and a server certificate for `localhost` and
+/// `127.0.0.1` it signed, made once per test run (no key is kept in git).
+struct TestPki {
+    ca_pem: String,
+    cert: rustls::pki_types::CertificateDer<'static>,
+    key: Vec<u8>,
+}
+
+fn pki() -> &'static TestPki {
+    static PKI: std::sync::OnceLock<TestPki> = std::sync::OnceLock::new();
+    PKI.get_or_init(|| {
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "cellpath test CA");
+        let ca_key = rcgen::KeyPair::generate().expect("ca key");
+        let ca_cert = ca.self_signed(&ca_key).expect("ca cert");
+        let server =
+            rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+                .expect("server params");
+        let key = rcgen::KeyPair::generate().expect("server key");
+        let cert = server
+            .signed_by(&key, &ca_cert, &ca_key)
+            .expect("server cert");
+        TestPki {
+            ca_pem: ca_cert.pem(),
+            cert: cert.der().clone(),
+            key: key.serialize_der(),
+        }
+    })
+}
+
+/// The test CA's certificate, PEM: what the client trusts.
+pub fn ca_pem() -> &'static [u8] {
+    pki().ca_pem.as_bytes()
+}
+
 fn acceptor() -> tokio_rustls::TlsAcceptor {
-    use rustls::pki_types::pem::PemObject;
-    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_slice_iter(include_bytes!(
-        "../data/smtp/server.pem"
-    ))
-    .map(|c| c.expect("cert"))
-    .collect();
-    let key =
-        rustls::pki_types::PrivateKeyDer::from_pem_slice(include_bytes!("../data/smtp/server.key"))
-            .expect("key");
+    let p = pki();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(p.key.clone().into());
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .expect("versions")
     .with_no_client_auth()
-    .with_single_cert(certs, key)
+    .with_single_cert(vec![p.cert.clone()], key)
     .expect("server config");
     tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
