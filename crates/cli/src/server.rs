@@ -983,6 +983,9 @@ struct ConfigFile {
     smtp_url_file: Option<PathBuf>,
     mail_from: Option<String>,
     smtp_ca: Option<PathBuf>,
+    /// Vital signs that alert on their own: `[vital_limits]` with any of
+    /// `systolic_at_most`, `spo2_at_most`, `respiratory_rate_at_least`, … (NEWS2's by default).
+    vital_limits: Option<cellpath_care::monitoring::VitalLimits>,
 }
 
 /// Settings after precedence: flags > environment > configuration file > defaults. Clap
@@ -1001,6 +1004,7 @@ struct Settings {
     alert_ack_minutes: u64,
     public_url: String,
     mail: Option<MailSettings>,
+    vital_limits: cellpath_care::monitoring::VitalLimits,
 }
 
 /// Where and as whom e-mail is sent.
@@ -1090,6 +1094,7 @@ fn resolve(args: &ServeArgs, file: ConfigFile) -> Result<Settings> {
         alert_ack_minutes,
         public_url: public_url.trim_end_matches('/').to_owned(),
         mail,
+        vital_limits: file.vital_limits.unwrap_or_default(),
         database_url: args.db.database_url.clone().or(file.database_url),
         data_dir: args
             .db
@@ -1192,6 +1197,7 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
                 // keep their own in a temporary folder.
                 search: Arc::new(cellpath_web::search::Search::at(search_place)),
                 alert_ack_window: std::time::Duration::from_secs(settings.alert_ack_minutes * 60),
+                vital_limits: settings.vital_limits,
                 public_url: settings.public_url.clone(),
                 mailer: mailer(settings.mail.as_ref())?,
                 ..cellpath_web::Config::default()

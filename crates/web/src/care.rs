@@ -326,8 +326,12 @@ pub async fn monitor(
         ),
         None => None,
     };
-    let (grades, alerts) =
-        cellpath_care::monitoring::assess(&entry, previous.as_ref(), crs_seen_before);
+    let (grades, alerts) = cellpath_care::monitoring::assess_with(
+        &entry,
+        previous.as_ref(),
+        crs_seen_before,
+        &state.config.vital_limits,
+    );
     let mid = auth::sortable_id("mon");
     let text = std::str::from_utf8(&body).map_err(ApiError::internal)?;
     let mut tx = state.change(&actor, "monitoring.entry", Some(&id)).await?;
@@ -385,7 +389,12 @@ pub async fn assessed(state: &Shared, case_id: &str) -> Result<Vec<Assessed>, Ap
         let entry: cellpath_care::monitoring::Entry =
             serde_json::from_str(&row.entry).map_err(ApiError::internal)?;
         let previous = out.last().map(|a| &a.entry);
-        let (grades, alerts) = cellpath_care::monitoring::assess(&entry, previous, crs_seen_before);
+        let (grades, alerts) = cellpath_care::monitoring::assess_with(
+            &entry,
+            previous,
+            crs_seen_before,
+            &state.config.vital_limits,
+        );
         crs_seen_before |= row.crs_grade > 0;
         let ack = acks
             .iter()
@@ -412,12 +421,16 @@ pub async fn monitoring(
     state.read(&actor, "monitoring.read", Some(&id)).await?;
     Ok(Json(json!({
         "entries": list.iter().map(|a| json!({
-            "id": a.row.id, "author": a.row.author_id, "crs_grade": a.row.crs_grade,
-            "icans_grade": a.row.icans_grade, "at": a.row.at,
+            // A grade that could not be given is null, never 0 ("none").
+            "id": a.row.id, "author": a.row.author_id,
+            "crs_grade": a.grades.crs.grade_if_graded(),
+            "icans_grade": a.grades.icans.grade_if_graded(), "at": a.row.at,
             "grades": a.grades, "alerts": a.alerts,
             "acknowledged": a.ack.as_ref().map(|k| json!({"by": k.user_id, "at": k.at})),
         })).collect::<Vec<_>>(),
         "source": cellpath_care::SOURCE,
+        "vital_limits": state.config.vital_limits,
+        "vital_limits_source": cellpath_care::monitoring::VITAL_LIMITS_SOURCE,
     })))
 }
 

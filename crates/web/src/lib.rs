@@ -109,6 +109,8 @@ pub struct Config {
     /// How long a safety alert waits for an acknowledgement before it escalates (the
     /// centre's choice; `care::oncall::DEFAULT_ACK_WINDOW_SECS` when it sets none).
     pub alert_ack_window: std::time::Duration,
+    /// Vital signs that alert on their own (NEWS2's single-parameter limits by default).
+    pub vital_limits: cellpath_care::monitoring::VitalLimits,
     /// Where people reach this server, for the links in e-mails (`https://…`, no slash at
     /// the end).
     pub public_url: String,
@@ -179,6 +181,7 @@ impl Default for Config {
             screens: std::sync::Arc::default(),
             search: std::sync::Arc::default(),
             case_quota: 1024 * 1024 * 1024,
+            vital_limits: cellpath_care::monitoring::VitalLimits::default(),
             alert_ack_window: std::time::Duration::from_secs(
                 cellpath_care::oncall::DEFAULT_ACK_WINDOW_SECS,
             ),

@@ -521,3 +521,102 @@ fn gastrointestinal_danger_signs_are_asked_and_answered() {
     let e: DiaryEntry = serde_json::from_str(r#"{"black_or_bloody_stools": true}"#).expect("json");
     assert!(e.black_or_bloody_stools);
 }
+
+/// The clinical review's vignette: SBP 72, HR 140, RR 32, SpO2 84 % with no box ticked gave
+/// no alert at all (`assess` never read the vitals).
+#[test]
+fn vital_signs_alert_on_their_own_and_contradict_an_unticked_hypotension() {
+    let mut e: Entry = serde_json::from_value(json!({
+        "crs": {"temperature_c": 37.2, "antipyretics_or_anticytokine_given": false,
+                "hypotension": false, "vasopressors": 0, "oxygen": {"device": "none"}},
+        "icans": {"ice_score": 10, "consciousness": "normal", "seizure": "none",
+                  "motor_weakness": "none", "cerebral_edema": "none"},
+        "vitals": {"systolic_bp_mmhg": 72, "heart_rate_bpm": 140, "respiratory_rate_min": 32, "spo2_percent": 84}
+    }))
+    .expect("entry");
+    let (g, alerts) = assess(&e, None, false);
+    assert_eq!(g.crs.grade, 0);
+    let rules: Vec<AlertRule> = alerts.iter().map(|a| a.rule).collect();
+    assert_eq!(
+        rules,
+        [
+            AlertRule::LowBloodPressure,
+            AlertRule::VitalsContradictCrs,
+            AlertRule::LowOxygenSaturation,
+            AlertRule::RespiratoryRate,
+            AlertRule::HeartRate
+        ]
+    );
+    assert!(
+        alerts[0].message.contains("not graded as CRS: reassess"),
+        "{}",
+        alerts[0].message
+    );
+    assert!(
+        alerts[2].message.contains("84 % on air"),
+        "{}",
+        alerts[2].message
+    );
+    for a in &alerts {
+        assert!(
+            !a.message_zh
+                .chars()
+                .any(|c| c.is_ascii_lowercase() && c != 'm' && c != 'g' && c != 'H'),
+            "English in the Chinese alert: {}",
+            a.message_zh
+        );
+    }
+    // Normal vitals: nothing.
+    e.vitals = serde_json::from_value(json!({"systolic_bp_mmhg": 118, "heart_rate_bpm": 88, "respiratory_rate_min": 16, "spo2_percent": 97})).expect("vitals");
+    assert!(assess(&e, None, false).1.is_empty());
+    // A centre's own limits.
+    let strict = cellpath_care::monitoring::VitalLimits {
+        heart_rate_at_least: 110,
+        ..Default::default()
+    };
+    e.vitals = serde_json::from_value(json!({"heart_rate_bpm": 115})).expect("vitals");
+    assert_eq!(
+        cellpath_care::monitoring::assess_with(&e, None, false, &strict).1[0].rule,
+        AlertRule::HeartRate
+    );
+}
+
+/// Oxygen is ranked by the ASTCT tiers and the recorded flow: high-flow 40 L/min to a
+/// facemask at 5 is not an escalation; low flow 1 to 6 L/min is; a flow not recorded is
+/// never stated.
+#[test]
+fn oxygen_escalation_follows_the_astct_tiers_and_the_flow() {
+    let with = |device: &str, flow: Option<f64>| -> Entry {
+        let mut o = json!({"device": device});
+        if let Some(f) = flow {
+            o["flow_l_min"] = json!(f);
+        }
+        raw(
+            json!({"temperature_c": 38.5, "antipyretics_or_anticytokine_given": false,
+                   "hypotension": false, "vasopressors": 0, "oxygen": o}),
+            calm_icans(),
+        )
+    };
+    let rules = |now: &Entry, was: &Entry| -> Vec<AlertRule> {
+        assess(now, Some(was), true)
+            .1
+            .iter()
+            .map(|a| a.rule)
+            .collect()
+    };
+    let hfnc = with("high-flow-nasal-cannula", Some(40.0));
+    let mask = with("facemask", Some(5.0));
+    assert!(!rules(&mask, &hfnc).contains(&AlertRule::OxygenEscalation));
+    assert!(rules(&mask, &hfnc).contains(&AlertRule::Oxygen));
+    let low1 = with("low-flow-nasal-cannula", Some(1.0));
+    let low6 = with("low-flow-nasal-cannula", Some(6.0));
+    assert!(rules(&low6, &low1).contains(&AlertRule::OxygenEscalation));
+    let (_, alerts) = assess(&with("cpap", None), Some(&with("facemask", None)), true);
+    let esc = alerts
+        .iter()
+        .find(|a| a.rule == AlertRule::OxygenEscalation)
+        .expect("escalation");
+    assert_eq!(esc.message, "oxygen support escalated (facemask → CPAP)");
+    assert!(!esc.message.contains("L/min"));
+    assert_eq!(esc.message_zh, "氧疗支持升级（面罩 → CPAP）");
+}
