@@ -31,8 +31,11 @@ pub mod supportive;
 
 use serde::Serialize;
 
-/// A grade with the reasons that set it, in the order they were considered.
+/// A grade with the reasons that set it, in the order they were considered. As JSON, an
+/// ungraded result has `"grade": null` and its lower bound in `"at_least"`: a client that
+/// reads `grade` alone must never read "no ICANS" where ICANS could not be graded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(into = "GradingJson")]
 pub struct Grading {
     /// 0 means no CRS / no ICANS — but only when `graded` is true.
     pub grade: u8,
@@ -60,7 +63,34 @@ impl Reasons {
     }
 }
 
+#[derive(Serialize)]
+struct GradingJson {
+    grade: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at_least: Option<u8>,
+    graded: bool,
+    reasons: Vec<String>,
+    reasons_zh: Vec<String>,
+}
+
+impl From<Grading> for GradingJson {
+    fn from(g: Grading) -> Self {
+        Self {
+            grade: g.grade_if_graded(),
+            at_least: (!g.graded).then_some(g.grade),
+            graded: g.graded,
+            reasons: g.reasons,
+            reasons_zh: g.reasons_zh,
+        }
+    }
+}
+
 impl Grading {
+    /// The grade, or `None` when a part it needs could not be assessed.
+    pub fn grade_if_graded(&self) -> Option<u8> {
+        self.graded.then_some(self.grade)
+    }
+
     pub fn new(grade: u8, reasons: Reasons) -> Self {
         Self {
             grade,

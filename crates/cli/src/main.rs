@@ -509,12 +509,16 @@ fn run(cli: Cli) -> Result<()> {
                     lang,
                 ),
             };
-            // The documented contract: grade, graded, reasons (in the asked language).
-            let doc = serde_json::json!({
-                "grade": grading.grade,
+            // The documented contract: grade (null when it cannot be graded, its lower bound
+            // then in at_least), graded, reasons (in the asked language).
+            let mut doc = serde_json::json!({
+                "grade": grading.grade_if_graded(),
                 "graded": grading.graded,
                 "reasons": grading.reasons_in(Lang::from(lang)),
             });
+            if !grading.graded {
+                doc["at_least"] = serde_json::json!(grading.grade);
+            }
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }

@@ -372,6 +372,21 @@ fn grades_the_worked_examples() {
     }
 }
 
+/// An awake patient whose ICE could not be done: ICANS cannot be graded, and the JSON says
+/// `"grade": null` with the lower bound apart (it said 0, read as "no ICANS").
+#[test]
+fn an_ungradable_icans_is_null_not_zero() {
+    let o = with_stdin(
+        &["grade", "icans", "-"],
+        br#"{"ice_score": null, "consciousness": "normal", "seizure": "none", "motor_weakness": "none", "cerebral_edema": "none"}"#,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(doc["grade"], serde_json::Value::Null, "{doc}");
+    assert_eq!(doc["graded"], false);
+    assert_eq!(doc["at_least"], 0);
+}
+
 #[test]
 fn grading_bad_input_exits_2_naming_the_field() {
     let o = with_stdin(&["grade", "crs", "-"], b"{\"temperature_c\": 38.6, \"antipyretics_or_anticytokine_given\": false,\n \"hypotension\": true, \"vasopressors\": 1, \"oxygen\": {\"device\": \"tent\"}}");
