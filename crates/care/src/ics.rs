@@ -82,25 +82,50 @@ pub fn to_ics(t: &Template, plan: &Plan, lang: Lang, stamp: Date) -> String {
         let Some(w) = p.window else { continue };
         let last = w.end.map_or(w.start.1, |e| e.1);
         let mut desc = String::new();
+        let zh = lang == Lang::ZhCn;
+        let say = |en: String, zh_text: String| if zh { zh_text } else { en };
         let window = match (w.start.0 == w.start.1, w.end) {
             (true, Some(e)) if e.0 == e.1 => format!("{} – {}", w.start.0, e.0),
-            (_, Some(e)) => format!(
-                "start {} to {}, end {} to {}",
-                w.start.0, w.start.1, e.0, e.1
+            (_, Some(e)) => say(
+                format!(
+                    "start {} to {}, end {} to {}",
+                    w.start.0, w.start.1, e.0, e.1
+                ),
+                format!(
+                    "开始 {} 至 {}，结束 {} 至 {}",
+                    w.start.0, w.start.1, e.0, e.1
+                ),
             ),
-            (_, None) => format!("start {} to {}; duration to be set", w.start.0, w.start.1),
+            (_, None) => say(
+                format!("start {} to {}; duration to be set", w.start.0, w.start.1),
+                format!("开始 {} 至 {}；时长待定", w.start.0, w.start.1),
+            ),
         };
         let _ = writeln!(desc, "{window}");
         if let Some(d) = p.day {
-            let _ = writeln!(desc, "Day {d:+}");
+            let _ = writeln!(
+                desc,
+                "{}",
+                say(format!("Day {d:+}"), format!("第 {d:+} 天"))
+            );
         }
         if let Some(d) = p.duration {
-            let _ = writeln!(desc, "Duration {d}: {}", p.basis);
+            let _ = writeln!(
+                desc,
+                "{}",
+                say(
+                    format!("Duration {d}: {}", p.basis.en),
+                    format!("时长 {d}：{}", p.basis.zh)
+                )
+            );
         }
         if let Some(n) = &step.note {
             let _ = writeln!(desc, "{}", n.get(lang));
         }
-        for (label, items) in [("To do", &step.tasks), ("Bring", &step.bring)] {
+        for (label, items) in [
+            (say("To do".into(), "待办".into()), &step.tasks),
+            (say("Bring".into(), "携带".into()), &step.bring),
+        ] {
             if !items.is_empty() {
                 let _ = writeln!(desc, "{label}:");
                 for i in items {
@@ -109,7 +134,14 @@ pub fn to_ics(t: &Template, plan: &Plan, lang: Lang, stamp: Date) -> String {
             }
         }
         if let Some(c) = &step.contact {
-            let _ = writeln!(desc, "Call: {}", c.get(lang));
+            let _ = writeln!(
+                desc,
+                "{}",
+                say(
+                    format!("Call: {}", c.get(lang)),
+                    format!("联系：{}", c.get(lang))
+                )
+            );
         }
         desc.push_str(disclaimer);
         let tentative = p.state == StepState::Planned

@@ -359,8 +359,9 @@ pub struct PlannedStep {
     /// Days relative to day 0 (the infusion), when both are dated: earliest start.
     pub day: Option<i64>,
     pub duration: Option<Days>,
-    /// Where the duration comes from: the source, "set by the coordinator", or why unknown.
-    pub basis: String,
+    /// Where the duration comes from: the source, "set by the coordinator", or why unknown,
+    /// in both languages.
+    pub basis: Bi,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -519,20 +520,28 @@ pub fn plan(t: &Template, input: &PlanInput) -> Result<Plan, String> {
         let set = input.durations.get(&s.id).copied();
         let duration = set.or(s.duration);
         let basis = match (set, s.duration, &s.source) {
-            (Some(_), _, _) => "set by the coordinator".to_owned(),
+            (Some(_), _, _) => Bi::new("set by the coordinator", "由协调员设定"),
             (None, Some(_), Some(src)) => {
                 let src = t.sources.iter().find(|x| &x.id == src);
-                src.map_or_else(String::new, |x| {
-                    format!(
-                        "{} ({})",
-                        x.title,
-                        x.date
-                            .map_or_else(|| "date not shown".to_owned(), |d| d.to_string())
-                    )
-                })
+                // A source is cited by its own title (a citation, as published).
+                src.map_or_else(
+                    || Bi::new("", ""),
+                    |x| match x.date {
+                        Some(d) => {
+                            Bi::new(format!("{} ({d})", x.title), format!("{}（{d}）", x.title))
+                        }
+                        None => Bi::new(
+                            format!("{} (date not shown)", x.title),
+                            format!("{}（未注明日期）", x.title),
+                        ),
+                    },
+                )
             }
-            (None, Some(_), None) => "template default".to_owned(),
-            (None, None, _) => "not published: the coordinator sets it".to_owned(),
+            (None, Some(_), None) => Bi::new("template default", "模板默认值"),
+            (None, None, _) => Bi::new(
+                "not published: the coordinator sets it",
+                "未公布：由协调员设定",
+            ),
         };
         let span = |from: (Date, Date), d: Days| {
             (

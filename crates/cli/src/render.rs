@@ -511,9 +511,14 @@ pub fn plan(
         let _ = writeln!(s, "■ {} [{state}]{day}", step.name.get(lang));
         let _ = writeln!(s, "    {when}");
         if let Some(d) = p.duration {
-            let _ = writeln!(s, "    {}: {d} — {}", t(lang, "duration", "时长"), p.basis);
+            let _ = writeln!(
+                s,
+                "    {}: {d} — {}",
+                t(lang, "duration", "时长"),
+                p.basis.get(lang)
+            );
         } else {
-            let _ = writeln!(s, "    {}", p.basis);
+            let _ = writeln!(s, "    {}", p.basis.get(lang));
         }
         if let Some(n) = &step.note {
             let _ = writeln!(s, "    {}", n.get(lang));

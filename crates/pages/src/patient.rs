@@ -1450,7 +1450,7 @@ async fn journey_page(state: &Shared, s: &Signed, id: &str, new_link: String) ->
                         contact: tpl
                             .and_then(|x| x.contact.as_ref())
                             .map(|b| b.get(lang).to_owned()),
-                        basis: st.basis.clone(),
+                        basis: st.basis.get(lang).to_owned(),
                     }
                 })
                 .collect();

@@ -244,7 +244,7 @@ async fn build_report(
                     },
                     None => "?".to_owned(),
                 },
-                source: st.basis.clone(),
+                source: st.basis.get(lang).to_owned(),
             })
             .collect(),
         None => Vec::new(),

@@ -103,7 +103,9 @@ fn unpublished_durations_wait_for_the_coordinator() {
         m.window.is_some_and(|w| w.end.is_none()),
         "the start is known, the end is not"
     );
-    assert!(m.basis.contains("coordinator"));
+    assert!(m.basis.en.contains("coordinator"));
+    // Said in Chinese too (it was English in the Chinese journey: clinical review, issue 27).
+    assert_eq!(m.basis.zh, "未公布：由协调员设定");
 }
 
 #[test]
@@ -307,4 +309,35 @@ fn the_lymphodepletion_length_is_credited_to_the_source_that_gives_it() {
     // ttm.financial gives the drugs but no days; the 3 days come from CBG131's record.
     assert_eq!(ld.source.as_deref(), Some("crick-nct07394205"));
     assert!(!ld.published);
+}
+
+/// The journey's call list is the diary's: every warning sign the diary asks about, in the
+/// same words, in both languages, and the low temperature; the unsourced "temperature twice a
+/// day" is gone (clinical review, issue 27).
+#[test]
+fn the_monitoring_step_lists_every_diary_warning_sign() {
+    let t = template();
+    let step = t
+        .steps
+        .iter()
+        .find(|s| s.id == "monitoring-near-centre")
+        .expect("step");
+    let en: String = step
+        .tasks
+        .iter()
+        .map(|b| b.en.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let zh: String = step
+        .tasks
+        .iter()
+        .map(|b| b.zh.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    for sign in cellpath_care::diary::SIGNS {
+        assert!(en.contains(sign.en), "{} is not in the call list", sign.en);
+        assert!(zh.contains(sign.zh), "{} is not in the call list", sign.zh);
+    }
+    assert!(en.contains("below 36.0 °C") && zh.contains("低于 36.0 °C"));
+    assert!(!en.contains("twice a day") && !zh.contains("两次"));
 }
