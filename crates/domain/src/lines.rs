@@ -134,9 +134,16 @@ pub fn derive(therapies: &[SystemicTherapy], progressions: &[Date]) -> LinesOfTh
             .filter(|g| g.perioperative == perioperative);
         if let Some(g) = joins {
             let since_first = g.first_start.days_until(start);
+            // Progression is documented by a date, or by a drug of this line stopped for
+            // progression before the new regimen began: a regimen replaced after it stopped
+            // for progression is a new line.
             let progressed = progressions
                 .iter()
-                .any(|p| *p > g.first_start && *p <= start);
+                .any(|p| *p > g.first_start && *p <= start)
+                || g.therapies.iter().any(|x| {
+                    x.reason_stopped == Some(StopReason::Progression)
+                        && Group::last_admin_of(x) <= start
+                });
             let gap = g.last_admin.days_until(start);
             let continues = g
                 .therapies
@@ -170,7 +177,11 @@ pub fn derive(therapies: &[SystemicTherapy], progressions: &[Date]) -> LinesOfTh
         if let Some(prev) = groups.last() {
             let progressed = progressions
                 .iter()
-                .any(|p| *p > prev.first_start && *p <= start);
+                .any(|p| *p > prev.first_start && *p <= start)
+                || prev.therapies.iter().any(|x| {
+                    x.reason_stopped == Some(StopReason::Progression)
+                        && Group::last_admin_of(x) <= start
+                });
             if prev.perioperative != perioperative {
                 notes.push(Bi::new(
                     "setting changed (perioperative / advanced)",
@@ -203,9 +214,17 @@ pub fn derive(therapies: &[SystemicTherapy], progressions: &[Date]) -> LinesOfTh
     for g in &groups {
         let progressed_after = progressions.iter().any(|p| *p > g.first_start);
         let stopped_for = |reason| g.therapies.iter().any(|t| t.reason_stopped == Some(reason));
+        // One drug stopped for toxicity while the rest of the line goes on is a modification,
+        // not a failed line: intolerance ends a line only when nothing of it is ongoing and
+        // a drug that stopped last stopped for intolerance.
+        let intolerance_ended_it = !g.ongoing()
+            && g.therapies.iter().any(|t| {
+                t.reason_stopped == Some(StopReason::Intolerance)
+                    && Group::last_admin_of(t) >= g.last_admin
+            });
         let outcome = if stopped_for(StopReason::Progression) || progressed_after {
             LineOutcome::Progression
-        } else if stopped_for(StopReason::Intolerance) {
+        } else if intolerance_ended_it {
             LineOutcome::Intolerance
         } else {
             LineOutcome::NotFailed
@@ -433,6 +452,41 @@ mod tests {
         let mut th = t("irinotecan", "2024-01-01", Some("2024-02-01"), Advanced);
         th.reason_stopped = Some(StopReason::Intolerance);
         let lot = derive(&[th], &[]);
+        assert_eq!(lot.lines[0].outcome, LineOutcome::Intolerance);
+    }
+
+    /// CAPOX stopped for progression (no progression date recorded), then paclitaxel with
+    /// ramucirumab three weeks later: two lines, not one (clinical review, issue 27).
+    #[test]
+    fn a_regimen_replaced_after_it_stopped_for_progression_is_a_new_line() {
+        let mut cap = t("capecitabine", "2024-02-01", Some("2024-07-15"), Advanced);
+        cap.reason_stopped = Some(StopReason::Progression);
+        let mut ox = t("oxaliplatin", "2024-02-01", Some("2024-07-15"), Advanced);
+        ox.reason_stopped = Some(StopReason::Progression);
+        let pac = t("paclitaxel", "2024-08-05", Some("2025-01-10"), Advanced);
+        let ram = t("ramucirumab", "2024-08-05", Some("2025-01-10"), Advanced);
+        let lot = derive(&[cap, ox, pac, ram], &[]);
+        assert_eq!(lot.count(), 2, "{:?}", lot.lines);
+        assert_eq!(lot.lines[0].outcome, LineOutcome::Progression);
+        assert_eq!(lot.lines[1].number, Some(2));
+    }
+
+    /// Paclitaxel stopped for neuropathy while ramucirumab goes on (or goes on longer) is a
+    /// modification of the line, not a failed line (clinical review, issue 27).
+    #[test]
+    fn one_drug_stopped_for_toxicity_while_the_rest_goes_on_is_not_a_failure() {
+        let mut pac = t("paclitaxel", "2024-08-05", Some("2024-10-01"), Advanced);
+        pac.reason_stopped = Some(StopReason::Intolerance);
+        let ongoing = t("ramucirumab", "2024-08-05", None, Advanced);
+        let lot = derive(&[pac.clone(), ongoing], &[]);
+        assert_eq!(lot.lines[0].outcome, LineOutcome::NotFailed);
+        let longer = t("ramucirumab", "2024-08-05", Some("2025-01-10"), Advanced);
+        let lot = derive(&[pac.clone(), longer], &[]);
+        assert_eq!(lot.lines[0].outcome, LineOutcome::NotFailed);
+        // Both stopped together, for intolerance: the line failed.
+        let mut ram = t("ramucirumab", "2024-08-05", Some("2024-10-01"), Advanced);
+        ram.reason_stopped = Some(StopReason::Intolerance);
+        let lot = derive(&[pac, ram], &[]);
         assert_eq!(lot.lines[0].outcome, LineOutcome::Intolerance);
     }
 }
