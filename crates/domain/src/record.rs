@@ -742,10 +742,25 @@ pub struct Her2Result {
 }
 
 impl Her2Result {
+    /// IHC and ISH disagree: IHC 0 or 1+ with ISH amplified, or IHC 3+ with ISH not amplified.
+    pub fn discordant(&self) -> bool {
+        matches!(
+            (self.ihc.map(Intensity::level), self.ish),
+            (Some(0 | 1), Some(IshResult::Amplified)) | (Some(3), Some(IshResult::NotAmplified))
+        )
+    }
+
     /// The gastric rule: positive = IHC 3+, or IHC 2+ with ISH amplified; negative = IHC 0
     /// or 1+, or IHC 2+ with ISH not amplified; IHC 2+ without ISH = equivocal. With no IHC
     /// score, an ISH result or the report's interpretation decides. `None` = nothing usable.
+    ///
+    /// IHC and ISH that disagree — IHC 0/1+ with ISH amplified, IHC 3+ with ISH not amplified
+    /// — are discordant ([`Her2Result::discordant`]): not decidable here, for the pathologist
+    /// and the MDT (`Equivocal`), never read as negative or positive.
     pub fn status(&self) -> Option<Her2Status> {
+        if self.discordant() {
+            return Some(Her2Status::Equivocal);
+        }
         match (self.ihc.map(Intensity::level), self.ish) {
             (Some(3), _) => Some(Her2Status::Positive),
             (Some(0 | 1), _) => Some(Her2Status::Negative),
@@ -1065,6 +1080,21 @@ mod tests {
         assert_eq!(r(Some(1), None).status(), Some(Her2Status::Negative));
         assert_eq!(r(Some(0), None).status(), Some(Her2Status::Negative));
         assert_eq!(r(Some(2), None).status(), Some(Her2Status::Equivocal));
+        // Discordant IHC and ISH: for the pathologist, never negative (or positive).
+        assert_eq!(
+            r(Some(1), Some(IshResult::Amplified)).status(),
+            Some(Her2Status::Equivocal)
+        );
+        assert_eq!(
+            r(Some(0), Some(IshResult::Amplified)).status(),
+            Some(Her2Status::Equivocal)
+        );
+        assert_eq!(
+            r(Some(3), Some(IshResult::NotAmplified)).status(),
+            Some(Her2Status::Equivocal)
+        );
+        assert!(r(Some(1), Some(IshResult::Amplified)).discordant());
+        assert!(!r(Some(1), Some(IshResult::NotAmplified)).discordant());
         assert_eq!(
             r(Some(2), Some(IshResult::Amplified)).status(),
             Some(Her2Status::Positive)

@@ -310,6 +310,9 @@ impl Concern {
     /// The facts of the record it shows.
     pub fn reads(self, out: &mut BTreeSet<Fact>) {
         match self {
+            Self::Age => {
+                out.insert(Fact::BirthDate);
+            }
             Self::Ecog => {
                 out.insert(Fact::Ecog);
             }
@@ -326,6 +329,9 @@ impl Concern {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Concern {
+    /// The age on the screening date (and the birth date). A known minor is never
+    /// "eligible" for a programme with an age judgement: its population was adults.
+    Age,
     /// The most recent ECOG performance status.
     Ecog,
     /// The most recent result of every laboratory test.
@@ -362,6 +368,9 @@ pub enum Rule {
     PriorLinesAtMost(u32),
     /// The most recent counted line ended in progression or intolerance.
     LastLineFailed(Yes),
+    /// The most recent counted line ended in progression — intolerance does not meet it
+    /// ("received and progressed on", as IBI343's protocol words it).
+    LastLineProgressed(Yes),
     EcogAtMost(u8),
     /// Systemic anticancer therapy given within N days before the screening date.
     TherapyWithinDays(u32),
@@ -515,6 +524,7 @@ impl Rule {
             Self::PriorLinesAtLeast(_)
             | Self::PriorLinesAtMost(_)
             | Self::LastLineFailed(_)
+            | Self::LastLineProgressed(_)
             | Self::TherapyWithinDays(_)
             | Self::TherapyWithinDaysOrFiveHalfLives(_) => {
                 out.insert(Fact::Therapies);
@@ -604,6 +614,7 @@ impl fmt::Display for Rule {
             Self::PriorLinesAtLeast(n) => write!(f, "≥ {n} prior lines"),
             Self::PriorLinesAtMost(n) => write!(f, "≤ {n} prior lines"),
             Self::LastLineFailed(_) => f.write_str("last line failed (progression or intolerance)"),
+            Self::LastLineProgressed(_) => f.write_str("progressed on the last line"),
             Self::EcogAtMost(n) => write!(f, "ECOG ≤ {n}"),
             Self::TherapyWithinDays(n) => write!(f, "systemic therapy within {n} days"),
             Self::TherapyWithinDaysOrFiveHalfLives(n) => write!(

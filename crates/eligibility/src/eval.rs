@@ -326,7 +326,8 @@ fn eval(rule: &Rule, f: &Facts, mut ex: Option<&mut Explain>) -> Tri {
         Rule::Biomarker(b) => biomarker(b, f, ex),
         Rule::PriorLinesAtLeast(n) => lines_count(f, ex, |c| c >= *n as usize, *n, true),
         Rule::PriorLinesAtMost(n) => lines_count(f, ex, |c| c <= *n as usize, *n, false),
-        Rule::LastLineFailed(_) => last_line_failed(f, ex),
+        Rule::LastLineFailed(_) => last_line_failed(f, ex, false),
+        Rule::LastLineProgressed(_) => last_line_failed(f, ex, true),
         Rule::EcogAtMost(n) => {
             let Some(e) = f.ecog else {
                 if let Some(ex) = ex {
@@ -501,21 +502,28 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
                     .collect::<String>()
                     .to_ascii_uppercase()
             };
-            // The programme accepts results by one assay clone only.
+            // The programme accepts results by one assay clone only. The clone may be written
+            // inside the assay's name ("VENTANA CLDN18 (43-14A) RxDx"): any word of it counts.
             let clone_ok = match (clone, r.clone.as_deref()) {
                 (None, _) => true,
-                (Some(want), Some(got)) => norm(want) == norm(got),
+                (Some(want), Some(got)) => {
+                    norm(want) == norm(got)
+                        || got
+                            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+                            .any(|w| !w.is_empty() && norm(w) == norm(want))
+                }
                 (Some(_), None) => false,
             };
-            let t = if !clone_ok {
-                Tri::Unknown
-            } else if range.low >= need {
+            // What the value says, whatever the assay: said as it is, never "cannot be
+            // compared" when only the assay is in question.
+            let by_value = if range.low >= need {
                 Tri::True
             } else if range.high < need {
                 Tri::False
             } else {
                 Tri::Unknown
             };
+            let t = if clone_ok { by_value } else { Tri::Unknown };
             if let Some(ex) = ex {
                 let shown = if range.is_exact() {
                     format!("{}%", range.low)
@@ -527,12 +535,12 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
                 } else {
                     format!("介于 {}% 与 {}% 之间", range.low, range.high)
                 };
-                let verdict_en = match t {
+                let verdict_en = match by_value {
                     Tri::True => "meets",
                     Tri::False => "is below",
                     Tri::Unknown => "cannot be compared with",
                 };
-                let verdict_zh = match t {
+                let verdict_zh = match by_value {
                     Tri::True => "达到",
                     Tri::False => "低于",
                     Tri::Unknown => "无法判断是否达到",
@@ -557,7 +565,7 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
                             format!("未记录检测所用克隆；本项目仅接受采用 {want} 克隆的获批检测。"),
                         ),
                     }
-                } else if t == Tri::Unknown {
+                } else if by_value == Tri::Unknown {
                     ex.say(
                         "The report does not give the percentage at each intensity.".into(),
                         "报告未给出各染色强度的肿瘤细胞百分比。".into(),
@@ -647,6 +655,10 @@ fn biomarker(b: &BiomarkerRule, f: &Facts, ex: Option<&mut Explain>) -> Tri {
                 let (en, zh) = match actual {
                     Her2Status::Positive => ("HER2-positive", "HER2 阳性"),
                     Her2Status::Negative => ("HER2-negative", "HER2 阴性"),
+                    Her2Status::Equivocal if r.discordant() => (
+                        "HER2 discordant (IHC and ISH disagree): for the pathologist and the MDT",
+                        "HER2 结果不一致（IHC 与 ISH 相矛盾）：须由病理科医生和多学科团队判断",
+                    ),
                     Her2Status::Equivocal => (
                         "HER2 equivocal (IHC 2+ needs ISH to decide)",
                         "HER2 不确定（IHC 2+ 需 ISH 检测判定）",
@@ -861,7 +873,9 @@ fn lines_count(
     Tri::from(yes)
 }
 
-fn last_line_failed(f: &Facts, ex: Option<&mut Explain>) -> Tri {
+/// Whether the last counted line failed: by progression or intolerance, or — with
+/// `progression_only` — by progression alone (stopping for intolerance is then not met).
+fn last_line_failed(f: &Facts, ex: Option<&mut Explain>, progression_only: bool) -> Tri {
     let Some(lot) = &f.lines else {
         return history_unknown(ex);
     };
@@ -875,7 +889,9 @@ fn last_line_failed(f: &Facts, ex: Option<&mut Explain>) -> Tri {
         return Tri::False;
     };
     let t = match last.outcome {
-        LineOutcome::Progression | LineOutcome::Intolerance => Tri::True,
+        LineOutcome::Progression => Tri::True,
+        LineOutcome::Intolerance if progression_only => Tri::False,
+        LineOutcome::Intolerance => Tri::True,
         LineOutcome::NotFailed => Tri::Unknown,
     };
     if let Some(ex) = ex {
@@ -884,6 +900,12 @@ fn last_line_failed(f: &Facts, ex: Option<&mut Explain>) -> Tri {
             LineOutcome::Progression => ex.say(
                 format!("Progression is documented after line {n}."),
                 format!("第 {n} 线治疗后记录有疾病进展。"),
+            ),
+            LineOutcome::Intolerance if progression_only => ex.say(
+                format!(
+                    "Line {n} was stopped for intolerance, not progression: this criterion asks for progression on the last line."
+                ),
+                format!("第 {n} 线治疗因不耐受而非疾病进展停止：本标准要求最后一线治疗后疾病进展。"),
             ),
             LineOutcome::Intolerance => ex.say(
                 format!("Line {n} was stopped for intolerance."),
@@ -1302,11 +1324,25 @@ fn availability_status(a: Availability) -> Status {
     }
 }
 
+/// How old a trial's "open" may be before it is no longer believed: recruitment changes
+/// (arms close, sites fill), and a registry record is often months behind. Six months, the
+/// clinical review's rule (issue 27); an approved label's status stands however old.
+pub const TRIAL_STATUS_STALE_DAYS: i64 = 183;
+
+/// Whether the programme's recorded "open" is too old to stand on the screening date.
+fn stale_open(p: &Programme, as_of: Date) -> bool {
+    let s = p.status();
+    s.value == Availability::Open
+        && p.kind != crate::catalogue::ProgrammeKind::ApprovedLabel
+        && s.as_of.latest().days_until(as_of) > TRIAL_STATUS_STALE_DAYS
+}
+
 /// The programme's status as known on the screening date: a status recorded later than the
-/// screening date says nothing about that date, so the status is then unknown.
+/// screening date says nothing about that date, and a trial's "open" older than six months
+/// is no longer known, so the status is then unknown.
 fn availability_at(p: &Programme, as_of: Date) -> Status {
     let s = p.status();
-    if s.as_of.earliest() > as_of {
+    if s.as_of.earliest() > as_of || stale_open(p, as_of) {
         Status::Unknown
     } else {
         availability_status(s.value)
@@ -1327,7 +1363,18 @@ fn status_result(p: &Programme, as_of: Date) -> CriterionResult {
             "The programme is open to new patients.",
             "该项目正在接收新患者。",
         ),
-        explanation: if later {
+        explanation: if stale_open(p, as_of) {
+            Bi::new(
+                format!(
+                    "Status {} as of {}, more than six months before the screening date {as_of}: a trial's recruitment changes, so whether it is enrolling now is not known — confirm with a site.",
+                    label.en, s.as_of
+                ),
+                format!(
+                    "截至 {} 状态为{}，距筛查日期 {as_of} 已超过六个月：试验的招募情况会变化，目前是否入组未知——请向研究中心确认。",
+                    s.as_of, label.zh
+                ),
+            )
+        } else if later {
             Bi::new(
                 format!(
                     "The status on record ({}) dates from {}, after the screening date {as_of}: the status on {as_of} is not known.",
@@ -1392,6 +1439,23 @@ fn recorded_facts(concerns: &[crate::catalogue::Concern], f: &Facts) -> Vec<Bi> 
                 )),
                 None => out.push(Bi::new("ECOG not recorded", "未记录 ECOG")),
             },
+            Concern::Age => {
+                let born = f.case.patient.birth_date.map(|b| b.to_string());
+                match (f.age, born) {
+                    (Some((lo, hi)), Some(b)) => {
+                        let years = if lo == hi {
+                            lo.to_string()
+                        } else {
+                            format!("{lo}–{hi}")
+                        };
+                        out.push(Bi::new(
+                            format!("age {years} on {} (born {b})", f.as_of),
+                            format!("{} 时 {years} 岁（出生于 {b}）", f.as_of),
+                        ));
+                    }
+                    _ => out.push(Bi::new("birth date not recorded", "未记录出生日期")),
+                }
+            }
             Concern::Labs => {
                 for test in cellpath_domain::LabTest::ALL {
                     if let Some(l) = f.latest_lab(test) {
@@ -1525,11 +1589,30 @@ pub fn evaluate(p: &Programme, f: &Facts) -> ProgrammeResult {
             },
         });
     }
-    let verdict = verdict_of(criteria.iter().map(|c| (c.kind, c.status)));
+    let verdict = minor_capped(
+        verdict_of(criteria.iter().map(|c| (c.kind, c.status))),
+        p,
+        f,
+    );
     ProgrammeResult {
         programme: p.id.clone(),
         verdict,
         criteria,
+    }
+}
+
+/// A patient known to be under 18 is never "eligible" for a programme that asks for a
+/// judgement on age (its studied population was adults): at most "needs information", the
+/// judgement item showing the age (clinical review, issue 27).
+fn minor_capped(v: Verdict, p: &Programme, f: &Facts) -> Verdict {
+    let minor = f.age.is_some_and(|(_, oldest)| oldest < 18);
+    let asks_age = p
+        .criteria()
+        .any(|c| c.judgement && c.concerns.contains(&crate::catalogue::Concern::Age));
+    if v == Verdict::Eligible && minor && asks_age {
+        Verdict::NeedsInformation
+    } else {
+        v
     }
 }
 
@@ -1539,9 +1622,13 @@ pub fn verdict(p: &Programme, f: &Facts) -> Verdict {
         return Verdict::Ineligible;
     }
     let status = availability_at(p, f.as_of);
-    verdict_of(
-        std::iter::once((ResultKind::Inclusion, status))
-            .chain(p.criteria().map(|c| status_of(c, f, None))),
+    minor_capped(
+        verdict_of(
+            std::iter::once((ResultKind::Inclusion, status))
+                .chain(p.criteria().map(|c| status_of(c, f, None))),
+        ),
+        p,
+        f,
     )
 }
 

@@ -381,6 +381,25 @@ pub fn shipped() -> Result<Evidence, CatalogueError> {
 mod tests {
     use super::*;
 
+    /// Each ATTRACTION-2 figure cites the paper it comes from (clinical review, issue 27):
+    /// the 2020 update's hazard ratio is 0.62 (0.51–0.76); the response rate is the Lancet
+    /// 2017 primary analysis's.
+    #[test]
+    fn attraction_2_figures_cite_their_own_papers() {
+        let e = shipped().expect("shipped evidence");
+        let fig = |id: &str| e.figures().iter().find(|f| f.id == id).expect(id).clone();
+        let os = fig("attraction2-os");
+        assert_eq!(os.effect.as_deref(), Some("HR 0.62 (0.51–0.76)"));
+        assert!(os.source.contains("10.1007/s10120-019-01034-7"));
+        let orr = fig("attraction2-orr");
+        assert!(
+            orr.source.contains("S0140-6736(17)31827-5"),
+            "{}",
+            orr.source
+        );
+        assert_eq!(orr.source_date.to_string(), "2017");
+    }
+
     #[test]
     fn the_shipped_evidence_reads_and_every_figure_has_its_source() {
         let e = shipped().expect("shipped evidence");

@@ -316,6 +316,20 @@ fn lines_and_failure() {
         Status::NotMet
     );
 
+    // A third line stopped for intolerance: it failed (satri-cel's "progression or
+    // intolerance"), but IBI343 asks for progression on it ("received and progressed on").
+    let intolerant = case(
+        "\n[[therapies]]\ndrug = \"irinotecan\"\nstart = \"2025-02-01\"\nend = \"2025-04-01\"\nsetting = \"advanced\"\nreason_stopped = \"intolerance\"\n",
+    );
+    assert_eq!(
+        status_of(satri, &intolerant, "last-line-failed"),
+        Status::Met
+    );
+    assert_eq!(
+        status_of(ibi, &intolerant, "progressed-on-two-to-four-lines"),
+        Status::NotMet
+    );
+
     // Five lines: too many for IBI343 ("at most 4").
     let mut extra = String::new();
     for (i, (start, end, prog)) in [
@@ -880,6 +894,26 @@ fn zolbetuximab_accepts_only_the_approved_clone() {
         "{}",
         r.explanation.en
     );
+    // The value is said as it is, only the assay is in question.
+    assert!(
+        r.explanation.en.contains("which meets the threshold"),
+        "{}",
+        r.explanation.en
+    );
+    assert!(
+        !r.explanation.en.contains("cannot be compared"),
+        "{}",
+        r.explanation.en
+    );
+    // The approved assay written under its own name (as the FHIR example imports it).
+    let named = cldn18(high).replace(
+        "clone = \"43-14A\"",
+        "clone = \"VENTANA CLDN18 (43-14A) RxDx\"",
+    );
+    assert_eq!(
+        status_of(zolbe, &case(&named), "cldn18-positive-75"),
+        Status::Met
+    );
     let none = cldn18(high).replace("clone = \"43-14A\"\n", "");
     let r = result(zolbe, &case(&none), "cldn18-positive-75");
     assert_eq!(r.status, Status::Unknown);
@@ -911,16 +945,17 @@ fn ibi343_is_recorded_as_recruiting_with_its_date() {
     let cat = catalogue();
     let ibi = cat.get("ibi343-g-hope-001").expect("ibi");
     let r = result(ibi, &case(""), "programme-status");
-    assert_eq!(r.status, Status::Met);
+    // Read on 2025-08-24, screened on 2026-11-20: too old to stand (issue 27).
+    assert_eq!(r.status, Status::Unknown);
     assert!(
-        r.explanation.en.contains("2025-08-24"),
+        r.explanation.en.contains("2025-08-24") && r.explanation.en.contains("confirm with a site"),
         "{}",
         r.explanation.en
     );
     assert!(
-        r.explanation.en.contains("RECRUITING"),
-        "{}",
-        r.explanation.en
+        r.evidence.iter().any(|e| e.en.contains("2025-08-24")),
+        "{:?}",
+        r.evidence
     );
 }
 
@@ -1001,4 +1036,63 @@ fn phase_1_figures_are_credited_to_nature_medicine_not_the_lancet() {
         note.en
     );
     assert!(note.zh.contains("Nature Medicine 2022"), "{}", note.zh);
+}
+
+/// A trial's "recruiting" read more than six months before the screening date is no longer
+/// believed (confirm with a site); an approved label's status stands (clinical review,
+/// issue 27: IBI343's August 2025 "recruiting" counted as open in November 2026).
+#[test]
+fn a_trial_status_older_than_six_months_is_unknown_a_label_stands() {
+    let cat = catalogue();
+    let ibi = cat.get("ibi343-g-hope-001").expect("ibi");
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let c = case("");
+    let status = |p: &Programme, d: &str| {
+        let r = evaluate(p, &Facts::new(&c, Date::parse(d).expect("date")));
+        r.criteria
+            .into_iter()
+            .find(|x| x.id == cellpath_eligibility::eval::STATUS_CRITERION_ID)
+            .expect("status")
+    };
+    // IBI343's status was read on 2025-08-24.
+    assert_eq!(status(ibi, "2025-12-01").status, Status::Met);
+    let late = status(ibi, "2026-11-20");
+    assert_eq!(late.status, Status::Unknown);
+    assert!(
+        late.explanation.en.contains("confirm with a site"),
+        "{}",
+        late.explanation.en
+    );
+    assert!(late.request.is_some());
+    // The label's status (approved 2026-06-22) stands years later.
+    assert_eq!(status(satri, "2028-11-20").status, Status::Met);
+}
+
+/// A 16-year-old with every encoded criterion met is not "eligible" for the satri-cel label,
+/// whose studied population was adults: the age judgement shows the age, and the verdict
+/// waits for it (clinical review, issue 27).
+#[test]
+fn a_minor_is_never_eligible_where_age_is_a_judgement() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let staining = cldn18("staining = { \"3+\" = 20, \"2+\" = 40, \"1+\" = 20, \"0\" = 20 }");
+    let adult = case(&staining);
+    assert_eq!(
+        evaluate(satri, &Facts::new(&adult, as_of())).verdict,
+        Verdict::Eligible
+    );
+    let minor = native::from_toml(&format!("{BASE}{staining}").replace("1969-03-14", "2010-03-14"))
+        .expect("case");
+    let r = evaluate(satri, &Facts::new(&minor, as_of()));
+    assert_eq!(r.verdict, Verdict::NeedsInformation);
+    assert_eq!(
+        cellpath_eligibility::eval::verdict(satri, &Facts::new(&minor, as_of())),
+        Verdict::NeedsInformation
+    );
+    let age = r.criteria.iter().find(|c| c.id == "adult").expect("adult");
+    assert!(
+        age.recorded.iter().any(|b| b.en.contains("age 16")),
+        "{:?}",
+        age.recorded
+    );
 }

@@ -224,4 +224,20 @@ mod tests {
         assert_eq!(tr(Lang::En, "work-total", &[("n", "1")]), "1 case");
         assert_eq!(tr(Lang::En, "work-total", &[("n", "30")]), "30 cases");
     }
+
+    /// Missing information is unknown both ways (clinical review, issue 27): it said "may well
+    /// meet the criteria" (zh "很可能符合").
+    #[test]
+    fn missing_information_is_not_said_to_be_likely_to_qualify() {
+        let en = tr(Lang::En, "verdict-needs-information-not-means", &[]);
+        let zh = tr(Lang::ZhCn, "verdict-needs-information-not-means", &[]);
+        assert!(
+            en.contains("may or may not") && !en.contains("may well"),
+            "{en}"
+        );
+        assert!(
+            zh.contains("也可能不符合") && !zh.contains("很可能"),
+            "{zh}"
+        );
+    }
 }

@@ -545,7 +545,9 @@ pub fn build(input: &Input<'_>) -> Report {
                 .iter()
                 .find(|(id, _)| *id == p.programme)
                 .map_or_else(|| p.programme.clone(), |(_, n)| n.clone()),
-            verdict: p.verdict.label().get(lang).to_owned(),
+            // The one framing of a verdict (CLI, pages, reports): never a bare "eligible"
+            // over clinician judgements still pending, with what the record says beside them.
+            verdict: cellpath_eligibility::eval::verdict_text(p, lang),
             criteria: p
                 .criteria
                 .iter()
@@ -1021,6 +1023,30 @@ mod tests {
         assert!(zh.contains("意识混乱") && zh.contains("中国大陆为 120"));
         let mdt = sample(Kind::Mdt, Lang::En);
         assert!(mdt.risks.is_empty() && mdt.warning_signs.is_none());
+    }
+
+    /// The report heads a programme with the same verdict text as the CLI and the pages: an
+    /// automatic "eligible" never hides the clinician judgements still pending (clinical
+    /// review, issue 27: the MDT report headed an unfit patient "eligible").
+    #[test]
+    fn the_verdict_is_framed_as_everywhere_with_the_pending_judgements() {
+        let r = sample(Kind::Mdt, Lang::En);
+        let satri = r
+            .programmes
+            .iter()
+            .find(|p| p.name.contains("atri"))
+            .expect("satri-cel");
+        assert!(
+            satri.verdict.contains("clinician judgement pending"),
+            "{}",
+            satri.verdict
+        );
+        let zh = sample(Kind::Mdt, Lang::ZhCn);
+        assert!(
+            zh.programmes
+                .iter()
+                .any(|p| p.verdict.contains("尚待临床判断"))
+        );
     }
 
     /// An exclusion says so: "met" beside "HER2-positive" would otherwise read as though the
