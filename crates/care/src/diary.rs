@@ -309,8 +309,9 @@ pub fn read_temperature(text: &str) -> Result<TypedTemperature, TemperatureError
     }
 }
 
-/// Below this after lymphodepletion a patient must be seen: a low temperature can be sepsis
-/// in a patient without neutrophils, and it is never a reassurance.
+/// Below this after lymphodepletion a patient must be seen: below 36 °C is a criterion of the
+/// systemic inflammatory response (Bone et al., Chest 1992), the patient is neutropenic, and a
+/// low temperature is never a reassurance.
 pub const LOW_C: f64 = 36.0;
 
 /// Answers a diary entry in `lang`, naming the site's emergency number where it applies and

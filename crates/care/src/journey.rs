@@ -212,6 +212,10 @@ pub struct PlanInput {
     /// centre's; UTC when not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub centre_utc_offset: Option<UtcOffset>,
+    /// The first dose of bridging therapy, when the centre gives it: the supportive-care
+    /// hold on herbs and supplements starts there, not at lymphodepletion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridging_start: Option<Date>,
 }
 
 /// A telephone number as a person dials it: digits, with an optional leading `+` and

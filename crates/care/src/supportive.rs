@@ -48,6 +48,9 @@ pub struct RiskWindow {
     pub to: Date,
     /// How many days after the infusion it lasts.
     pub days_after: i64,
+    /// The window starts at the first bridging dose (the plan records bridging therapy),
+    /// not at lymphodepletion.
+    pub from_bridging: bool,
 }
 
 pub const DEFAULT_DAYS_AFTER_INFUSION: i64 = 28;
@@ -59,7 +62,16 @@ impl RiskWindow {
             from: lymphodepletion_start,
             to: infusion.add_days(days_after),
             days_after,
+            from_bridging: false,
         }
+    }
+    /// The same window opened earlier, at the first bridging dose (chemotherapy too).
+    pub fn from_bridging(mut self, first_dose: Date) -> Self {
+        if first_dose < self.from {
+            self.from = first_dose;
+            self.from_bridging = true;
+        }
+        self
     }
     pub fn contains(self, d: Date) -> bool {
         self.from <= d && d <= self.to
@@ -94,7 +106,14 @@ pub fn windows_of(
             "治疗计划尚未确定清淋和回输日期，因此无法核对风险期",
         ));
     };
-    let mut out = vec![RiskWindow::new(ld.start.0, inf.start.1, span)];
+    // Bridging chemotherapy interacts as lymphodepletion does: the hold starts at its first
+    // dose when the plan records it (clinical review, issue 27).
+    let first = RiskWindow::new(ld.start.0, inf.start.1, span);
+    let first = match input.bridging_start {
+        Some(d) => first.from_bridging(d),
+        None => first,
+    };
+    let mut out = vec![first];
     for extra in &input.additional_infusions {
         out.push(RiskWindow::new(extra.lymphodepletion, extra.infusion, span));
     }
@@ -104,8 +123,12 @@ pub fn windows_of(
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "state")]
 pub enum Triage {
-    /// Waits for an oncology specialist on the case to approve or decline.
-    AwaitingApproval,
+    /// Waits for an oncology specialist on the case to approve or decline; `caution` is
+    /// what the approver must weigh (acupuncture while blood counts are low).
+    AwaitingApproval {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        caution: Option<Bi>,
+    },
     /// Not offered for approval until the window closes (`until`), or — when the window
     /// cannot be checked — until a plan dates it (`until` is then null).
     Held { until: Option<Date>, reason: Bi },
@@ -113,8 +136,37 @@ pub enum Triage {
 
 /// Where a new request for `from..=to` goes, given the plan's risk windows.
 pub fn triage(kind: Kind, from: Date, to: Date, windows: &Windows) -> Triage {
+    if kind == Kind::Acupuncture {
+        // Not held, but never approved unawares: after lymphodepletion the patient is
+        // neutropenic and often thrombocytopenic, so needling risks infection and bleeding.
+        let caution = match windows {
+            Ok(ws) => ws.iter().find(|w| w.overlaps(from, to)).map(|w| {
+                Bi::new(
+                    format!(
+                        "Asked for inside the risk window ({} to {}): after lymphodepletion blood counts are low, so acupuncture carries a risk of infection and bleeding — the approving specialist weighs it with the latest blood count.",
+                        w.from, w.to
+                    ),
+                    format!(
+                        "申请时间在风险期内（{} 至 {}）：清淋化疗后血细胞计数低，针灸有感染和出血风险——由审批的专科医生结合最新血常规权衡。",
+                        w.from, w.to
+                    ),
+                )
+            }),
+            Err(why) => Some(Bi::new(
+                format!(
+                    "The risk window cannot be checked ({}): whether blood counts will be low then is not known — the approving specialist checks the plan and the latest blood count.",
+                    why.en
+                ),
+                format!(
+                    "无法核对风险期（{}）：届时血细胞计数是否偏低未知——由审批的专科医生核对治疗计划和最新血常规。",
+                    why.zh
+                ),
+            )),
+        };
+        return Triage::AwaitingApproval { caution };
+    }
     if !kind.held_in_window() {
-        return Triage::AwaitingApproval;
+        return Triage::AwaitingApproval { caution: None };
     }
     let what = match kind {
         Kind::Supplements => Bi::new("Supplements", "保健品及膳食补充剂"),
@@ -144,13 +196,18 @@ pub fn triage(kind: Kind, from: Date, to: Date, windows: &Windows) -> Triage {
         .max_by_key(|w| w.to)
         .copied()
     else {
-        return Triage::AwaitingApproval;
+        return Triage::AwaitingApproval { caution: None };
+    };
+    let (start_en, start_zh) = if w.from_bridging {
+        ("the first bridging dose", "首次桥接治疗")
+    } else {
+        ("lymphodepletion", "清淋化疗")
     };
     Triage::Held {
         until: Some(w.to.add_days(1)),
         reason: Bi::new(
             format!(
-                "{} are held from lymphodepletion ({}) to day +{} after infusion ({}): they can interact with chemotherapy and make CRS or neurotoxicity harder to read. The oncology team can review it from {}.",
+                "{} are held from {start_en} ({}) to day +{} after infusion ({}): they can interact with chemotherapy and make CRS or neurotoxicity harder to read. The oncology team can review it from {}.",
                 what.en,
                 w.from,
                 w.days_after,
@@ -158,7 +215,7 @@ pub fn triage(kind: Kind, from: Date, to: Date, windows: &Windows) -> Triage {
                 w.to.add_days(1)
             ),
             format!(
-                "自清淋化疗（{}）至回输后第 {} 天（{}）暂停{}：可能与化疗相互作用，并干扰 CRS 或神经毒性的判断。肿瘤团队可于 {} 起评估。",
+                "自{start_zh}（{}）至回输后第 {} 天（{}）暂停{}：可能与化疗相互作用，并干扰 CRS 或神经毒性的判断。肿瘤团队可于 {} 起评估。",
                 w.from,
                 w.days_after,
                 w.to,

@@ -63,6 +63,7 @@ struct PlannerPage {
     case_label: String,
     start: String,
     visa_end: String,
+    bridging_start: String,
     centre_phone: String,
     centre_utc_offset: String,
     extra: String,
@@ -245,6 +246,7 @@ async fn render(
             case_label: text_at(input, &["case"]),
             start: text_at(input, &["start"]),
             visa_end: text_at(input, &["visa_end"]),
+            bridging_start: text_at(input, &["bridging_start"]),
             centre_phone: text_at(input, &["centre_phone"]),
             centre_utc_offset: text_at(input, &["centre_utc_offset"]),
             extra: input
@@ -368,6 +370,9 @@ fn from_form(lang: Lang, f: &Fields, id: &str) -> Result<Value, String> {
     out.insert("start".into(), json!(start));
     if let Some(v) = date("visa_end", &tr(lang, "plan-visa", &[]))? {
         out.insert("visa_end".into(), json!(v));
+    }
+    if let Some(v) = date("bridging_start", &tr(lang, "plan-bridging", &[]))? {
+        out.insert("bridging_start".into(), json!(v));
     }
     let phone = f.text("centre_phone");
     if !phone.trim().is_empty() {

@@ -667,7 +667,11 @@ pub async fn request_support(
     let windows = risk_windows(&state, &id).await?;
     let triage = cellpath_care::supportive::triage(req.kind, when, until, &windows);
     let (state_name, reason, until) = match &triage {
-        Triage::AwaitingApproval => ("awaiting-approval", None, None),
+        Triage::AwaitingApproval { caution } => (
+            "awaiting-approval",
+            caution.as_ref().map(|c| (c.en.as_str(), c.zh.as_str())),
+            None,
+        ),
         Triage::Held { until, reason } => (
             "held",
             Some((reason.en.as_str(), reason.zh.as_str())),

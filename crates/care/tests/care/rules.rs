@@ -298,19 +298,50 @@ fn tcm_in_the_risk_window_is_held() {
     ));
     assert_eq!(
         one("2027-02-05", Kind::TcmHerbal, &ws),
-        Triage::AwaitingApproval
+        Triage::AwaitingApproval { caution: None }
     );
     assert_eq!(
         one("2027-01-01", Kind::TcmHerbal, &ws),
-        Triage::AwaitingApproval
+        Triage::AwaitingApproval { caution: None }
     );
     assert_eq!(
         one("2027-01-10", Kind::Nutrition, &ws),
-        Triage::AwaitingApproval
+        Triage::AwaitingApproval { caution: None }
     );
+    // Acupuncture is not held, but in the window the approver is told why to be careful
+    // (clinical review, issue 27); outside it, nothing to weigh.
+    match one("2027-01-10", Kind::Acupuncture, &ws) {
+        Triage::AwaitingApproval { caution: Some(c) } => {
+            assert!(
+                c.en.contains("bleeding") && c.zh.contains("出血"),
+                "{}",
+                c.en
+            );
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(
-        one("2027-01-10", Kind::Acupuncture, &ws),
-        Triage::AwaitingApproval
+        one("2027-03-10", Kind::Acupuncture, &ws),
+        Triage::AwaitingApproval { caution: None }
+    );
+    // Bridging recorded: the hold starts at its first dose, and says so.
+    let bridged: Windows = Ok(vec![w.from_bridging(d("2026-12-20"))]);
+    match one("2026-12-22", Kind::TcmHerbal, &bridged) {
+        Triage::Held { reason, .. } => {
+            assert!(
+                reason
+                    .en
+                    .contains("from the first bridging dose (2026-12-20)"),
+                "{}",
+                reason.en
+            );
+            assert!(reason.zh.contains("首次桥接治疗"), "{}", reason.zh);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        one("2026-12-22", Kind::TcmHerbal, &ws),
+        Triage::AwaitingApproval { caution: None }
     );
     // A programme may set its own window.
     let short: Windows = Ok(vec![RiskWindow::new(
@@ -320,7 +351,7 @@ fn tcm_in_the_risk_window_is_held() {
     )]);
     assert_eq!(
         one("2027-01-25", Kind::TcmHerbal, &short),
-        Triage::AwaitingApproval
+        Triage::AwaitingApproval { caution: None }
     );
     assert!(may_approve("medical-oncology") && may_approve("cell-therapy"));
     assert!(!may_approve("radiology"));
@@ -343,7 +374,7 @@ fn the_risk_window_fails_closed() {
     }
     assert_eq!(
         triage(Kind::Nutrition, d("2027-06-01"), d("2027-06-01"), &unknown),
-        Triage::AwaitingApproval
+        Triage::AwaitingApproval { caution: None }
     );
     // Supplements are held like herbs; a request that starts before the window but lasts
     // into it is held (the whole period is checked, not only its first day).
@@ -371,7 +402,7 @@ fn the_risk_window_fails_closed() {
     }
     assert_eq!(
         triage(Kind::TcmHerbal, d("2027-02-15"), d("2027-02-15"), &two),
-        Triage::AwaitingApproval
+        Triage::AwaitingApproval { caution: None }
     );
 }
 
