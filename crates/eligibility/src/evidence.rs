@@ -177,6 +177,15 @@ pub struct Figure {
     /// The effect as published, e.g. `HR 0.37 (0.24–0.56), p<0.0001`.
     #[serde(default)]
     pub effect: Option<String>,
+    /// Drugs the trial's population had all received (generic names, any one of each list
+    /// item's alternatives separated by `|`): DESTINY-Gastric01's "including trastuzumab".
+    /// The figure is shown only to a patient whose record has them.
+    #[serde(default)]
+    pub requires_prior: Vec<String>,
+    /// Drugs the trial's population had not received: ATTRACTION-2 enrolled before
+    /// checkpoint inhibitors, so it does not speak for a patient who had one.
+    #[serde(default)]
+    pub excludes_prior: Vec<String>,
     #[serde(default)]
     pub follow_up: Option<String>,
     #[serde(default)]
@@ -355,19 +364,27 @@ impl Evidence {
         self.figures.iter().filter(move |f| f.regimen == regimen)
     }
 
-    /// The alternatives to `besides` at a line, for a patient with these biomarkers: the
-    /// trials of a population at that line, unselected or selected by a biomarker the patient
-    /// has.
+    /// The alternatives to `besides` at a line, for a patient with these biomarkers who
+    /// received these drugs (generic names, lower case): the trials of a population at that
+    /// line, unselected or selected by a biomarker the patient has, whose prior-therapy
+    /// requirements the record meets (`requires_prior`, `excludes_prior`).
     pub fn alternatives<'a>(
         &'a self,
         besides: &'a str,
         line: Line,
         markers: &'a [Biomarkers],
+        received: &'a [String],
     ) -> impl Iterator<Item = &'a Figure> {
+        let had = move |item: &str| {
+            item.split('|')
+                .any(|d| received.iter().any(|r| r.contains(d.trim())))
+        };
         self.figures.iter().filter(move |f| {
             f.regimen != besides
                 && f.line == line
                 && (f.biomarker == Biomarkers::Any || markers.contains(&f.biomarker))
+                && f.requires_prior.iter().all(|d| had(d))
+                && !f.excludes_prior.iter().any(|d| had(d))
         })
     }
 }
@@ -425,8 +442,14 @@ mod tests {
         );
         // Third line, HER2-negative CLDN18.2-positive: TAGS, ATTRACTION-2, apatinib; not
         // zolbetuximab (first line) nor T-DXd (HER2-positive).
+        let none: Vec<String> = Vec::new();
         let alt: Vec<_> = e
-            .alternatives("satri-cel", Line::ThirdPlus, &[Biomarkers::Cldn182Positive])
+            .alternatives(
+                "satri-cel",
+                Line::ThirdPlus,
+                &[Biomarkers::Cldn182Positive],
+                &none,
+            )
             .map(|f| f.regimen.as_str())
             .collect();
         assert!(alt.contains(&"trifluridine/tipiracil") && alt.contains(&"nivolumab"));
@@ -435,11 +458,43 @@ mod tests {
             !alt.iter()
                 .any(|r| r.contains("zolbetuximab") || r.contains("deruxtecan"))
         );
+        // DESTINY-Gastric01's population had received trastuzumab: not shown without it.
         let her2: Vec<_> = e
-            .alternatives("satri-cel", Line::ThirdPlus, &[Biomarkers::Her2Positive])
+            .alternatives(
+                "satri-cel",
+                Line::ThirdPlus,
+                &[Biomarkers::Her2Positive],
+                &none,
+            )
+            .map(|f| f.regimen.as_str())
+            .collect();
+        assert!(!her2.contains(&"trastuzumab deruxtecan"));
+        let had_trastuzumab = vec!["trastuzumab".to_owned(), "oxaliplatin".to_owned()];
+        let her2: Vec<_> = e
+            .alternatives(
+                "satri-cel",
+                Line::ThirdPlus,
+                &[Biomarkers::Her2Positive],
+                &had_trastuzumab,
+            )
             .map(|f| f.regimen.as_str())
             .collect();
         assert!(her2.contains(&"trastuzumab deruxtecan"));
+        // ATTRACTION-2 enrolled before checkpoint inhibitors: not after nivolumab.
+        let had_nivolumab = vec!["nivolumab".to_owned()];
+        let alt: Vec<_> = e
+            .alternatives(
+                "satri-cel",
+                Line::ThirdPlus,
+                &[Biomarkers::Cldn182Positive],
+                &had_nivolumab,
+            )
+            .map(|f| f.trial.as_str())
+            .collect();
+        assert!(
+            !alt.contains(&"ATTRACTION-2") && alt.contains(&"TAGS"),
+            "{alt:?}"
+        );
     }
 
     fn one(body: &str) -> Result<Evidence, CatalogueError> {

@@ -67,7 +67,10 @@ pub fn words(r: &Report) -> Words {
             )
         },
         recommends: w("What the team recommends, and why", "团队的建议及理由"),
-        chance: w("The realistic chance of benefit", "实际获益的可能性"),
+        chance: w(
+            "How often the tumour shrank in the trial",
+            "试验中肿瘤缩小的比例",
+        ),
         case: w("The case", "病例"),
         fact: w("Fact", "项目"),
         value: w("Value", "结果"),

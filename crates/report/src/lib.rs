@@ -174,14 +174,23 @@ pub struct Note {
     pub source: String,
 }
 
-/// The chance of benefit as an icon array: of 100 people like those in the trial, how many
-/// had their tumour shrink — the published response rate, not recomputed.
+/// How often the tumour shrank in the trial, as an icon array: of 100 people in each arm,
+/// how many — the published response rates with their ranges, not recomputed — and how many
+/// assigned to CAR-T never received the cells. Shown only when the screen does not find the
+/// patient ineligible and the consensus is not "not suitable": it is no promise of benefit.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Benefit {
     pub per_100: u32,
+    /// The comparator arm's figure, as published.
+    pub comparator_per_100: Option<u32>,
     pub words: String,
     pub source: String,
 }
+
+/// Of the 104 people assigned to satri-cel in CT041-ST-01, 16 (15.4 %) were never infused
+/// (Lancet 2025, PubMed 40460847; facts §2).
+const ST01_NEVER_INFUSED: (u32, u32) = (16, 104);
+const ST01_NEVER_INFUSED_SOURCE: &str = "https://pubmed.ncbi.nlm.nih.gov/40460847/";
 
 /// The warning signs after the infusion and whom to call, for the patient and caregiver.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -492,15 +501,20 @@ fn figure_row(lang: Lang, f: &Figure) -> FigureRow {
 }
 
 /// The patient's line (prior lines that count) and biomarkers, as the evidence is indexed.
-fn where_the_patient_is(r: &Case) -> (Line, Vec<Biomarkers>) {
-    let prior = lines_of_therapy(r).map_or(0, |l| l.counted().count() as u32);
+/// Where the patient is, for the alternatives: their line, the biomarkers their dated,
+/// conflict-aware results show (the same facts the screen reads, on the screening date —
+/// not the last result in list order), and the drugs they received (generic names).
+fn where_the_patient_is(r: &Case, on: Date) -> (Line, Vec<Biomarkers>, Vec<String>) {
+    let f = cellpath_eligibility::facts::Facts::new(r, on);
+    let prior = f.lines.as_ref().map_or(0, |l| l.counted().count() as u32);
     let mut markers = Vec::new();
-    let her2_positive =
-        r.her2.last().and_then(|h| h.status()) == Some(cellpath_domain::Her2Status::Positive);
+    let her2_positive = !f.her2_conflict
+        && f.her2
+            .is_some_and(|(_, s)| s == cellpath_domain::Her2Status::Positive);
     if her2_positive {
         markers.push(Biomarkers::Her2Positive);
     }
-    if let Some(c) = r.cldn18.last() {
+    if let Some(c) = f.cldn18 {
         // The thresholds of the trials' own populations (facts.md §2.2), on the share of
         // tumour cells that surely stains at 2+ or stronger.
         let at = c
@@ -513,7 +527,14 @@ fn where_the_patient_is(r: &Case) -> (Line, Vec<Biomarkers>) {
             markers.push(Biomarkers::Cldn182HighHer2Negative);
         }
     }
-    (Line::after(prior), markers)
+    let received = f
+        .seen
+        .therapies
+        .iter()
+        .flatten()
+        .map(|t| t.drug.to_lowercase())
+        .collect();
+    (Line::after(prior), markers, received)
 }
 
 /// Builds the report from its input.
@@ -581,10 +602,10 @@ pub fn build(input: &Input<'_>) -> Report {
         .of("satri-cel")
         .map(|f| figure_row(lang, f))
         .collect();
-    let (line, markers) = where_the_patient_is(input.record);
+    let (line, markers, received) = where_the_patient_is(input.record, input.screened_on);
     let alternatives = input
         .evidence
-        .alternatives("satri-cel", line, &markers)
+        .alternatives("satri-cel", line, &markers, &received)
         .map(|f| figure_row(lang, f))
         .collect();
     let not_shown = input
@@ -597,21 +618,50 @@ pub fn build(input: &Input<'_>) -> Report {
             })
         })
         .collect::<Vec<_>>();
+    // Not a chance of benefit for a patient the screen finds ineligible or the team finds
+    // not suitable: then the picture is left out.
+    let satri_ineligible = input
+        .screening
+        .iter()
+        .filter(|p| p.programme.starts_with("satri-cel"))
+        .all(|p| p.verdict == cellpath_eligibility::Verdict::Ineligible)
+        && input
+            .screening
+            .iter()
+            .any(|p| p.programme.starts_with("satri-cel"));
+    let not_suitable = c.recommendation == "not-suitable";
     let benefit = input
         .evidence
         .of("satri-cel")
         .find(|f| f.endpoint == Endpoint::Orr)
+        .filter(|_| !satri_ineligible && !not_suitable)
         .and_then(|f| {
             let n: u32 = f.arm_value.parse().ok()?;
+            let cmp: Option<u32> = f.comparator_value.as_deref().and_then(|v| v.parse().ok());
+            let range = |i: &Option<String>| {
+                i.as_deref()
+                    .map(|r| if lang == Lang::ZhCn { format!("（{r}）") } else { format!(" ({r})") })
+                    .unwrap_or_default()
+            };
+            let (ar, cr) = (range(&f.arm_interval), range(&f.comparator_interval));
+            let (missed, of) = ST01_NEVER_INFUSED;
+            let comparator = f.comparator.clone().unwrap_or_default();
+            let comparator_zh = f.comparator_zh.clone().unwrap_or_default();
+            let cmp_en = cmp.map(|c| format!(", and in about {c}{cr} of 100 in the comparison arm ({comparator})")).unwrap_or_default();
+            let cmp_zh = cmp.map(|c| format!("；对照组（{comparator_zh}）每 100 人中约 {c} 人{cr}")).unwrap_or_default();
             Some(Benefit {
                 per_100: n,
+                comparator_per_100: cmp,
                 words: t(
                     lang,
                     &format!(
-                        "Out of 100 people like those in the trial ({}), about {n} had their tumour shrink.",
+                        "How often the tumour shrank in the trial ({}): in about {n}{ar} of 100 people given satri-cel{cmp_en}. About 15 of 100 people assigned to satri-cel never received the cells ({missed} of {of}, {ST01_NEVER_INFUSED_SOURCE}). This is what happened in the trial, not a promise for one person.",
                         f.trial
                     ),
-                    &format!("在与试验（{}）中相似的 100 人中，约有 {n} 人的肿瘤缩小。", f.trial),
+                    &format!(
+                        "试验（{}）中肿瘤缩小的比例：接受 satri-cel 者每 100 人中约 {n} 人{ar}{cmp_zh}。分配到 satri-cel 组的每 100 人中约有 15 人最终未能回输细胞（{of} 人中 {missed} 人，{ST01_NEVER_INFUSED_SOURCE}）。这是试验中的结果，不是对个人的承诺。",
+                        f.trial
+                    ),
                 ),
                 source: f.source.clone(),
             })
@@ -935,6 +985,11 @@ pub fn unsourced_figures(report: &Report) -> Vec<String> {
 /// The report of the shipped example case (CLDN18.2-positive, third line) with a signed
 /// sample consensus in the report's language: for tests and benchmarks of the renderers.
 pub fn sample(kind: Kind, lang: Lang) -> Report {
+    sample_recommending(kind, lang, "proceed-to-car-t-evaluation")
+}
+
+/// [`sample`] with another consensus recommendation.
+pub fn sample_recommending(kind: Kind, lang: Lang, recommendation: &str) -> Report {
     let record = cellpath_domain::native::from_toml(include_str!(
         "../../../examples/cases/gastric-cldn18-eligible.toml"
     ))
@@ -951,7 +1006,7 @@ pub fn sample(kind: Kind, lang: Lang) -> Report {
     let zh = lang == Lang::ZhCn;
     let consensus = ConsensusIn {
         version: 2,
-        recommendation: "proceed-to-car-t-evaluation".into(),
+        recommendation: recommendation.into(),
         recommendation_words: t(lang, "Proceed to CAR-T evaluation", "进入 CAR-T 评估"),
         summary: t(
             lang,
@@ -1114,12 +1169,40 @@ mod tests {
                 .iter()
                 .any(|f| f.regimen.contains("zolbetuximab"))
         );
+        // The demo patient had nivolumab in the first line: ATTRACTION-2 (enrolled before
+        // checkpoint inhibitors) does not speak for them (clinical review, issue 27).
+        assert!(!r.alternatives.iter().any(|f| f.trial == "ATTRACTION-2"));
         assert!(r.caution.contains("not a head-to-head comparison"));
         assert!(r.not_shown.iter().any(|n| n.text.contains("crosses 1")));
         let p = demo(Kind::Patient, Lang::ZhCn);
         let b = p.benefit.expect("icon array");
-        assert_eq!(b.per_100, 22);
-        assert!(b.words.contains("约有 22 人"), "{}", b.words);
+        assert_eq!((b.per_100, b.comparator_per_100), (22, Some(4)));
+        assert!(
+            b.words.contains("约 22 人（15–31）") && b.words.contains("约 4 人（0–13）"),
+            "{}",
+            b.words
+        );
+        assert!(b.words.contains("约有 15 人最终未能回输"), "{}", b.words);
+        let en = demo(Kind::Patient, Lang::En).benefit.expect("icon array");
+        assert!(
+            en.words
+                .starts_with("How often the tumour shrank in the trial"),
+            "{}",
+            en.words
+        );
+        assert!(
+            en.words.contains("about 22 (15–31) of 100")
+                && en.words.contains("about 4 (0–13) of 100"),
+            "{}",
+            en.words
+        );
+        assert!(!en.words.contains("chance"), "{}", en.words);
+        // Not shown as a chance of benefit when the team found CAR-T not suitable.
+        assert!(
+            sample_recommending(Kind::Patient, Lang::En, "not-suitable")
+                .benefit
+                .is_none()
+        );
         assert!(p.questions.len() >= 2);
     }
 
@@ -1139,10 +1222,11 @@ mod tests {
         }
         let zh = html::html(&demo(Kind::Patient, Lang::ZhCn));
         assert!(zh.contains("lang=\"zh-Hans\"") && zh.contains("值得提出的问题"));
+        // Both arms: 22 of 100 with satri-cel, 4 of 100 with the physician's choice.
         assert_eq!(
             zh.matches("<span class=\"on\">").count(),
-            22,
-            "the icon array"
+            22 + 4,
+            "the icon arrays"
         );
         let claim = html::claim(zh.as_bytes()).expect("a report says what it is");
         assert_eq!(claim.case_id, "c-demo-1");

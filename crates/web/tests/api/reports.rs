@@ -94,7 +94,7 @@ async fn a_signed_consensus_makes_both_reports_and_an_amendment_supersedes_them(
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(
-        r.text.contains("致患者和照护者的摘要") && r.text.contains("约有 22 人"),
+        r.text.contains("致患者和照护者的摘要") && r.text.contains("约 22 人（15–31）"),
         "{}",
         r.text
     );
