@@ -100,6 +100,11 @@ pub struct Criterion {
     pub source: String,
     /// What to ask for when the fact is unknown.
     pub request: Bi,
+    /// The rule is borrowed from another source than the programme's own (the pivotal
+    /// trial's threshold for a label that does not publish one): said in the verdict line
+    /// whenever the decision rests on it.
+    #[serde(default)]
+    pub borrowed: Option<Bi>,
     #[serde(default)]
     pub note: Option<Bi>,
 }

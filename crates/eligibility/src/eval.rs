@@ -105,6 +105,9 @@ pub struct CriterionResult {
     pub source: String,
     /// For a judgement item: the recorded facts it concerns (never hidden).
     pub recorded: Vec<Bi>,
+    /// Where the rule is borrowed from, when it is not the programme's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub borrowed: Option<Bi>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -1416,6 +1419,7 @@ fn status_result(p: &Programme, as_of: Date) -> CriterionResult {
         }),
         source: src.map(describe_source).unwrap_or_default(),
         recorded: Vec::new(),
+        borrowed: None,
     }
 }
 
@@ -1529,6 +1533,7 @@ fn deceased_result(f: &Facts) -> Option<CriterionResult> {
         request: None,
         source,
         recorded: Vec::new(),
+        borrowed: None,
     })
 }
 
@@ -1587,6 +1592,7 @@ pub fn evaluate(p: &Programme, f: &Facts) -> ProgrammeResult {
             } else {
                 Vec::new()
             },
+            borrowed: c.borrowed.clone(),
         });
     }
     let verdict = minor_capped(
@@ -1716,6 +1722,30 @@ pub fn screen(
 /// The verdict in words: an automatic verdict never hides the clinician judgements it
 /// leaves out ("meets every encoded criterion — clinician judgement pending: …").
 pub fn verdict_text(r: &ProgrammeResult, lang: Lang) -> String {
+    let text = verdict_words(r, lang);
+    // A decision that rests on a rule borrowed from another source says so.
+    let borrowed: Vec<&str> = r
+        .criteria
+        .iter()
+        .filter(|c| {
+            (r.verdict == Verdict::Eligible && c.status == Status::Met)
+                || (r.verdict == Verdict::Ineligible && c.status == Status::NotMet)
+        })
+        .filter_map(|c| c.borrowed.as_ref().map(|b| b.get(lang)))
+        .collect();
+    if borrowed.is_empty() {
+        return text;
+    }
+    match lang {
+        Lang::En => format!(
+            "{text} — resting on a borrowed rule: {}",
+            borrowed.join("; ")
+        ),
+        Lang::ZhCn => format!("{text} —— 所依据的规则借自他处：{}", borrowed.join("；")),
+    }
+}
+
+fn verdict_words(r: &ProgrammeResult, lang: Lang) -> String {
     let label = r.verdict.label().get(lang).to_uppercase();
     let pending: Vec<String> = r
         .judgements()

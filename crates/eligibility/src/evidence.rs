@@ -154,6 +154,10 @@ pub struct Figure {
     #[serde(default)]
     pub comparator_zh: Option<String>,
     pub trial: String,
+    /// The trial's name in Chinese, where it is a description rather than a name
+    /// ("Chinese phase 3 (apatinib 850 mg)").
+    #[serde(default)]
+    pub trial_zh: Option<String>,
     #[serde(default)]
     pub registry: Option<String>,
     pub population: String,

@@ -1096,3 +1096,30 @@ fn a_minor_is_never_eligible_where_age_is_a_judgement() {
         age.recorded
     );
 }
+
+/// The label's CLDN18.2 threshold is the pivotal trial's (the label does not publish one):
+/// a verdict resting on it says so in its line, in both languages (clinical review, issue 27).
+#[test]
+fn a_verdict_resting_on_a_borrowed_rule_says_so() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let c = case(&cldn18(
+        "staining = { \"3+\" = 20, \"2+\" = 40, \"1+\" = 20, \"0\" = 20 }",
+    ));
+    let r = evaluate(satri, &Facts::new(&c, as_of()));
+    assert_eq!(r.verdict, Verdict::Eligible);
+    let en = cellpath_eligibility::eval::verdict_text(&r, Lang::En);
+    assert!(
+        en.contains("borrowed rule") && en.contains("CT041-ST-01"),
+        "{en}"
+    );
+    let zh = cellpath_eligibility::eval::verdict_text(&r, Lang::ZhCn);
+    assert!(zh.contains("借自") && zh.contains("CT041-ST-01"), "{zh}");
+    // Below the threshold, ineligible: it rests on the same borrowed rule.
+    let low = case(&cldn18(
+        "staining = { \"3+\" = 10, \"2+\" = 10, \"1+\" = 40, \"0\" = 40 }",
+    ));
+    let r = evaluate(satri, &Facts::new(&low, as_of()));
+    assert_eq!(r.verdict, Verdict::Ineligible);
+    assert!(cellpath_eligibility::eval::verdict_text(&r, Lang::En).contains("borrowed rule"));
+}

@@ -29,6 +29,8 @@ pub struct Words {
     /// ": " or "：", as the language writes it.
     pub colon: &'static str,
     pub settle: &'static str,
+    pub recorded: &'static str,
+    pub list_sep: &'static str,
     pub framework: &'static str,
     pub dissent: &'static str,
     pub evidence: &'static str,
@@ -84,6 +86,8 @@ pub fn words(r: &Report) -> Words {
         exclusion: w(" (exclusion: must not be true)", "（排除标准：必须不存在）"),
         colon: w(": ", "："),
         settle: w("What would settle it:", "如何确定："),
+        recorded: w("The record says:", "病历记载："),
+        list_sep: w("; ", "；"),
         framework: w("The six steps of the decision", "决策的六个步骤"),
         dissent: w("Dissent", "不同意见"),
         evidence: w("The evidence", "证据"),

@@ -120,7 +120,11 @@ pub struct CriterionRow {
     pub exclusion: bool,
     pub text: String,
     pub explanation: String,
+    /// What to ask for — left out where the record already holds what the judgement
+    /// concerns (`recorded`): the report never asks for values it has.
     pub request: Option<String>,
+    /// For a judgement item: what the record says on it (ECOG, labs, age), shown beside it.
+    pub recorded: Vec<String>,
     pub source: String,
 }
 
@@ -462,9 +466,16 @@ fn figure_row(lang: Lang, f: &Figure) -> FigureRow {
         }
     };
     FigureRow {
-        trial: match &f.registry {
-            Some(r) => format!("{} ({r})", f.trial),
-            None => f.trial.clone(),
+        trial: {
+            let name = match (lang, &f.trial_zh) {
+                (Lang::ZhCn, Some(zh)) => zh.clone(),
+                _ => f.trial.clone(),
+            };
+            match &f.registry {
+                Some(r) if lang == Lang::ZhCn => format!("{name}（{r}）"),
+                Some(r) => format!("{name} ({r})"),
+                None => name,
+            }
         },
         regimen: f.regimen.clone(),
         comparator: f
@@ -585,7 +596,12 @@ pub fn build(input: &Input<'_>) -> Report {
                     exclusion: x.kind == ResultKind::Exclusion,
                     text: x.text.get(lang).to_owned(),
                     explanation: x.explanation.get(lang).to_owned(),
-                    request: x.request.as_ref().map(|r| r.get(lang).to_owned()),
+                    request: x
+                        .request
+                        .as_ref()
+                        .filter(|_| x.recorded.is_empty())
+                        .map(|r| r.get(lang).to_owned()),
+                    recorded: x.recorded.iter().map(|b| b.get(lang).to_owned()).collect(),
                     source: x.source.clone(),
                 })
                 .collect(),
@@ -1102,6 +1118,14 @@ mod tests {
                 .iter()
                 .any(|p| p.verdict.contains("尚待临床判断"))
         );
+        // The fitness row shows what the record says (ECOG, labs) and does not ask for it.
+        let fit = satri
+            .criteria
+            .iter()
+            .find(|c| c.judgement && c.recorded.iter().any(|r| r.starts_with("ECOG")))
+            .expect("a judgement beside the recorded ECOG");
+        assert!(fit.request.is_none(), "{fit:?}");
+        assert!(html::html(&r).contains("The record says: ECOG"));
     }
 
     /// An exclusion says so: "met" beside "HER2-positive" would otherwise read as though the
@@ -1172,6 +1196,14 @@ mod tests {
         // The demo patient had nivolumab in the first line: ATTRACTION-2 (enrolled before
         // checkpoint inhibitors) does not speak for them (clinical review, issue 27).
         assert!(!r.alternatives.iter().any(|f| f.trial == "ATTRACTION-2"));
+        // A trial described rather than named is described in Chinese in the Chinese report.
+        let zh = demo(Kind::Mdt, Lang::ZhCn);
+        assert!(
+            zh.alternatives
+                .iter()
+                .any(|f| f.trial.starts_with("中国 3 期试验"))
+        );
+        assert!(!zh.alternatives.iter().any(|f| f.trial.contains("Chinese")));
         assert!(r.caution.contains("not a head-to-head comparison"));
         assert!(r.not_shown.iter().any(|n| n.text.contains("crosses 1")));
         let p = demo(Kind::Patient, Lang::ZhCn);
