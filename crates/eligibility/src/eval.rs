@@ -1595,16 +1595,22 @@ pub fn evaluate(p: &Programme, f: &Facts) -> ProgrammeResult {
             borrowed: c.borrowed.clone(),
         });
     }
-    let verdict = minor_capped(
-        verdict_of(criteria.iter().map(|c| (c.kind, c.status))),
-        p,
-        f,
-    );
+    let verdict = programme_verdict(criteria.iter().map(|c| (c.kind, c.status)), p, f);
     ProgrammeResult {
         programme: p.id.clone(),
         verdict,
         criteria,
     }
+}
+
+/// The programme's verdict from its criteria's statuses — the one place every path (the
+/// explained evaluation, the fast verdict, the re-screen's summary) decides it.
+fn programme_verdict(
+    statuses: impl Iterator<Item = (ResultKind, Status)>,
+    p: &Programme,
+    f: &Facts,
+) -> Verdict {
+    minor_capped(verdict_of(statuses), p, f)
 }
 
 /// A patient known to be under 18 is never "eligible" for a programme that asks for a
@@ -1628,11 +1634,9 @@ pub fn verdict(p: &Programme, f: &Facts) -> Verdict {
         return Verdict::Ineligible;
     }
     let status = availability_at(p, f.as_of);
-    minor_capped(
-        verdict_of(
-            std::iter::once((ResultKind::Inclusion, status))
-                .chain(p.criteria().map(|c| status_of(c, f, None))),
-        ),
+    programme_verdict(
+        std::iter::once((ResultKind::Inclusion, status))
+            .chain(p.criteria().map(|c| status_of(c, f, None))),
         p,
         f,
     )
@@ -1681,7 +1685,7 @@ pub fn summarise(p: &Programme, f: &Facts) -> ProgrammeSummary {
     }
     ProgrammeSummary {
         programme: p.id.clone(),
-        verdict: verdict_of(criteria.iter().map(|c| (c.kind, c.status))),
+        verdict: programme_verdict(criteria.iter().map(|c| (c.kind, c.status)), p, f),
         criteria,
     }
 }

@@ -1089,6 +1089,11 @@ fn a_minor_is_never_eligible_where_age_is_a_judgement() {
         cellpath_eligibility::eval::verdict(satri, &Facts::new(&minor, as_of())),
         Verdict::NeedsInformation
     );
+    // The re-screen's summary decides the same (the property test found it did not).
+    assert_eq!(
+        cellpath_eligibility::eval::summarise(satri, &Facts::new(&minor, as_of())).verdict,
+        Verdict::NeedsInformation
+    );
     let age = r.criteria.iter().find(|c| c.id == "adult").expect("adult");
     assert!(
         age.recorded.iter().any(|b| b.en.contains("age 16")),
