@@ -1,3 +1,5 @@
+// Longer than 800 lines: not yet split by area — issue 26 (the use-case layer) splits it; until
+// then, new areas go in files of their own beside it (docs/ARCHITECTURE.md, "where a change goes").
 //! The case record: one patient's oncology history, each fact with where it came from.
 //!
 //! The same types are the native case format (TOML or JSON, see `docs/case-format.md`):

@@ -1,3 +1,5 @@
+// Longer than 800 lines: not yet split by area — issue 26 (the use-case layer) splits it; until
+// then, new areas go in files of their own beside it (docs/ARCHITECTURE.md, "where a change goes").
 //! The evaluator. Each criterion is `met`, `not-met`, `unknown` or `not-applicable`, read
 //! as "does the patient satisfy this requirement" (for an exclusion, the requirement is the
 //! absence of the excluding condition), with an explanation in two languages and the

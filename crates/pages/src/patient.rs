@@ -1,3 +1,5 @@
+// Longer than 800 lines: not yet split by area — issue 26 (the use-case layer) splits it; until
+// then, new areas go in files of their own beside it (docs/ARCHITECTURE.md, "where a change goes").
 //! The patient's and caregiver's pages: their case, records, pre-screen, consents, team,
 //! journey, diary, supportive care and messages. Reads go through the application layer's
 //! door (`authorise`, then an audit entry); every change calls the JSON API's use case.

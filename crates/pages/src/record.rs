@@ -1,3 +1,5 @@
+// Longer than 800 lines: not yet split by area — issue 26 (the use-case layer) splits it; until
+// then, new areas go in files of their own beside it (docs/ARCHITECTURE.md, "where a change goes").
 //! The record editor: a form for every fact of the native case format, each with its source
 //! (a document of the case or free text), and the record's history as a fact-level diff.
 //!

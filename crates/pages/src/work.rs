@@ -1,3 +1,5 @@
+// Longer than 800 lines: not yet split by area — issue 26 (the use-case layer) splits it; until
+// then, new areas go in files of their own beside it (docs/ARCHITECTURE.md, "where a change goes").
 //! The pages of the people who work on cases: the work queue (safety alerts first) and
 //! post-infusion monitoring — an entry form with a live grade preview, the grades over time
 //! and the alerts inbox. Every read and change goes through the same use cases as the API.

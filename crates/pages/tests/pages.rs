@@ -1,3 +1,5 @@
+// Longer than 800 lines: not yet split by area — issue 26 (the use-case layer) splits it; until
+// then, new areas go in files of their own beside it (docs/ARCHITECTURE.md, "where a change goes").
 //! The pages through the real router (API and pages together, the same layers as `serve`),
 //! on SQLite or — with `CELLPATH_TEST_POSTGRES` — PostgreSQL: who may open which page,
 //! CSRF on every form, both languages, and the flows the patient and caregiver walk.

@@ -1,3 +1,5 @@
+// Longer than 800 lines: not yet split by area — issue 26 (the use-case layer) splits it; until
+// then, new areas go in files of their own beside it (docs/ARCHITECTURE.md, "where a change goes").
 //! The MDT second-opinion report and the patient's summary, as a model: what the documents
 //! say, in one language, built from the signed consensus and the record version it was made
 //! on. Every clinical fact carries its source (the record's), every published figure its

@@ -1,3 +1,5 @@
+// Longer than 800 lines: not yet split by area — issue 26 (the use-case layer) splits it; until
+// then, new areas go in files of their own beside it (docs/ARCHITECTURE.md, "where a change goes").
 //! The journey and safety routes: the plan and its calendar (with revocable subscription
 //! links), post-infusion monitoring graded on entry with alerts to the team, the caregiver's
 //! symptom diary, and supportive-care requests held in the risk window. The rules are in

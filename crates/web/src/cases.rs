@@ -1,3 +1,5 @@
+// Longer than 800 lines: not yet split by area — issue 26 (the use-case layer) splits it; until
+// then, new areas go in files of their own beside it (docs/ARCHITECTURE.md, "where a change goes").
 //! Case routes: create, list, read (with ETag), update the record (If-Match; a stale
 //! write gets 409 with the current version), team and caregiver grants, lifecycle
 //! transitions, screening with its stored history, and the case's audit trail.

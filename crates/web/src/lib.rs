@@ -1,3 +1,5 @@
+// Longer than 800 lines: not yet split by area — issue 26 (the use-case layer) splits it; until
+// then, new areas go in files of their own beside it (docs/ARCHITECTURE.md, "where a change goes").
 //! The coordination server: JSON API under `/api/v1`, cookie sessions with CSRF protection,
 //! access by role and by case (every decision in `policy`), and an audit entry for every read
 //! and write of a case. Handlers only orchestrate: rules live in `domain`, `eligibility` and

@@ -1,3 +1,5 @@
+// Longer than 800 lines: not yet split by area — issue 26 (the use-case layer) splits it; until
+// then, new areas go in files of their own beside it (docs/ARCHITECTURE.md, "where a change goes").
 //! The `cellpath` binary end to end: the shipped examples, both languages, the exact JSON
 //! shape, standard input, and bad input that must exit 2 naming the place.
 

@@ -1,3 +1,5 @@
+// Longer than 800 lines: not yet split by area — issue 26 (the use-case layer) splits it; until
+// then, new areas go in files of their own beside it (docs/ARCHITECTURE.md, "where a change goes").
 //! The server's story, on a real database (SQLite here; PostgreSQL when
 //! CELLPATH_TEST_POSTGRES is set, as CI does): sign-in, a case created by a coordinator for
 //! a patient, the record edited with optimistic concurrency, screening stored with its
