@@ -291,12 +291,20 @@ pub fn case_summary(case: &Case, lang: Lang) -> String {
             } else {
                 t(lang, "confirmed", "已确认")
             };
+            let (fewest, most) = lot.count_range();
+            let count = if fewest == most {
+                fewest.to_string()
+            } else {
+                format!("{fewest}–{most}")
+            };
             let _ = writeln!(
                 s,
-                "  {} ({how}): {}",
+                "  {} ({how}): {count}",
                 t(lang, "lines of therapy", "治疗线数"),
-                lot.count()
             );
+            for why in lot.uncertainty() {
+                let _ = writeln!(s, "    {}", if zh { &why.zh } else { &why.en });
+            }
             for l in &lot.lines {
                 let number = l.number.map_or_else(
                     || t(lang, "not counted:", "不计线数："),

@@ -150,16 +150,28 @@ pub fn recognise_anticancer(text: &str) -> Option<&'static str> {
         .max_by_key(|name| name.len())
         .copied();
     by_name.or_else(|| {
+        // The longest Chinese name or brand wins: 德曲妥珠单抗 (T-DXd) contains 曲妥珠单抗.
         drug_table()
             .iter()
-            .find(|d| {
-                d.zh.iter().any(|z| text.contains(z.as_str()))
-                    || d.brands
-                        .iter()
-                        .any(|b| contains_word(&lower, &b.to_lowercase()))
+            .flat_map(|d| {
+                d.zh.iter()
+                    .chain(&d.brands)
+                    .filter(|name| names_in(text, &lower, name))
+                    .map(move |name| (name.chars().count(), d))
             })
-            .and_then(|d| ANTICANCER_DRUGS.iter().find(|n| **n == d.generic).copied())
+            .max_by_key(|(len, _)| *len)
+            .and_then(|(_, d)| ANTICANCER_DRUGS.iter().find(|n| **n == d.generic).copied())
     })
+}
+
+/// Whether `name` occurs in the text: Latin names as whole words, Chinese names anywhere
+/// (Chinese writes no spaces: "达伯舒注射液").
+fn names_in(text: &str, lower: &str, name: &str) -> bool {
+    if name.is_ascii() {
+        contains_word(lower, &name.to_lowercase())
+    } else {
+        text.contains(name)
+    }
 }
 
 /// A coding system a drug code may come in.
@@ -286,6 +298,12 @@ mod tests {
             ("雷莫西尤单抗", "ramucirumab"),
             ("纳武利尤单抗", "nivolumab"),
             ("阿帕替尼", "apatinib"),
+            ("替吉奥胶囊", "s-1"),
+            ("注射用盐酸伊立替康", "irinotecan"),
+            ("注射用德曲妥珠单抗", "trastuzumab deruxtecan"),
+            ("注射用曲妥珠单抗", "trastuzumab"),
+            ("达伯舒注射液", "sintilimab"),
+            ("佐妥昔单抗", "zolbetuximab"),
         ] {
             assert_eq!(recognise_anticancer(zh), Some(en));
         }

@@ -4,6 +4,7 @@
 mod date;
 pub mod diff;
 pub mod drugs;
+mod fitness;
 pub mod lifecycle;
 pub mod lines;
 mod measure;
@@ -13,6 +14,9 @@ mod record;
 pub mod text;
 
 pub use date::{Date, PartialDate};
+pub use fitness::{
+    Detection, InfectionMarker, InfectionResult, LvefResult, PregnancyResult, PregnancyStatus,
+};
 pub use lines::{Line, LinesOfTherapy, lines_of_therapy};
 pub use measure::{Ecog, Intensity, LabTest, Percent, Unit};
 pub use record::*;

@@ -8,6 +8,11 @@
 //! 3. (neo)adjuvant therapy counts as a line when progression or relapse occurred within
 //!    6 months (183 days) of its end;
 //! 4. a line failed when progression or intolerance is documented after it started.
+//!
+//! What the history cannot say is kept as a range, never guessed: a regimen whose setting is
+//! unknown may be (neo)adjuvant (no line) or for advanced disease (a line), and a medication
+//! the import could not identify may be a new line. [`LinesOfTherapy::count_range`] gives
+//! the fewest and most lines the record allows, and `uncertain` says why.
 
 use serde::Serialize;
 
@@ -41,6 +46,16 @@ pub struct LinesOfTherapy {
     pub lines: Vec<Line>,
     /// True when derived by the rule; false when the coordinator confirmed them.
     pub derived: bool,
+    /// Counted lines that would not count if their unknown setting were (neo)adjuvant.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub setting_unknown: usize,
+    /// Unidentified medications, each of which may be a further line (start dates).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unidentified: Vec<PartialDate>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl LinesOfTherapy {
@@ -52,6 +67,52 @@ impl LinesOfTherapy {
     }
     pub fn last_counted(&self) -> Option<&Line> {
         self.counted().last()
+    }
+    /// The fewest and the most lines the record allows (equal when nothing is uncertain).
+    pub fn count_range(&self) -> (usize, usize) {
+        let n = self.count();
+        (n - self.setting_unknown.min(n), n + self.unidentified.len())
+    }
+    /// Whether the last line could be another than [`Self::last_counted`]: an unidentified
+    /// medication started after it began.
+    pub fn last_line_uncertain(&self) -> bool {
+        let last_start = self
+            .last_counted()
+            .and_then(|l| l.start)
+            .map(PartialDate::earliest);
+        self.unidentified
+            .iter()
+            .any(|u| last_start.is_none_or(|s| s.days_until(u.earliest()) > SAME_LINE_WINDOW_DAYS))
+    }
+    /// Why the count is a range, in both languages.
+    pub fn uncertainty(&self) -> Vec<Bi> {
+        let mut out = Vec::new();
+        if self.setting_unknown > 0 {
+            out.push(Bi::new(
+                format!(
+                    "{} line(s) have no recorded setting: if (neo)adjuvant they would not count",
+                    self.setting_unknown
+                ),
+                format!(
+                    "{} 线治疗未记录治疗阶段：若为（新）辅助治疗则不计线数",
+                    self.setting_unknown
+                ),
+            ));
+        }
+        if !self.unidentified.is_empty() {
+            out.push(Bi::new(
+                format!(
+                    "{} medication(s) given for the cancer could not be identified: each may be \
+                     a further line — name them in the record",
+                    self.unidentified.len()
+                ),
+                format!(
+                    "{} 种用于该肿瘤的药物无法识别：每种都可能是另一线治疗——请在病历中写明药名",
+                    self.unidentified.len()
+                ),
+            ));
+        }
+        out
     }
 }
 
@@ -67,7 +128,49 @@ pub fn lines_of_therapy(case: &Case) -> Option<LinesOfTherapy> {
         .iter()
         .map(|p| p.date.earliest())
         .collect();
-    Some(derive(therapies, &progressions))
+    Some(derive_in_course(
+        therapies,
+        &progressions,
+        advanced_since(case),
+    ))
+}
+
+/// From when the record shows the disease advanced: the diagnosis when staged IV then, the
+/// first progression, the first dated distant metastasis. A therapy of unknown setting
+/// started from then on was for advanced disease (adjuvant therapy follows a resection of
+/// disease that has not spread).
+fn advanced_since(case: &Case) -> Option<Date> {
+    let primary = case.primary.as_ref();
+    let stage_iv = primary
+        .and_then(|p| p.stage.as_deref())
+        .is_some_and(|s| s.trim().to_ascii_uppercase().starts_with("IV"));
+    // Stage IV without a diagnosis date: every recorded therapy came after it.
+    let first_therapy = || {
+        case.therapies
+            .iter()
+            .flatten()
+            .map(|t| t.start.earliest())
+            .min()
+    };
+    let at_diagnosis = stage_iv
+        .then(|| {
+            primary
+                .and_then(|p| p.diagnosed)
+                .map(PartialDate::earliest)
+                .or_else(first_therapy)
+        })
+        .flatten();
+    let progression = case.progressions.iter().map(|p| p.date.earliest()).min();
+    let metastasis = case
+        .metastases
+        .iter()
+        .flatten()
+        .filter_map(|m| m.date.map(PartialDate::earliest))
+        .min();
+    [at_diagnosis, progression, metastasis]
+        .into_iter()
+        .flatten()
+        .min()
 }
 
 fn from_confirmed(confirmed: &[ConfirmedLine]) -> LinesOfTherapy {
@@ -94,6 +197,8 @@ fn from_confirmed(confirmed: &[ConfirmedLine]) -> LinesOfTherapy {
     LinesOfTherapy {
         lines,
         derived: false,
+        setting_unknown: 0,
+        unidentified: Vec::new(),
     }
 }
 
@@ -118,17 +223,33 @@ impl Group<'_> {
 
 /// Derives lines from therapies and progression dates by the rule in the module docs.
 pub fn derive(therapies: &[SystemicTherapy], progressions: &[Date]) -> LinesOfTherapy {
+    derive_in_course(therapies, progressions, None)
+}
+
+/// [`derive`], knowing from when the disease was advanced (see `advanced_since`).
+pub fn derive_in_course(
+    therapies: &[SystemicTherapy],
+    progressions: &[Date],
+    advanced_since: Option<Date>,
+) -> LinesOfTherapy {
+    // The setting the record implies: unknown, but started once the disease was advanced.
+    let setting_of = |t: &SystemicTherapy| match t.setting {
+        TherapySetting::Unknown if advanced_since.is_some_and(|a| a <= t.start.earliest()) => {
+            TherapySetting::Advanced
+        }
+        s => s,
+    };
     // A therapy for another cancer is shown with the history but is no line of this one.
     let mut sorted: Vec<&SystemicTherapy> = therapies
         .iter()
-        .filter(|t| t.other_cancer.is_none())
+        .filter(|t| t.other_cancer.is_none() && !t.unidentified)
         .collect();
     sorted.sort_by_key(|t| (t.start.earliest(), t.drug.to_lowercase()));
 
     let mut groups: Vec<Group> = Vec::new();
     for t in sorted {
         let start = t.start.earliest();
-        let perioperative = t.setting.is_perioperative();
+        let perioperative = setting_of(t).is_perioperative();
         let joins = groups
             .last_mut()
             .filter(|g| g.perioperative == perioperative);
@@ -211,6 +332,7 @@ pub fn derive(therapies: &[SystemicTherapy], progressions: &[Date]) -> LinesOfTh
 
     let mut lines = Vec::with_capacity(groups.len());
     let mut number = 0;
+    let mut setting_unknown = 0;
     for g in &groups {
         let progressed_after = progressions.iter().any(|p| *p > g.first_start);
         let stopped_for = |reason| g.therapies.iter().any(|t| t.reason_stopped == Some(reason));
@@ -285,6 +407,26 @@ pub fn derive(therapies: &[SystemicTherapy], progressions: &[Date]) -> LinesOfTh
         }
         let setting = if g.perioperative {
             g.therapies[0].setting
+        } else if g
+            .therapies
+            .iter()
+            .all(|t| setting_of(t) == TherapySetting::Unknown)
+        {
+            // Nothing says these drugs were for advanced disease: a line only if they were,
+            // or if relapse followed within six months (a line either way).
+            let early_relapse = stopped_for(StopReason::Progression)
+                || progressions.iter().any(|p| {
+                    *p >= g.first_start && g.last_admin.days_until(*p) <= PERIOPERATIVE_RELAPSE_DAYS
+                });
+            if counts && !early_relapse {
+                setting_unknown += 1;
+                notes.push(Bi::new(
+                    "setting not recorded: counted as a line for advanced disease, which it \
+                     would not be if it was (neo)adjuvant — confirm",
+                    "未记录治疗阶段：按晚期治疗计为一线；若为（新）辅助治疗则不计——请确认",
+                ));
+            }
+            TherapySetting::Unknown
         } else {
             TherapySetting::Advanced
         };
@@ -303,9 +445,23 @@ pub fn derive(therapies: &[SystemicTherapy], progressions: &[Date]) -> LinesOfTh
             notes,
         });
     }
+    // An unidentified medication started within a line's first weeks belongs to it; any
+    // other may be a line of its own.
+    let unidentified = therapies
+        .iter()
+        .filter(|t| t.unidentified && t.other_cancer.is_none())
+        .map(|t| t.start)
+        .filter(|u| {
+            !groups.iter().any(|g| {
+                (0..=SAME_LINE_WINDOW_DAYS).contains(&g.first_start.days_until(u.earliest()))
+            })
+        })
+        .collect();
     LinesOfTherapy {
         lines,
         derived: true,
+        setting_unknown,
+        unidentified,
     }
 }
 
@@ -325,6 +481,7 @@ mod tests {
             setting,
             reason_stopped: None,
             other_cancer: None,
+            unidentified: false,
             source: None,
         }
     }
@@ -488,5 +645,42 @@ mod tests {
         ram.reason_stopped = Some(StopReason::Intolerance);
         let lot = derive(&[pac, ram], &[]);
         assert_eq!(lot.lines[0].outcome, LineOutcome::Intolerance);
+    }
+
+    /// A regimen with no recorded setting is not silently a line for advanced disease: the
+    /// count is a range (clinical review, issue 27: a resected pancreatic cancer with
+    /// adjuvant therapy of unknown setting became "advanced" with one line).
+    #[test]
+    fn unknown_setting_makes_the_count_a_range() {
+        use TherapySetting::Unknown;
+        let gem = t("gemcitabine", "2023-03-01", Some("2023-08-15"), Unknown);
+        let lot = derive(std::slice::from_ref(&gem), &[]);
+        assert_eq!(lot.count_range(), (0, 1));
+        assert_eq!(lot.lines[0].setting, Unknown);
+        assert!(!lot.uncertainty().is_empty());
+        // Relapse within six months of its end: a line whatever the setting.
+        let lot = derive(std::slice::from_ref(&gem), &[d("2023-11-01")]);
+        assert_eq!(lot.count_range(), (1, 1));
+        // Started after the disease was known to be advanced: for advanced disease.
+        let lot = derive_in_course(&[gem], &[], Some(d("2023-01-10")));
+        assert_eq!(lot.count_range(), (1, 1));
+        assert_eq!(lot.lines[0].setting, Advanced);
+    }
+
+    /// A medication the import could not identify may be a further line: the count is a
+    /// range until the coordinator names it; within a line's first 28 days it belongs to it.
+    #[test]
+    fn an_unidentified_medication_may_be_a_further_line() {
+        let ox = t("oxaliplatin", "2024-01-01", Some("2024-05-01"), Advanced);
+        let mut unknown = t("RxNorm 999999", "2024-06-10", Some("2024-09-01"), Advanced);
+        unknown.unidentified = true;
+        let lot = derive(&[ox.clone(), unknown.clone()], &[]);
+        assert_eq!(lot.count(), 1);
+        assert_eq!(lot.count_range(), (1, 2));
+        assert!(lot.last_line_uncertain());
+        unknown.start = PartialDate::parse("2024-01-15").expect("date");
+        let lot = derive(&[ox, unknown], &[]);
+        assert_eq!(lot.count_range(), (1, 1));
+        assert!(!lot.last_line_uncertain());
     }
 }

@@ -350,6 +350,33 @@ pub fn merge(existing: &Case, incoming: &Case, take: &dyn Fn(&str) -> bool) -> M
         take,
         &mut rows,
     );
+    merge_list(
+        "infections",
+        &mut case.infections,
+        &incoming.infections,
+        false,
+        |a, b| a.marker == b.marker && a.date.is_some() && a.date == b.date,
+        take,
+        &mut rows,
+    );
+    merge_list(
+        "pregnancy",
+        &mut case.pregnancy,
+        &incoming.pregnancy,
+        false,
+        |a, b| a.date.is_some() && a.date == b.date,
+        take,
+        &mut rows,
+    );
+    merge_list(
+        "lvef",
+        &mut case.lvef,
+        &incoming.lvef,
+        false,
+        |a, b| a.date.is_some() && a.date == b.date,
+        take,
+        &mut rows,
+    );
     // Confirmed lines are the coordinator's: an import never replaces them (it derives its
     // own for the coordinator to confirm).
 

@@ -50,6 +50,14 @@ pub struct Case {
     pub ecog: Vec<EcogResult>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labs: Vec<LabResult>,
+    /// Hepatitis B/C and HIV serology and viral loads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub infections: Vec<crate::InfectionResult>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pregnancy: Vec<crate::PregnancyResult>,
+    /// Left-ventricular ejection fraction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lvef: Vec<crate::LvefResult>,
 }
 
 fn format_v1() -> String {
@@ -74,6 +82,9 @@ impl Case {
             lines: None,
             ecog: Vec::new(),
             labs: Vec::new(),
+            infections: Vec::new(),
+            pregnancy: Vec::new(),
+            lvef: Vec::new(),
         }
     }
 
@@ -906,6 +917,11 @@ pub struct SystemicTherapy {
     /// therapy of the cancer under evaluation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other_cancer: Option<String>,
+    /// The import could not identify this medication (an unknown code or name) though the
+    /// record says it was given for the cancer: it may be an anticancer drug, so the line
+    /// count and the last line are unknown until the coordinator names it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unidentified: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Source,
 }

@@ -111,6 +111,7 @@ fn synthetic_case(rng: &mut Rng) -> Case {
                 setting: TherapySetting::Advanced,
                 reason_stopped: None,
                 other_cancer: None,
+                unidentified: false,
                 source: None,
             });
         }

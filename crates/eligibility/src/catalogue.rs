@@ -326,6 +326,15 @@ impl Concern {
                     out.insert(Fact::Lab(t));
                 }
             }
+            Self::Infections => {
+                out.insert(Fact::Infections);
+            }
+            Self::Pregnancy => {
+                out.insert(Fact::Pregnancy);
+            }
+            Self::Cardiac => {
+                out.insert(Fact::Lvef);
+            }
         }
     }
 }
@@ -341,6 +350,12 @@ pub enum Concern {
     Ecog,
     /// The most recent result of every laboratory test.
     Labs,
+    /// Hepatitis B/C and HIV serology and viral loads.
+    Infections,
+    /// Pregnancy status (lymphodepletion is not given in pregnancy).
+    Pregnancy,
+    /// The most recent left-ventricular ejection fraction.
+    Cardiac,
 }
 
 /// The rule language. Written in TOML as a one-key table, e.g. `{ age_at_least = 18 }`,
@@ -558,6 +573,9 @@ pub enum Fact {
     Therapies,
     Ecog,
     Lab(LabTest),
+    Infections,
+    Pregnancy,
+    Lvef,
 }
 
 impl fmt::Display for Rule {

@@ -851,7 +851,10 @@ fn lines_count(
         return history_unknown(ex);
     };
     let count = lot.count();
-    let yes = ok(count);
+    // What the record leaves open (a setting, an unidentified medication) makes the count a
+    // range: decided only when every count in it gives the same answer.
+    let (fewest, most) = lot.count_range();
+    let decided = (fewest..=most).map(&ok).all(|y| y == ok(count));
     if let Some(ex) = ex {
         let how = if lot.derived {
             (
@@ -873,9 +876,32 @@ fn lines_count(
             ),
             format!("既往全身治疗 {count} 线（{}）；要求：{need_zh}。", how.1),
         );
+        if !decided {
+            let why = lot.uncertainty();
+            ex.say(
+                format!(
+                    "Unknown: the record allows {fewest} to {most} lines — {}.",
+                    why.iter()
+                        .map(|b| b.en.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                format!(
+                    "未知：按病历可为 {fewest} 至 {most} 线——{}。",
+                    why.iter()
+                        .map(|b| b.zh.as_str())
+                        .collect::<Vec<_>>()
+                        .join("；")
+                ),
+            );
+        }
         cite_lines(f, ex);
     }
-    Tri::from(yes)
+    if decided {
+        Tri::from(ok(count))
+    } else {
+        Tri::Unknown
+    }
 }
 
 /// Whether the last counted line failed: by progression or intolerance, or — with
@@ -893,6 +919,19 @@ fn last_line_failed(f: &Facts, ex: Option<&mut Explain>, progression_only: bool)
         }
         return Tri::False;
     };
+    if lot.last_line_uncertain() {
+        if let Some(ex) = ex {
+            ex.say(
+                "Unknown: a medication given for the cancer after the last recorded line could \
+                 not be identified, so the last line is not known — name it in the record."
+                    .into(),
+                "未知：最后一线记录之后用于该肿瘤的药物无法识别，因此无法确定最后一线——请在病历中写明药名。"
+                    .into(),
+            );
+            cite_lines(f, ex);
+        }
+        return Tri::Unknown;
+    }
     let t = match last.outcome {
         LineOutcome::Progression => Tri::True,
         LineOutcome::Intolerance if progression_only => Tri::False,
@@ -969,9 +1008,19 @@ fn adjuvant_before_lab(
         .filter(|t| t.setting == cellpath_domain::TherapySetting::Adjuvant)
         .map(|t| t.start.earliest())
         .min();
+    // A regimen with no recorded setting may have been the adjuvant one.
+    let setting_unknown = therapies.iter().any(|t| {
+        t.other_cancer.is_none()
+            && (t.unidentified || t.setting == cellpath_domain::TherapySetting::Unknown)
+    });
     let lab = f.latest_lab(a.test);
     let days = i64::from(a.days);
     let (t, en, zh) = match (started, lab.and_then(|l| l.date)) {
+        (None, _) if setting_unknown => (
+            Tri::Unknown,
+            "No therapy is recorded as adjuvant, but some have no recorded setting: when adjuvant therapy began is unknown.".to_owned(),
+            "没有记录为辅助治疗的方案，但部分治疗未记录治疗阶段：辅助治疗何时开始未知。".to_owned(),
+        ),
         (None, _) => (
             Tri::False,
             "No adjuvant therapy is recorded.".to_owned(),
@@ -1485,9 +1534,87 @@ fn recorded_facts(concerns: &[crate::catalogue::Concern], f: &Facts) -> Vec<Bi> 
                     }
                 }
             }
+            Concern::Infections | Concern::Pregnancy | Concern::Cardiac => {
+                recorded_fitness(*c, f, &mut out);
+            }
         }
     }
     out
+}
+
+/// The latest dated item (undated ones only when nothing is dated), as of the screening date.
+fn latest_by<T>(
+    items: &[T],
+    date: impl Fn(&T) -> Option<cellpath_domain::Date>,
+    as_of: cellpath_domain::Date,
+) -> Option<&T> {
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| date(t).is_none_or(|d| d <= as_of))
+        .max_by_key(|(i, t)| (date(t), *i))
+        .map(|(_, t)| t)
+}
+
+fn dated(d: Option<cellpath_domain::Date>) -> (String, String) {
+    d.map_or_else(
+        || ("undated".to_owned(), "日期不详".to_owned()),
+        |d| (d.to_string(), d.to_string()),
+    )
+}
+
+/// Serology, pregnancy status and LVEF as the record has them, for the fitness judgement.
+fn recorded_fitness(c: crate::catalogue::Concern, f: &Facts, out: &mut Vec<Bi>) {
+    use crate::catalogue::Concern;
+    let case = f.case;
+    match c {
+        Concern::Infections => {
+            let mut any = false;
+            for m in cellpath_domain::InfectionMarker::ALL {
+                let items: Vec<_> = case
+                    .infections
+                    .iter()
+                    .filter(|r| r.marker == m)
+                    .cloned()
+                    .collect();
+                if let Some(r) = latest_by(&items, |r| r.date, f.as_of) {
+                    any = true;
+                    let (d, dz) = dated(r.date);
+                    out.push(Bi::new(
+                        format!("{} {} ({d})", m.label().en, r.result.label().en),
+                        format!("{}：{}（{dz}）", m.label().zh, r.result.label().zh),
+                    ));
+                }
+            }
+            if !any {
+                out.push(Bi::new(
+                    "hepatitis B/C and HIV tests not recorded",
+                    "未记录乙肝、丙肝及 HIV 检测",
+                ));
+            }
+        }
+        Concern::Pregnancy => match latest_by(&case.pregnancy, |r| r.date, f.as_of) {
+            Some(r) => {
+                let (d, dz) = dated(r.date);
+                out.push(Bi::new(
+                    format!("{} ({d})", r.status.label().en),
+                    format!("{}（{dz}）", r.status.label().zh),
+                ));
+            }
+            None => out.push(Bi::new("pregnancy status not recorded", "未记录妊娠状态")),
+        },
+        Concern::Cardiac => match latest_by(&case.lvef, |r| r.date, f.as_of) {
+            Some(r) => {
+                let (d, dz) = dated(r.date);
+                out.push(Bi::new(
+                    format!("LVEF {} % ({d})", r.percent.value()),
+                    format!("左心室射血分数 {} %（{dz}）", r.percent.value()),
+                ));
+            }
+            None => out.push(Bi::new("LVEF not recorded", "未记录左心室射血分数")),
+        },
+        Concern::Age | Concern::Ecog | Concern::Labs => {}
+    }
 }
 
 fn opt_date_zh(d: Option<PartialDate>) -> String {

@@ -226,6 +226,9 @@ fn advanced(case: &Case, lines: Option<&LinesOfTherapy>) -> (Tri, String, String
             ),
         );
     }
+    let unknown_setting = lines.is_some_and(|l| {
+        l.counted().any(|l| l.setting == TherapySetting::Unknown) || !l.unidentified.is_empty()
+    });
     match (stage, group) {
         (Some(stage), Some(3)) => (
             Tri::Unknown,
@@ -234,6 +237,16 @@ fn advanced(case: &Case, lines: Option<&LinesOfTherapy>) -> (Tri, String, String
                  unresectable is not recorded."
             ),
             format!("分期 {stage}，未说明能否切除：是否不可切除未记录。"),
+        ),
+        // A regimen of unknown setting may have been for advanced disease: it does not
+        // decide "advanced", and it does not let the stage decide "not advanced" either.
+        (Some(stage), Some(_)) if unknown_setting => (
+            Tri::Unknown,
+            format!(
+                "Stage {stage}, but a regimen with no recorded setting was given: whether it \
+                 treated advanced disease is not recorded."
+            ),
+            format!("分期 {stage}，但有未记录治疗阶段的方案：其是否用于晚期疾病未记录。"),
         ),
         (Some(stage), Some(_)) => (
             Tri::False,

@@ -101,6 +101,7 @@ fn therapies() -> impl Strategy<Value = (Vec<SystemicTherapy>, Vec<ProgressionEv
                     },
                     reason_stopped: None,
                     other_cancer: None,
+                    unidentified: false,
                     source: None,
                 })
                 .collect();
@@ -252,6 +253,11 @@ fn set_fact(to: &mut Case, fact: Fact, from: Option<&Case>) {
             to.lines = from.and_then(|f| f.lines.clone());
         }
         Fact::Ecog => to.ecog = from.map(|f| f.ecog.clone()).unwrap_or_default(),
+        Fact::Infections => {
+            to.infections = from.map(|f| f.infections.clone()).unwrap_or_default();
+        }
+        Fact::Pregnancy => to.pregnancy = from.map(|f| f.pregnancy.clone()).unwrap_or_default(),
+        Fact::Lvef => to.lvef = from.map(|f| f.lvef.clone()).unwrap_or_default(),
         Fact::Lab(t) => {
             to.labs.retain(|l| l.test != t);
             if let Some(f) = from {

@@ -3,6 +3,9 @@
 //! Every rule kind at its boundaries, the shipped catalogue on worked cases, and the
 //! verdict logic.
 
+#[path = "rules/uncertain.rs"]
+mod uncertain;
+
 use cellpath_domain::{Case, Date, native};
 use cellpath_eligibility::{
     Catalogue, Lang, Programme, Status, Verdict, evaluate, facts::Facts, screen, shipped,

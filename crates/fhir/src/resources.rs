@@ -330,6 +330,17 @@ pub(crate) fn extract(
     let mut unlinked = 0;
     let mut out = Vec::with_capacity(therapies.len());
     for mut t in therapies {
+        if t.therapy.unidentified
+            && let Reason::Condition(c) = t.reason
+            && Some(c) != chosen_entry
+            && !primary_entries.contains(&c)
+        {
+            outcomes[t.entry] = Some(skip(format!(
+                "not a recognised anticancer drug ({}), given for a condition that is not a cancer",
+                t.therapy.drug
+            )));
+            continue;
+        }
         let other = match &t.reason {
             Reason::Fixed => t.therapy.other_cancer.clone(),
             Reason::Condition(c) if Some(*c) == chosen_entry => None,
@@ -1254,6 +1265,7 @@ fn medication(index: &Index, i: usize, e: &Entry, therapies: &mut Vec<Therapy>) 
         .collect();
     let mut by_code = None;
     let mut class_only = false;
+    let mut unidentified = false;
     for (system, code) in &codings {
         match recognise_code(DrugCodeSystem::from_uri(system), code) {
             CodedDrug::Named(d) => {
@@ -1276,6 +1288,26 @@ fn medication(index: &Index, i: usize, e: &Entry, therapies: &mut Vec<Therapy>) 
                     .unwrap_or_default()
             } else {
                 label
+            }
+        }
+        // Not identified, but given for a cancer: it may be an anticancer drug, so it is kept
+        // as an unidentified therapy and the line count stays open until it is named.
+        (None, None)
+            if matches!(
+                reason_of(index, res),
+                Reason::Condition(_) | Reason::Site(..)
+            ) =>
+        {
+            unidentified = true;
+            let codes: Vec<String> = codings
+                .iter()
+                .map(|(s, c)| format!("{} {c}", short_system(s)))
+                .collect();
+            match (name.trim(), codes.is_empty()) {
+                ("", true) => String::new(),
+                ("", false) => codes.join(", "),
+                (n, true) => n.to_owned(),
+                (n, false) => format!("{n} ({})", codes.join(", ")),
             }
         }
         (None, None) => {
@@ -1380,6 +1412,14 @@ fn medication(index: &Index, i: usize, e: &Entry, therapies: &mut Vec<Therapy>) 
     if setting == TherapySetting::Curative {
         detail.push("curative intent".into());
     }
+    if unidentified {
+        detail.push(
+            "not identified as a known anticancer drug, but given for the cancer: kept as an \
+             unidentified medication — the line count is open until the coordinator names it \
+             (or maps its code in catalogue/drugs/drugs.toml)"
+                .into(),
+        );
+    }
     therapies.push(Therapy {
         entry: i,
         reason: reason_of(index, res),
@@ -1390,8 +1430,13 @@ fn medication(index: &Index, i: usize, e: &Entry, therapies: &mut Vec<Therapy>) 
             setting,
             reason_stopped,
             other_cancer: None,
+            unidentified,
             source: Some(source_of(e)),
         },
     });
-    Took::Used(detail)
+    if unidentified {
+        Took::Flagged(detail)
+    } else {
+        Took::Used(detail)
+    }
 }

@@ -43,11 +43,14 @@ enum Pick {
     Outcome,
     Lab,
     Unit,
+    Marker,
+    Detection,
+    Pregnancy,
 }
 
 impl Pick {
     #[cfg(test)]
-    const ALL: [Pick; 14] = [
+    const ALL: [Pick; 17] = [
         Pick::Sex,
         Pick::Site,
         Pick::Histology,
@@ -62,6 +65,9 @@ impl Pick {
         Pick::Outcome,
         Pick::Lab,
         Pick::Unit,
+        Pick::Marker,
+        Pick::Detection,
+        Pick::Pregnancy,
     ];
 
     fn values(self) -> &'static [&'static str] {
@@ -128,6 +134,9 @@ impl Pick {
             Pick::Unit => &[
                 "10*9/L", "g/L", "g/dL", "umol/L", "mg/dL", "U/L", "U/mL", "%",
             ],
+            Pick::Marker => &["hbsag", "anti-hbc", "hbv-dna", "anti-hcv", "hcv-rna", "hiv"],
+            Pick::Detection => &["positive", "negative"],
+            Pick::Pregnancy => &["not-pregnant", "pregnant", "not-of-childbearing-potential"],
         }
     }
 
@@ -160,6 +169,15 @@ impl Pick {
             Pick::Lab => serde_json::from_value::<d::LabTest>(json)
                 .ok()
                 .map(|x| pick(x.name(), x.name_zh())),
+            Pick::Marker => serde_json::from_value::<d::InfectionMarker>(json)
+                .ok()
+                .map(|x| x.label().get(lang).to_owned()),
+            Pick::Detection => serde_json::from_value::<d::Detection>(json)
+                .ok()
+                .map(|x| x.label().get(lang).to_owned()),
+            Pick::Pregnancy => serde_json::from_value::<d::PregnancyStatus>(json)
+                .ok()
+                .map(|x| x.label().get(lang).to_owned()),
             Pick::Intensity | Pick::Unit => Some(v.to_owned()),
             Pick::Sex | Pick::Ish | Pick::Her2 | Pick::Msi | Pick::Stop => {
                 Some(tr(lang, &format!("rec-opt-{v}"), &[]))
@@ -326,6 +344,7 @@ const SECTIONS: &[Section] = &[
                 Kind::Pick(Pick::Stop),
             ),
             f("other_cancer", "rec-f-other-cancer", Kind::Text),
+            f("unidentified", "rec-f-unidentified", Kind::Check(false)),
             SOURCE,
         ],
     },
@@ -368,6 +387,34 @@ const SECTIONS: &[Section] = &[
             f("value", "rec-f-value", Kind::Number),
             f("unit", "rec-f-unit", Kind::Pick(Pick::Unit)),
             f("uln", "rec-f-uln", Kind::Number),
+            f("date", "rec-f-date", Kind::Date),
+            SOURCE,
+        ],
+    },
+    Section {
+        key: "infections",
+        many: Many::List,
+        fields: &[
+            f("marker", "rec-f-marker", Kind::Pick(Pick::Marker)),
+            f("result", "rec-f-result", Kind::Pick(Pick::Detection)),
+            f("date", "rec-f-date", Kind::Date),
+            SOURCE,
+        ],
+    },
+    Section {
+        key: "pregnancy",
+        many: Many::List,
+        fields: &[
+            f("status", "rec-f-pregnancy", Kind::Pick(Pick::Pregnancy)),
+            f("date", "rec-f-date", Kind::Date),
+            SOURCE,
+        ],
+    },
+    Section {
+        key: "lvef",
+        many: Many::List,
+        fields: &[
+            f("percent", "rec-f-lvef", Kind::Number),
             f("date", "rec-f-date", Kind::Date),
             SOURCE,
         ],
@@ -1381,6 +1428,10 @@ mod tests {
                 need("unit", Value::from("10*9/L"));
             }
             "msi" => need("status", Value::from("mss")),
+            "infections" => {
+                need("marker", Value::from("hbsag"));
+                need("result", Value::from("negative"));
+            }
             "cldn18" => need("at_least.percent", Value::from(50)),
             "therapies" => {
                 need("drug", Value::from("oxaliplatin"));

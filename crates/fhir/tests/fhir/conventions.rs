@@ -726,3 +726,120 @@ fn drugs_coded_only_with_rxnorm_or_atc_or_named_in_chinese_are_recognised() {
         skipped.detail
     );
 }
+
+/// The clinical review's vignette (issue 27, item 6): CAPOX, then progression, then
+/// RxNorm-coded paclitaxel and a second drug coded only with a code the table does not know,
+/// both given for the cancer. Paclitaxel is recognised by its ingredient code; the unknown
+/// one is kept as unidentified, so the count is "1 to 2", never a definite "1 prior line".
+#[test]
+fn an_unidentified_medication_given_for_the_cancer_leaves_the_count_open() {
+    let rx = "http://www.nlm.nih.gov/research/umls/rxnorm";
+    let admin = |id: &str, concept: Value, reason: bool| {
+        let mut m = json!({"resourceType": "MedicationAdministration", "id": id, "status": "completed",
+            "subject": {"reference": "urn:uuid:p1"},
+            "effectivePeriod": {"start": "2024-08-05", "end": "2024-12-20"},
+            "medicationCodeableConcept": concept});
+        if reason {
+            m["reasonReference"] = json!([{"reference": "Condition/c1"}]);
+        }
+        m
+    };
+    let entries = vec![
+        patient(),
+        (Some("Condition/c1"), gastric(json!({}))),
+        (
+            None,
+            med(
+                "MedicationStatement",
+                "oxaliplatin",
+                "2024-02-01",
+                Some("2024-07-01"),
+            ),
+        ),
+        (
+            None,
+            med(
+                "MedicationStatement",
+                "capecitabine",
+                "2024-02-01",
+                Some("2024-07-01"),
+            ),
+        ),
+        (None, progression("2024-07-20")),
+        (
+            None,
+            admin(
+                "pac",
+                json!({"coding": [{"system": rx, "code": "56946"}]}),
+                true,
+            ),
+        ),
+        (
+            None,
+            admin(
+                "ram",
+                json!({"coding": [{"system": rx, "code": "1597574"}]}),
+                true,
+            ),
+        ),
+        // Not given for the cancer: a drug for something else is skipped, as before.
+        (
+            None,
+            admin(
+                "other",
+                json!({"coding": [{"system": rx, "code": "313782"}]}),
+                false,
+            ),
+        ),
+    ];
+    let i = run("collection", entries);
+    let therapies = i.case.therapies.as_ref().expect("therapies");
+    assert!(
+        therapies
+            .iter()
+            .any(|t| t.drug == "paclitaxel" && !t.unidentified)
+    );
+    let unknown: Vec<_> = therapies.iter().filter(|t| t.unidentified).collect();
+    assert_eq!(unknown.len(), 1, "{therapies:?}");
+    assert!(unknown[0].drug.contains("1597574"), "{:?}", unknown[0]);
+    assert!(!therapies.iter().any(|t| t.drug.contains("313782")));
+    let lot = lines_of_therapy(&i.case).expect("lines");
+    assert_eq!(lot.count(), 2, "paclitaxel after progression is line 2");
+    // Within 28 days of paclitaxel: part of line 2, so the count stays 2.
+    assert_eq!(lot.count_range(), (2, 2));
+    let flagged = i
+        .report
+        .resources
+        .iter()
+        .find(|r| r.detail.iter().any(|d| d.contains("1597574")))
+        .expect("reported");
+    assert_eq!(flagged.outcome, Outcome::Flagged, "{:?}", flagged.detail);
+
+    // Alone after the first line, the unknown drug may be a second line: the count is open.
+    let entries = vec![
+        patient(),
+        (Some("Condition/c1"), gastric(json!({}))),
+        (
+            None,
+            med(
+                "MedicationStatement",
+                "oxaliplatin",
+                "2024-02-01",
+                Some("2024-07-01"),
+            ),
+        ),
+        (None, progression("2024-07-20")),
+        (
+            None,
+            admin(
+                "ram",
+                json!({"coding": [{"system": rx, "code": "1597574"}]}),
+                true,
+            ),
+        ),
+    ];
+    let i = run("collection", entries);
+    let lot = lines_of_therapy(&i.case).expect("lines");
+    assert_eq!(lot.count_range(), (1, 2));
+    assert!(lot.last_line_uncertain());
+}

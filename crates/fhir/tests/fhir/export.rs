@@ -247,7 +247,7 @@ prop_compose! {
         c.her2 = her2.into_iter().map(|(ihc, ish, interpretation, date, preliminary, source)| Her2Result { ihc: ihc.map(|i| Intensity::new(i).expect("i")), ish, interpretation, date, preliminary, source }).collect();
         c.pdl1 = pdl1.into_iter().map(|(cps, clone, date)| Pdl1Result { cps: f64::from(cps) / 2.0, clone, date, source: None }).collect();
         c.msi = msi.into_iter().map(|(status, date)| MsiResult { status, date, source: None }).collect();
-        c.therapies = therapies.map(|ts| ts.into_iter().map(|(drug, start, end, setting, reason_stopped, other_cancer, source)| SystemicTherapy { drug: drug.into(), start, end, setting, reason_stopped, other_cancer, source }).collect());
+        c.therapies = therapies.map(|ts| ts.into_iter().map(|(drug, start, end, setting, reason_stopped, other_cancer, source)| SystemicTherapy { drug: drug.into(), start, end, setting, reason_stopped, other_cancer, unidentified: false, source }).collect());
         c.progressions = progressions.into_iter().map(|(date, basis)| ProgressionEvent { date, basis: basis.clone(), source: basis }).collect();
         c.lines = lines.map(|ls| ls.into_iter().map(|(counts, start)| ConfirmedLine { drugs: vec!["oxaliplatin".into()], start, end: None, setting: TherapySetting::Advanced, counts, outcome: LineOutcome::Progression, source: None }).collect());
         c.ecog = ecog.into_iter().map(|(s, date)| EcogResult { score: Ecog::new(s).expect("ecog"), date, source: None }).collect();
