@@ -1296,10 +1296,16 @@ fn search_follower(state: Arc<cellpath_web::AppState>) -> tokio::task::JoinHandl
             ),
             Err(e) => tracing::error!(error = ?e.code, "the search index could not be built"),
         }
+        if let Err(e) = state.follow_registry_status().await {
+            tracing::error!(error = ?e.code, "screenings could not read the registry's statuses");
+        }
         loop {
             tokio::time::sleep(SEARCH_REFRESH).await;
             if let Err(e) = state.config.search.refresh(&state).await {
                 tracing::error!(error = ?e.code, "the search index could not follow the registry");
+            }
+            if let Err(e) = state.follow_registry_status().await {
+                tracing::error!(error = ?e.code, "screenings could not follow the registry's statuses");
             }
         }
     })

@@ -12,6 +12,10 @@ use cellpath_domain::{
 use serde::Deserialize;
 use toml::Spanned;
 
+#[path = "registry_status.rs"]
+mod registry_status;
+pub use registry_status::RegistryStatus;
+
 use cellpath_domain::text::Bi;
 
 /// Why a catalogue file was refused: the file, the line and what is wrong.

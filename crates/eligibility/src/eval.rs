@@ -1721,7 +1721,10 @@ pub fn evaluate(p: &Programme, f: &Facts) -> ProgrammeResult {
             } else {
                 Vec::new()
             },
-            borrowed: c.borrowed.clone(),
+            borrowed: c
+                .borrowed
+                .clone()
+                .or_else(|| perioperative_rule_borrowed(p, c, f)),
         });
     }
     let verdict = programme_verdict(criteria.iter().map(|c| (c.kind, c.status)), p, f);
@@ -1850,6 +1853,42 @@ pub fn screen(
         results.sort_by_key(|r| (r.verdict, r.unknowns().count()));
     }
     results
+}
+
+/// The trial whose protocol the 6-month (neo)adjuvant rule of line counting comes from
+/// (docs/lines-of-therapy.md, step 4).
+const PERIOPERATIVE_RULE_TRIAL: &str = "NCT06238843";
+
+/// A lines criterion of another programme whose count rests on a (neo)adjuvant regimen that
+/// the 6-month rule counted or left out: the rule is borrowed from the IBI343 protocol, and
+/// the verdict line says so (clinical review, issue 27, item 20). Only when a derived line
+/// is (neo)adjuvant, so that the rule decided something.
+fn perioperative_rule_borrowed(p: &Programme, c: &Criterion, f: &Facts) -> Option<Bi> {
+    fn counts_lines(r: &Rule) -> bool {
+        match r {
+            Rule::All(rs) | Rule::Any(rs) => rs.iter().any(counts_lines),
+            Rule::Not(r) => counts_lines(r),
+            Rule::PriorLinesAtLeast(_)
+            | Rule::PriorLinesAtMost(_)
+            | Rule::LastLineFailed(_)
+            | Rule::LastLineProgressed(_) => true,
+            _ => false,
+        }
+    }
+    if p.registry_ids
+        .iter()
+        .any(|id| id == PERIOPERATIVE_RULE_TRIAL)
+        || !c.rule.as_ref().is_some_and(counts_lines)
+    {
+        return None;
+    }
+    let lines = f.lines.as_ref().filter(|l| l.derived)?;
+    lines.lines.iter().any(|l| l.setting.is_perioperative()).then(|| {
+        Bi::new(
+            "(neo)adjuvant therapy is counted by the IBI343 protocol's 6-month rule (NCT06238843); this programme does not say how it counts",
+            "（新）辅助治疗按 IBI343 方案的 6 个月规则计线（NCT06238843）；本项目未说明如何计算",
+        )
+    })
 }
 
 /// The verdict in words: an automatic verdict never hides the clinician judgements it

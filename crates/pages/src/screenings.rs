@@ -60,7 +60,8 @@ pub async fn history(state: &Shared, case_id: &str, lang: Lang) -> Vec<Screening
         let Ok(as_of) = cellpath_domain::Date::parse(&s.as_of) else {
             continue;
         };
-        let results = cellpath_eligibility::screen(&state.catalogue, &record, as_of, &[]);
+        let results =
+            cellpath_eligibility::screen(&state.screening_catalogue(), &record, as_of, &[]);
         let now = Then {
             results,
             record: serde_json::from_str(&v.record).ok(),

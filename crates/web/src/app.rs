@@ -199,6 +199,16 @@ pub struct ScreenCache {
             std::sync::Arc<ScreenedRecord>,
         >,
     >,
+    /// The catalogue screenings use — the shipped one with each trial's status as the
+    /// registry last said — and the registry statuses it was made from. Empty until the
+    /// first [`AppState::follow_registry_status`].
+    trials: std::sync::RwLock<Option<Trials>>,
+}
+
+#[derive(Debug)]
+struct Trials {
+    held: Vec<cellpath_eligibility::catalogue::RegistryStatus>,
+    catalogue: std::sync::Arc<cellpath_eligibility::Catalogue>,
 }
 
 impl ScreenCache {
@@ -220,7 +230,8 @@ impl AppState {
         }
         let record: cellpath_domain::Case =
             serde_json::from_str(&case.record).map_err(ApiError::internal)?;
-        let results = cellpath_eligibility::screen(&self.catalogue, &record, as_of, &[]);
+        let results =
+            cellpath_eligibility::screen(&self.screening_catalogue(), &record, as_of, &[]);
         let value = std::sync::Arc::new(ScreenedRecord { record, results });
         if let Ok(mut m) = cache.map.lock() {
             if m.len() >= ScreenCache::CAPACITY {
@@ -229,5 +240,58 @@ impl AppState {
             m.insert(key, std::sync::Arc::clone(&value));
         }
         Ok(value)
+    }
+
+    /// The catalogue every screening uses: a trial's recruitment status is the registry's
+    /// where a sync holds a record newer than the catalogue's statement (clinical review,
+    /// issue 27), so the pages, the API and the reports frame it alike.
+    pub fn screening_catalogue(&self) -> std::sync::Arc<cellpath_eligibility::Catalogue> {
+        let trials = self.config.screens.trials.read();
+        match trials.as_ref().ok().and_then(|t| t.as_ref()) {
+            Some(t) => std::sync::Arc::clone(&t.catalogue),
+            None => std::sync::Arc::new(self.catalogue.clone()),
+        }
+    }
+
+    /// Reads what the registry holds of the studies the catalogue names and, when it
+    /// changed, remakes the screening catalogue and empties the screening cache. Run after a
+    /// registry import and on the search index's refresh (so other replicas follow).
+    pub async fn follow_registry_status(&self) -> Result<(), ApiError> {
+        let ids: Vec<&str> = self
+            .catalogue
+            .programmes()
+            .iter()
+            .flat_map(|p| p.registry_ids.iter().map(String::as_str))
+            .collect();
+        let rows = self.store.registry_studies_in(&ids).await?;
+        let mut held: Vec<cellpath_eligibility::catalogue::RegistryStatus> = rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(cellpath_eligibility::catalogue::RegistryStatus {
+                    last_update: cellpath_domain::PartialDate::parse(r.last_update.as_deref()?)
+                        .ok()?,
+                    status: r.status?,
+                    nct_id: r.nct_id,
+                })
+            })
+            .collect();
+        held.sort_by(|a, b| a.nct_id.cmp(&b.nct_id));
+        let cache = &self.config.screens;
+        let same = cache
+            .trials
+            .read()
+            .ok()
+            .is_some_and(|t| t.as_ref().is_some_and(|t| t.held == held));
+        if same {
+            return Ok(());
+        }
+        let catalogue = std::sync::Arc::new(self.catalogue.with_registry(&held));
+        if let Ok(mut t) = cache.trials.write() {
+            *t = Some(Trials { held, catalogue });
+        }
+        if let Ok(mut m) = cache.map.lock() {
+            m.clear();
+        }
+        Ok(())
     }
 }

@@ -1078,7 +1078,8 @@ fn screening(
     doc.insert("catalogue_version".into(), json!(state.catalogue.version()));
     match kind {
         ScreeningKind::Requested => {
-            let results = cellpath_eligibility::screen(&state.catalogue, record, as_of, &[]);
+            let results =
+                cellpath_eligibility::screen(&state.screening_catalogue(), record, as_of, &[]);
             doc.insert("kind".into(), json!("requested"));
             doc.insert(
                 "results".into(),
@@ -1090,7 +1091,7 @@ fn screening(
             doc.insert(
                 "summary".into(),
                 json!(cellpath_eligibility::screen_summary(
-                    &state.catalogue,
+                    &state.screening_catalogue(),
                     record,
                     as_of
                 )),

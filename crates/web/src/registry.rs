@@ -64,6 +64,9 @@ async fn follow_in_search(state: &Shared) {
     if let Err(e) = state.config.search.refresh(state).await {
         tracing::warn!(error = ?e.code, "the search index did not follow the registry; the next refresh will");
     }
+    if let Err(e) = state.follow_registry_status().await {
+        tracing::warn!(error = ?e.code, "screenings did not take in the registry's statuses; the next refresh will");
+    }
 }
 
 /// A study stored as a new version with what changed.

@@ -186,7 +186,8 @@ async fn build_report(
     };
     let record: Case = serde_json::from_str(&text).map_err(ApiError::internal)?;
     let screened_on = day(&v.created_at);
-    let screening = cellpath_eligibility::screen(&state.catalogue, &record, screened_on, &[]);
+    let screening =
+        cellpath_eligibility::screen(&state.screening_catalogue(), &record, screened_on, &[]);
     let names: Vec<(String, String)> = state
         .catalogue
         .programmes()

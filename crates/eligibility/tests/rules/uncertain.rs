@@ -197,3 +197,31 @@ date = "2026-10-25"
             .is_some_and(|q| q.en.contains("pregnancy test"))
     );
 }
+
+/// The 6-month (neo)adjuvant rule is IBI343's: when a count another programme decides on
+/// rests on it, the verdict line says so; when no (neo)adjuvant line is involved it does
+/// not (clinical review, issue 27, item 20).
+#[test]
+fn a_count_resting_on_the_borrowed_adjuvant_rule_says_so_in_the_verdict() {
+    let cat = catalogue();
+    let satri = cat.get("satri-cel-nmpa").expect("satri");
+    let ibi = cat.get("ibi343-g-hope-001").expect("ibi");
+    let borrowed = |p: &Programme, c: &Case, id: &str| result(p, c, id).borrowed;
+    // The base case: two lines for advanced disease, no adjuvant therapy.
+    assert!(borrowed(satri, &case(""), "two-prior-lines").is_none());
+    // Adjuvant capecitabine with relapse within six months: counted by the rule.
+    let adjuvant = "\n[[therapies]]\ndrug = \"capecitabine\"\nstart = \"2023-03-01\"\nend = \"2023-08-01\"\nsetting = \"adjuvant\"\n";
+    let c = case(&format!(
+        "{adjuvant}{}",
+        cldn18("at_least = { intensity = \"2+\", percent = 60 }")
+    ));
+    let b = borrowed(satri, &c, "two-prior-lines").expect("borrowed");
+    assert!(b.en.contains("IBI343"), "{}", b.en);
+    let r = evaluate(satri, &Facts::new(&c, as_of()));
+    let line = cellpath_eligibility::eval::verdict_text(&r, Lang::En);
+    assert!(line.contains("6-month rule"), "{line}");
+    let zh = cellpath_eligibility::eval::verdict_text(&r, Lang::ZhCn);
+    assert!(zh.contains("6 个月规则"), "{zh}");
+    // IBI343's own rule is not borrowed for IBI343.
+    assert!(borrowed(ibi, &c, "progressed-on-two-to-four-lines").is_none());
+}

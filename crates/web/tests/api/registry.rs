@@ -179,3 +179,69 @@ async fn a_changed_study_flags_its_programmes_and_a_coordinator_reviews_them() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+/// A trial's recruitment is the registry's word where a sync holds a newer record than the
+/// catalogue's (clinical review, issue 27, item 11), attributed to the registry; an
+/// approved label's status is the regulator's and stands.
+#[tokio::test]
+async fn the_registry_status_replaces_an_older_catalogue_status_in_screenings() {
+    let app = crate::common::app().await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    let coord = app.user("c@example.org", Role::Coordinator, None).await;
+    let id = crate::common::case_with_coordinator_and_plan(&app, &patient, &coord).await;
+    let status_of = |body: &serde_json::Value, programme: &str| {
+        body["screening"]["results"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["programme"] == programme))
+            .and_then(|r| r["criteria"].as_array())
+            .and_then(|cs| cs.iter().find(|c| c["id"] == "programme-status"))
+            .cloned()
+            .unwrap_or_else(|| panic!("{programme} in {body}"))
+    };
+    let screen = || async {
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/cases/{id}/screenings"),
+                Some(&coord),
+                Some(json!({"as_of": "2026-11-20"})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body
+    };
+    // Before any sync: IBI343's catalogue "open" of 2025-08-24 is over six months old.
+    let before = status_of(&screen().await, "ibi343-g-hope-001");
+    assert_eq!(before["status"], "unknown", "{before}");
+
+    // The registry, updated 2026-10-01, says the trial no longer recruits.
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../registry/tests/data/NCT06008288.json");
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p).expect("fixture")).expect("json");
+    v["protocolSection"]["identificationModule"]["nctId"] = json!("NCT06238843");
+    v["protocolSection"]["statusModule"]["overallStatus"] = json!("ACTIVE_NOT_RECRUITING");
+    v["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"] =
+        json!({"date": "2026-10-01"});
+    let read = cellpath_registry::read("stand-in", v.to_string().as_bytes());
+    assert!(read.errors.is_empty(), "{:?}", read.errors);
+    cellpath_web::registry::import_studies(&app.state, "system", "test", &read.studies)
+        .await
+        .expect("import");
+    let after = status_of(&screen().await, "ibi343-g-hope-001");
+    assert_eq!(after["status"], "not-met", "{after}");
+    let text = after.to_string();
+    assert!(text.contains("ClinicalTrials.gov NCT06238843"), "{text}");
+    assert!(text.contains("active, not recruiting"), "{text}");
+    assert!(text.contains("2026-10-01"), "{text}");
+
+    // The label names NCT04581473 too: a registry record does not replace its status.
+    v["protocolSection"]["identificationModule"]["nctId"] = json!("NCT04581473");
+    let read = cellpath_registry::read("stand-in", v.to_string().as_bytes());
+    cellpath_web::registry::import_studies(&app.state, "system", "test", &read.studies)
+        .await
+        .expect("import");
+    let label = status_of(&screen().await, "satri-cel-nmpa");
+    assert_eq!(label["status"], "met", "{label}");
+}
