@@ -12,7 +12,8 @@
 # (If-Match: *), each at full speed with 32 connections, then reading at a fixed 500 and
 # 1,000 requests per second for the latency goals. At a fixed rate each latency counts from
 # when its request was due, so a queue shows. Traffic goes only to 127.0.0.1.
-# ONLY_UPDATE=1 skips the floor and full-speed read runs.
+# ONLY_UPDATE=1 skips the floor and full-speed read runs; ONLY_HUGE=1 runs only /healthz
+# beside a client storing 13 MB records (issue 28), SKIP_HUGE=1 skips that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-10s}
@@ -67,6 +68,21 @@ run() { # label, then cellpath-load arguments (URL last)
 }
 printf 'backend\tworkload\treq/s\tp50 ms\tp99 ms\tstatus codes\n'
 url="http://127.0.0.1:$port"
+# Issue 28: one client storing a 100,000-therapy record (13 MB) over and over must not stall
+# everyone's /healthz. Baseline first (the same rate, nothing else), then under that load.
+if [ -z "${SKIP_HUGE:-}" ]; then
+  jq -c '.therapies = [range(100000) as $i | {drug: "oxaliplatin", start: "2024-02-01", setting: "advanced"}]' \
+    "$tmp/record.json" >"$tmp/huge.json"
+  run "healthz at 50/s (baseline)" -z "$duration" -c 4 -q 50 "$url/healthz"
+  "$load" -z "$duration" -c 4 -m PUT -H "Cookie: $cookie" -H "x-csrf-token: $csrf" \
+    -H 'If-Match: *' -H 'content-type: application/json' -D "$tmp/huge.json" \
+    "$url/api/v1/cases/c-demo-1/record" >"$tmp/huge-out.json" &
+  huge=$!
+  run "healthz at 50/s, 4 conns PUT 13 MB records" -z "$duration" -c 4 -q 50 "$url/healthz"
+  wait "$huge"
+  jq -r --arg b "$backend" '[$b, "  (the 13 MB PUTs themselves)", .requests_per_sec, (.p50_ms*100|floor/100), (.p99_ms*100|floor/100), (.status_codes|tostring)] | @tsv' "$tmp/huge-out.json"
+  [ -n "${ONLY_HUGE:-}" ] && exit 0
+fi
 [ -n "${ONLY_UPDATE:-}" ] || run "healthz (floor), 32 conns" -z "$duration" -c 32 "$url/healthz"
 [ -n "${ONLY_UPDATE:-}" ] || run "read case, 32 conns" -z "$duration" -c 32 -H "Cookie: $cookie" "$url/api/v1/cases/c-demo-1"
 [ -n "${ONLY_UPDATE:-}" ] || run "page: My case (patient), 32 conns" -z "$duration" -c 32 -H "Cookie: $pcookie" "$url/cases/c-demo-1"

@@ -60,6 +60,74 @@ pub struct Case {
     pub lvef: Vec<crate::LvefResult>,
 }
 
+/// The most items each list of a record may hold: far beyond any patient's history, far
+/// below what would let one record stall a server (security round 2, issue 28: a
+/// 100,000-therapy record, 13 MB, made every page of its case a CPU-bound stall).
+pub const RECORD_LIMITS: &[(&str, usize)] = &[
+    ("metastases", 200),
+    ("cldn18", 100),
+    ("her2", 100),
+    ("pdl1", 100),
+    ("msi", 100),
+    ("therapies", 500),
+    ("progressions", 200),
+    ("lines", 100),
+    ("ecog", 500),
+    ("labs", 5000),
+    ("infections", 500),
+    ("pregnancy", 100),
+    ("lvef", 100),
+];
+
+/// The longest text of one field (a drug name, a source, a note), in characters.
+pub const MAX_FIELD_CHARS: usize = 2000;
+
+impl Case {
+    /// Refuses a record past [`RECORD_LIMITS`] or with a text field past
+    /// [`MAX_FIELD_CHARS`], naming the list (or the field) and the limit.
+    fn within_limits(&self) -> Result<(), DomainError> {
+        let lengths = [
+            self.metastases.as_ref().map_or(0, Vec::len),
+            self.cldn18.len(),
+            self.her2.len(),
+            self.pdl1.len(),
+            self.msi.len(),
+            self.therapies.as_ref().map_or(0, Vec::len),
+            self.progressions.len(),
+            self.lines.as_ref().map_or(0, Vec::len),
+            self.ecog.len(),
+            self.labs.len(),
+            self.infections.len(),
+            self.pregnancy.len(),
+            self.lvef.len(),
+        ];
+        for ((section, max), n) in RECORD_LIMITS.iter().zip(lengths) {
+            if n > *max {
+                return Err(DomainError::at(
+                    *section,
+                    format!("{n} items: a record holds at most {max} here"),
+                ));
+            }
+        }
+        for (i, t) in self.therapies.iter().flatten().enumerate() {
+            let long = [
+                ("drug", Some(&t.drug)),
+                ("other_cancer", t.other_cancer.as_ref()),
+                ("source", t.source.as_ref()),
+            ];
+            for (field, text) in long {
+                if text.is_some_and(|x| x.chars().count() > MAX_FIELD_CHARS) {
+                    return Err(DomainError::at(
+                        format!("therapies[{i}].{field}"),
+                        format!("longer than {MAX_FIELD_CHARS} characters"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn format_v1() -> String {
     crate::CASE_FORMAT.to_owned()
 }
@@ -143,6 +211,7 @@ impl Case {
 
     /// Checks what serde cannot: cross-field rules. Returns the first problem with its path.
     pub fn validate(&self) -> Result<(), DomainError> {
+        self.within_limits()?;
         if self.format != crate::CASE_FORMAT {
             return Err(DomainError::at(
                 "format",

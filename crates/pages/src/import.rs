@@ -347,17 +347,20 @@ pub async fn import_post(
         patient,
         max_input_bytes: limit as u64,
     };
-    let imported = match cellpath_web::cases::import_body(&headers, &bytes, &options) {
-        Ok(i) => i,
-        Err(e) => {
-            let msg = tr(
-                lang,
-                "imp-refused",
-                &[("file", &name), ("why", &s.message(&e))],
-            );
-            return again(msg, StatusCode::BAD_REQUEST).await;
-        }
-    };
+    let imported =
+        match cellpath_web::cases::import_body_pooled(&state, &headers, bytes.into(), &options)
+            .await
+        {
+            Ok(i) => i,
+            Err(e) => {
+                let msg = tr(
+                    lang,
+                    "imp-refused",
+                    &[("file", &name), ("why", &s.message(&e))],
+                );
+                return again(msg, StatusCode::BAD_REQUEST).await;
+            }
+        };
     let preview =
         match cellpath_web::cases::preview_import(&state, s.actor(), &case, imported, mode).await {
             Ok(p) => p,

@@ -302,7 +302,7 @@ pub(crate) async fn screen_now(
         Some(d) => Date::parse(d).map_err(ApiError::internal)?,
         None => state.today()?,
     };
-    Ok((state.screened(case, as_of)?, as_of, latest.is_some()))
+    Ok((state.screened(case, as_of).await?, as_of, latest.is_some()))
 }
 
 pub async fn my_case(State(state): State<Shared>, s: Signed, Path(id): Path<String>) -> Response {

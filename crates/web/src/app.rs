@@ -218,7 +218,7 @@ impl ScreenCache {
 impl AppState {
     /// The case's current record and its screening as of `as_of`, from the cache when the
     /// same record version was screened for that date before. Call after [`Self::authorise`].
-    pub fn screened(
+    pub async fn screened(
         &self,
         case: &CaseRow,
         as_of: cellpath_domain::Date,
@@ -228,11 +228,20 @@ impl AppState {
         if let Some(hit) = cache.map.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(hit);
         }
-        let record: cellpath_domain::Case =
-            serde_json::from_str(&case.record).map_err(ApiError::internal)?;
-        let results =
-            cellpath_eligibility::screen(&self.screening_catalogue(), &record, as_of, &[]);
-        let value = std::sync::Arc::new(ScreenedRecord { record, results });
+        // Parsing and screening are CPU work: on the bounded pool, not this worker.
+        let text = case.record.clone();
+        let catalogue = self.screening_catalogue();
+        let value = self
+            .config
+            .cpu
+            .run(move || -> Result<ScreenedRecord, ApiError> {
+                let record: cellpath_domain::Case =
+                    serde_json::from_str(&text).map_err(ApiError::internal)?;
+                let results = cellpath_eligibility::screen(&catalogue, &record, as_of, &[]);
+                Ok(ScreenedRecord { record, results })
+            })
+            .await??;
+        let value = std::sync::Arc::new(value);
         if let Ok(mut m) = cache.map.lock() {
             if m.len() >= ScreenCache::CAPACITY {
                 m.clear();

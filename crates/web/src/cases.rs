@@ -328,7 +328,8 @@ async fn write_record_noted(
         state.today()?,
         Lang::En,
         ScreeningKind::Automatic,
-    );
+    )
+    .await?;
     let mut tx = state.change(actor, use_case, Some(&case.id)).await?;
     let updated = tx
         .update_record_noted(&case.id, expected, &text, note)
@@ -348,17 +349,22 @@ pub async fn update_record(
     let case = state.authorise(&actor, &id, Action::EditRecord).await?;
     let expected = if_match(&headers)?;
     // One parse on the usual path; the slower one only to name what is wrong, or to find
-    // document links when the record has any.
-    let fast = std::str::from_utf8(&body)
-        .ok()
-        .and_then(|text| native::from_json(text).ok());
-    let record = match fast {
-        Some(record) => record,
-        None => {
-            let v: Value = parse_json(&body)?;
-            parse_record(&v)?
-        }
-    };
+    // document links when the record has any. A record can be megabytes: parsed on the
+    // bounded CPU pool, not on this worker.
+    let text = body.clone();
+    let record = state
+        .config
+        .cpu
+        .run(move || -> Result<Case, ApiError> {
+            let fast = std::str::from_utf8(&text)
+                .ok()
+                .and_then(|t| native::from_json(t).ok());
+            match fast {
+                Some(record) => Ok(record),
+                None => parse_record(&parse_json(&text)?),
+            }
+        })
+        .await??;
     if body.windows(9).any(|w| w == b"document:") {
         let v: Value = parse_json(&body)?;
         check_document_links(&state, &id, &v).await?;
@@ -537,7 +543,8 @@ pub async fn screen(
         as_of,
         lang,
         ScreeningKind::Requested,
-    );
+    )
+    .await?;
     let mut tx = state.change(&actor, "case.screen", Some(&id)).await?;
     let (sid, doc) = save_screening(&state, &mut tx, &case, screened).await?;
     tx.commit().await?;
@@ -649,6 +656,23 @@ fn fhir_error(e: &cellpath_fhir::ImportError) -> ApiError {
     ApiError::bad_request(code, e.to_string())
 }
 
+/// [`import_body`] on the bounded CPU pool (`cpu::CpuPool`): reading a large bundle is CPU
+/// work that must not hold an async worker.
+pub async fn import_body_pooled(
+    state: &Shared,
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+    options: &cellpath_fhir::Options,
+) -> Result<cellpath_fhir::Import, ApiError> {
+    let headers = headers.clone();
+    let options = options.clone();
+    state
+        .config
+        .cpu
+        .run(move || import_body(&headers, &body, &options))
+        .await?
+}
+
 /// Reads a FHIR body: a bundle (or one resource), or Bulk Data ndjson when the content type
 /// says so (`application/fhir+ndjson`, `application/x-ndjson`) — one patient either way.
 pub fn import_body(
@@ -724,7 +748,7 @@ pub async fn import_fhir(
         patient: query.0.patient,
         max_input_bytes: limit as u64,
     };
-    let imported = import_body(&headers, &body, &options)?;
+    let imported = import_body_pooled(&state, &headers, body, &options).await?;
     let mode = match query.0.mode.as_deref() {
         None => cellpath_domain::merge::Mode::Merge,
         Some(m) => cellpath_domain::merge::Mode::parse(m).ok_or_else(|| {
@@ -1066,7 +1090,24 @@ enum ScreeningKind {
     Automatic,
 }
 
-fn screening(
+/// [`screening_now`] on the bounded CPU pool (`cpu::CpuPool`), never on an async worker.
+async fn screening(
+    state: &Shared,
+    record: &Case,
+    as_of: Date,
+    lang: Lang,
+    kind: ScreeningKind,
+) -> Result<Screened, ApiError> {
+    let shared = std::sync::Arc::clone(state);
+    let record = record.clone();
+    state
+        .config
+        .cpu
+        .run(move || screening_now(&shared, &record, as_of, lang, kind))
+        .await
+}
+
+fn screening_now(
     state: &Shared,
     record: &Case,
     as_of: Date,
@@ -1173,7 +1214,8 @@ pub(crate) async fn rescreen_in(
         state.today()?,
         Lang::En,
         ScreeningKind::Automatic,
-    );
+    )
+    .await?;
     save_screening(state, tx, &case, screened).await?;
     Ok(true)
 }

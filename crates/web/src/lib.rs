@@ -11,6 +11,8 @@ pub mod app;
 pub mod auth;
 pub mod care;
 pub mod cases;
+pub mod conn_limit;
+pub mod cpu;
 pub mod private_fs;
 pub mod relations;
 pub mod sealed;
@@ -83,6 +85,9 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// Connections served at once; more are closed at once.
     pub max_connections: usize,
+    /// Connections one host (an IPv4 address, an IPv6 /64) may hold at once, and requests
+    /// one client behind a trusted proxy may have in flight (`conn_limit`).
+    pub max_connections_per_address: usize,
     /// Largest accepted document, bytes.
     pub max_document: usize,
     /// Where encrypted documents are kept.
@@ -106,6 +111,8 @@ pub struct Config {
     pub plans: std::sync::Arc<care::PlanCache>,
     /// Screenings already computed for pages (`app::ScreenCache`).
     pub screens: std::sync::Arc<app::ScreenCache>,
+    /// Where CPU-bound work runs (`cpu::CpuPool`): off the async workers, bounded.
+    pub cpu: std::sync::Arc<cpu::CpuPool>,
     /// This server's index of the registry (`search::Search`).
     pub search: std::sync::Arc<search::Search>,
     /// How long a safety alert waits for an acknowledgement before it escalates (the
@@ -168,6 +175,7 @@ impl Default for Config {
             header_timeout: std::time::Duration::from_secs(10),
             request_timeout: std::time::Duration::from_secs(120),
             max_connections: 1024,
+            max_connections_per_address: 64,
             max_document: 50 * 1024 * 1024,
             documents_dir: std::path::PathBuf::from("data/documents"),
             document_key: None,
@@ -181,6 +189,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             plans: std::sync::Arc::default(),
             screens: std::sync::Arc::default(),
+            cpu: std::sync::Arc::default(),
             search: std::sync::Arc::default(),
             case_quota: 1024 * 1024 * 1024,
             vital_limits: cellpath_care::monitoring::VitalLimits::default(),
@@ -1294,6 +1303,8 @@ pub fn router(state: Shared) -> Router {
 /// and timeout layers as the API.
 pub fn router_with(state: Shared, pages: Option<Pages>) -> Router {
     let max_body = state.config.max_body;
+    let in_flight = conn_limit::PerAddress::new(state.config.max_connections_per_address);
+    let proxies = Arc::new(state.config.trusted_proxies.clone());
     let mut router = Router::new();
     for (route, handler) in table() {
         // Documents and FHIR imports read their own body up to their own limit, answering
@@ -1327,6 +1338,9 @@ pub fn router_with(state: Shared, pages: Option<Pages>) -> Router {
     };
     router
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            conn_limit::in_flight(Arc::clone(&in_flight), Arc::clone(&proxies), req, next)
+        }))
         .layer(axum::middleware::from_fn(move |req, next| {
             request::timeout(request_timeout, req, next)
         }))
@@ -1377,7 +1391,12 @@ pub async fn serve_with(
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let header_timeout = state.config.header_timeout;
-    let slots = Arc::new(tokio::sync::Semaphore::new(state.config.max_connections));
+    let max_connections = state.config.max_connections;
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let per_address = conn_limit::PerAddress::new(state.config.max_connections_per_address);
+    // Behind a trusted proxy every connection is the proxy's: its clients are capped per
+    // request instead (`conn_limit::in_flight`).
+    let trusted: Vec<std::net::IpAddr> = state.config.trusted_proxies.clone();
     let app = router_with(state, pages);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let stop = tokio::signal::ctrl_c();
@@ -1396,11 +1415,24 @@ pub async fn serve_with(
             },
             _ = &mut stop => break,
         };
+        let host_slot = if trusted.contains(&peer.ip()) {
+            None
+        } else {
+            match per_address.try_acquire(peer.ip()) {
+                Some(s) => Some(s),
+                None => {
+                    tracing::warn!("connections per address reached: closing a new connection");
+                    drop(stream);
+                    continue;
+                }
+            }
+        };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
             tracing::warn!("connection limit reached: closing a new connection");
             drop(stream);
             continue;
         };
+        let keep_alive = conn_limit::keep_alive(slots.available_permits(), max_connections);
         let app = app.clone();
         let service = hyper::service::service_fn(
             move |mut req: axum::http::Request<hyper::body::Incoming>| {
@@ -1413,11 +1445,12 @@ pub async fn serve_with(
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
+            .keep_alive(keep_alive)
             .serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = conn.await;
-            drop(slot);
+            drop((slot, host_slot));
         });
     }
     tokio::select! {

@@ -197,3 +197,85 @@ async fn connections_beyond_the_limit_are_closed_at_once() {
     assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
     server.abort();
 }
+
+/// A connection from `from` (a loopback address: the whole of 127/8 is this machine).
+async fn connect_from(from: &str, to: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{from}:0").parse().expect("address"))
+        .expect("bind");
+    socket.connect(to).await.expect("connect")
+}
+
+/// One host held every connection slot with idle connections (issue 28: 0 of 24 normal
+/// requests served in 25 s). Now a host holds at most its share, and another host is
+/// served while it does.
+#[tokio::test]
+async fn one_host_holding_connections_does_not_starve_another() {
+    let (addr, server, _db) = server_with(|c| {
+        c.max_connections = 16;
+        c.max_connections_per_address = 4;
+        c.header_timeout = std::time::Duration::from_secs(30);
+    })
+    .await;
+    // The attacker opens more than its share and keeps them idle.
+    let mut held = Vec::new();
+    for _ in 0..12 {
+        held.push(connect_from("127.0.0.1", addr).await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Its fifth and later connections were closed at once.
+    let mut closed = 0;
+    for s in held.iter_mut().skip(4) {
+        let _ = s
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await;
+        if closed_within(s, std::time::Duration::from_secs(2))
+            .await
+            .is_some_and(|a| !a.contains("200"))
+        {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 8, "connections past the host's share are closed");
+    // Another host is served while the first holds its share.
+    let mut other = connect_from("127.0.0.2", addr).await;
+    other
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = closed_within(&mut other, std::time::Duration::from_secs(5))
+        .await
+        .expect("answered");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    server.abort();
+}
+
+/// Short of slots, a new connection serves one request and closes: an idle keep-alive
+/// connection does not hold a slot others need.
+#[tokio::test]
+async fn short_of_slots_a_connection_is_not_kept_alive() {
+    let (addr, server, _db) = server_with(|c| {
+        c.max_connections = 8;
+        c.max_connections_per_address = 8;
+        c.header_timeout = std::time::Duration::from_secs(30);
+    })
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..7 {
+        idle.push(connect_from("127.0.0.1", addr).await);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // One slot of eight left: this connection is answered and then closed, though it asked
+    // to be kept alive.
+    let mut last = connect_from("127.0.0.3", addr).await;
+    last.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = closed_within(&mut last, std::time::Duration::from_secs(5))
+        .await
+        .expect("closed after one answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(idle);
+    server.abort();
+}

@@ -19,5 +19,6 @@ mod reports;
 mod safety;
 mod search;
 mod security;
+mod security2;
 mod story;
 mod work;
