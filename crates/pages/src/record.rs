@@ -1107,15 +1107,18 @@ pub async fn record_post(
     if let Err(r) = fields.check(&s) {
         return r;
     }
+    // Authorised before anything else is read or shown: an error page of this form lists
+    // the case's documents, so a bad body must not show them to someone who may not see
+    // the case (security round 2, issue 28).
+    if let Err(e) = state.authorise(s.actor(), &id, Action::EditRecord).await {
+        return s.fail(e);
+    }
     let lang = s.lang;
     let version: i64 = fields.text("version").parse().unwrap_or(0);
     let built = build(lang, &fields);
     let action = fields.text("_action");
     if let Some(sec) = action.strip_prefix("add:") {
         // Nothing is written: the same form back with one more row.
-        if let Err(e) = state.authorise(s.actor(), &id, Action::EditRecord).await {
-            return s.fail(e);
-        }
         let notes = Notes {
             errors: built.errors,
             more: section(sec).map(|x| x.key.to_owned()),

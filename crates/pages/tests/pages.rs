@@ -4,6 +4,9 @@
 //! on SQLite or — with `CELLPATH_TEST_POSTGRES` — PostgreSQL: who may open which page,
 //! CSRF on every form, both languages, and the flows the patient and caregiver walk.
 
+#[path = "pages/security2.rs"]
+mod security2;
+
 use std::sync::Arc;
 
 use axum::body::Body;
