@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// Seconds between audit checkpoints (one is also written at start and at shutdown).
     #[arg(long, env = "CELLPATH_CHECKPOINT_SECS", default_value_t = 60)]
     pub checkpoint_secs: u64,
+    /// Audit entries after which a checkpoint is written without waiting for the interval
+    /// (a busy server's unseen window is bounded by count as well as by time).
+    #[arg(long, env = "CELLPATH_CHECKPOINT_ENTRIES", default_value_t = 1000)]
+    pub checkpoint_entries: u64,
     /// A reverse proxy whose X-Forwarded-For is believed for the client's address (sign-in
     /// throttling); repeat, or separate with commas [default: none].
     #[arg(
@@ -1234,10 +1238,22 @@ pub fn serve(args: ServeArgs, catalogue: Catalogue) -> Result<()> {
             let key = key.clone();
             let log = places.log.clone();
             let every = std::time::Duration::from_secs(args.checkpoint_secs.max(1));
+            let entries = i64::try_from(args.checkpoint_entries.max(1)).unwrap_or(i64::MAX);
             tokio::spawn(async move {
                 let mut last = last;
+                let mut since = std::time::Instant::now();
                 loop {
-                    tokio::time::sleep(every).await;
+                    // Looks each second: on time, or sooner when enough entries came in.
+                    tokio::time::sleep(std::time::Duration::from_secs(1).min(every)).await;
+                    let due = since.elapsed() >= every
+                        || match state.store.audit_head().await {
+                            Ok(Some(head)) => head.seq - last.unwrap_or(0) >= entries,
+                            _ => false,
+                        };
+                    if !due {
+                        continue;
+                    }
+                    since = std::time::Instant::now();
                     if let Err(e) = checkpoint_now(&state.store, &key, &log, &mut last).await {
                         tracing::error!(error = %e, "audit checkpoint failed");
                     }

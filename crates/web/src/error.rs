@@ -110,6 +110,7 @@ error_codes! {
     InvalidExpiry = "invalid_expiry", BAD_REQUEST, "The expiry is not valid.", "有效期无效。";
     InvalidCredentials = "invalid_credentials", UNAUTHORIZED, "Wrong e-mail or password.", "电子邮件或密码错误。";
     TooManyAttempts = "too_many_attempts", TOO_MANY_REQUESTS, "Too many sign-in attempts: wait a little (Retry-After says how long).", "登录尝试次数过多：请稍候再试（Retry-After 标明需等待的时间）。";
+    NotJson = "not_json", UNSUPPORTED_MEDIA_TYPE, "Send JSON (Content-Type: application/json).", "请以 JSON 格式发送（Content-Type: application/json）。";
     Busy = "busy", SERVICE_UNAVAILABLE, "The server is busy: try again in a moment (Retry-After says when).", "服务器繁忙：请稍后再试（Retry-After 标明何时重试）。";
     Unavailable = "unavailable", SERVICE_UNAVAILABLE, "The service is not available right now.", "服务暂时不可用。";
     Internal = "internal", INTERNAL_SERVER_ERROR, "Something went wrong on our side.", "我们这边出了问题。";

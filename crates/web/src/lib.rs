@@ -1338,6 +1338,7 @@ pub fn router_with(state: Shared, pages: Option<Pages>) -> Router {
     };
     router
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(request::json_only))
         .layer(axum::middleware::from_fn(move |req, next| {
             conn_limit::in_flight(Arc::clone(&in_flight), Arc::clone(&proxies), req, next)
         }))
@@ -1383,6 +1384,29 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io:
     serve_with(listener, state, None).await
 }
 
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// [`serve`], with the web pages beside the API.
 pub async fn serve_with(
     listener: tokio::net::TcpListener,
@@ -1399,7 +1423,9 @@ pub async fn serve_with(
     let trusted: Vec<std::net::IpAddr> = state.config.trusted_proxies.clone();
     let app = router_with(state, pages);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let stop = tokio::signal::ctrl_c();
+    // Stopped by Ctrl-C (SIGINT) or by SIGTERM — how systemd and containers stop a service —
+    // alike, so the shutdown checkpoint is written either way (security round 2, issue 28).
+    let stop = shutdown_signal();
     tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
@@ -1413,7 +1439,7 @@ pub async fn serve_with(
                     continue;
                 }
             },
-            _ = &mut stop => break,
+            () = &mut stop => break,
         };
         let host_slot = if trusted.contains(&peer.ip()) {
             None

@@ -144,3 +144,53 @@ pub async fn timeout(limit: std::time::Duration, req: Request, next: Next) -> Re
         .into_response(),
     }
 }
+
+/// The API reads JSON (or FHIR, or a document's own bytes): a write sent as one of the
+/// content types a browser may send across sites without asking first — a plain-text
+/// "form", an urlencoded or a multipart form — is refused before it is read, and signing in
+/// is refused from another site altogether. Without this, a page elsewhere could sign a
+/// visitor's browser into an account of the attacker's choosing through
+/// `POST /api/v1/sessions` (login CSRF; security round 2, issue 28).
+pub async fn json_only(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let writes = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if !writes || !path.starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let simple = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|t| {
+            matches!(
+                t.as_str(),
+                "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data"
+            )
+        });
+    if simple {
+        return crate::ApiError::new(
+            crate::error::ErrorCode::NotJson,
+            "send JSON with Content-Type: application/json",
+        )
+        .into_response();
+    }
+    let cross_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    if cross_site && path == "/api/v1/sessions" {
+        return crate::ApiError::forbidden("signing in from another site is refused")
+            .into_response();
+    }
+    next.run(req).await
+}

@@ -167,3 +167,63 @@ async fn truncation_rewriting_and_old_restores_are_caught() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// SIGTERM — how systemd and containers stop a service — skipped the shutdown checkpoint,
+/// so up to the interval's worth of audit entries could be removed unseen; and a busy
+/// server waited for the interval however many entries came in (security round 2).
+#[test]
+fn sigterm_and_a_count_of_entries_each_write_a_checkpoint() {
+    let dir = std::env::temp_dir().join(format!("cellpath-term-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let data = dir.as_path();
+    let lines = || {
+        std::fs::read_to_string(data.join("audit-checkpoints.jsonl"))
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    // No checkpoint on time within this test: only the start, the count and the stop.
+    let mut server = crate::common::start_with(
+        data,
+        None,
+        true,
+        &["--checkpoint-secs", "3600", "--checkpoint-entries", "5"],
+    );
+    let at_start = lines();
+    assert!(at_start >= 1, "a checkpoint at start");
+    let password = server.password_of("patient@").expect("demo patient");
+    let (cookie, _) = crate::common::sign_in(&server.addr, "patient@demo.cellpath", &password);
+    let read = |n: usize| {
+        for _ in 0..n {
+            let r = crate::common::http(
+                &server.addr,
+                "GET",
+                "/api/v1/cases/c-demo-1",
+                &[("Cookie", &cookie)],
+                b"",
+            );
+            assert_eq!(r.status, 200, "{}", r.head);
+        }
+    };
+    read(10);
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let after_count = lines();
+    assert!(
+        after_count > at_start,
+        "entries past the count wrote a checkpoint"
+    );
+    read(2);
+    let pid = server.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = server.child.wait().expect("stops");
+    assert!(status.success(), "a clean stop on SIGTERM: {status:?}");
+    assert!(
+        lines() > after_count,
+        "SIGTERM wrote the shutdown checkpoint"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -25,6 +25,9 @@ async fn a_bad_form_body_for_a_case_one_may_not_see_shows_nothing_of_it() {
         let r = app.post(&uri, &stranger, &bad).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "POST {uri}: {}", r.status);
         assert!(!r.text.contains("gastric"), "POST {uri} shows the case");
-        assert!(!r.text.contains("ecog.0.score"), "POST {uri} shows the form");
+        assert!(
+            !r.text.contains("ecog.0.score"),
+            "POST {uri} shows the form"
+        );
     }
 }

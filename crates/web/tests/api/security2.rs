@@ -48,3 +48,57 @@ async fn a_record_past_its_limits_is_refused_naming_the_limit() {
         "nothing changed"
     );
 }
+
+/// `POST /api/v1/sessions` accepted a cross-site `text/plain` form and set a session cookie
+/// (login CSRF). JSON endpoints now refuse the content types a browser sends across sites
+/// without asking, and signing in is refused from another site.
+#[tokio::test]
+async fn signing_in_needs_json_from_this_site() {
+    let app = crate::common::app().await;
+    app.user("p@example.org", Role::Patient, None).await;
+    let creds = r#"{"email":"p@example.org","password":"correct horse battery"}"#;
+    for content_type in [
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri("/api/v1/sessions")
+            .header("content-type", content_type)
+            .body(axum::body::Body::from(creds))
+            .expect("request");
+        let r = app.send(req).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type}"
+        );
+        assert!(r.set_cookie.is_none(), "{content_type}: no session");
+        assert_eq!(r.body["error"]["code"], "not_json", "{}", r.text);
+    }
+    let cross = app
+        .call_raw(
+            "POST",
+            "/api/v1/sessions",
+            None,
+            Some(creds.to_owned()),
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN, "{}", cross.text);
+    assert!(cross.set_cookie.is_none());
+    // From this site, as JSON: signed in.
+    let ok = app
+        .call_raw(
+            "POST",
+            "/api/v1/sessions",
+            None,
+            Some(creds.to_owned()),
+            &[("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert!(ok.status.is_success(), "{}", ok.text);
+    assert!(ok.set_cookie.is_some());
+}
