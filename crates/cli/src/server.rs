@@ -774,7 +774,11 @@ pub fn backup(args: BackupArgs, out: &mut impl Write) -> Result<()> {
         cellpath_web::private_fs::dir(&args.to)
             .with_context(|| format!("cannot create {}", args.to.display()))?;
         let db = args.to.join("cellpath.db");
+        // The copy is health data: the owner's alone (0600 in a 0700 folder), like the live
+        // database. VACUUM INTO fills an empty file and keeps its mode.
+        cellpath_web::private_fs::file(&db)?;
         store.backup_sqlite(&db).await.map_err(|e| anyhow!("{e}"))?;
+        cellpath_web::private_fs::file(&db)?;
         let docs = copy_documents(
             &args.db.data_dir().join("documents"),
             &args.to.join("documents"),
@@ -853,6 +857,8 @@ pub fn restore(args: RestoreArgs, out: &mut impl Write) -> Result<()> {
         };
         let staging = args.data_dir.join("cellpath.db.restoring");
         std::fs::copy(&db, &staging).context("copying the backup")?;
+        // The restored database is the owner's alone, whatever the backup's mode was.
+        cellpath_web::private_fs::file(&staging)?;
         for side in ["cellpath.db-wal", "cellpath.db-shm"] {
             let _ = std::fs::remove_file(args.data_dir.join(side));
         }

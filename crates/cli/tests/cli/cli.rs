@@ -524,6 +524,21 @@ fn backup_and_restore_round_trip() {
     assert!(!dir.join("three").exists(), "nothing written");
     let o = cellpath(&["audit", "verify", "--data-dir", &d("two")]);
     assert!(o.status.success());
+    // The backup and the restored database are the owner's alone (they were 0644).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| {
+            std::fs::metadata(dir.join(p))
+                .expect("exists")
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("b"), 0o700, "backup folder");
+        assert_eq!(mode("b/cellpath.db"), 0o600, "backup database");
+        assert_eq!(mode("two/cellpath.db"), 0o600, "restored database");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
