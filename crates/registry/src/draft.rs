@@ -319,9 +319,12 @@ pub fn confirmed_toml(study: &Study, version: i64, today: &str, decisions: &[Dec
 fn render(study: &Study, version: i64, today: &str, decisions: Option<&[Decision]>) -> String {
     let id = format!("{}-draft", study.nct_id.as_str().to_lowercase());
     let nct = study.nct_id.as_str();
+    // Only a well-formed date goes into the comments and values below: a held study read
+    // before dates were checked must not write lines of its own into the draft.
     let updated = study
         .last_update
         .clone()
+        .filter(|d| crate::is_registry_date(d))
         .unwrap_or_else(|| today.to_owned());
     let status = match study.status {
         Some(s) if s.is_open() => "open",

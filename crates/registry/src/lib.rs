@@ -60,6 +60,18 @@ fn key(s: &str) -> String {
         .collect()
 }
 
+/// A registry date as stored: `YYYY-MM-DD` or `YYYY-MM`, digits and hyphens only — a date
+/// with anything else in it (a newline, say) would be written into catalogue drafts.
+pub fn is_registry_date(d: &str) -> bool {
+    let b = d.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    match b.len() {
+        7 => digits(0..4) && b[4] == b'-' && digits(5..7),
+        10 => digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10),
+        _ => false,
+    }
+}
+
 /// The study's overall recruitment status (v2 `overallStatus`, XML `overall_status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -336,6 +348,20 @@ fn study_from_json(v: &Value, at: &str) -> JsonResult<Study> {
         ),
         None => None,
     };
+    let update_path = "statusModule/lastUpdatePostDateStruct/date";
+    let last_update = match text(update_path) {
+        Some(d) if is_registry_date(&d) => Some(d),
+        Some(d) => {
+            return Err((
+                here(update_path),
+                format!(
+                    "`{}` is not a date (YYYY-MM-DD or YYYY-MM)",
+                    d.escape_debug()
+                ),
+            ));
+        }
+        None => None,
+    };
     let mut phases = Vec::new();
     for (i, s) in list("designModule/phases").iter().enumerate() {
         phases.push(Phase::parse(s).ok_or_else(|| {
@@ -399,7 +425,7 @@ fn study_from_json(v: &Value, at: &str) -> JsonResult<Study> {
         maximum_age: text("eligibilityModule/maximumAge"),
         locations,
         sponsor: text("sponsorCollaboratorsModule/leadSponsor/name"),
-        last_update: text("statusModule/lastUpdatePostDateStruct/date"),
+        last_update,
         form: Form::ApiV2Json,
     })
 }
@@ -535,7 +561,11 @@ fn study_from_xml(root: roxmltree::Node<'_, '_>) -> JsonResult<Study> {
         maximum_age: at(&["eligibility", "maximum_age"]),
         locations,
         sponsor: at(&["sponsors", "lead_sponsor", "agency"]),
-        last_update: at(&["last_update_posted"]).map(|d| iso_date(&d).unwrap_or(d)),
+        // Legacy records write dates in words; one that does not read as a date is left
+        // out rather than kept as text.
+        last_update: at(&["last_update_posted"])
+            .map(|d| iso_date(&d).unwrap_or(d))
+            .filter(|d| is_registry_date(d)),
         form: Form::LegacyXml,
     })
 }

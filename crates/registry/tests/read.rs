@@ -225,3 +225,29 @@ fn a_facility_listed_twice_is_paired_site_by_site() {
     later.locations[last].status = Some(Status::Recruiting);
     assert_eq!(cellpath_registry::diff::diff(&s, &later).len(), 1);
 }
+
+/// A last-update date with a newline in it was stored as given and wrote lines of its own
+/// into the draft catalogue TOML (security round 2, issue 28). A date is now checked as it
+/// is read; the record is refused naming the place, and a draft never carries a bad one.
+#[test]
+fn a_last_update_that_is_not_a_date_is_refused_by_name() {
+    let mut v: serde_json::Value = serde_json::from_str(V2).expect("json");
+    v["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] =
+        serde_json::json!("2025-01-01\n[[criteria]]\nid = \"injected\"");
+    let r = read("bad.json", v.to_string().as_bytes());
+    assert!(r.studies.is_empty());
+    let e = r.errors.first().expect("an error");
+    assert!(
+        e.to_string().contains("lastUpdatePostDateStruct/date"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("is not a date"), "{e}");
+    // A study held from before, with such a date, still drafts without it.
+    let mut study = read("NCT06008288.json", V2.as_bytes()).studies.remove(0);
+    study.last_update = Some("2025-01-01\n[[criteria]]\nid = \"injected\"".into());
+    let toml = cellpath_registry::draft::draft_toml(&study, 1, "2026-12-08");
+    assert!(!toml.contains("injected"), "{toml}");
+    assert!(cellpath_registry::is_registry_date("2025-01-01"));
+    assert!(cellpath_registry::is_registry_date("2025-01"));
+    assert!(!cellpath_registry::is_registry_date("2025-1-01"));
+}
