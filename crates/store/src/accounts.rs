@@ -335,6 +335,25 @@ impl Tx {
         Ok(())
     }
 
+    /// Ends every session and revokes every API token of the account (after a new
+    /// password: what the old one let in stops working). Returns (sessions, tokens) ended.
+    pub async fn end_sessions_and_tokens(&mut self, user_id: &str) -> Result<(u64, u64)> {
+        let sessions = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        let tokens = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(&self.now)
+        .bind(user_id)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        Ok((sessions, tokens))
+    }
+
     pub async fn delete_session(&mut self, token_hash: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)

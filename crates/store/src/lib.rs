@@ -319,6 +319,15 @@ pub(crate) async fn open_change(
     })
 }
 
+impl Tx {
+    /// The change is the account's own, known only once the transaction found it (a
+    /// one-time link names its account): its audit entry is written as that account's, so
+    /// the account's events list it.
+    pub fn audit_as(&mut self, actor: &str) {
+        self.audit.actor = actor.to_owned();
+    }
+}
+
 /// The transaction of one use case's change. Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
     tx: writer::ChangeConn,

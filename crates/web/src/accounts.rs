@@ -208,6 +208,11 @@ pub async fn set_password(State(state): State<Shared>, body: Bytes) -> Result<Re
             )
         })?;
     tx.set_password(&user, &hash).await?;
+    // A new password ends what the old one let in: every session and API token of the
+    // account (security round 2, issue 28: an old session could still mint a 365-day
+    // token). The link set it; no session did, so none stays.
+    tx.end_sessions_and_tokens(&user).await?;
+    tx.audit_as(&user);
     if let Some(lang) = lang {
         tx.set_lang(&user, lang.code()).await?;
     }

@@ -102,3 +102,74 @@ async fn signing_in_needs_json_from_this_site() {
     assert!(ok.status.is_success(), "{}", ok.text);
     assert!(ok.set_cookie.is_some());
 }
+
+/// Sessions and API tokens survived a password reset: an old session could still mint a
+/// 365-day token. A new password ends every session and token of the account, and the
+/// account's events list the change.
+#[tokio::test]
+async fn a_new_password_ends_every_session_and_token() {
+    let app = crate::common::app().await;
+    let admin = app.user("a@example.org", Role::Admin, None).await;
+    let patient = app.user("p@example.org", Role::Patient, None).await;
+    let r = app
+        .post(
+            "/api/v1/tokens",
+            &patient,
+            json!({"name": "home monitor", "scope": "read"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let bearer = format!("Bearer {}", r.body["token"].as_str().expect("token"));
+    let r = app
+        .post(
+            &format!("/api/v1/users/{}/password-link", patient.id),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let link = r.body["set_password_token"]
+        .as_str()
+        .expect("link")
+        .to_owned();
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/password",
+            None,
+            Some(json!({"token": link, "password": "a brand new passphrase"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    // The old session and the old token are ended.
+    let r = app
+        .call("GET", "/api/v1/me", Some(&patient), None, &[])
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "old session: {}",
+        r.text
+    );
+    let r = app
+        .call(
+            "GET",
+            "/api/v1/me",
+            None,
+            None,
+            &[("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "old token: {}", r.text);
+    // Signed in with the new password, the account's events list the change.
+    let again = app
+        .sign_in("p@example.org", "a brand new passphrase")
+        .await
+        .expect("signs in");
+    let r = app
+        .call("GET", "/api/v1/me/events", Some(&again), None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(r.text.contains("account.password.set"), "{}", r.text);
+}
