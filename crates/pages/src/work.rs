@@ -112,10 +112,16 @@ pub async fn work(
             } else {
                 tr(lang, "work-no-access", &[])
             },
-            state: tr(lang, &format!("state-{}", r.state), &[]),
+            // A case closed by consent is its id and "no access": no stage, MDT progress,
+            // due date or last change (security round 2, issue 28).
+            state: if open {
+                tr(lang, &format!("state-{}", r.state), &[])
+            } else {
+                "—".to_owned()
+            },
             alerts: if open { r.alerts } else { 0 },
             unread: if open { r.unread } else { 0 },
-            mdt: if r.assigned == 0 {
+            mdt: if !open || r.assigned == 0 {
                 "—".to_owned()
             } else {
                 tr(
@@ -127,9 +133,15 @@ pub async fn work(
                     ],
                 )
             },
-            due: due.map_or_else(|| "—".to_owned(), |d| i18n::date(lang, d)),
-            overdue: matches!((due, today), (Some(d), Some(t)) if d < t),
-            updated: i18n::timestamp(lang, &r.updated_at),
+            due: due
+                .filter(|_| open)
+                .map_or_else(|| "—".to_owned(), |d| i18n::date(lang, d)),
+            overdue: open && matches!((due, today), (Some(d), Some(t)) if d < t),
+            updated: if open {
+                i18n::timestamp(lang, &r.updated_at)
+            } else {
+                "—".to_owned()
+            },
         });
     }
     let pages = ((page.total + ask.per_page - 1) / ask.per_page).max(1);

@@ -1293,6 +1293,12 @@ async fn the_work_queue_pages_filters_and_refuses_a_bad_query() {
     let coord = app.user("co@example.org", Role::Coordinator).await;
     let owner = app.user("p@example.org", Role::Patient).await;
     let mut tx = app.setup().await;
+    // The patient consented: a case closed by consent matches no filter (issue 28).
+    for (i, t) in cellpath_web::consent::texts().iter().enumerate() {
+        tx.accept_consent(&format!("kq-{i}"), &owner.id, t.kind, &t.version)
+            .await
+            .expect("consent");
+    }
     for i in 0..30 {
         let id = format!("c-q-{i:02}");
         tx.create_case(cellpath_store::NewCase {

@@ -69,7 +69,7 @@ pub use types::{
     Access, AlertAction, AlertSeverity, AlertSource, CaseId, ConsentKind, MemberRole,
     SupportiveState, UserId,
 };
-pub use work::{AckRow, QueuePage, QueueQuery, QueueRow, QueueSort};
+pub use work::{AckRow, ConsentNeed, QueuePage, QueueQuery, QueueRow, QueueSort};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -48,6 +48,11 @@ impl QueueSort {
 #[derive(Clone, Debug)]
 pub struct QueueQuery<'a> {
     pub user_id: &'a str,
+    /// The patient's consents each member role needs to see a case at all (the policy's,
+    /// passed in so the rule lives in one place). A case whose consents do not let the
+    /// member in matches no filter, counts in no alert count and sorts by nothing it holds:
+    /// it shows as its id only (security round 2, issue 28).
+    pub needs: &'a [ConsentNeed],
     /// Only cases in this lifecycle state.
     pub state: Option<&'a str>,
     /// Only cases with unacknowledged safety alerts.
@@ -55,6 +60,58 @@ pub struct QueueQuery<'a> {
     pub sort: QueueSort,
     pub offset: i64,
     pub limit: i64,
+}
+
+/// A consent a member role needs, at the version in force.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConsentNeed {
+    pub role: crate::MemberRole,
+    pub kind: crate::ConsentKind,
+    pub version: &'static str,
+}
+
+/// SQL: the queue's member `cm` may see case `c` by its owner's live consents. Built from
+/// enums and the consent texts' versions (checked to be plain words), never from input.
+fn open_to_member(needs: &[ConsentNeed]) -> String {
+    let plain = |v: &str| {
+        !v.is_empty()
+            && v.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_'))
+    };
+    let mut roles: Vec<crate::MemberRole> = needs.iter().map(|n| n.role).collect();
+    roles.sort_by_key(|r| r.as_str());
+    roles.dedup();
+    let parts: Vec<String> = roles
+        .into_iter()
+        .map(|role| {
+            let all: Vec<String> = needs
+                .iter()
+                .filter(|n| n.role == role)
+                .map(|n| {
+                    if plain(n.version) {
+                        format!(
+                            "EXISTS (SELECT 1 FROM consents k WHERE k.user_id = c.owner_id \
+                             AND k.kind = '{}' AND k.version = '{}' AND k.withdrawn_at IS NULL)",
+                            n.kind.as_str(),
+                            n.version
+                        )
+                    } else {
+                        "1 = 0".to_owned()
+                    }
+                })
+                .collect();
+            format!(
+                "(cm.role <> '{}' OR ({}))",
+                role.as_str(),
+                all.join(" AND ")
+            )
+        })
+        .collect();
+    if parts.is_empty() {
+        "1 = 1".to_owned()
+    } else {
+        format!("({})", parts.join(" AND "))
+    }
 }
 
 /// One case in the work queue.
@@ -155,13 +212,18 @@ impl Store {
             crate::Backend::Postgres => "cases c",
         };
         // The page's ids and the count over every page in one pass.
+        let open = open_to_member(q.needs);
+        // A case closed to the member by consent: no state, date, due date or alert to
+        // filter, sort or count by — only its id, at the end.
         let found = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT q.id, COUNT(*) OVER () AS total FROM (SELECT c.id, c.state, c.updated_at, \
-             {due} AS next_due, \
-             CASE WHEN {CASE_ALERTING} THEN 0 ELSE 1 END AS calm \
+            "SELECT q.id, COUNT(*) OVER () AS total FROM (SELECT c.id, \
+             CASE WHEN {open} THEN c.state END AS state, \
+             CASE WHEN {open} THEN c.updated_at END AS updated_at, \
+             CASE WHEN {open} THEN {due} END AS next_due, \
+             CASE WHEN {open} AND {CASE_ALERTING} THEN 0 ELSE 1 END AS calm \
              FROM case_members cm JOIN {cases} ON c.id = cm.case_id \
-             WHERE cm.user_id = $1 AND ($2 = '' OR c.state = $2) AND ($3 = 0 OR \
-             {CASE_ALERTING})) q \
+             WHERE cm.user_id = $1 AND ($2 = '' OR (c.state = $2 AND {open})) AND ($3 = 0 OR \
+             ({open} AND {CASE_ALERTING}))) q \
              ORDER BY q.calm, {}, q.id LIMIT $4 OFFSET $5",
             q.sort.order()
         )))
@@ -183,8 +245,8 @@ impl Store {
             // A page past the end has no rows to carry the count: count on its own.
             None => sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) AS n FROM case_members cm JOIN cases c ON c.id = cm.case_id \
-                 WHERE cm.user_id = $1 AND ($2 = '' OR c.state = $2) AND ($3 = 0 OR \
-                 {CASE_ALERTING})"
+                 WHERE cm.user_id = $1 AND ($2 = '' OR (c.state = $2 AND {open})) AND ($3 = 0 OR \
+                 ({open} AND {CASE_ALERTING}))"
             )))
             .bind(q.user_id)
             .bind(state)
@@ -226,7 +288,7 @@ impl Store {
         }
         let alerting: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) AS n FROM case_members cm JOIN cases c ON c.id = cm.case_id \
-             WHERE cm.user_id = $1 AND {CASE_ALERTING}"
+             WHERE cm.user_id = $1 AND {open} AND {CASE_ALERTING}"
         )))
         .bind(q.user_id)
         .fetch_one(&self.pool)

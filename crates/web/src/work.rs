@@ -83,6 +83,32 @@ impl QueueParams {
     }
 }
 
+/// The patient's consents each member role needs, at the versions in force: the policy's
+/// own rule (`app::consents_for_relation`), given to the queue's query so that a case closed
+/// by consent is filtered, counted and sorted by nothing it holds.
+fn member_needs() -> Vec<cellpath_store::ConsentNeed> {
+    use crate::policy::Relation;
+    use cellpath_store::MemberRole;
+    [
+        (MemberRole::Coordinator, Relation::AssignedCoordinator),
+        (MemberRole::Specialist, Relation::AssignedSpecialist),
+        (MemberRole::Caregiver, Relation::Caregiver { acts: false }),
+    ]
+    .into_iter()
+    .flat_map(|(role, rel)| {
+        crate::app::consents_for_relation(rel)
+            .iter()
+            .filter_map(move |kind| {
+                crate::consent::current(*kind).map(|t| cellpath_store::ConsentNeed {
+                    role,
+                    kind: *kind,
+                    version: t.version.as_str(),
+                })
+            })
+    })
+    .collect()
+}
+
 /// The use case: one page of the actor's queue, the read audited.
 pub async fn queue(state: &Shared, actor: &Actor, ask: &QueueAsk) -> Result<QueuePage, ApiError> {
     if !matches!(actor.role, Role::Coordinator | Role::Specialist) {
@@ -94,6 +120,7 @@ pub async fn queue(state: &Shared, actor: &Actor, ask: &QueueAsk) -> Result<Queu
         .store
         .work_queue(&QueueQuery {
             user_id: &actor.id,
+            needs: &member_needs(),
             state: ask.state.as_deref(),
             alerts_only: ask.alerts_only,
             sort: ask.sort,
@@ -190,7 +217,7 @@ pub async fn assignments(state: &Shared, actor: &Actor) -> Result<Vec<MyAssignme
             patient: access.then(|| r.owner_name.clone().unwrap_or(r.owner_email.clone())),
             record_changed: access && seen.is_some_and(|v| v != r.current_version),
             current_version: access.then_some(r.current_version),
-            record_version: r.record_version,
+            record_version: r.record_version.filter(|_| access),
             case_id: r.case_id,
             due: r.due,
             assigned_at: r.assigned_at,

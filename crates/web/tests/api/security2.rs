@@ -173,3 +173,58 @@ async fn a_new_password_ends_every_session_and_token() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.text.contains("account.password.set"), "{}", r.text);
 }
+
+/// After the patient withdrew consent, the coordinator's work queue still showed the case's
+/// stage, MDT progress, last change and unacknowledged alerts, and `?state=` probed the
+/// stage. A case closed by consent is now its id and "no access" in the list, and matches no
+/// filter and no count.
+#[tokio::test]
+async fn a_case_closed_by_consent_shows_nothing_in_the_queue_its_filters_or_counts() {
+    let t = crate::common::app().await;
+    let patient = t.user("p@example.org", Role::Patient, None).await;
+    let coordinator = t.user("c@example.org", Role::Coordinator, None).await;
+    let id = crate::common::case_with_coordinator_and_plan(&t, &patient, &coordinator).await;
+    // An alert on it: a fever after infusion.
+    let r = t
+        .post(
+            &format!("/api/v1/cases/{id}/monitoring"),
+            &coordinator,
+            json!({
+                "crs": {"temperature_c": 38.9, "antipyretics_or_anticytokine_given": false,
+                        "hypotension": false, "vasopressors": 0, "oxygen": {"device": "none"}},
+                "icans": {"ice_score": 10, "consciousness": "normal", "seizure": "none",
+                          "motor_weakness": "none", "cerebral_edema": "none"}
+            }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let q = t.get("/api/v1/work", &coordinator).await;
+    let stage = q.body["cases"][0]["state"]
+        .as_str()
+        .expect("state")
+        .to_owned();
+    assert_eq!(q.body["alerting"], 1, "{}", q.text);
+    let r = t
+        .call(
+            "DELETE",
+            "/api/v1/consents/health-data-processing",
+            Some(&patient),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+
+    let q = t.get("/api/v1/work", &coordinator).await;
+    assert_eq!(q.body["total"], 1, "{}", q.text);
+    assert_eq!(q.body["cases"][0], json!({"id": id, "access": false}));
+    assert_eq!(q.body["alerting"], 0, "no alert counted: {}", q.text);
+    // Its stage cannot be probed with a filter, nor its alert.
+    let probe = t
+        .get(&format!("/api/v1/work?state={stage}"), &coordinator)
+        .await;
+    assert_eq!(probe.status, StatusCode::OK, "{}", probe.text);
+    assert_eq!(probe.body["total"], 0, "{}", probe.text);
+    let alerts = t.get("/api/v1/work?alerts=true", &coordinator).await;
+    assert_eq!(alerts.body["total"], 0, "{}", alerts.text);
+}
