@@ -554,6 +554,27 @@ pub enum UploadProblem {
     TooLarge,
 }
 
+/// The longest text part of a multipart form (a CSRF token, a patient id, a mode): a
+/// 1 GiB `_csrf` part raised the server's memory by 1.2 GB (security round 2, issue 28).
+pub const MAX_TEXT_PART: usize = 4096;
+/// The most text parts one multipart form may carry.
+pub const MAX_TEXT_PARTS: usize = 32;
+
+/// A text part read up to [`MAX_TEXT_PART`] bytes; `None` past it (what came is dropped,
+/// the rest is never read) or when it is not UTF-8.
+pub async fn text_part(field: &mut axum::extract::multipart::Field<'_>) -> Option<String> {
+    let mut bytes = Vec::new();
+    loop {
+        match field.chunk().await {
+            Ok(Some(c)) if bytes.len() + c.len() > MAX_TEXT_PART => return None,
+            Ok(Some(c)) => bytes.extend_from_slice(&c),
+            Ok(None) => break,
+            Err(_) => return None,
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 /// Reads a multipart form whose CSRF token comes first (a form without it, or with another,
 /// is refused as every form is), with one file field of at most `max` bytes. `Err(Response)`
 /// is the refusal; `Ok(Err(problem))` a form the page answers with its error.
@@ -580,7 +601,9 @@ pub async fn read_upload(
         };
         let name = field.name().unwrap_or_default().to_owned();
         if name == "_csrf" {
-            let sent = field.text().await.unwrap_or_default();
+            let Some(sent) = text_part(&mut field).await else {
+                return Err(refused("the CSRF token is not one"));
+            };
             s.s.check_csrf(Some(&sent)).map_err(|e| s.fail(e))?;
             checked = true;
         } else if !checked {
@@ -601,7 +624,12 @@ pub async fn read_upload(
             }
             upload.file = Some((file_name, content_type, bytes));
         } else {
-            let value = field.text().await.unwrap_or_default();
+            if upload.texts.len() >= MAX_TEXT_PARTS {
+                return Ok(Err(UploadProblem::Broken));
+            }
+            let Some(value) = text_part(&mut field).await else {
+                return Ok(Err(UploadProblem::Broken));
+            };
             upload.texts.push((name, value));
         }
     }

@@ -56,24 +56,38 @@ pub fn page_routes() -> Vec<(&'static str, &'static str)> {
 
 type Entry = (&'static [&'static str], &'static str, MethodRouter<Shared>);
 
+/// The largest body of a form that works without a session (sign-in, set-password,
+/// language): an e-mail, a password, a token, a path.
+pub const ANONYMOUS_FORM_MAX: usize = 16 * 1024;
+
 fn table() -> Vec<Entry> {
     const G: &[&str] = &["GET"];
     const P: &[&str] = &["POST"];
     const GP: &[&str] = &["GET", "POST"];
     vec![
         (G, "/", get(account::home)),
+        // The forms anyone may send, signed in or not, read at most a few KiB: a body far
+        // over that is refused (413) before it is read whole (security round 2, issue 28).
         (
             GP,
             "/sign-in",
-            get(account::sign_in_page).post(account::sign_in),
+            get(account::sign_in_page)
+                .post(account::sign_in)
+                .layer(DefaultBodyLimit::max(ANONYMOUS_FORM_MAX)),
         ),
         (P, "/sign-out", post(account::sign_out)),
         (
             GP,
             "/set-password",
-            get(account::set_password_page).post(account::set_password),
+            get(account::set_password_page)
+                .post(account::set_password)
+                .layer(DefaultBodyLimit::max(ANONYMOUS_FORM_MAX)),
         ),
-        (P, "/language", post(account::language)),
+        (
+            P,
+            "/language",
+            post(account::language).layer(DefaultBodyLimit::max(ANONYMOUS_FORM_MAX)),
+        ),
         (G, "/about", get(account::about)),
         (G, "/cases", get(patient::cases)),
         (G, "/work", get(work::work)),

@@ -473,7 +473,7 @@ pub async fn records_post(
     let mut checked = false;
     let mut count = 0usize;
     loop {
-        let field = match form.next_field().await {
+        let mut field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(_) => {
@@ -483,7 +483,10 @@ pub async fn records_post(
         };
         match field.name() {
             Some("_csrf") => {
-                let sent = field.text().await.unwrap_or_default();
+                // Bounded: a huge token part is refused, never read whole.
+                let sent = crate::frame::text_part(&mut field)
+                    .await
+                    .unwrap_or_default();
                 if let Err(e) = s.s.check_csrf(Some(&sent)) {
                     return s.fail(e);
                 }
